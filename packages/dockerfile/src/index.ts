@@ -5,3 +5,10 @@ export { parseDockerfile, extractBuilderFlags, parseWords, parseHeredocWord, cho
 export type { ParseOptions } from "./parser.js";
 export { dumpBuildkit } from "./dump.js";
 export { goQuote, goQuoteList } from "./go-quote.js";
+export * from "./instructions.js";
+export * from "./lower.js";
+export * from "./expand.js";
+export * from "./platform.js";
+export { parseFlags } from "./flags.js";
+export type { FlagSpec, FlagValues } from "./flags.js";
+export * from "./arg-scope.js";

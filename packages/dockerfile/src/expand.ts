@@ -1,0 +1,65 @@
+/**
+ * Variable expansion of an instruction when it runs, in exactly the fields where BuildKit expands
+ * (ENV, LABEL, ARG defaults, COPY/ADD sources, dest and --chown/--chmod/--from, EXPOSE, VOLUME,
+ * USER, WORKDIR, STOPSIGNAL, RUN --mount). RUN, CMD, ENTRYPOINT, SHELL, HEALTHCHECK, MAINTAINER
+ * and ONBUILD are left to the shell / to the later build, as in BuildKit.
+ */
+import { DockerfileError } from "./errors.js";
+import type { Instruction } from "./instructions.js";
+import { expandWord, expandWords, ExpansionError, type EnvLookup } from "./shell-lex.js";
+
+export interface ExpandContext {
+  lookup: EnvLookup;
+  escapeToken: string;
+  file: string;
+}
+
+/** Returns a copy of the instruction with its expandable fields expanded. */
+export function expandInstruction<T extends Instruction>(instr: T, ctx: ExpandContext): T {
+  const w = (s: string): string => {
+    try {
+      return expandWord(s, ctx.lookup, { escapeToken: ctx.escapeToken });
+    } catch (e) {
+      if (e instanceof ExpansionError) throw new DockerfileError("expansion", e.message, ctx.file, instr.position);
+      throw e;
+    }
+  };
+  const ws = (s: string): string[] => {
+    try {
+      return expandWords(s, ctx.lookup, { escapeToken: ctx.escapeToken });
+    } catch (e) {
+      if (e instanceof ExpansionError) throw new DockerfileError("expansion", e.message, ctx.file, instr.position);
+      throw e;
+    }
+  };
+  const i = instr as Instruction;
+  switch (i.kind) {
+    case "env":
+    case "label":
+      return { ...i, pairs: i.pairs.map((p) => ({ key: w(p.key), value: w(p.value) })) } as T;
+    case "arg":
+      return { ...i, args: i.args.map((a) => (a.value !== undefined ? { key: a.key, value: w(a.value) } : a)) } as T;
+    case "copy":
+    case "add": {
+      const out = { ...i, sources: i.sources.map(w), dest: w(i.dest) } as typeof i;
+      if (i.chown !== undefined) out.chown = w(i.chown);
+      if (i.chmod !== undefined) out.chmod = w(i.chmod);
+      if (i.kind === "copy" && i.from !== undefined) (out as typeof i).from = w(i.from);
+      return out as T;
+    }
+    case "expose":
+      return { ...i, ports: i.ports.flatMap(ws) } as T;
+    case "volume":
+      return { ...i, paths: i.paths.map(w) } as T;
+    case "user":
+      return { ...i, user: w(i.user) } as T;
+    case "workdir":
+      return { ...i, path: w(i.path) } as T;
+    case "stopsignal":
+      return { ...i, signal: w(i.signal) } as T;
+    case "run":
+      return { ...i, mounts: i.mounts.map(w) } as T;
+    default:
+      return instr;
+  }
+}

@@ -1,0 +1,250 @@
+/**
+ * Lowering: the parsed Dockerfile becomes a BuildGraph: stages with their base (image, earlier
+ * stage or scratch), typed instructions, dependency edges, and the stages the target reaches.
+ * FROM lines are expanded here with the global (meta) ARGs, as BuildKit does; the other
+ * instructions keep their words as written and are expanded when they run (expand.ts).
+ */
+import type { ParsedDockerfile } from "./ast.js";
+import { DockerfileError, type Position } from "./errors.js";
+import { toInstruction, type ArgInstruction, type Instruction } from "./instructions.js";
+import { parseDockerfile } from "./parser.js";
+import { expandWord, ExpansionError } from "./shell-lex.js";
+import { hostPlatform, parsePlatform, platformArgs, PROXY_ARGS, type PlatformSpec } from "./platform.js";
+
+export type StageBase =
+  | { kind: "image"; ref: string }
+  | { kind: "stage"; index: number }
+  | { kind: "scratch" };
+
+export interface Stage {
+  index: number;
+  /** lowercased `AS` name */
+  name?: string;
+  base: StageBase;
+  /** the FROM --platform value after expansion */
+  platform?: string;
+  from: Instruction & { kind: "from" };
+  /** every instruction after FROM, in order */
+  instructions: Instruction[];
+  /** indexes of earlier stages this stage needs (FROM stage, COPY --from, RUN --mount from=) */
+  dependsOn: number[];
+  /** image references used by COPY --from / RUN --mount from= that are not stage names */
+  imageRefs: string[];
+  position: Position;
+}
+
+export interface BuildGraph {
+  file: string;
+  stages: Stage[];
+  /** the stage the build produces */
+  target: number;
+  /** stages the target needs, in build order (dependencies first), target last */
+  reachable: number[];
+  /** ARGs declared before the first FROM, with their values for this build */
+  metaArgs: Map<string, string | undefined>;
+  /** all build args given, and the predefined platform args */
+  buildArgs: Map<string, string>;
+  buildPlatform: PlatformSpec;
+  targetPlatform: PlatformSpec;
+  warnings: string[];
+  escapeToken: string;
+}
+
+export interface LowerOptions {
+  /** --build-arg K=V; a value of undefined means `--build-arg K` with K unset in the environment */
+  buildArgs?: Map<string, string> | Record<string, string>;
+  /** --target */
+  target?: string;
+  /** --platform (default: this host) */
+  platform?: PlatformSpec;
+  buildPlatform?: PlatformSpec;
+}
+
+/** Parses and lowers in one call. */
+export function loadDockerfile(text: string, file = "Dockerfile", opts: LowerOptions = {}): BuildGraph {
+  return lower(parseDockerfile(text, { file }), opts);
+}
+
+export function lower(parsed: ParsedDockerfile, opts: LowerOptions = {}): BuildGraph {
+  const file = parsed.file;
+  const buildArgs = opts.buildArgs instanceof Map ? new Map(opts.buildArgs) : new Map(Object.entries(opts.buildArgs ?? {}));
+  const buildPlatform = opts.buildPlatform ?? hostPlatform();
+  const targetPlatform = opts.platform ?? buildPlatform;
+  const predefined = platformArgs(buildPlatform, targetPlatform);
+  const warnings = parsed.warnings.map((w) => `${file}:${w.line}: ${w.message}`);
+
+  const instructions = parsed.children.map((n) => toInstruction(n, file));
+  const stages: Stage[] = [];
+  const metaArgs = new Map<string, string | undefined>();
+  const declared = new Set<string>();
+  const metaLookup = (name: string): string | undefined => {
+    if (metaArgs.has(name)) return metaArgs.get(name);
+    return predefined.get(name);
+  };
+  const expandMeta = (word: string, pos: Position): string => {
+    try {
+      return expandWord(word, metaLookup, { escapeToken: parsed.escapeToken });
+    } catch (e) {
+      if (e instanceof ExpansionError) throw new DockerfileError("expansion", e.message, file, pos);
+      throw e;
+    }
+  };
+
+  const allNames = instructions.flatMap((i, n) => (i.kind === "from" && i.stageName ? [[i.stageName, n] as const] : []));
+  const stageCount = instructions.filter((i) => i.kind === "from").length;
+  let current: Stage | undefined;
+  for (const instr of instructions) {
+    if (instr.kind === "from") {
+      const ref = expandMeta(instr.image, instr.position);
+      if (ref === "") {
+        throw new DockerfileError("parse", `base name (${instr.image}) should not be blank`, file, instr.position,
+          "set the ARG it uses, with a default or --build-arg");
+      }
+      const platform = instr.platform !== undefined ? expandMeta(instr.platform, instr.position) : undefined;
+      if (platform !== undefined && platform !== "" && !parsePlatform(platform)) {
+        throw new DockerfileError("parse", `failed to parse platform ${platform}`, file, instr.position, "write --platform=os/arch[/variant]");
+      }
+      if (instr.stageName !== undefined) {
+        const dup = stages.find((s) => s.name === instr.stageName);
+        if (dup) {
+          throw new DockerfileError("duplicate-stage", `duplicate stage name "${instr.stageName}"`, file, instr.position,
+            `the name is already used at line ${dup.position.line}; choose another`);
+        }
+      }
+      const lowerRef = ref.toLowerCase();
+      const baseStage = stages.find((s) => s.name === lowerRef);
+      const base: StageBase = baseStage
+        ? { kind: "stage", index: baseStage.index }
+        : lowerRef === "scratch"
+          ? { kind: "scratch" }
+          : { kind: "image", ref };
+      current = {
+        index: stages.length,
+        ...(instr.stageName !== undefined ? { name: instr.stageName } : {}),
+        base,
+        ...(platform ? { platform } : {}),
+        from: instr,
+        instructions: [],
+        dependsOn: baseStage ? [baseStage.index] : [],
+        imageRefs: [],
+        position: instr.position,
+      };
+      stages.push(current);
+      continue;
+    }
+    if (!current) {
+      if (instr.kind !== "arg") {
+        throw new DockerfileError("no-from", `no build stage in current context: ${instr.kind.toUpperCase()} before FROM`, file, instr.position,
+          "start the Dockerfile with FROM (only ARG may come before it)");
+      }
+      for (const a of instr.args) {
+        declared.add(a.key);
+        const fromCli = buildArgs.get(a.key);
+        metaArgs.set(a.key, fromCli !== undefined ? fromCli : a.value !== undefined ? expandMeta(a.value, instr.position) : undefined);
+      }
+      continue;
+    }
+    if (instr.kind === "arg") for (const a of instr.args) declared.add(a.key);
+    current.instructions.push(instr);
+    for (const ref of stageRefs(instr)) {
+      const resolved = resolveStageRef(ref, stages, current, allNames.map(([n]) => n), stageCount);
+      if (resolved.kind === "stage") {
+        if (!current.dependsOn.includes(resolved.index)) current.dependsOn.push(resolved.index);
+      } else if (resolved.kind === "forward") {
+        throw new DockerfileError("forward-stage-reference", `stage "${ref}" is referenced before it is defined`, file, instr.position,
+          "a stage can only use stages defined above it");
+      } else if (resolved.kind === "unknown") {
+        throw new DockerfileError("unknown-stage", `stage index ${ref} does not exist (the Dockerfile has ${stageCount} stages)`, file, instr.position,
+          "stage indexes count FROM lines from 0");
+      } else if (resolved.kind === "self") {
+        throw new DockerfileError("unknown-stage", `circular dependency: stage "${ref}" refers to itself`, file, instr.position);
+      } else if (!current.imageRefs.includes(ref)) {
+        current.imageRefs.push(ref);
+      }
+    }
+  }
+  if (stages.length === 0) {
+    throw new DockerfileError("no-from", "no FROM instruction in the Dockerfile", file, { line: parsed.startLine, column: 1 },
+      "add FROM image (or FROM scratch)");
+  }
+
+  let target = stages.length - 1;
+  if (opts.target !== undefined) {
+    const t = stages.find((s) => s.name === opts.target!.toLowerCase());
+    if (!t) {
+      throw new DockerfileError("target-not-found", `target stage "${opts.target}" could not be found`, file, undefined,
+        `stages: ${stages.map((s) => s.name ?? String(s.index)).join(", ")}`);
+    }
+    target = t.index;
+  }
+  const reachable = reachableFrom(stages, target);
+
+  for (const k of buildArgs.keys()) {
+    if (!declared.has(k) && !PROXY_ARGS.has(k) && !predefined.has(k)) {
+      warnings.push(`[Warning] One or more build-args [${k}] were not consumed`);
+    }
+  }
+
+  return {
+    file,
+    stages,
+    target,
+    reachable,
+    metaArgs,
+    buildArgs,
+    buildPlatform,
+    targetPlatform,
+    warnings,
+    escapeToken: parsed.escapeToken,
+  };
+}
+
+/** The raw stage/image references an instruction uses (COPY --from, RUN --mount from=). */
+function stageRefs(instr: Instruction): string[] {
+  if (instr.kind === "copy" && instr.from !== undefined) return [instr.from];
+  if (instr.kind === "run") {
+    const out: string[] = [];
+    for (const m of instr.mounts) {
+      for (const field of m.split(",")) {
+        const [k, v] = field.split("=", 2);
+        if ((k ?? "").trim().toLowerCase() === "from" && v !== undefined && v !== "") out.push(v);
+      }
+    }
+    return out;
+  }
+  return [];
+}
+
+function resolveStageRef(ref: string, stages: Stage[], current: Stage, allNames: string[], stageCount: number):
+  { kind: "stage"; index: number } | { kind: "forward" } | { kind: "self" } | { kind: "image" } | { kind: "unknown" } {
+  if (/^\d+$/.test(ref)) {
+    const i = Number(ref);
+    if (i >= stageCount) return { kind: "unknown" };
+    if (i < current.index) return { kind: "stage", index: i };
+    if (i === current.index) return { kind: "self" };
+    return { kind: "forward" };
+  }
+  const name = ref.toLowerCase();
+  const s = stages.find((st) => st.name === name);
+  if (s) return s.index === current.index ? { kind: "self" } : { kind: "stage", index: s.index };
+  if (allNames.includes(name)) return { kind: "forward" };
+  return { kind: "image" };
+}
+
+function reachableFrom(stages: Stage[], target: number): number[] {
+  const seen = new Set<number>();
+  const order: number[] = [];
+  const visit = (i: number): void => {
+    if (seen.has(i)) return;
+    seen.add(i);
+    for (const d of (stages[i] as Stage).dependsOn) visit(d);
+    order.push(i);
+  };
+  visit(target);
+  return order;
+}
+
+/** The ARG declarations of a stage, in order (for tools and tests). */
+export function stageArgs(stage: Stage): ArgInstruction[] {
+  return stage.instructions.filter((i): i is ArgInstruction => i.kind === "arg");
+}
