@@ -43,8 +43,11 @@ describe("tsbuild parse", () => {
     expect(g.stages[0].base).toEqual({ kind: "image", ref: "img" });
     expect(g.buildArgs).toEqual({ B: "img", V: "from-env" });
   });
-  it("exits 2 with the positioned message on a bad Dockerfile", async () => {
-    const r = await run(["parse", "-f", "-"], "FROM a\nFROB x\n");
+  it("exits 2 with the positioned message on a syntax error (dump) or a bad instruction (json)", async () => {
+    const syntax = await run(["parse", "-f", "-"], "FROM a\nRUN <<EOF\nno end\n");
+    expect(syntax.code).toBe(2);
+    expect(syntax.err).toBe("Dockerfile:2:1: unterminated heredoc <<EOF (end it with a line holding only EOF)\n");
+    const r = await run(["parse", "-f", "-", "--format", "json"], "FROM a\nFROB x\n");
     expect(r.code).toBe(2);
     expect(r.err).toBe("Dockerfile:2:1: unknown instruction: FROB (did you mean FROM?)\n");
   });

@@ -43,18 +43,19 @@ export const parseCommand: Command = {
     const display = fileArg === "-" ? "Dockerfile" : fileArg;
     try {
       const parsed = parseDockerfile(text, { file: display });
+      // buildkit-dump is the parser's view (as BuildKit's parser tests): syntax errors only.
+      // json is the lowered graph: every instruction, flag and stage reference is checked.
+      if (format === "buildkit-dump") {
+        io.stdout.write(dumpBuildkit(parsed));
+        return EXIT_OK;
+      }
       const target = str(args, "target");
-      // lowering validates every instruction, so both formats reject a bad Dockerfile alike
       const graph = lower(parsed, {
         buildArgs: parseBuildArgs(list(args, "build-arg"), io.env),
         ...(target !== undefined ? { target } : {}),
         ...(platform ? { platform } : {}),
       });
       for (const w of graph.warnings) io.stderr.write(`${w}\n`);
-      if (format === "buildkit-dump") {
-        io.stdout.write(dumpBuildkit(parsed));
-        return EXIT_OK;
-      }
       io.stdout.write(JSON.stringify(graph, (_k, v: unknown) => (v instanceof Map ? Object.fromEntries(v) : v), 2) + "\n");
       return EXIT_OK;
     } catch (e: unknown) {
