@@ -156,6 +156,13 @@ describe("expansion applies where BuildKit applies it", () => {
   it("COPY sources, dest and --chown", () => expect(copy).toMatchObject({ sources: ["x/src"], dest: "/dst/x", chown: "x" }));
   it("EXPOSE splits words", () => expect(expose).toMatchObject({ ports: ["80", "443"] }));
   it("WORKDIR", () => expect(workdir).toMatchObject({ path: "/w/x" }));
+  it("one ENV with several pairs sees the values from before it", () => {
+    const g2 = load("FROM a\nENV A=1 B=$A C=${A:-unset}\n");
+    const before = mapLookup({});
+    expect(expandInstruction(g2.stages[0]!.instructions[0]!, { ...ctx, lookup: before })).toMatchObject({
+      pairs: [{ key: "A", value: "1" }, { key: "B", value: "" }, { key: "C", value: "unset" }],
+    });
+  });
 });
 
 const conformance = fileURLToPath(new URL("../../../../shared/conformance/", import.meta.url));
