@@ -1,1 +1,12 @@
-export {};
+export * from "./errors.js";
+export * from "./digest.js";
+export * from "./media-types.js";
+export * from "./types/image.js";
+export * from "./types/runtime-spec.js";
+export * from "./validate.js";
+export * from "./content-store.js";
+export * from "./reference.js";
+export * from "./image-store.js";
+export * from "./store.js";
+export * from "./layer/index.js";
+export { writeFileAtomic } from "./fs-atomic.js";

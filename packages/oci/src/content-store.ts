@@ -1,0 +1,216 @@
+/**
+ * The content store (DESIGN.md): blobs by sha256 under <root>/blobs/sha256/<hex>. Nothing else
+ * writes there. A write goes to <root>/blobs/ingest/<random>, is hashed as it streams, verified
+ * against the expected digest and size, fsync'd and renamed into place: a blob exists whole or not
+ * at all, two writers of the same blob are safe (same bytes, atomic rename), and a reader never
+ * sees a partial blob. A killed writer leaves only an ingest file, which is never trusted and is
+ * cleaned by `cleanIngest()`.
+ */
+import { createReadStream, type ReadStream } from "node:fs";
+import { mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from "node:fs/promises";
+import { join } from "node:path";
+import { randomBytes, createHash, type Hash } from "node:crypto";
+import type { Readable } from "node:stream";
+import { digestHex, isDigest, type Digest } from "./digest.js";
+import { BlobNotFoundError, DigestMismatchError, SizeMismatchError } from "./errors.js";
+import { syncDir } from "./fs-atomic.js";
+
+export interface BlobInfo {
+  digest: Digest;
+  size: number;
+}
+
+export interface Expected {
+  digest?: Digest;
+  size?: number;
+}
+
+export interface ContentWriter {
+  write(chunk: Uint8Array): Promise<void>;
+  /** bytes written so far */
+  readonly offset: number;
+  /** verify, fsync and rename into place; on mismatch the temp file is deleted and an error thrown */
+  commit(expected?: Expected): Promise<BlobInfo>;
+  abort(): Promise<void>;
+}
+
+export interface ContentStore {
+  readonly root: string;
+  info(digest: Digest): Promise<BlobInfo | undefined>;
+  has(digest: Digest): Promise<boolean>;
+  reader(digest: Digest): Readable;
+  readBytes(digest: Digest): Promise<Buffer>;
+  writer(ref: string, expected?: Expected): Promise<ContentWriter>;
+  ingest(source: Readable | AsyncIterable<Uint8Array> | Iterable<Uint8Array>, expected?: Expected): Promise<BlobInfo>;
+  putBytes(data: Uint8Array | string, expected?: Expected): Promise<BlobInfo>;
+  delete(digest: Digest): Promise<void>;
+  walk(): AsyncIterable<BlobInfo>;
+  blobPath(digest: Digest): string;
+}
+
+export class LocalContentStore implements ContentStore {
+  constructor(readonly root: string) {}
+
+  private get blobsDir(): string {
+    return join(this.root, "blobs", "sha256");
+  }
+  private get ingestDir(): string {
+    return join(this.root, "blobs", "ingest");
+  }
+
+  blobPath(digest: Digest): string {
+    if (!isDigest(digest)) throw new BlobNotFoundError(digest);
+    return join(this.blobsDir, digestHex(digest));
+  }
+
+  async info(digest: Digest): Promise<BlobInfo | undefined> {
+    try {
+      const s = await stat(this.blobPath(digest));
+      return { digest, size: s.size };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw e;
+    }
+  }
+
+  async has(digest: Digest): Promise<boolean> {
+    return (await this.info(digest)) !== undefined;
+  }
+
+  reader(digest: Digest): ReadStream {
+    return wrapNotFound(createReadStream(this.blobPath(digest)), digest);
+  }
+
+  async readBytes(digest: Digest): Promise<Buffer> {
+    try {
+      return await readFile(this.blobPath(digest));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") throw new BlobNotFoundError(digest);
+      throw e;
+    }
+  }
+
+  async writer(ref: string, expected?: Expected): Promise<ContentWriter> {
+    await mkdir(this.ingestDir, { recursive: true });
+    await mkdir(this.blobsDir, { recursive: true });
+    const safeRef = ref.replace(/[^a-zA-Z0-9_.-]/g, "_").slice(0, 80);
+    const tmp = join(this.ingestDir, `${safeRef}-${process.pid}-${randomBytes(8).toString("hex")}`);
+    const fh = await open(tmp, "wx", 0o644);
+    return new FileContentWriter(fh, tmp, this.blobsDir, expected);
+  }
+
+  async ingest(source: Readable | AsyncIterable<Uint8Array> | Iterable<Uint8Array>, expected?: Expected): Promise<BlobInfo> {
+    const w = await this.writer("ingest", expected);
+    try {
+      for await (const chunk of source) await w.write(chunk as Uint8Array);
+      return await w.commit(expected);
+    } catch (e) {
+      await w.abort();
+      throw e;
+    }
+  }
+
+  async putBytes(data: Uint8Array | string, expected?: Expected): Promise<BlobInfo> {
+    const buf = typeof data === "string" ? Buffer.from(data) : data;
+    return this.ingest([buf], expected);
+  }
+
+  async delete(digest: Digest): Promise<void> {
+    await rm(this.blobPath(digest), { force: true });
+  }
+
+  async *walk(): AsyncIterable<BlobInfo> {
+    let names: string[];
+    try {
+      names = await readdir(this.blobsDir);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return;
+      throw e;
+    }
+    for (const n of names.sort()) {
+      const d = `sha256:${n}`;
+      if (!isDigest(d)) continue;
+      const s = await stat(join(this.blobsDir, n)).catch(() => undefined);
+      if (s) yield { digest: d, size: s.size };
+    }
+  }
+
+  /** Removes ingest files left by killed writers (call when no build is running, e.g. store check). */
+  async cleanIngest(): Promise<number> {
+    let names: string[] = [];
+    try {
+      names = await readdir(this.ingestDir);
+    } catch {
+      return 0;
+    }
+    for (const n of names) await rm(join(this.ingestDir, n), { force: true });
+    return names.length;
+  }
+}
+
+/** Turns the ENOENT of a missing blob into a BlobNotFoundError. */
+function wrapNotFound(s: ReadStream, digest: Digest): ReadStream {
+  const orig = s.emit.bind(s);
+  (s as unknown as { emit: (ev: string, ...a: unknown[]) => boolean }).emit = (ev: string, ...args: unknown[]) => {
+    if (ev === "error" && (args[0] as NodeJS.ErrnoException)?.code === "ENOENT") return orig("error", new BlobNotFoundError(digest));
+    return orig(ev, ...args);
+  };
+  return s;
+}
+
+class FileContentWriter implements ContentWriter {
+  private readonly hash: Hash = createHash("sha256");
+  private written = 0;
+  private done = false;
+
+  constructor(
+    private readonly fh: FileHandle,
+    private readonly tmp: string,
+    private readonly blobsDir: string,
+    private readonly expected: Expected | undefined,
+  ) {}
+
+  get offset(): number {
+    return this.written;
+  }
+
+  async write(chunk: Uint8Array): Promise<void> {
+    this.hash.update(chunk);
+    this.written += chunk.length;
+    const max = this.expected?.size;
+    if (max !== undefined && this.written > max) {
+      throw new SizeMismatchError(max, this.written);
+    }
+    let off = 0;
+    while (off < chunk.length) {
+      const { bytesWritten } = await this.fh.write(chunk, off, chunk.length - off);
+      off += bytesWritten;
+    }
+  }
+
+  async commit(expected?: Expected): Promise<BlobInfo> {
+    const exp = { ...this.expected, ...expected };
+    const digest: Digest = `sha256:${this.hash.digest("hex")}`;
+    try {
+      if (exp.size !== undefined && exp.size !== this.written) throw new SizeMismatchError(exp.size, this.written);
+      if (exp.digest !== undefined && exp.digest !== digest) throw new DigestMismatchError(exp.digest, digest);
+      await this.fh.sync();
+      await this.fh.close();
+      this.done = true;
+      await rename(this.tmp, join(this.blobsDir, digestHex(digest)));
+      await syncDir(this.blobsDir);
+      return { digest, size: this.written };
+    } catch (e) {
+      await this.abort();
+      throw e;
+    }
+  }
+
+  async abort(): Promise<void> {
+    if (!this.done) {
+      this.done = true;
+      await this.fh.close().catch(() => undefined);
+    }
+    await rm(this.tmp, { force: true });
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * Writes a layer: a tar of LayerEntry in the order given (deterministic for a deterministic input),
+ * hashed as it streams (diff id), optionally compressed and hashed again (blob digest). Entries
+ * keep their metadata; with `sourceDateEpoch` every mtime is clamped to it. Whiteouts become
+ * `dir/.wh.name`, opaque directories `dir/.wh..wh..opq`.
+ */
+import { Readable, type Writable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type { ContentStore } from "../content-store.js";
+import { DigestingStream, type Digest } from "../digest.js";
+import { ociLayerMediaType, type LayerCompression } from "../media-types.js";
+import type { Descriptor } from "../types/image.js";
+import { OPAQUE_MARKER, WHITEOUT_PREFIX, type LayerEntry } from "./entry.js";
+import { encodeHeader, padding, type TarHeader, type TarType } from "./tar-format.js";
+import { compressStream } from "./compression.js";
+
+export interface LayerWriteOptions {
+  compression?: LayerCompression;
+  /** clamp mtimes to this (seconds since the epoch) */
+  sourceDateEpoch?: number;
+  /** compress on all cores (default true) */
+  parallel?: boolean;
+}
+
+export interface LayerWriteResult {
+  diffId: Digest;
+  /** uncompressed size */
+  size: number;
+  /** the blob as written (equal to diffId when uncompressed) */
+  digest: Digest;
+  compressedSize: number;
+  mediaType: string;
+}
+
+const TYPE: Record<string, TarType> = { file: "0", hardlink: "1", symlink: "2", char: "3", block: "4", dir: "5", fifo: "6" };
+
+function dirOf(p: string): string {
+  const i = p.lastIndexOf("/");
+  return i === -1 ? "" : p.slice(0, i + 1);
+}
+function baseOf(p: string): string {
+  return p.slice(p.lastIndexOf("/") + 1);
+}
+
+function headerFor(e: LayerEntry, epoch: number | undefined): TarHeader {
+  let mtime = e.mtime;
+  if (epoch !== undefined && mtime.getTime() > epoch * 1000) mtime = new Date(epoch * 1000);
+  const pax = new Map<string, Buffer>();
+  for (const [k, v] of Object.entries(e.xattrs ?? {})) pax.set(`SCHILY.xattr.${k}`, v);
+  let name = e.path;
+  let type: TarType;
+  let size = 0;
+  if (e.type === "whiteout") {
+    name = dirOf(e.path) + WHITEOUT_PREFIX + baseOf(e.path);
+    type = "0";
+  } else if (e.type === "opaque") {
+    name = e.path.replace(/\/$/, "") + "/" + OPAQUE_MARKER;
+    type = "0";
+  } else {
+    type = TYPE[e.type] as TarType;
+    if (e.type === "dir") name = e.path.replace(/\/$/, "") + "/";
+    if (e.type === "file") size = e.size ?? 0;
+  }
+  return {
+    name,
+    mode: e.type === "whiteout" || e.type === "opaque" ? 0 : e.mode,
+    uid: e.type === "whiteout" || e.type === "opaque" ? 0 : e.uid,
+    gid: e.type === "whiteout" || e.type === "opaque" ? 0 : e.gid,
+    size,
+    mtime,
+    type,
+    linkname: e.type === "symlink" || e.type === "hardlink" ? (e.linkname ?? "") : "",
+    uname: e.uname ?? "",
+    gname: e.gname ?? "",
+    devmajor: e.devmajor ?? 0,
+    devminor: e.devminor ?? 0,
+    pax,
+  };
+}
+
+/** The tar bytes of a stream of entries. */
+export async function* tarBytes(entries: AsyncIterable<LayerEntry> | Iterable<LayerEntry>, opts: { sourceDateEpoch?: number } = {}): AsyncIterable<Buffer> {
+  for await (const e of entries) {
+    const h = headerFor(e, opts.sourceDateEpoch);
+    yield encodeHeader(h);
+    if (h.type === "0" && h.size > 0) {
+      if (!e.open) throw new Error(`layer entry ${e.path} has no content`);
+      let n = 0;
+      for await (const chunk of e.open()) {
+        const b = chunk as Buffer;
+        n += b.length;
+        if (n > h.size) throw new Error(`${e.path} grew while it was being archived (expected ${h.size} bytes)`);
+        yield b;
+      }
+      if (n !== h.size) throw new Error(`${e.path} shrank while it was being archived (${n} of ${h.size} bytes)`);
+      const pad = padding(h.size);
+      if (pad) yield Buffer.alloc(pad);
+    }
+  }
+  yield Buffer.alloc(1024);
+}
+
+export async function writeLayer(
+  entries: AsyncIterable<LayerEntry> | Iterable<LayerEntry>,
+  out: Writable,
+  opts: LayerWriteOptions = {},
+): Promise<LayerWriteResult> {
+  const compression = opts.compression ?? "none";
+  const tar = Readable.from(tarBytes(entries, opts), { objectMode: false });
+  const diff = new DigestingStream();
+  const blob = new DigestingStream();
+  const tarHashed = tar.pipe(diff);
+  tar.on("error", (e) => diff.destroy(e));
+  const compressed = compressStream(tarHashed, compression, { parallel: opts.parallel ?? true });
+  await pipeline(compressed, blob, out);
+  return {
+    diffId: diff.digest,
+    size: diff.size,
+    digest: blob.digest,
+    compressedSize: blob.size,
+    mediaType: ociLayerMediaType(compression),
+  };
+}
+
+/** Writes a layer straight into the content store. */
+export async function storeLayer(
+  store: ContentStore,
+  entries: AsyncIterable<LayerEntry> | Iterable<LayerEntry>,
+  opts: LayerWriteOptions = {},
+): Promise<LayerWriteResult & { descriptor: Descriptor }> {
+  const w = await store.writer("layer");
+  const { Writable } = await import("node:stream");
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      w.write(chunk).then(() => cb(), cb);
+    },
+  });
+  try {
+    const r = await writeLayer(entries, sink, opts);
+    const info = await w.commit({ digest: r.digest, size: r.compressedSize });
+    return { ...r, descriptor: { mediaType: r.mediaType, digest: info.digest, size: info.size } };
+  } catch (e) {
+    await w.abort();
+    throw e;
+  }
+}

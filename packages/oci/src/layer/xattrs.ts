@@ -1,0 +1,44 @@
+/**
+ * Extended attributes. Node has no xattr API; Debian's `getfattr`/`setfattr` (package attr) are
+ * used, only where xattrs are asked for or present in a layer, so the common path costs nothing.
+ */
+import { spawn } from "node:child_process";
+
+function run(cmd: string, args: string[], cwd?: string): Promise<{ code: number; stdout: Buffer; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd, stdio: ["ignore", "pipe", "pipe"] });
+    const out: Buffer[] = [];
+    let err = "";
+    child.stdout.on("data", (d: Buffer) => out.push(d));
+    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    child.on("error", (e) => reject(new Error(`${cmd} could not run: ${e.message} (install Debian's attr package)`)));
+    child.on("close", (code) => resolve({ code: code ?? 1, stdout: Buffer.concat(out), stderr: err }));
+  });
+}
+
+/** All xattrs (any namespace) under root, by relative path; values raw. */
+export async function readXattrs(root: string): Promise<Map<string, Record<string, Buffer>>> {
+  const r = await run("getfattr", ["-R", "-P", "-d", "-m", "-", "-e", "base64", "--absolute-names", "."], root);
+  const out = new Map<string, Record<string, Buffer>>();
+  let current: string | undefined;
+  for (const line of r.stdout.toString("utf8").split("\n")) {
+    if (line.startsWith("# file: ")) {
+      current = line.slice(8).replace(/^\.\/?/, "");
+      continue;
+    }
+    const eq = line.indexOf("=");
+    if (!current || eq === -1) continue;
+    const key = line.slice(0, eq);
+    let val = line.slice(eq + 1);
+    const value = val.startsWith("0s") ? Buffer.from(val.slice(2), "base64") : Buffer.from((val = val.replace(/^"|"$/g, "")));
+    const rec = out.get(current) ?? {};
+    rec[key] = value;
+    out.set(current, rec);
+  }
+  return out;
+}
+
+export async function setXattr(path: string, key: string, value: Buffer): Promise<void> {
+  const r = await run("setfattr", ["-h", "-n", key, "-v", "0s" + value.toString("base64"), path]);
+  if (r.code !== 0) throw new Error(`setfattr ${key} on ${path} failed: ${r.stderr.trim()}`);
+}

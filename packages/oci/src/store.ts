@@ -1,0 +1,151 @@
+/**
+ * The store as a whole (DESIGN.md): content, image names, leases that protect blobs of builds in
+ * progress and caches, garbage collection and verification.
+ */
+import { mkdir, readdir, readFile, rm, mkdtemp } from "node:fs/promises";
+import { createReadStream } from "node:fs";
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import { homedir } from "node:os";
+import { LocalContentStore, type BlobInfo } from "./content-store.js";
+import { LocalImageStore } from "./image-store.js";
+import { writeFileAtomic } from "./fs-atomic.js";
+import { isDigest, type Digest } from "./digest.js";
+import { isIndexMediaType, isManifestMediaType } from "./media-types.js";
+import { looksLikeIndex, parseIndex, parseManifest } from "./validate.js";
+import type { Descriptor } from "./types/image.js";
+
+/** TSBUILD_ROOT, else /var/lib/tsbuild as root, else $XDG_DATA_HOME/tsbuild (~/.local/share/tsbuild). */
+export function defaultStoreRoot(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.TSBUILD_ROOT) return env.TSBUILD_ROOT;
+  if (typeof process.getuid === "function" && process.getuid() === 0) return "/var/lib/tsbuild";
+  return join(env.XDG_DATA_HOME || join(homedir(), ".local", "share"), "tsbuild");
+}
+
+export interface Lease {
+  id: string;
+  digests: Digest[];
+  /** ISO time; a lease older than its expiry no longer protects anything */
+  expires?: string;
+}
+
+export interface CheckReport {
+  blobs: number;
+  corrupt: Digest[];
+  missing: { name: string; digest: Digest }[];
+  repaired: boolean;
+}
+
+export class Store {
+  readonly content: LocalContentStore;
+  readonly images: LocalImageStore;
+
+  private constructor(readonly root: string) {
+    this.content = new LocalContentStore(root);
+    this.images = new LocalImageStore(root);
+  }
+
+  static async open(root: string): Promise<Store> {
+    for (const d of ["blobs/sha256", "blobs/ingest", "refs", "tmp", "locks", "leases", "snapshots", "cache"]) {
+      await mkdir(join(root, d), { recursive: true });
+    }
+    return new Store(root);
+  }
+
+  /** A fresh scratch directory under <root>/tmp (the caller removes it). */
+  async tmpDir(prefix = "build-"): Promise<string> {
+    return mkdtemp(join(this.root, "tmp", prefix));
+  }
+
+  async putLease(lease: Lease): Promise<void> {
+    await writeFileAtomic(join(this.root, "leases", `${lease.id.replace(/[^\w.-]/g, "_")}.json`), JSON.stringify(lease));
+  }
+  async removeLease(id: string): Promise<void> {
+    await rm(join(this.root, "leases", `${id.replace(/[^\w.-]/g, "_")}.json`), { force: true });
+  }
+  async leases(): Promise<Lease[]> {
+    const out: Lease[] = [];
+    for (const n of await readdir(join(this.root, "leases")).catch(() => [] as string[])) {
+      try {
+        const l = JSON.parse(await readFile(join(this.root, "leases", n), "utf8")) as Lease;
+        if (!l.expires || Date.parse(l.expires) > Date.now()) out.push(l);
+      } catch {
+        // a half-written lease cannot exist (atomic writes); an unreadable one protects nothing
+      }
+    }
+    return out;
+  }
+
+  /** Every blob reachable from a descriptor (index → manifests → config + layers). */
+  async closure(root: Descriptor, into = new Set<Digest>()): Promise<Set<Digest>> {
+    if (into.has(root.digest)) return into;
+    into.add(root.digest);
+    if (!(await this.content.has(root.digest))) return into;
+    if (isIndexMediaType(root.mediaType) || isManifestMediaType(root.mediaType) || root.mediaType.endsWith("+json")) {
+      let bytes: Buffer;
+      try {
+        bytes = await this.content.readBytes(root.digest);
+      } catch {
+        return into;
+      }
+      if (isIndexMediaType(root.mediaType) || (root.mediaType.endsWith("+json") && safe(() => looksLikeIndex(bytes)))) {
+        const idx = safe(() => parseIndex(bytes));
+        for (const m of idx?.manifests ?? []) await this.closure(m, into);
+      } else if (isManifestMediaType(root.mediaType)) {
+        const man = safe(() => parseManifest(bytes));
+        if (man) {
+          into.add(man.config.digest);
+          for (const l of man.layers) into.add(l.digest);
+        }
+      }
+    }
+    return into;
+  }
+
+  /** Removes every blob not reachable from an image name or a lease. Returns what was removed. */
+  async gc(): Promise<BlobInfo[]> {
+    const keep = new Set<Digest>();
+    for (const r of await this.images.list()) await this.closure(r.target, keep);
+    for (const l of await this.leases()) for (const d of l.digests) if (isDigest(d)) keep.add(d);
+    const removed: BlobInfo[] = [];
+    for await (const b of this.content.walk()) {
+      if (!keep.has(b.digest)) {
+        await this.content.delete(b.digest);
+        removed.push(b);
+      }
+    }
+    return removed;
+  }
+
+  /** Verifies every blob's digest and that every name's blobs exist; `repair` drops what is broken. */
+  async check(repair = false): Promise<CheckReport> {
+    const corrupt: Digest[] = [];
+    let blobs = 0;
+    for await (const b of this.content.walk()) {
+      blobs++;
+      const h = createHash("sha256");
+      for await (const c of createReadStream(this.content.blobPath(b.digest))) h.update(c as Buffer);
+      if (`sha256:${h.digest("hex")}` !== b.digest) corrupt.push(b.digest);
+    }
+    if (repair) {
+      for (const d of corrupt) await this.content.delete(d);
+      await this.content.cleanIngest();
+    }
+    const missing: { name: string; digest: Digest }[] = [];
+    for (const r of await this.images.list()) {
+      for (const d of await this.closure(r.target)) {
+        if (!(await this.content.has(d))) missing.push({ name: r.name, digest: d });
+      }
+    }
+    if (repair) for (const name of new Set(missing.map((m) => m.name))) await this.images.remove(name);
+    return { blobs, corrupt, missing, repaired: repair };
+  }
+}
+
+function safe<T>(fn: () => T): T | undefined {
+  try {
+    return fn();
+  } catch {
+    return undefined;
+  }
+}

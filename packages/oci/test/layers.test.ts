@@ -1,0 +1,234 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { execFileSync } from "node:child_process";
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync, linkSync, chownSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PassThrough, Readable, Writable } from "node:stream";
+import { createGunzip } from "node:zlib";
+import {
+  applyLayer, applyLayerToNewDir, gzipParallel, readXattrs, sha256Digest, walkDirectory, writeLayer,
+  UnsafeLayerError, TarFormatError, type LayerEntry,
+} from "../src/index.js";
+import { encodeHeader, padding, type TarHeader } from "../src/layer/tar-format.js";
+
+const isRoot = process.getuid?.() === 0;
+const work = mkdtempSync(join(tmpdir(), "tsbuild-layers-"));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+/** A description of a tree: what the round trip must preserve (mtimes of dirs aside). */
+function describeTree(root: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const inodes = new Map<number, string>();
+  const walk = (rel: string) => {
+    for (const n of readdirSync(join(root, rel)).sort()) {
+      const p = rel ? `${rel}/${n}` : n;
+      const st = lstatSync(join(root, p));
+      let kind = "";
+      if (st.isDirectory()) kind = "dir";
+      else if (st.isSymbolicLink()) kind = `symlink:${readlinkSync(join(root, p))}`;
+      else if (st.isFile()) kind = `file:${sha256Digest(readFileSync(join(root, p)))}`;
+      else if (st.isFIFO()) kind = "fifo";
+      else if (st.isCharacterDevice()) kind = `char:${st.rdev}`;
+      if (st.isFile() && st.nlink > 1) {
+        const first = inodes.get(st.ino);
+        if (first) kind += ` link-of:${first}`;
+        else inodes.set(st.ino, p);
+      }
+      const mtime = st.isDirectory() ? "" : ` mtime:${Math.floor(st.mtimeMs / 1000)}`;
+      out[p] = `${kind} mode:${(st.mode & 0o7777).toString(8)} owner:${st.uid}:${st.gid}${mtime}`;
+      if (st.isDirectory()) walk(p);
+    }
+  };
+  walk("");
+  return out;
+}
+
+async function toBuffer(fn: (out: Writable) => Promise<unknown>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  const out = new Writable({ write(c, _e, cb) { chunks.push(c); cb(); } });
+  await fn(out);
+  return Buffer.concat(chunks);
+}
+
+let src: string;
+beforeAll(() => {
+  src = join(work, "src");
+  mkdirSync(join(src, "dir/sub"), { recursive: true });
+  writeFileSync(join(src, "dir/file.txt"), "hello\n");
+  writeFileSync(join(src, "empty"), "");
+  writeFileSync(join(src, "big.bin"), Buffer.alloc(3 * 1024 * 1024 + 17, 7));
+  chmodSync(join(src, "dir/file.txt"), 0o4755);
+  mkdirSync(join(src, "sticky"));
+  chmodSync(join(src, "sticky"), 0o1777);
+  symlinkSync("dir/file.txt", join(src, "link-rel"));
+  symlinkSync("/etc/passwd", join(src, "link-abs"));
+  linkSync(join(src, "dir/file.txt"), join(src, "hard"));
+  const long = "d".repeat(120) + "/" + "e".repeat(120);
+  mkdirSync(join(src, long), { recursive: true });
+  writeFileSync(join(src, long, "f".repeat(150)), "long name\n");
+  symlinkSync("t".repeat(200), join(src, "long-link"));
+  writeFileSync(join(src, "ünïcödé.txt"), "utf8 name\n");
+  if (isRoot) {
+    chownSync(join(src, "dir/sub"), 1000, 1001);
+    chownSync(join(src, "empty"), 3000000, 3000001);
+    execFileSync("mkfifo", [join(src, "fifo")]);
+    execFileSync("mknod", [join(src, "null-dev"), "c", "1", "3"]);
+    execFileSync("setfattr", ["-n", "user.comment", "-v", "hi", join(src, "empty")]);
+    execFileSync("setfattr", ["-n", "security.capability", "-v", "0sAQAAAgAgAAAAAAAAAAAAAAAAAAA=", join(src, "big.bin")]);
+  }
+});
+
+describe("layer round trip", () => {
+  it("tree → layer → applied tree is identical, for every entry kind", async () => {
+    const tar = await toBuffer((out) => writeLayer(walkDirectory(src, { xattrs: true }), out));
+    const dst = join(work, "dst");
+    const r = await applyLayerToNewDir(Readable.from([tar]), dst);
+    expect(r.diffId).toBe(sha256Digest(tar));
+    expect(describeTree(dst)).toEqual(describeTree(src));
+    if (isRoot) {
+      const a = await readXattrs(src);
+      const b = await readXattrs(dst);
+      expect(b.get("empty")).toEqual(a.get("empty"));
+      expect(b.get("big.bin")?.["security.capability"]).toEqual(a.get("big.bin")?.["security.capability"]);
+    }
+  });
+  it("is deterministic: the same tree gives the same diff id", async () => {
+    const a = await toBuffer((out) => writeLayer(walkDirectory(src), out));
+    const b = await toBuffer((out) => writeLayer(walkDirectory(src), out));
+    expect(sha256Digest(a)).toBe(sha256Digest(b));
+  });
+  it("clamps mtimes to SOURCE_DATE_EPOCH", async () => {
+    const tar = await toBuffer((out) => writeLayer(walkDirectory(src), out, { sourceDateEpoch: 1000 }));
+    const dst = join(work, "clamped");
+    await applyLayerToNewDir(Readable.from([tar]), dst);
+    expect(Math.floor(lstatSync(join(dst, "dir/file.txt")).mtimeMs / 1000)).toBe(1000);
+  });
+  it("reads the tar with GNU tar too", async () => {
+    const f = join(work, "layer.tar");
+    writeFileSync(f, await toBuffer((out) => writeLayer(walkDirectory(src), out)));
+    const list = execFileSync("tar", ["-tvf", f]).toString();
+    expect(list).toContain("d".repeat(120));
+    expect(list).toContain("ünïcödé.txt");
+  });
+});
+
+describe("whiteouts and opaque directories", () => {
+  it("apply over a lower tree", async () => {
+    const lower = join(work, "lower");
+    mkdirSync(join(lower, "keep"), { recursive: true });
+    mkdirSync(join(lower, "gone/deep"), { recursive: true });
+    mkdirSync(join(lower, "opaque"), { recursive: true });
+    writeFileSync(join(lower, "keep/a"), "a");
+    writeFileSync(join(lower, "keep/b"), "b");
+    writeFileSync(join(lower, "opaque/old"), "old");
+    const t = new Date(0);
+    const entries: LayerEntry[] = [
+      { path: "gone", type: "whiteout", mode: 0, uid: 0, gid: 0, mtime: t },
+      { path: "keep/b", type: "whiteout", mode: 0, uid: 0, gid: 0, mtime: t },
+      { path: "opaque", type: "dir", mode: 0o755, uid: 0, gid: 0, mtime: t },
+      { path: "opaque", type: "opaque", mode: 0, uid: 0, gid: 0, mtime: t },
+      { path: "opaque/new", type: "file", mode: 0o644, uid: 0, gid: 0, mtime: t, size: 3, open: () => Readable.from([Buffer.from("new")]) },
+    ];
+    const tar = await toBuffer((out) => writeLayer(entries, out));
+    expect(execFileSync("tar", ["-tf", "-"], { input: tar }).toString().split("\n")).toEqual([
+      ".wh.gone", "keep/.wh.b", "opaque/", "opaque/.wh..wh..opq", "opaque/new", "",
+    ]);
+    await applyLayer(Readable.from([tar]), lower);
+    expect(existsSync(join(lower, "gone"))).toBe(false);
+    expect(readdirSync(join(lower, "keep"))).toEqual(["a"]);
+    expect(readdirSync(join(lower, "opaque"))).toEqual(["new"]);
+  });
+});
+
+/** Builds a tar from raw headers (for hostile layers). */
+function craft(items: { h: Partial<TarHeader> & { name: string }; body?: Buffer }[], end = true): Buffer {
+  const parts: Buffer[] = [];
+  for (const { h, body } of items) {
+    const full: TarHeader = {
+      mode: 0o644, uid: 0, gid: 0, size: body?.length ?? 0, mtime: new Date(0), type: "0", linkname: "", uname: "", gname: "",
+      devmajor: 0, devminor: 0, pax: new Map(), ...h,
+    };
+    parts.push(encodeHeader(full));
+    if (body) parts.push(body, Buffer.alloc(padding(body.length)));
+  }
+  if (end) parts.push(Buffer.alloc(1024));
+  return Buffer.concat(parts);
+}
+
+describe("hostile layers are refused or contained, and leave nothing behind", () => {
+  const outside = join(work, "outside");
+  beforeAll(() => mkdirSync(outside, { recursive: true }));
+  const file = (name: string, text = "x") => ({ h: { name }, body: Buffer.from(text) });
+  const cases: { name: string; tar: () => Buffer; expect: "refused" | "contained"; check?: (dir: string) => void }[] = [
+    { name: "../ traversal", tar: () => craft([file("../outside/pwned")]), expect: "refused" },
+    { name: "deep ../ traversal", tar: () => craft([file("a/../../outside/pwned")]), expect: "refused" },
+    { name: "absolute path is the image root", tar: () => craft([file(`/${"etc/abs"}`)]), expect: "contained",
+      check: (d) => expect(readFileSync(join(d, "etc/abs"), "utf8")).toBe("x") },
+    { name: "symlink to host dir, then write through it", tar: () => craft([{ h: { name: "evil", type: "2", linkname: outside } }, file("evil/pwned")]),
+      expect: "contained", check: (d) => expect(existsSync(join(d, outside.slice(1), "pwned"))).toBe(true) },
+    { name: "relative symlink escaping, then write through it", tar: () => craft([{ h: { name: "up", type: "2", linkname: "../../../../../../.." } }, file("up/tmp/pwned2")]),
+      expect: "contained", check: (d) => expect(existsSync(join(d, "tmp/pwned2"))).toBe(true) },
+    { name: "hard link to a host file", tar: () => craft([{ h: { name: "hl", type: "1", linkname: "/etc/passwd" } }]), expect: "refused" },
+    { name: "hard link climbing out", tar: () => craft([{ h: { name: "hl", type: "1", linkname: "../../etc/passwd" } }]), expect: "refused" },
+    { name: "hard link through a symlink to the host", tar: () => craft([{ h: { name: "e", type: "2", linkname: "/etc" } }, { h: { name: "hl", type: "1", linkname: "e/passwd" } }]), expect: "refused" },
+    { name: "whiteout of ..", tar: () => craft([file("a/.wh..."), file("x")]), expect: "refused" },
+    { name: "whiteout through a symlink to the host", tar: () => craft([{ h: { name: "e", type: "2", linkname: outside } }, file("e/.wh.keepme")]),
+      expect: "contained" },
+    { name: "giant PAX header", tar: () => craft([{ h: { name: "big", pax: new Map([["comment", Buffer.alloc(2 << 20, 97)]]) } }]), expect: "refused" },
+    { name: "truncated stream", tar: () => craft([file("a", "hello world")], false).subarray(0, 600), expect: "refused" },
+    { name: "bad checksum", tar: () => { const b = craft([file("a")]); b[0] = 0x7a; return b; }, expect: "refused" },
+    { name: "NUL in name via PAX", tar: () => craft([{ h: { name: "x", pax: new Map([["path", Buffer.from("a\0b")]]) } }]), expect: "refused" },
+    { name: "duplicate entries: the later wins", tar: () => craft([file("dup", "one"), file("dup", "two")]), expect: "contained",
+      check: (d) => expect(readFileSync(join(d, "dup"), "utf8")).toBe("two") },
+    { name: "file replaced by a symlink to the host, then written", tar: () => craft([file("f"), { h: { name: "f", type: "2", linkname: join(outside, "target") } }, file("f", "new")]),
+      expect: "contained", check: (d) => expect(readFileSync(join(d, "f"), "utf8")).toBe("new") },
+    { name: "unsupported entry type", tar: () => craft([{ h: { name: "s", type: "S" as TarHeader["type"] } }]), expect: "refused" },
+  ];
+  it.each(cases)("$name", async ({ tar, expect: outcome, check }) => {
+    const dir = join(work, `hostile-${Math.random().toString(36).slice(2)}`);
+    const before = readdirSync(outside).sort();
+    const p = applyLayerToNewDir(Readable.from([tar()]), dir);
+    if (outcome === "refused") {
+      await expect(p).rejects.toSatisfy((e: unknown) => e instanceof UnsafeLayerError || e instanceof TarFormatError);
+      expect(existsSync(dir)).toBe(false);
+    } else {
+      await p;
+      check?.(dir);
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect(readdirSync(outside).sort()).toEqual(before);
+    expect(existsSync("/etc/abs") || existsSync("/tmp/pwned2")).toBe(false);
+  });
+  it("has at least 15 hostile cases", () => expect(cases.length).toBeGreaterThanOrEqual(15));
+});
+
+describe("compression", () => {
+  it("parallel gzip is one valid multi-member stream", async () => {
+    const data = Buffer.concat(Array.from({ length: 40 }, (_, i) => Buffer.alloc(100_000, i)));
+    const gz = await toBuffer(async (out) => {
+      const s = gzipParallel(Readable.from([data]), { workers: 2, chunkSize: 1 << 20 });
+      for await (const c of s) out.write(c);
+    });
+    expect(execFileSync("gzip", ["-dc"], { input: gz, maxBuffer: 1 << 30 }).equals(data)).toBe(true);
+    const viaNode = await toBuffer(async (out) => {
+      const g = createGunzip();
+      const p = new PassThrough();
+      p.end(gz);
+      for await (const c of p.pipe(g)) out.write(c);
+    });
+    expect(viaNode.equals(data)).toBe(true);
+  });
+  it("gzip and zstd layers apply, with the same diff id as the plain tar", async () => {
+    const plain = await toBuffer((out) => writeLayer(walkDirectory(join(src, "dir")), out));
+    for (const compression of ["gzip", "zstd"] as const) {
+      let result: Awaited<ReturnType<typeof writeLayer>> | undefined;
+      const blob = await toBuffer(async (out) => (result = await writeLayer(walkDirectory(join(src, "dir")), out, { compression })));
+      expect(result!.diffId).toBe(sha256Digest(plain));
+      expect(result!.digest).toBe(sha256Digest(blob));
+      if (compression === "zstd") expect(execFileSync("zstd", ["-dc"], { input: blob }).equals(plain)).toBe(true);
+      const dst = join(work, `comp-${compression}`);
+      const r = await applyLayerToNewDir(Readable.from([blob]), dst);
+      expect(r.diffId).toBe(sha256Digest(plain));
+    }
+  });
+});
