@@ -1,6 +1,6 @@
 import { commands } from "./commands/index.js";
 import type { CommandIO } from "./command.js";
-import { EXIT_OK, EXIT_USAGE } from "./command.js";
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from "./command.js";
 import { UsageError } from "./args.js";
 
 export type { Command, CommandIO } from "./command.js";
@@ -43,6 +43,10 @@ export async function main(argv: readonly string[], io: CommandIO = defaultIO())
       io.stderr.write(`tsbuild ${command.name}: ${err.message}\nusage: ${command.usage}\n`);
       return EXIT_USAGE;
     }
-    throw err;
+    // Every failure is reported as one line; the stack only with TSBUILD_DEBUG=1.
+    const e = err instanceof Error ? err : new Error(String(err));
+    io.stderr.write(`tsbuild ${command.name}: ${e.message}\n`);
+    if (io.env.TSBUILD_DEBUG) io.stderr.write(`${e.stack ?? ""}\n`);
+    return EXIT_FAILED;
   }
 }

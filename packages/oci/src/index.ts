@@ -10,3 +10,7 @@ export * from "./image-store.js";
 export * from "./store.js";
 export * from "./layer/index.js";
 export { writeFileAtomic } from "./fs-atomic.js";
+export * from "./archive.js";
+export * from "./image-writer.js";
+export * from "./image-reader.js";
+export { TarWriter } from "./tar-writer.js";

@@ -1,12 +1,27 @@
+import { resolve } from "node:path";
+import { familiarName, readArchive } from "@tsbuild/oci";
 import type { Command } from "../command.js";
-import { EXIT_USAGE } from "../command.js";
+import { EXIT_OK } from "../command.js";
+import { parseArgs, str, UsageError } from "../args.js";
+import { openStore, ROOT_OPTION } from "../store-options.js";
 
 export const loadCommand: Command = {
   name: "load",
-  summary: "load images from an archive",
-  usage: "tsbuild load -i FILE",
-  async run(_argv, io) {
-    io.stderr.write("tsbuild load: not implemented yet\n");
-    return EXIT_USAGE;
+  summary: "load images from an archive (OCI layout, tar or directory, or docker-archive)",
+  usage: "tsbuild load [--root DIR] -i FILE",
+  async run(argv, io) {
+    const args = parseArgs(argv, [ROOT_OPTION, { name: "input", short: "i", value: true }]);
+    const input = str(args, "input");
+    if (!input) throw new UsageError("give the archive with -i FILE");
+    const store = await openStore(args, io);
+    for (const img of await readArchive(store.content, resolve(io.cwd, input))) {
+      if (img.name) {
+        await store.images.put(img.name, img.target);
+        io.stdout.write(`Loaded image: ${familiarName(img.name)}\n`);
+      } else {
+        io.stdout.write(`Loaded image ID: ${img.target.digest} (unnamed: tag it with tsbuild tag)\n`);
+      }
+    }
+    return EXIT_OK;
   },
 };

@@ -1,12 +1,21 @@
 import type { Command } from "../command.js";
-import { EXIT_USAGE } from "../command.js";
+import { EXIT_FAILED, EXIT_OK } from "../command.js";
+import { flag, parseArgs, UsageError } from "../args.js";
+import { openStore, ROOT_OPTION } from "../store-options.js";
 
 export const storeCommand: Command = {
   name: "store",
-  summary: "verify the store",
-  usage: "tsbuild store check [--repair]",
-  async run(_argv, io) {
-    io.stderr.write("tsbuild store: not implemented yet\n");
-    return EXIT_USAGE;
+  summary: "verify every blob's digest and every image's references (check [--repair])",
+  usage: "tsbuild store check [--repair] [--root DIR]",
+  async run(argv, io) {
+    const args = parseArgs(argv, [ROOT_OPTION, { name: "repair" }]);
+    if (args.positionals[0] !== "check" || args.positionals.length !== 1) throw new UsageError("the only store command is: check");
+    const store = await openStore(args, io);
+    const r = await store.check(flag(args, "repair"));
+    for (const d of r.corrupt) io.stdout.write(`corrupt blob: ${d}${r.repaired ? " (removed)" : ""}\n`);
+    for (const m of r.missing) io.stdout.write(`missing blob: ${m.digest} (needed by ${m.name}${r.repaired ? ", name removed" : ""})\n`);
+    const bad = r.corrupt.length + r.missing.length;
+    io.stdout.write(`${r.blobs} blobs checked, ${r.corrupt.length} corrupt, ${r.missing.length} missing${bad && !r.repaired ? " (run tsbuild store check --repair)" : ""}\n`);
+    return bad === 0 || r.repaired ? EXIT_OK : EXIT_FAILED;
   },
 };
