@@ -1,12 +1,26 @@
+import { familiarName } from "@tsbuild/oci";
+import { parsePlatform } from "@tsbuild/dockerfile";
+import { pull } from "@tsbuild/registry";
 import type { Command } from "../command.js";
-import { EXIT_USAGE } from "../command.js";
+import { EXIT_OK } from "../command.js";
+import { parseArgs, str, UsageError } from "../args.js";
+import { openStore, ROOT_OPTION } from "../store-options.js";
+import { clientOptions, INSECURE_OPTION } from "../registry-options.js";
 
 export const pullCommand: Command = {
   name: "pull",
-  summary: "pull an image from a registry",
-  usage: "tsbuild pull REF",
-  async run(_argv, io) {
-    io.stderr.write("tsbuild pull: not implemented yet\n");
-    return EXIT_USAGE;
+  summary: "pull an image from a registry into the store",
+  usage: "tsbuild pull [--platform OS/ARCH[/VARIANT]] [--insecure-registry HOST] [--root DIR] REF",
+  async run(argv, io) {
+    const args = parseArgs(argv, [ROOT_OPTION, INSECURE_OPTION, { name: "platform", value: true }, { name: "quiet", short: "q" }]);
+    const ref = args.positionals[0];
+    if (!ref || args.positionals.length !== 1) throw new UsageError("name one image reference");
+    const p = str(args, "platform");
+    const platform = p !== undefined ? parsePlatform(p) : undefined;
+    if (p !== undefined && !platform) throw new UsageError(`bad --platform ${p}`);
+    const store = await openStore(args, io);
+    const r = await pull(store, ref, { ...clientOptions(args, io), ...(platform ? { platform } : {}) });
+    io.stdout.write(`${familiarName(r.name)}: ${r.downloaded === 0 ? "up to date" : `pulled ${r.downloaded} blobs`}\nDigest: ${r.manifest.digest}\n`);
+    return EXIT_OK;
   },
 };
