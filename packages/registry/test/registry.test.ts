@@ -65,6 +65,13 @@ describe("push and pull against docker-registry", () => {
     expect(repull.downloaded).toBe(0);
     expect(repull.requests).toBe(1);
   });
+  it("uploads large blobs in chunks", async () => {
+    const r = await push(source, image, `${registry.host}/chunked:1`, { chunkSize: 1 << 20 });
+    expect(r.uploaded).toBe(2);
+    expect(skopeoDigest(`${registry.host}/chunked:1`)).toBe(image.digest);
+    const pulled = await pull(await freshStore(), `${registry.host}/chunked:1`);
+    expect(pulled.downloaded).toBe(2);
+  });
   it("a missing tag is a clear not-found error", async () => {
     await expect(pull(await freshStore(), `${registry.host}/app:nope`)).rejects.toThrow(/manifest app:nope not found/);
   });
