@@ -66,9 +66,15 @@ describe("push and pull against docker-registry", () => {
     expect(repull.requests).toBe(1);
   });
   it("uploads large blobs in chunks", async () => {
-    const r = await push(source, image, `${registry.host}/chunked:1`, { chunkSize: 1 << 20 });
+    const store = await freshStore();
+    const data = randomBytes(3 << 20);
+    const layer = await storeLayer(store.content, [
+      { path: "c.bin", type: "file", mode: 0o644, uid: 0, gid: 0, mtime: new Date(0), size: data.length, open: () => Readable.from([data]) },
+    ]);
+    const img = await writeImage(store.content, { architecture: "amd64", os: "linux" }, [layer]);
+    const r = await push(store, img.manifest, `${registry.host}/chunked:1`, { chunkSize: 1 << 20 });
     expect(r.uploaded).toBe(2);
-    expect(skopeoDigest(`${registry.host}/chunked:1`)).toBe(image.digest);
+    expect(skopeoDigest(`${registry.host}/chunked:1`)).toBe(img.manifest.digest);
     const pulled = await pull(await freshStore(), `${registry.host}/chunked:1`);
     expect(pulled.downloaded).toBe(2);
   });
