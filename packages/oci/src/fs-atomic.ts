@@ -3,11 +3,11 @@ import { dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
 
 /** Writes a small file atomically: temp file in the same directory, fsync, rename, fsync dir. */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
   const dir = dirname(path);
   await mkdir(dir, { recursive: true });
   const tmp = join(dir, `.tmp-${process.pid}-${randomBytes(6).toString("hex")}`);
-  const fh = await open(tmp, "w", 0o644);
+  const fh = await open(tmp, "w", mode);
   try {
     await fh.writeFile(data);
     await fh.sync();
