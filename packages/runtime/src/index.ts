@@ -1,1 +1,5 @@
-export {};
+export { RuncExecutor, RuncError, killAll, type RunRequest, type RunResult, type ExecutorOptions } from "./container.js";
+export { buildSpec, DEFAULT_CAPABILITIES, DEFAULT_PATH, type NetworkMode, type SpecInput } from "./spec.js";
+export { resolveUser, UserResolutionError, type ResolvedUser } from "./user.js";
+export { prepareRunMounts, type RunMount, type PreparedMounts } from "./run-mounts.js";
+export { findStubs, removeStubs, type Stubs } from "./stubs.js";

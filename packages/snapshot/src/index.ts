@@ -1,1 +1,6 @@
-export {};
+export type { Snapshotter, ActiveSnapshot } from "./snapshotter.js";
+export { OverlaySnapshotter } from "./overlay.js";
+export { CopySnapshotter } from "./copy.js";
+export { chooseSnapshotter, overlaySupported } from "./choose.js";
+export { activeMounts, unmountAll } from "./mounts.js";
+export { overlayDiff } from "./overlay-diff.js";

@@ -1,0 +1,168 @@
+/**
+ * Runs one process in a throwaway runc container on a prepared root file system: user and groups
+ * resolved from the image, env (PATH and HOME filled in as docker does), generated /etc/hosts,
+ * /etc/resolv.conf and /etc/hostname (absent from the layer unless the image had them), network
+ * mode, RUN mounts. Output streams as it comes; the exit code is returned (128+n for a signal).
+ * A timeout, an abort or tsbuild being interrupted kills the container, and the container, its
+ * bundle and runc state are removed in every case.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import { buildSpec, DEFAULT_PATH, type NetworkMode } from "./spec.js";
+import { resolveUser } from "./user.js";
+import { prepareRunMounts, type RunMount } from "./run-mounts.js";
+import { findStubs, removeStubs, type Stubs } from "./stubs.js";
+
+export interface RunRequest {
+  /** the container's root file system (a prepared snapshot) */
+  rootfs: string;
+  args: string[];
+  env?: string[];
+  cwd?: string;
+  /** USER as written in the Dockerfile */
+  user?: string;
+  network?: NetworkMode;
+  mounts?: RunMount[];
+  hostname?: string;
+  onOutput?: (stream: "stdout" | "stderr", chunk: Buffer) => void;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+export interface RunResult {
+  exitCode: number;
+  /** set when the run was ended by timeout or abort */
+  killed?: "timeout" | "abort";
+}
+
+export interface ExecutorOptions {
+  /** runc's state directory (--root): ours alone, so we never touch other containers */
+  stateDir: string;
+  /** where bundles and generated files go */
+  scratch: string;
+  /** RUN --mount=type=cache directories */
+  cacheRoot: string;
+  runc?: string;
+}
+
+export class RuncError extends Error {
+  override readonly name = "RuncError";
+}
+
+const running = new Map<string, { stateDir: string; runc: string }>();
+let exitHooked = false;
+function hookExit(): void {
+  if (exitHooked) return;
+  exitHooked = true;
+  process.once("exit", () => {
+    for (const [id, r] of running) {
+      spawnSync(r.runc, ["--root", r.stateDir, "kill", id, "KILL"], { stdio: "ignore" });
+      spawnSync(r.runc, ["--root", r.stateDir, "delete", "--force", id], { stdio: "ignore" });
+    }
+  });
+}
+
+/** Kills every container this process started (for SIGINT/SIGTERM handlers). */
+export async function killAll(): Promise<void> {
+  await Promise.all([...running].map(([id, r]) => runcQuiet(r.runc, ["--root", r.stateDir, "kill", id, "KILL"])));
+}
+
+function runcQuiet(runc: string, args: string[]): Promise<number> {
+  return new Promise((resolve) => {
+    const c = spawn(runc, args, { stdio: "ignore" });
+    c.on("error", () => resolve(1));
+    c.on("close", (code) => resolve(code ?? 1));
+  });
+}
+
+async function hostResolvConf(network: NetworkMode): Promise<string> {
+  if (network === "none") return "";
+  try {
+    return await readFile("/etc/resolv.conf", "utf8");
+  } catch {
+    return "nameserver 127.0.0.1\n";
+  }
+}
+
+export class RuncExecutor {
+  private readonly runc: string;
+  constructor(private readonly opts: ExecutorOptions) {
+    this.runc = opts.runc ?? "runc";
+  }
+
+  async run(req: RunRequest): Promise<RunResult> {
+    hookExit();
+    const id = `tsbuild-${randomBytes(6).toString("hex")}`;
+    const bundle = join(this.opts.scratch, id);
+    const network = req.network ?? "default";
+    const hostname = req.hostname ?? id.slice(0, 20);
+    await mkdir(bundle, { recursive: true });
+    await mkdir(this.opts.stateDir, { recursive: true });
+    let prepared: Awaited<ReturnType<typeof prepareRunMounts>> | undefined;
+    let stubs: Stubs = { paths: [], parentTimes: new Map() };
+    try {
+      const user = await resolveUser(req.rootfs, req.user);
+      const env = [...(req.env ?? [])];
+      const has = (k: string) => env.some((e) => e.startsWith(`${k}=`));
+      if (!has("PATH")) env.unshift(`PATH=${DEFAULT_PATH}`);
+      if (!has("HOSTNAME")) env.push(`HOSTNAME=${hostname}`);
+      if (!has("HOME")) env.push(`HOME=${user.home}`);
+      const etc = { hosts: join(bundle, "hosts"), resolv: join(bundle, "resolv.conf"), hostname: join(bundle, "hostname") };
+      await writeFile(etc.hosts, `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.0.1\t${hostname}\n`);
+      await writeFile(etc.resolv, await hostResolvConf(network));
+      await writeFile(etc.hostname, `${hostname}\n`);
+      prepared = await prepareRunMounts(req.mounts ?? [], { cacheRoot: this.opts.cacheRoot, scratch: bundle });
+      const destinations = ["/etc/hosts", "/etc/resolv.conf", "/etc/hostname", ...prepared.mounts.map((m) => m.destination)];
+      stubs = await findStubs(req.rootfs, destinations);
+      const spec = buildSpec({
+        rootfs: req.rootfs, args: req.args, env, cwd: req.cwd ?? "/", uid: user.uid, gid: user.gid,
+        additionalGids: user.additionalGids, hostname, network, etcFiles: etc, extraMounts: prepared.mounts,
+      });
+      await writeFile(join(bundle, "config.json"), JSON.stringify(spec));
+      return await this.exec(id, bundle, req);
+    } finally {
+      running.delete(id);
+      await runcQuiet(this.runc, ["--root", this.opts.stateDir, "delete", "--force", id]);
+      await prepared?.release();
+      await removeStubs(req.rootfs, stubs).catch(() => undefined);
+      await rm(bundle, { recursive: true, force: true });
+    }
+  }
+
+  private exec(id: string, bundle: string, req: RunRequest): Promise<RunResult> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(this.runc, ["--root", this.opts.stateDir, "run", "--bundle", bundle, id], { stdio: ["ignore", "pipe", "pipe"] });
+      running.set(id, { stateDir: this.opts.stateDir, runc: this.runc });
+      let killed: RunResult["killed"];
+      let stderrTail = "";
+      const kill = (why: "timeout" | "abort") => {
+        if (killed) return;
+        killed = why;
+        void runcQuiet(this.runc, ["--root", this.opts.stateDir, "kill", id, "KILL"]).then(() => child.kill("SIGKILL"));
+      };
+      const timer = req.timeoutMs ? setTimeout(() => kill("timeout"), req.timeoutMs) : undefined;
+      const onAbort = () => kill("abort");
+      if (req.signal?.aborted) onAbort();
+      req.signal?.addEventListener("abort", onAbort, { once: true });
+      child.stdout.on("data", (d: Buffer) => req.onOutput?.("stdout", d));
+      child.stderr.on("data", (d: Buffer) => {
+        stderrTail = (stderrTail + d.toString()).slice(-2000);
+        req.onOutput?.("stderr", d);
+      });
+      child.on("error", (e) => reject(new RuncError(`runc could not run: ${e.message} (install Debian's runc package)`)));
+      child.on("close", (code, sig) => {
+        if (timer) clearTimeout(timer);
+        req.signal?.removeEventListener("abort", onAbort);
+        if (killed) return resolve({ exitCode: 137, killed });
+        if (code === null) return resolve({ exitCode: 128 + (sig ? (({ SIGKILL: 9, SIGTERM: 15, SIGINT: 2 } as Record<string, number>)[sig] ?? 1) : 1) });
+        // runc itself failing before the process started (exit 1 with a runc error on stderr)
+        if (code !== 0 && /^time=".*level=error msg=/m.test(stderrTail)) {
+          return reject(new RuncError(`runc failed: ${stderrTail.trim().split("\n").pop()}`));
+        }
+        resolve({ exitCode: code });
+      });
+    });
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * The mounts a RUN step can ask for (`RUN --mount=…`), as typed inputs, turned into runtime-spec
+ * mounts: bind (read-only unless asked), cache (a persistent directory by id, shared, private or
+ * locked), tmpfs, and secret (a file bind-mounted read-only from a tmpfs copy, never in a layer).
+ */
+import { mkdir, open, rm, writeFile, chmod, chown } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import type { RuntimeMount } from "@tsbuild/oci";
+
+export type RunMount =
+  | { type: "bind"; target: string; source: string; readwrite?: boolean }
+  | { type: "cache"; target: string; id: string; sharing?: "shared" | "private" | "locked"; mode?: number; uid?: number; gid?: number }
+  | { type: "tmpfs"; target: string; size?: number }
+  | { type: "secret"; target: string; data: Buffer; mode?: number; uid?: number; gid?: number };
+
+export interface PreparedMounts {
+  mounts: RuntimeMount[];
+  release(): Promise<void>;
+}
+
+const lockWaiters = new Map<string, Promise<void>>();
+
+export async function prepareRunMounts(list: RunMount[], opts: { cacheRoot: string; scratch: string }): Promise<PreparedMounts> {
+  const mounts: RuntimeMount[] = [];
+  const cleanups: (() => Promise<void>)[] = [];
+  try {
+    for (const m of list) {
+      switch (m.type) {
+        case "bind":
+          mounts.push({ destination: m.target, type: "bind", source: m.source, options: ["rbind", m.readwrite ? "rw" : "ro"] });
+          break;
+        case "tmpfs":
+          mounts.push({ destination: m.target, type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev", ...(m.size ? [`size=${m.size}`] : [])] });
+          break;
+        case "cache": {
+          const id = createHash("sha256").update(m.id).digest("hex").slice(0, 24);
+          let dir = join(opts.cacheRoot, id);
+          if (m.sharing === "private") dir = join(opts.scratch, `cache-${id}-${Math.random().toString(36).slice(2)}`);
+          const fresh = await mkdir(dir, { recursive: true });
+          if (fresh) {
+            await chmod(dir, m.mode ?? 0o755);
+            await chown(dir, m.uid ?? 0, m.gid ?? 0);
+          }
+          if (m.sharing === "locked") {
+            while (lockWaiters.has(dir)) await lockWaiters.get(dir);
+            let release!: () => void;
+            lockWaiters.set(dir, new Promise<void>((r) => (release = r)));
+            const lockFile = await open(join(opts.cacheRoot, `${id}.lock`), "w");
+            cleanups.push(async () => {
+              await lockFile.close();
+              lockWaiters.delete(dir);
+              release();
+            });
+          }
+          if (m.sharing === "private") cleanups.push(() => rm(dir, { recursive: true, force: true }));
+          mounts.push({ destination: m.target, type: "bind", source: dir, options: ["rbind", "rw"] });
+          break;
+        }
+        case "secret": {
+          const dir = join(opts.scratch, `secret-${Math.random().toString(36).slice(2)}`);
+          await mkdir(dir, { recursive: true, mode: 0o700 });
+          const file = join(dir, "secret");
+          await writeFile(file, m.data, { mode: m.mode ?? 0o400 });
+          await chown(file, m.uid ?? 0, m.gid ?? 0);
+          cleanups.push(() => rm(dir, { recursive: true, force: true }));
+          mounts.push({ destination: m.target, type: "bind", source: file, options: ["bind", "ro"] });
+          break;
+        }
+      }
+    }
+  } catch (e) {
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+    throw e;
+  }
+  return {
+    mounts,
+    async release() {
+      for (const c of cleanups.reverse()) await c().catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,72 @@
+/** The OCI runtime bundle config (config.json) for one RUN step, as docker/BuildKit set it up. */
+import type { RuntimeMount, RuntimeSpec } from "@tsbuild/oci";
+
+export type NetworkMode = "default" | "host" | "none";
+
+export const DEFAULT_CAPABILITIES = [
+  "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID",
+  "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
+];
+
+export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+export interface SpecInput {
+  rootfs: string;
+  args: string[];
+  env: string[];
+  cwd: string;
+  uid: number;
+  gid: number;
+  additionalGids: number[];
+  hostname: string;
+  network: NetworkMode;
+  /** /etc/hosts, /etc/resolv.conf, /etc/hostname files to bind */
+  etcFiles: { hosts: string; resolv: string; hostname: string };
+  extraMounts: RuntimeMount[];
+}
+
+export function buildSpec(i: SpecInput): RuntimeSpec {
+  const caps = DEFAULT_CAPABILITIES;
+  const ownNet = i.network === "none";
+  const mounts: RuntimeMount[] = [
+    { destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"] },
+    { destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755", "size=65536k"] },
+    { destination: "/dev/pts", type: "devpts", source: "devpts", options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"] },
+    { destination: "/dev/shm", type: "tmpfs", source: "shm", options: ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"] },
+    { destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"] },
+    ownNet
+      ? { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"] }
+      : { destination: "/sys", type: "bind", source: "/sys", options: ["rbind", "nosuid", "noexec", "nodev", "ro"] },
+    { destination: "/etc/resolv.conf", type: "bind", source: i.etcFiles.resolv, options: ["rbind", "ro"] },
+    { destination: "/etc/hosts", type: "bind", source: i.etcFiles.hosts, options: ["rbind", "ro"] },
+    { destination: "/etc/hostname", type: "bind", source: i.etcFiles.hostname, options: ["rbind", "ro"] },
+    ...i.extraMounts,
+  ];
+  return {
+    ociVersion: "1.0.2",
+    process: {
+      terminal: false,
+      user: { uid: i.uid, gid: i.gid, ...(i.additionalGids.length ? { additionalGids: i.additionalGids } : {}) },
+      args: i.args,
+      env: i.env,
+      cwd: i.cwd,
+      capabilities: { bounding: caps, effective: caps, permitted: caps },
+      noNewPrivileges: false,
+    },
+    root: { path: i.rootfs, readonly: false },
+    hostname: i.hostname,
+    mounts,
+    linux: {
+      namespaces: [
+        { type: "pid" }, { type: "ipc" }, { type: "uts" }, { type: "mount" },
+        ...(ownNet ? [{ type: "network" as const }] : []),
+      ],
+      maskedPaths: [
+        "/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+        "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware",
+      ],
+      readonlyPaths: ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"],
+      resources: { devices: [{ allow: false, access: "rwm" }] },
+    },
+  };
+}

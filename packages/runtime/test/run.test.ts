@@ -1,0 +1,129 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { execFileSync, spawnSync } from "node:child_process";
+import { createServer } from "node:net";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { OverlaySnapshotter, CopySnapshotter, activeMounts, type Snapshotter } from "@tsbuild/snapshot";
+import type { LayerEntry } from "@tsbuild/oci";
+import { RuncExecutor, type RunRequest } from "../src/index.js";
+import { makeBusyboxRootfs } from "../../../fixtures/support/busybox-rootfs.js";
+
+const work = mkdtempSync(join(tmpdir(), "tsbuild-runtime-"));
+const stateDir = join(work, "runc");
+const executor = new RuncExecutor({ stateDir, scratch: join(work, "scratch"), cacheRoot: join(work, "cache") });
+let overlay: OverlaySnapshotter;
+let copy: CopySnapshotter;
+
+async function commitBase(s: Snapshotter): Promise<void> {
+  const a = await s.prepare("base-active");
+  makeBusyboxRootfs(a.root, { extraUsers: true });
+  execFileSync("mkdir", ["-p", join(a.root, "home/app"), join(a.root, "stuff/keep"), join(a.root, "stuff/replace")]);
+  execFileSync("sh", ["-c", `echo keep > ${a.root}/stuff/keep/k; echo old > ${a.root}/stuff/replace/old; echo m > ${a.root}/modify.txt; echo r > ${a.root}/rename-me; echo c > ${a.root}/chmod-me; echo o > ${a.root}/chown-me; chown 1000:1000 ${a.root}/home/app`]);
+  await s.commit("base", "base-active");
+}
+
+beforeAll(async () => {
+  overlay = new OverlaySnapshotter(join(work, "overlay"));
+  copy = new CopySnapshotter(join(work, "copy"));
+  await commitBase(overlay);
+  await commitBase(copy);
+});
+afterAll(() => {
+  rmSync(work, { recursive: true, force: true });
+});
+
+/** Runs a script in a step on `s` and returns the layer entries as comparable strings. */
+async function step(s: Snapshotter, script: string, extra: Partial<RunRequest> = {}): Promise<{ entries: string[]; exitCode: number; out: string }> {
+  const key = `step-${Math.random().toString(36).slice(2)}`;
+  const a = await s.prepare(key, "base");
+  let out = "";
+  try {
+    const r = await executor.run({ rootfs: a.root, args: ["/bin/sh", "-c", script], onOutput: (_s, c) => (out += c.toString()), ...extra });
+    const entries: string[] = [];
+    for await (const e of s.diff(key)) entries.push(describe_(e));
+    return { entries, exitCode: r.exitCode, out };
+  } finally {
+    await s.remove(key);
+  }
+}
+function describe_(e: LayerEntry): string {
+  const meta = e.type === "whiteout" || e.type === "opaque" ? "" : ` ${e.mode.toString(8)} ${e.uid}:${e.gid}`;
+  const detail = e.type === "symlink" || e.type === "hardlink" ? ` -> ${e.linkname}` : e.type === "file" ? ` ${e.size}` : "";
+  return `${e.type} ${e.path}${meta}${detail}`;
+}
+
+const cases: { name: string; script: string; user?: string; expected: string[] }[] = [
+  { name: "create", script: "echo hi > /new.txt", expected: ["file new.txt 644 0:0 3"] },
+  { name: "modify", script: "echo more >> /modify.txt", expected: ["file modify.txt 644 0:0 7"] },
+  { name: "delete", script: "rm /modify.txt", expected: ["whiteout modify.txt"] },
+  { name: "rename", script: "mv /rename-me /renamed", expected: ["file renamed 644 0:0 2", "whiteout rename-me"] },
+  { name: "chmod", script: "chmod 600 /chmod-me", expected: ["file chmod-me 600 0:0 2"] },
+  { name: "chown", script: "chown 1000:1000 /chown-me", expected: ["file chown-me 644 1000:1000 2"] },
+  { name: "hard link", script: "ln /modify.txt /hard", expected: ["file hard 644 0:0 2", "hardlink modify.txt 644 0:0 -> hard"] },
+  { name: "symlink", script: "ln -s /modify.txt /sym", expected: ["symlink sym 777 0:0 -> /modify.txt"] },
+  { name: "fifo", script: "mkfifo -m 644 /fifo", expected: ["fifo fifo 644 0:0"] },
+  { name: "delete and recreate a directory (opaque)", script: "rm -rf /stuff/replace && mkdir /stuff/replace && echo new > /stuff/replace/new",
+    expected: ["dir stuff 755 0:0", "dir stuff/replace 755 0:0", "opaque stuff/replace", "file stuff/replace/new 644 0:0 4"] },
+  { name: "delete a base directory (whiteout)", script: "rm -rf /stuff/keep", expected: ["dir stuff 755 0:0", "whiteout stuff/keep"] },
+  { name: "writes as a non-root USER", script: "echo mine > /home/app/file", user: "app",
+    expected: ["dir home 755 0:0", "dir home/app 755 1000:1000", "file home/app/file 644 1000:1000 5"] },
+  { name: "/etc/hosts, resolv.conf, hostname stay out of the layer", script: "cat /etc/hosts /etc/resolv.conf /etc/hostname >/dev/null",
+    expected: [] },
+];
+
+describe.each([["overlay"], ["copy"]] as const)("RUN steps on the %s snapshotter give exact layers", (kind) => {
+  it.each(cases)("$name", async ({ script, user, expected }) => {
+    const s = kind === "overlay" ? overlay : copy;
+    const r = await step(s, script, user ? { user } : {});
+    expect(r.exitCode).toBe(0);
+    // runc creates the mount points the image lacks (/proc, /dev, /sys): BuildKit keeps them too
+    const layer = r.entries.filter((e) => !/^dir (proc|dev|sys) /.test(e));
+    const sorted = (l: string[]) => [...l].sort();
+    expect(sorted(layer)).toEqual(sorted(expected));
+  });
+});
+
+describe("the container", () => {
+  it("runs as the USER with supplementary groups and HOME", async () => {
+    const r = await step(overlay, "id; echo HOME=$HOME; pwd", { user: "app", cwd: "/tmp" });
+    expect(r.out).toContain("uid=1000(app) gid=1000(app) groups=50(staff),1000(app)"); // the kernel sorts groups
+    expect(r.out).toContain("HOME=/home/app");
+    expect(r.out).toContain("/tmp");
+  });
+  it("returns the exit code and streams output", async () => {
+    const r = await step(overlay, "echo out; echo err >&2; exit 7");
+    expect(r.exitCode).toBe(7);
+    expect(r.out).toContain("out");
+    expect(r.out).toContain("err");
+  });
+  it("--network none has only loopback and no way out", async () => {
+    const server = createServer((s) => s.end("hello"));
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const none = await step(overlay, `cat /proc/net/route | wc -l; ls /sys/class/net; nc -w 1 127.0.0.1 ${port} || echo unreachable`, { network: "none" });
+      expect(none.out).toMatch(/^1\n/); // only the header line: no routes
+      expect(none.out).toContain("lo");
+      expect(none.out).toContain("unreachable");
+      const host = await step(overlay, `nc -w 2 127.0.0.1 ${port}`, { network: "host" });
+      expect(host.out).toContain("hello");
+    } finally {
+      server.close();
+    }
+  });
+  it("a timed-out or aborted run leaves no mount, no container, no process", async () => {
+    const before = readFileSync("/proc/mounts", "utf8").split("\n").length;
+    const t = await step(overlay, "sleep 30", { timeoutMs: 500 });
+    expect(t.exitCode).toBe(137);
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 300);
+    const a = await step(overlay, "sleep 30", { signal: ac.signal });
+    expect(a.exitCode).toBe(137);
+    expect(readFileSync("/proc/mounts", "utf8").split("\n").length).toBe(before);
+    expect(activeMounts()).toEqual([]);
+    const list = spawnSync("runc", ["--root", stateDir, "list", "-q"]).stdout.toString().trim();
+    expect(list).toBe("");
+    expect(spawnSync("pgrep", ["-f", "sleep 30"]).stdout.toString().trim()).toBe("");
+  });
+});

@@ -1,0 +1,50 @@
+/**
+ * Mount lifecycle: every mount tsbuild makes is recorded, and unmounted on release, on failure,
+ * and when the process is interrupted (SIGINT/SIGTERM) or exits, so a build never leaks a mount.
+ */
+import { spawnSync } from "node:child_process";
+import { exec, execOk } from "./exec.js";
+
+const active = new Set<string>();
+let hooked = false;
+
+function hookExit(): void {
+  if (hooked) return;
+  hooked = true;
+  const cleanup = () => {
+    // synchronous best effort at exit: lazy-unmount everything still mounted
+    for (const target of [...active].reverse()) spawnSync("umount", ["-l", target]);
+    active.clear();
+  };
+  process.once("exit", cleanup);
+}
+
+export async function mountOverlay(target: string, lowers: string[], upper: string | undefined, work: string | undefined, cwd: string): Promise<void> {
+  hookExit();
+  const opts = [`lowerdir=${lowers.join(":")}`];
+  if (upper && work) opts.push(`upperdir=${upper}`, `workdir=${work}`);
+  // lowerdir with a single dir and no upper needs at least two lowers: use a read-only bind then
+  if (!upper && lowers.length === 1) {
+    await execOk("mount", ["--bind", "-o", "ro", lowers[0] as string, target], { cwd });
+    await execOk("mount", ["-o", "remount,bind,ro", target], { cwd });
+  } else {
+    await execOk("mount", ["-t", "overlay", "overlay", "-o", opts.join(","), target], { cwd });
+  }
+  active.add(target);
+}
+
+export async function unmount(target: string): Promise<void> {
+  if (!active.has(target)) return;
+  let r = await exec("umount", [target]);
+  if (r.code !== 0) r = await exec("umount", ["-l", target]);
+  if (r.code !== 0 && !/not mounted|no mount point/.test(r.stderr)) throw new Error(`umount ${target}: ${r.stderr.trim()}`);
+  active.delete(target);
+}
+
+export function activeMounts(): string[] {
+  return [...active];
+}
+
+export async function unmountAll(): Promise<void> {
+  for (const t of [...active].reverse()) await unmount(t);
+}

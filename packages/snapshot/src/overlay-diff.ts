@@ -1,0 +1,63 @@
+/**
+ * The changes of an overlay snapshot are its upper directory: whiteouts (char device 0:0) become
+ * whiteout entries, opaque directories (xattr trusted.overlay.opaque=y) an opaque entry right
+ * after the directory, files are taken as they are (copied-up files include chmod/chown-only
+ * changes). A directory that was only copied up (same metadata as in the layers below) is written
+ * only as the parent of something that changed, as containerd's differ does. The cost is
+ * proportional to what the step changed, not to the image.
+ */
+import { lstat } from "node:fs/promises";
+import { join } from "node:path";
+import { walkDirectory, type LayerEntry } from "@tsbuild/oci";
+import { exec } from "./exec.js";
+
+/** Directories of the upper dir marked opaque (one getfattr process for the whole tree). */
+async function opaqueDirs(upper: string): Promise<Set<string>> {
+  const r = await exec("getfattr", ["-R", "-P", "--absolute-names", "-d", "-m", "^trusted\\.overlay\\.opaque$", "."], { cwd: upper });
+  const out = new Set<string>();
+  let current: string | undefined;
+  for (const line of r.stdout.split("\n")) {
+    if (line.startsWith("# file: ")) current = line.slice(8).replace(/^\.\/?/, "");
+    else if (current !== undefined && /^trusted\.overlay\.opaque="y"/.test(line)) out.add(current);
+  }
+  return out;
+}
+
+/** Whether a directory of the upper dir has exactly the metadata it has in the layers below. */
+async function sameAsBelow(e: LayerEntry, lowers: string[]): Promise<boolean> {
+  for (const lower of lowers) {
+    const st = await lstat(join(lower, e.path)).catch(() => undefined);
+    if (!st) continue;
+    if (!st.isDirectory()) return false;
+    return (st.mode & 0o7777) === e.mode && st.uid === e.uid && st.gid === e.gid && Math.floor(st.mtimeMs) === Math.floor(e.mtime.getTime());
+  }
+  return false;
+}
+
+/**
+ * @param lowers the layer directories below, nearest first (to recognise copied-up directories);
+ *   without them every upper directory is written.
+ */
+export async function* overlayDiff(upper: string, lowers: string[] = []): AsyncIterable<LayerEntry> {
+  const opaque = await opaqueDirs(upper);
+  const pending: LayerEntry[] = []; // unchanged ancestors, written only if something below them is
+  const flush = function* (path: string): Iterable<LayerEntry> {
+    const keep = pending.filter((p) => path.startsWith(p.path + "/"));
+    pending.length = 0;
+    yield* keep;
+  };
+  for await (const e of walkDirectory(upper)) {
+    while (pending.length && !e.path.startsWith((pending[pending.length - 1] as LayerEntry).path + "/")) pending.pop();
+    if (e.type === "dir" && !opaque.has(e.path) && lowers.length && (await sameAsBelow(e, lowers))) {
+      pending.push(e);
+      continue;
+    }
+    yield* flush(e.path);
+    if (e.type === "char" && e.devmajor === 0 && e.devminor === 0) {
+      yield { path: e.path, type: "whiteout", mode: 0, uid: 0, gid: 0, mtime: e.mtime };
+      continue;
+    }
+    yield e;
+    if (e.type === "dir" && opaque.has(e.path)) yield { path: e.path, type: "opaque", mode: 0, uid: 0, gid: 0, mtime: e.mtime };
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * The overlay snapshotter (default as root where overlayfs works): a committed snapshot is a
+ * directory of one layer's changes (overlay format: whiteouts as 0:0 char devices, opaque xattrs);
+ * an active one mounts its parent chain as lowerdirs with a fresh upper/work dir. Mount options
+ * use short relative paths (the mount runs in the snapshot root), so ~200 layers fit in the
+ * 4 KiB option limit; a longer chain is flattened into one lower directory first.
+ */
+import { mkdir, rename, rm, stat } from "node:fs/promises";
+import { join } from "node:path";
+import type { LayerEntry } from "@tsbuild/oci";
+import type { ActiveSnapshot, Snapshotter } from "./snapshotter.js";
+import { Layout } from "./layout.js";
+import { mountOverlay, unmount } from "./mounts.js";
+import { overlayDiff } from "./overlay-diff.js";
+import { execOk } from "./exec.js";
+
+const MAX_OPTION = 3800; // page size 4096 minus the upper/work part and some margin
+
+export class OverlaySnapshotter implements Snapshotter {
+  readonly kind = "overlay" as const;
+  private readonly layout: Layout;
+  private readonly active = new Map<string, { dir: string; parent?: string; readonly: boolean; lowers?: string[] }>();
+
+  private readonly maxOption: number;
+
+  /** @param opts.maxMountOption longest lowerdir option before a chain is flattened (tests lower it) */
+  constructor(readonly root: string, opts: { maxMountOption?: number } = {}) {
+    this.layout = new Layout(root);
+    this.maxOption = opts.maxMountOption ?? MAX_OPTION;
+  }
+
+  private async lowers(parent: string | undefined): Promise<string[]> {
+    if (parent === undefined) {
+      await mkdir(join(this.root, "empty"), { recursive: true });
+      return ["empty"];
+    }
+    const chain = await this.layout.chain(parent);
+    let rels = chain.map((n) => this.layout.committedFsRel(n));
+    if (rels.join(":").length > this.maxOption) rels = [await this.flatten(parent, chain)];
+    return rels;
+  }
+
+  /**
+   * Merges a chain too long for one mount into a single directory (kept beside the top snapshot):
+   * the chain is viewed in pieces that fit, each piece mounted over the tree flattened so far, so
+   * the kernel applies every whiteout and opaque directory.
+   */
+  private async flatten(parent: string, chain: string[]): Promise<string> {
+    const flatRel = `${this.layout.committedFsRel(parent).replace(/\/fs$/, "")}/flat`;
+    const flat = join(this.root, flatRel);
+    if (await stat(flat).then(() => true, () => false)) return flatRel;
+    await mkdir(join(this.root, "empty"), { recursive: true });
+    const rels = chain.map((n) => this.layout.committedFsRel(n)); // nearest first
+    const pieces: string[][] = [];
+    let cur: string[] = [];
+    for (const r of [...rels].reverse()) {
+      // lowest layers first; leave room for the accumulated tree below each piece
+      if ([r, ...cur, "x".repeat(64)].join(":").length > this.maxOption && cur.length > 0) {
+        pieces.push(cur);
+        cur = [];
+      }
+      cur.unshift(r);
+    }
+    if (cur.length) pieces.push(cur);
+    const mnt = `${flat}.mnt-${process.pid}`;
+    await mkdir(mnt, { recursive: true });
+    let below: string | undefined;
+    try {
+      for (const [i, piece] of pieces.entries()) {
+        const lowers = below ? [...piece, below] : piece.length === 1 ? [...piece, "empty"] : piece;
+        const out = `${flatRel}.tmp${i}-${process.pid}`;
+        await mkdir(join(this.root, out), { recursive: true });
+        await mountOverlay(mnt, lowers, undefined, undefined, this.root);
+        try {
+          await execOk("cp", ["-a", `${mnt}/.`, join(this.root, out)]);
+        } finally {
+          await unmount(mnt);
+        }
+        if (below) await rm(join(this.root, below), { recursive: true, force: true });
+        below = out;
+      }
+      await rename(join(this.root, below as string), flat);
+    } finally {
+      await rm(mnt, { recursive: true, force: true });
+      if (below && below !== flatRel) await rm(join(this.root, below), { recursive: true, force: true });
+    }
+    return flatRel;
+  }
+
+  async prepare(key: string, parent?: string): Promise<ActiveSnapshot> {
+    const dir = this.layout.activeDir(key);
+    await rm(dir, { recursive: true, force: true });
+    for (const d of ["upper", "work", "merged"]) await mkdir(join(dir, d), { recursive: true });
+    await this.layout.writeMeta(dir, { name: key, ...(parent !== undefined ? { parent } : {}) });
+    const lowers = await this.lowers(parent);
+    const rel = dir.slice(this.root.length + 1);
+    try {
+      await mountOverlay(join(dir, "merged"), lowers, `${rel}/upper`, `${rel}/work`, this.root);
+    } catch (e) {
+      await rm(dir, { recursive: true, force: true });
+      throw e;
+    }
+    this.active.set(key, { dir, ...(parent !== undefined ? { parent } : {}), readonly: false, lowers: lowers.map((l) => join(this.root, l)) });
+    return { key, root: join(dir, "merged"), readonly: false };
+  }
+
+  async view(key: string, parent: string): Promise<ActiveSnapshot> {
+    const dir = this.layout.activeDir(key);
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(join(dir, "merged"), { recursive: true });
+    let lowers = await this.lowers(parent);
+    if (lowers.length === 1) lowers = [...lowers, "empty"];
+    await mkdir(join(this.root, "empty"), { recursive: true });
+    await mountOverlay(join(dir, "merged"), lowers, undefined, undefined, this.root);
+    this.active.set(key, { dir, parent, readonly: true });
+    return { key, root: join(dir, "merged"), readonly: true };
+  }
+
+  diff(key: string): AsyncIterable<LayerEntry> {
+    const a = this.active.get(key);
+    if (!a || a.readonly) throw new Error(`no writable snapshot ${key}`);
+    return overlayDiff(join(a.dir, "upper"), a.lowers ?? []);
+  }
+
+  async commit(name: string, key: string): Promise<void> {
+    const a = this.active.get(key);
+    if (!a || a.readonly) throw new Error(`no writable snapshot ${key}`);
+    await unmount(join(a.dir, "merged"));
+    const target = this.layout.committedDir(name);
+    await rm(target, { recursive: true, force: true });
+    await mkdir(target, { recursive: true });
+    await rename(join(a.dir, "upper"), join(target, "fs"));
+    await this.layout.writeMeta(target, { name, ...(a.parent !== undefined ? { parent: a.parent } : {}) });
+    await rm(a.dir, { recursive: true, force: true });
+    this.active.delete(key);
+  }
+
+  async remove(key: string): Promise<void> {
+    const a = this.active.get(key);
+    if (a) {
+      await unmount(join(a.dir, "merged"));
+      await rm(a.dir, { recursive: true, force: true });
+      this.active.delete(key);
+      return;
+    }
+    await rm(this.layout.committedDir(key), { recursive: true, force: true });
+  }
+
+  async exists(name: string): Promise<boolean> {
+    return (await this.layout.readMeta(this.layout.committedDir(name))) !== undefined;
+  }
+
+  async parents(name: string): Promise<string[]> {
+    return (await this.layout.chain(name)).slice(1);
+  }
+}
