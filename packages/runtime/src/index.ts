@@ -3,3 +3,4 @@ export { buildSpec, DEFAULT_CAPABILITIES, DEFAULT_PATH, type NetworkMode, type S
 export { resolveUser, UserResolutionError, type ResolvedUser } from "./user.js";
 export { prepareRunMounts, type RunMount, type PreparedMounts } from "./run-mounts.js";
 export { findStubs, removeStubs, type Stubs } from "./stubs.js";
+export { abortOnSignals } from "./signals.js";

@@ -112,6 +112,49 @@ describe("the container", () => {
       server.close();
     }
   });
+  it("RUN mounts: cache persists between runs, secret and tmpfs never reach the layer, bind is read-only", async () => {
+    const src = join(work, "bind-src");
+    execFileSync("mkdir", ["-p", src]);
+    execFileSync("sh", ["-c", `echo from-host > ${src}/in.txt`]);
+    const mounts = [
+      { type: "cache" as const, target: "/root/.cache", id: "test-cache" },
+      { type: "secret" as const, target: "/run/secrets/token", data: Buffer.from("s3cret") },
+      { type: "tmpfs" as const, target: "/scratch" },
+      { type: "bind" as const, target: "/src", source: src },
+    ];
+    const first = await step(overlay, "echo 1 >> /root/.cache/count; cat /run/secrets/token; echo x > /scratch/t; cat /src/in.txt; echo no > /src/w || echo ro-ok", { mounts });
+    expect(first.out).toContain("s3cret");
+    expect(first.out).toContain("from-host");
+    expect(first.out).toContain("ro-ok");
+    const second = await step(overlay, "echo 1 >> /root/.cache/count; wc -l < /root/.cache/count", { mounts });
+    expect(second.out.trim()).toBe("2");
+    // nothing of the mounts (nor their stub directories) is in the layers
+    expect(first.entries.filter((e) => !/^dir (proc|dev|sys) /.test(e))).toEqual([]);
+  });
+  it("SIGINT to the process kills the container and cleans up, exit 130", async () => {
+    const script = `
+      import { OverlaySnapshotter, unmountAll } from ${JSON.stringify(new URL("../../snapshot/dist/index.js", import.meta.url).href)};
+      import { RuncExecutor, abortOnSignals } from ${JSON.stringify(new URL("../dist/index.js", import.meta.url).href)};
+      const s = new OverlaySnapshotter(${JSON.stringify(join(work, "overlay"))});
+      const ex = new RuncExecutor({ stateDir: ${JSON.stringify(stateDir)}, scratch: ${JSON.stringify(join(work, "scratch"))}, cacheRoot: ${JSON.stringify(join(work, "cache"))} });
+      const a = await s.prepare("sig", "base");
+      const ac = new AbortController();
+      abortOnSignals(ac, async () => { await s.remove("sig"); await unmountAll(); });
+      console.log("started");
+      await ex.run({ rootfs: a.root, args: ["/bin/sleep", "60"], signal: ac.signal });
+      await new Promise(() => {}); // the signal handler exits
+    `;
+    const { spawn } = await import("node:child_process");
+    const child = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+    await new Promise<void>((r) => child.stdout.on("data", (d: Buffer) => d.toString().includes("started") && r()));
+    await new Promise((r) => setTimeout(r, 500));
+    child.kill("SIGINT");
+    const code = await new Promise((r) => child.on("exit", (c) => r(c)));
+    expect(code).toBe(130);
+    expect(readFileSync("/proc/mounts", "utf8")).not.toContain(join(work, "overlay", "a"));
+    expect(spawnSync("runc", ["--root", stateDir, "list", "-q"]).stdout.toString().trim()).toBe("");
+    expect(spawnSync("pgrep", ["-f", "sleep 60"]).stdout.toString().trim()).toBe("");
+  });
   it("a timed-out or aborted run leaves no mount, no container, no process", async () => {
     const before = readFileSync("/proc/mounts", "utf8").split("\n").length;
     const t = await step(overlay, "sleep 30", { timeoutMs: 500 });

@@ -4,3 +4,4 @@ export { CopySnapshotter } from "./copy.js";
 export { chooseSnapshotter, overlaySupported } from "./choose.js";
 export { activeMounts, unmountAll } from "./mounts.js";
 export { overlayDiff } from "./overlay-diff.js";
+export { unpackLayer } from "./unpack.js";

@@ -54,3 +54,34 @@ describe("snapshotters agree", () => {
     expect(existsSync(join(work, "auto/tmp"))).toBe(true);
   });
 });
+
+import { Readable } from "node:stream";
+import { writeLayer, type LayerEntry, UnsafeLayerError } from "@tsbuild/oci";
+import { Writable } from "node:stream";
+import { unpackLayer } from "../src/index.js";
+
+async function tar(entries: LayerEntry[]): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  await writeLayer(entries, new Writable({ write(c, _e, cb) { chunks.push(c); cb(); } }));
+  return Buffer.concat(chunks);
+}
+const t0 = new Date(0);
+const file = (path: string, text: string): LayerEntry => ({ path, type: "file", mode: 0o644, uid: 0, gid: 0, mtime: t0, size: text.length, open: () => Readable.from([Buffer.from(text)]) });
+
+describe.each([["overlay"], ["copy"]] as const)("unpacking image layers (%s)", (kind) => {
+  it("applies layers with whiteouts into a snapshot chain; a hostile layer leaves nothing", async () => {
+    const s: Snapshotter = kind === "overlay" ? new OverlaySnapshotter(join(work, `unpack-${kind}`)) : new CopySnapshotter(join(work, `unpack-${kind}`));
+    await unpackLayer(s, "L1", undefined, Readable.from([await tar([{ path: "d", type: "dir", mode: 0o755, uid: 0, gid: 0, mtime: t0 }, file("d/a", "a"), file("d/b", "b")])]));
+    await unpackLayer(s, "L2", "L1", Readable.from([await tar([{ path: "d/a", type: "whiteout", mode: 0, uid: 0, gid: 0, mtime: t0 }, file("c", "c")])]));
+    const v = await s.view("v", "L2");
+    expect(readdirSync(v.root).sort()).toEqual(["c", "d"]);
+    expect(readdirSync(join(v.root, "d"))).toEqual(["b"]);
+    await s.remove("v");
+    const hostile = Buffer.from(await tar([file("x", "x")]));
+    hostile.write("../../escape\0", 0, "latin1"); // rename the entry to climb out (and break the checksum)
+    await expect(unpackLayer(s, "L3", "L2", Readable.from([hostile]))).rejects.toThrow();
+    expect(await s.exists("L3")).toBe(false);
+    expect(activeMounts()).toEqual([]);
+    void UnsafeLayerError;
+  });
+});
