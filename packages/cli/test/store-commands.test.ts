@@ -83,6 +83,10 @@ describe("archives interoperate with skopeo and umoci", () => {
     const info = JSON.parse(skopeo("inspect", `docker-archive:${file}`));
     expect(info.Layers).toHaveLength(1);
     expect(JSON.parse(skopeo("inspect", "--raw", "--config", `docker-archive:${file}`)).rootfs.diff_ids).toHaveLength(1);
+    const copied = join(work, "from-docker-archive");
+    skopeo("copy", `docker-archive:${file}`, `oci:${copied}:x`);
+    execFileSync("umoci", ["unpack", "--image", `${copied}:x`, join(work, "bundle2")]);
+    expect(existsSync(join(work, "bundle2/rootfs/bin/sh"))).toBe(true);
   });
   it("archives written by skopeo copy load with tsbuild load", async () => {
     const src = join(work, "bb.src.tar");
