@@ -5,6 +5,8 @@ import type { Command } from "../command.js";
  * Adding a command is one file under commands/ and one line here.
  */
 export const commands: Record<string, () => Promise<Command>> = {
+  build: async () => (await import("./build.js")).buildCommand,
+  run: async () => (await import("./run.js")).runCommand,
   parse: async () => (await import("./parse.js")).parseCommand,
   images: async () => (await import("./images.js")).imagesCommand,
   inspect: async () => (await import("./inspect.js")).inspectCommand,

@@ -1,0 +1,128 @@
+import { readFile, writeFile } from "node:fs/promises";
+import { resolve, dirname } from "node:path";
+import { build, BuildError, parseOutput, type OutputSpec } from "@tsbuild/engine";
+import { DockerfileError, parsePlatform } from "@tsbuild/dockerfile";
+import { defaultStoreRoot } from "@tsbuild/oci";
+import { abortOnSignals } from "@tsbuild/runtime";
+import type { Command } from "../command.js";
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from "../command.js";
+import { flag, list, parseArgs, str, UsageError } from "../args.js";
+import { parseBuildArgs } from "../build-args.js";
+import { readTextInput } from "../read-input.js";
+import { progressPrinter, type ProgressMode } from "../progress.js";
+
+const USAGE = "tsbuild [build] [-t NAME]... [-f FILE] [--build-arg K=V]... [--target S] [-o SPEC] [OPTIONS] CONTEXT";
+
+async function parseSecrets(specs: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<Map<string, Buffer>> {
+  const out = new Map<string, Buffer>();
+  for (const s of specs) {
+    const kv = new Map(s.split(",").map((p) => [p.slice(0, p.indexOf("=")), p.slice(p.indexOf("=") + 1)] as [string, string]));
+    const id = kv.get("id");
+    if (!id) throw new UsageError(`--secret ${s}: id= is required`);
+    if (kv.has("env")) out.set(id, Buffer.from(env[kv.get("env") as string] ?? ""));
+    else out.set(id, await readFile(resolve(cwd, kv.get("src") ?? kv.get("source") ?? id)));
+  }
+  return out;
+}
+
+export const buildCommand: Command = {
+  name: "build",
+  summary: "build an image from a Dockerfile (the default command)",
+  usage: USAGE,
+  async run(argv, io) {
+    const args = parseArgs(argv, [
+      { name: "tag", short: "t", value: true, repeat: true },
+      { name: "file", short: "f", value: true },
+      { name: "build-arg", value: true, repeat: true },
+      { name: "target", value: true },
+      { name: "platform", value: true },
+      { name: "label", value: true, repeat: true },
+      { name: "network", value: true },
+      { name: "secret", value: true, repeat: true },
+      { name: "no-cache" },
+      { name: "no-cache-filter", value: true, repeat: true },
+      { name: "pull" },
+      { name: "output", short: "o", value: true, repeat: true },
+      { name: "push" },
+      { name: "progress", value: true },
+      { name: "quiet", short: "q" },
+      { name: "iidfile", value: true },
+      { name: "metadata-file", value: true },
+      { name: "root", value: true },
+      { name: "insecure-registry", value: true, repeat: true },
+      { name: "snapshotter", value: true },
+    ]);
+    const contextArg = args.positionals[0];
+    if (!contextArg || args.positionals.length > 1) throw new UsageError("give exactly one build context (a directory)");
+    if (contextArg === "-") throw new UsageError("a context from standard input is not supported yet; give a directory");
+    const context = resolve(io.cwd, contextArg);
+    const tags = list(args, "tag");
+    const fileArg = str(args, "file");
+    let dockerfileText: string | undefined;
+    let dockerfile: string | undefined;
+    if (fileArg === "-") dockerfileText = await readTextInput("-", io.stdin);
+    else if (fileArg) dockerfile = resolve(io.cwd, fileArg);
+    const p = str(args, "platform");
+    const platform = p ? parsePlatform(p) : undefined;
+    if (p && !platform) throw new UsageError(`bad --platform ${p}`);
+    const network = str(args, "network") ?? "default";
+    if (!["default", "host", "none"].includes(network)) throw new UsageError(`--network ${network}: use default, host or none`);
+    const progress = (flag(args, "quiet") ? "quiet" : (str(args, "progress") ?? "auto")) as ProgressMode;
+    if (!["auto", "tty", "plain", "json", "quiet"].includes(progress)) throw new UsageError(`--progress ${progress}: use auto, tty, plain, json or quiet`);
+    const outputs: OutputSpec[] = list(args, "output").map((o) => parseOutput(o, tags));
+    if (flag(args, "push")) outputs.push({ type: "image", names: tags, push: true });
+    const labels = Object.fromEntries(list(args, "label").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+    const epoch = io.env.SOURCE_DATE_EPOCH ? Number(io.env.SOURCE_DATE_EPOCH) : undefined;
+    const snap = str(args, "snapshotter") ?? "auto";
+    if (!["auto", "overlay", "copy"].includes(snap)) throw new UsageError(`--snapshotter ${snap}: use auto, overlay or copy`);
+    const controller = new AbortController();
+    const remove = abortOnSignals(controller);
+    const print = progressPrinter(progress, io.stderr);
+    try {
+      const result = await build({
+        context,
+        ...(dockerfile ? { dockerfile } : {}),
+        ...(dockerfileText !== undefined ? { dockerfileText } : {}),
+        tags,
+        buildArgs: parseBuildArgs(list(args, "build-arg"), io.env),
+        ...(str(args, "target") ? { target: str(args, "target") as string } : {}),
+        ...(platform ? { platform } : {}),
+        labels,
+        network: network as "default" | "host" | "none",
+        secrets: await parseSecrets(list(args, "secret"), io.env, io.cwd),
+        root: str(args, "root") ?? defaultStoreRoot(io.env),
+        ...(outputs.length ? { outputs } : {}),
+        snapshotter: snap as "auto" | "overlay" | "copy",
+        insecureRegistries: list(args, "insecure-registry"),
+        ...(epoch !== undefined && Number.isFinite(epoch) ? { sourceDateEpoch: epoch } : {}),
+        onEvent: print,
+        signal: controller.signal,
+      });
+      if (str(args, "iidfile")) await writeFile(resolve(io.cwd, str(args, "iidfile") as string), result.imageId);
+      if (str(args, "metadata-file")) {
+        await writeFile(resolve(io.cwd, str(args, "metadata-file") as string), JSON.stringify({
+          "containerimage.config.digest": result.imageId, "containerimage.digest": result.manifestDigest, "image.name": result.names.join(","), steps: result.steps,
+        }, null, 2) + "\n");
+      }
+      if (progress === "quiet") io.stdout.write(`${result.imageId}\n`);
+      else io.stderr.write(`writing image ${result.imageId}${result.names.length ? ` done\nnaming to ${result.names.join(", ")}` : ""}\n`);
+      return EXIT_OK;
+    } catch (e) {
+      if (e instanceof DockerfileError) {
+        io.stderr.write(`${e.message}\n`);
+        return EXIT_USAGE;
+      }
+      if (e instanceof BuildError) {
+        const where = e.position ? `${e.file}:${e.position.line}` : e.file;
+        io.stderr.write(`ERROR: failed to build: ${where}: ${e.instruction}\n`);
+        for (const l of e.outputTail.slice(-10)) io.stderr.write(`  > ${l}\n`);
+        io.stderr.write(`${e.message}${e.exitCode !== undefined ? "" : ""}\n`);
+        return EXIT_FAILED;
+      }
+      throw e;
+    } finally {
+      remove();
+      void dirname;
+    }
+  },
+};

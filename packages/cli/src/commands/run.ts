@@ -1,0 +1,24 @@
+import { runImage } from "@tsbuild/engine";
+import type { Command } from "../command.js";
+import { parseArgs, str, UsageError } from "../args.js";
+import { openStore, ROOT_OPTION } from "../store-options.js";
+import { findImage } from "../image-lookup.js";
+
+export const runCommand: Command = {
+  name: "run",
+  summary: "run an image's entrypoint/cmd in a throwaway container",
+  usage: "tsbuild run [--rm] [--network default|host|none] [--root DIR] IMAGE [CMD...]",
+  async run(argv, io) {
+    // options end at the image name: what follows is the command
+    const first = argv.findIndex((a, i) => !a.startsWith("-") && !(i > 0 && ["--root", "--network"].includes(argv[i - 1] as string)));
+    const own = first === -1 ? argv : argv.slice(0, first);
+    const rest = first === -1 ? [] : argv.slice(first);
+    const args = parseArgs(own, [ROOT_OPTION, { name: "rm" }, { name: "network", value: true }]);
+    const [image, ...cmd] = rest;
+    if (!image) throw new UsageError("name the image to run");
+    const store = await openStore(args, io);
+    const { record } = await findImage(store, image);
+    const network = (str(args, "network") ?? "default") as "default" | "host" | "none";
+    return runImage({ store, target: record.target, cmd, network, onOutput: (s, c) => (s === "stdout" ? io.stdout : io.stderr).write(c) });
+  },
+};

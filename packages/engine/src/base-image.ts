@@ -1,0 +1,63 @@
+/**
+ * FROM: an image from the local store first, then from its registry; its layers unpacked once
+ * into snapshots named by chain id; `scratch`; or an earlier stage's result.
+ */
+import { normalizeName, resolveImage, type Descriptor, type ImageConfig, type ResolvedImage, type StoredLayer } from "@tsbuild/oci";
+import { pull } from "@tsbuild/registry";
+import { unpackLayer } from "@tsbuild/snapshot";
+import type { PlatformSpec } from "@tsbuild/dockerfile";
+import type { SolverEnv } from "./build-context-types.js";
+import { chainName } from "./fs-step.js";
+
+export interface BaseImage {
+  config: ImageConfig;
+  layers: StoredLayer[];
+  snapshot: string | undefined;
+  manifest: Descriptor;
+}
+
+const unpacking = new Map<string, Promise<void>>();
+
+/** Makes sure every layer of an image is a snapshot; returns the top snapshot name. */
+export async function unpackImage(env: Pick<SolverEnv, "snapshotter" | "store">, img: ResolvedImage): Promise<string | undefined> {
+  let parent: string | undefined;
+  for (let i = 0; i < img.manifest.layers.length; i++) {
+    const layer = img.manifest.layers[i] as Descriptor;
+    const diffId = img.config.rootfs.diff_ids[i] as string;
+    const name = chainName(parent, diffId);
+    if (!(await env.snapshotter.exists(name))) {
+      let p = unpacking.get(name);
+      if (!p) {
+        const par = parent;
+        p = (async () => {
+          const r = await unpackLayer(env.snapshotter, name, par, env.store.content.reader(layer.digest));
+          if (r.diffId !== diffId) {
+            await env.snapshotter.remove(name);
+            throw new Error(`layer ${layer.digest} has diff id ${r.diffId}, but the image config says ${diffId}: the image is corrupt`);
+          }
+        })().finally(() => unpacking.delete(name));
+        unpacking.set(name, p);
+      }
+      await p;
+    }
+    parent = name;
+  }
+  return parent;
+}
+
+export async function resolveBase(env: SolverEnv, ref: string, platform: PlatformSpec): Promise<BaseImage> {
+  let target: Descriptor | undefined = (await env.store.images.get(ref).catch(() => undefined))?.target;
+  if (!target) {
+    const r = await pull(env.store, ref, { ...env.registry, platform: { os: platform.os, architecture: platform.architecture, ...(platform.variant ? { variant: platform.variant } : {}) } });
+    target = r.manifest;
+    env.emit({ type: "warning", message: `pulled ${normalizeName(ref)} (${r.downloaded} blobs)` });
+  }
+  const img = await resolveImage(env.store.content, target, { os: platform.os, architecture: platform.architecture });
+  const snapshot = await unpackImage(env, img);
+  return {
+    config: img.config,
+    layers: img.manifest.layers.map((d, i) => ({ descriptor: d, diffId: img.config.rootfs.diff_ids[i]! })),
+    snapshot,
+    manifest: img.manifestDescriptor,
+  };
+}

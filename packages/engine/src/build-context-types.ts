@@ -1,0 +1,54 @@
+/** What every instruction handler works with. */
+import type { BuildGraph, Stage, StageArgScope } from "@tsbuild/dockerfile";
+import type { Store, StoredLayer } from "@tsbuild/oci";
+import type { Snapshotter } from "@tsbuild/snapshot";
+import type { RuncExecutor, NetworkMode } from "@tsbuild/runtime";
+import type { ClientOptions } from "@tsbuild/registry";
+import type { BuildContext } from "./context/build-context.js";
+import type { EventSink } from "./events.js";
+import type { ImageState } from "./image/image-state.js";
+
+export interface StepRecord {
+  stage: string;
+  instruction: string;
+  position: string;
+  cacheKey: string;
+  cached: boolean;
+  durationMs: number;
+}
+
+export interface SolverEnv {
+  store: Store;
+  snapshotter: Snapshotter;
+  executor: RuncExecutor;
+  context: BuildContext;
+  graph: BuildGraph;
+  emit: EventSink;
+  signal: AbortSignal;
+  network: NetworkMode;
+  registry: ClientOptions;
+  /** SOURCE_DATE_EPOCH, seconds */
+  epoch?: number;
+  secrets: Map<string, Buffer>;
+  steps: StepRecord[];
+  nextStepId(): number;
+  /** the final state of stages built so far */
+  stages: Map<number, Promise<StageState>>;
+  /** scratch dir for this build (removed at the end) */
+  scratch: string;
+}
+
+export interface StageState {
+  stage: Stage;
+  image: ImageState;
+  layers: StoredLayer[];
+  /** committed snapshot of the current root file system (undefined = empty) */
+  snapshot: string | undefined;
+  args: StageArgScope;
+  /** the id of the step running now (for events) */
+  stepId: number;
+  /** CMD was set in this stage (ENTRYPOINT then keeps it) */
+  cmdSet?: boolean;
+  /** cache key of the last step */
+  key: string;
+}

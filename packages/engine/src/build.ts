@@ -1,0 +1,125 @@
+/**
+ * build(options): the library API. Reads the Dockerfile and context, solves the graph, writes the
+ * image into the store and the outputs asked for, and reports typed events. The CLI is one
+ * consumer of it.
+ */
+import { readFile, rm } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { cpus } from "node:os";
+import { loadDockerfile, type PlatformSpec } from "@tsbuild/dockerfile";
+import { defaultStoreRoot, Store, writeImage, type Digest, type ImageConfig } from "@tsbuild/oci";
+import { chooseSnapshotter } from "@tsbuild/snapshot";
+import { RuncExecutor, type NetworkMode } from "@tsbuild/runtime";
+import { loadContext } from "./context/build-context.js";
+import type { EventSink } from "./events.js";
+import type { SolverEnv, StageState, StepRecord } from "./build-context-types.js";
+import { solve } from "./solver.js";
+import { exportImage, type OutputSpec } from "./export.js";
+
+export interface BuildOptions {
+  /** the build context directory */
+  context: string;
+  /** the Dockerfile path (default CONTEXT/Dockerfile) */
+  dockerfile?: string;
+  /** the Dockerfile text (instead of reading `dockerfile`) */
+  dockerfileText?: string;
+  tags?: string[];
+  buildArgs?: Record<string, string> | Map<string, string>;
+  target?: string;
+  platform?: PlatformSpec;
+  labels?: Record<string, string>;
+  network?: NetworkMode;
+  secrets?: Map<string, Buffer>;
+  /** the store (default: TSBUILD_ROOT or /var/lib/tsbuild) */
+  root?: string;
+  outputs?: OutputSpec[];
+  snapshotter?: "auto" | "overlay" | "copy";
+  insecureRegistries?: string[];
+  /** clamp timestamps (SOURCE_DATE_EPOCH) */
+  sourceDateEpoch?: number;
+  onEvent?: EventSink;
+  signal?: AbortSignal;
+}
+
+export interface BuildResult {
+  /** the config digest, as docker calls the image id */
+  imageId: Digest;
+  manifestDigest: Digest;
+  names: string[];
+  steps: StepRecord[];
+  warnings: string[];
+  exported: string[];
+}
+
+export async function build(opts: BuildOptions): Promise<BuildResult> {
+  const contextDir = resolve(opts.context);
+  const dockerfilePath = opts.dockerfile ? resolve(opts.dockerfile) : join(contextDir, "Dockerfile");
+  const text = opts.dockerfileText ?? (await readFile(dockerfilePath, "utf8"));
+  const fileLabel = opts.dockerfileText !== undefined ? "Dockerfile" : (opts.dockerfile ?? "Dockerfile");
+  const graph = loadDockerfile(text, fileLabel, {
+    ...(opts.buildArgs ? { buildArgs: opts.buildArgs } : {}),
+    ...(opts.target ? { target: opts.target } : {}),
+    ...(opts.platform ? { platform: opts.platform } : {}),
+  });
+  const emit: EventSink = opts.onEvent ?? (() => undefined);
+  for (const w of graph.warnings) emit({ type: "warning", message: w });
+  const store = await Store.open(opts.root ?? defaultStoreRoot());
+  const scratch = await store.tmpDir("build-");
+  const controller = new AbortController();
+  const onAbort = () => controller.abort(opts.signal?.reason);
+  opts.signal?.addEventListener("abort", onAbort, { once: true });
+  if (opts.signal?.aborted) controller.abort();
+  let stepId = 0;
+  const env: SolverEnv = {
+    store,
+    snapshotter: await chooseSnapshotter(join(store.root, "snapshots"), opts.snapshotter ?? "auto"),
+    executor: new RuncExecutor({ stateDir: join(store.root, "runc"), scratch: join(scratch, "run"), cacheRoot: join(store.root, "cache", "mounts") }),
+    context: await loadContext(contextDir, opts.dockerfile ? dockerfilePath : undefined),
+    graph,
+    emit,
+    signal: controller.signal,
+    network: opts.network ?? "default",
+    registry: { insecureRegistries: opts.insecureRegistries ?? [] },
+    ...(opts.sourceDateEpoch !== undefined ? { epoch: opts.sourceDateEpoch } : {}),
+    secrets: opts.secrets ?? new Map(),
+    steps: [],
+    nextStepId: () => ++stepId,
+    stages: new Map(),
+    scratch,
+  };
+  void cpus;
+  try {
+    let final: StageState;
+    try {
+      final = await solve(env);
+    } catch (e) {
+      controller.abort();
+      throw e;
+    }
+    const created = new Date(opts.sourceDateEpoch !== undefined ? opts.sourceDateEpoch * 1000 : Date.now()).toISOString();
+    const cfg = final.image.config;
+    if (opts.labels && Object.keys(opts.labels).length) cfg.Labels = { ...cfg.Labels, ...opts.labels };
+    const config: Omit<ImageConfig, "rootfs"> = {
+      created,
+      ...(final.image.author ? { author: final.image.author } : {}),
+      architecture: final.image.architecture,
+      os: final.image.os,
+      ...(final.image.variant ? { variant: final.image.variant } : {}),
+      config: cfg as NonNullable<ImageConfig["config"]>,
+      history: final.image.history,
+    };
+    const img = await writeImage(store.content, config, final.layers);
+    const names = opts.tags ?? [];
+    const outputs = opts.outputs ?? [{ type: "image" as const }];
+    const exported: string[] = [];
+    for (const out of outputs) {
+      const what = await exportImage(store, out, img.manifest, final.layers, names, scratch, env.registry);
+      exported.push(what);
+      emit({ type: "exported", what });
+    }
+    return { imageId: img.config.digest, manifestDigest: img.manifest.digest, names, steps: env.steps, warnings: graph.warnings, exported };
+  } finally {
+    opts.signal?.removeEventListener("abort", onAbort);
+    await rm(scratch, { recursive: true, force: true });
+  }
+}

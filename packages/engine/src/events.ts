@@ -1,0 +1,12 @@
+/** The typed event stream of a build: what the CLI (or any tool) shows. */
+import type { Position } from "@tsbuild/dockerfile";
+
+export type BuildEvent =
+  | { type: "step-start"; id: number; stage: string; step: string; instruction: string; position?: Position }
+  | { type: "step-output"; id: number; stream: "stdout" | "stderr"; data: string }
+  | { type: "step-done"; id: number; durationMs: number; cached: boolean; cacheKey: string; layer?: string }
+  | { type: "step-failed"; id: number; error: string }
+  | { type: "warning"; message: string }
+  | { type: "exported"; what: string };
+
+export type EventSink = (e: BuildEvent) => void;

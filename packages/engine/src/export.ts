@@ -1,0 +1,96 @@
+/**
+ * Exporters (CLI.md `--output`): into the local store (default; named by every -t, pushed with
+ * push=true), an OCI layout (tar or directory), a docker-archive, the final root file system as a
+ * directory (local) or a tar.
+ */
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdir, rm } from "node:fs/promises";
+import { pipeline } from "node:stream/promises";
+import { applyLayer, walkDirectory, writeDockerArchive, writeLayer, writeOciLayout, type Descriptor, type Store, type StoredLayer } from "@tsbuild/oci";
+import { push, type ClientOptions } from "@tsbuild/registry";
+
+export type OutputSpec =
+  | { type: "image"; names?: string[]; push?: boolean }
+  | { type: "oci"; dest: string; tar: boolean }
+  | { type: "docker"; dest: string }
+  | { type: "local"; dest: string }
+  | { type: "tar"; dest: string };
+
+export class OutputError extends Error {
+  override readonly name = "OutputError";
+}
+
+/** Parses `type=oci,dest=out.tar[,tar=false]` and friends. */
+export function parseOutput(spec: string, tags: string[]): OutputSpec {
+  const kv = new Map<string, string>();
+  for (const part of spec.split(",")) {
+    const eq = part.indexOf("=");
+    if (eq === -1) kv.set(part.trim(), "true");
+    else kv.set(part.slice(0, eq).trim(), part.slice(eq + 1).trim());
+  }
+  if (!kv.has("type") && kv.size === 1 && [...kv.values()][0] === "true") return { type: "local", dest: [...kv.keys()][0] as string };
+  const type = kv.get("type") ?? "image";
+  const dest = kv.get("dest");
+  const need = (): string => {
+    if (!dest) throw new OutputError(`--output type=${type} needs dest=PATH`);
+    return dest;
+  };
+  switch (type) {
+    case "image":
+    case "registry":
+      return { type: "image", names: kv.get("name") ? (kv.get("name") as string).split(/[,;]/) : tags, push: type === "registry" || kv.get("push") === "true" };
+    case "oci":
+      return { type: "oci", dest: need(), tar: kv.get("tar") !== "false" };
+    case "docker":
+      return { type: "docker", dest: need() };
+    case "local":
+      return { type: "local", dest: need() };
+    case "tar":
+      return { type: "tar", dest: need() };
+    default:
+      throw new OutputError(`unknown --output type=${type} (image, oci, docker, local, tar)`);
+  }
+}
+
+async function rootfsInto(store: Store, layers: StoredLayer[], dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  for (const l of layers) await applyLayer(store.content.reader(l.descriptor.digest), dir);
+}
+
+export async function exportImage(
+  store: Store, out: OutputSpec, manifest: Descriptor, layers: StoredLayer[], names: string[], scratch: string, registry: ClientOptions,
+): Promise<string> {
+  const images = (names.length ? names : [undefined]).map((name) => ({ ...(name ? { name } : {}), target: manifest }));
+  switch (out.type) {
+    case "image": {
+      const targets = out.names ?? names;
+      for (const n of targets) await store.images.put(n, manifest);
+      if (out.push) {
+        if (targets.length === 0) throw new OutputError("push=true needs a name (-t NAME or name=NAME)");
+        for (const n of targets) await push(store, manifest, n, registry);
+      }
+      return targets.length ? `image ${targets.join(", ")}${out.push ? " (pushed)" : ""}` : `image ${manifest.digest}`;
+    }
+    case "oci":
+      await writeOciLayout(store.content, images, out.dest, { tar: out.tar });
+      return `OCI layout ${out.dest}`;
+    case "docker":
+      await writeDockerArchive(store.content, images, out.dest, scratch);
+      return `docker archive ${out.dest}`;
+    case "local":
+      await rootfsInto(store, layers, out.dest);
+      return `root file system in ${out.dest}`;
+    case "tar": {
+      const dir = `${scratch}/rootfs-export`;
+      await rootfsInto(store, layers, dir);
+      try {
+        await writeLayer(walkDirectory(dir), createWriteStream(out.dest));
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+      return `root file system tar ${out.dest}`;
+    }
+  }
+  void createReadStream;
+  void pipeline;
+}

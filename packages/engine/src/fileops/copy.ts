@@ -1,0 +1,227 @@
+/**
+ * COPY and ADD as file operations on a writable root (no container), with BuildKit's rules:
+ * destination relative to WORKDIR, a trailing "/" (or ".") meaning a directory, several sources
+ * needing a directory, parents created (0755, owned like --chown), a directory source copying its
+ * contents, Go filepath.Match globs (no match is an error), sources never leaving their root,
+ * symlinks copied as links, context files owned by 0:0 unless --chown, modes and mtimes kept,
+ * --chmod on everything copied. Every target path is resolved inside the target root.
+ */
+import { chmod, copyFile, lchown, lstat, lutimes, mkdir, readdir, readlink, rm, symlink, utimes, writeFile, constants } from "node:fs/promises";
+import { posix } from "node:path";
+import { resolveInRoot } from "@tsbuild/oci";
+import type { IgnoreMatcher } from "../context/dockerignore.js";
+import { goMatch, hasMeta } from "./go-match.js";
+
+export class CopyError extends Error {
+  override readonly name = "CopyError";
+}
+
+export interface Owner {
+  uid: number;
+  gid: number;
+}
+
+export interface CopySource {
+  /** the root sources are read from: the context dir, or a stage's / image's root file system */
+  root: string;
+  /** .dockerignore of the context */
+  ignore?: IgnoreMatcher;
+  /** context files are owned by 0:0; files from a stage or image keep their owners */
+  isContext: boolean;
+}
+
+export interface CopyRequest {
+  source: CopySource;
+  sources: string[];
+  /** inline files (heredocs): name → content */
+  inline?: { name: string; content: string }[];
+  dest: string;
+  workdir: string;
+  targetRoot: string;
+  chown?: Owner;
+  chmod?: number;
+  /** ADD: extract local tar archives */
+  unpack?: (archivePath: string, destDir: string) => Promise<boolean>;
+  instruction: "COPY" | "ADD";
+}
+
+function clean(rel: string): string {
+  return posix.normalize("/" + rel).replace(/^\/+/, "");
+}
+
+/** Resolves a source path inside its root, following symlinks there (FollowSymlinks). */
+async function followInRoot(root: string, rel: string): Promise<string> {
+  const parent = await resolveInRoot(root, posix.dirname(rel) === "." ? "" : posix.dirname(rel));
+  let cur = parent ? `${parent}/${posix.basename(rel)}` : posix.basename(rel);
+  for (let hops = 0; hops < 40; hops++) {
+    const st = await lstat(posix.join(root, cur)).catch(() => undefined);
+    if (!st?.isSymbolicLink()) return cur;
+    const target = await readlink(posix.join(root, cur));
+    const joined = target.startsWith("/") ? target : posix.join(posix.dirname(cur), target);
+    const c = clean(joined);
+    const p = await resolveInRoot(root, posix.dirname(c) === "." ? "" : posix.dirname(c));
+    cur = p ? `${p}/${posix.basename(c)}` : posix.basename(c);
+  }
+  throw new CopyError(`too many levels of symbolic links at ${rel}`);
+}
+
+/** Expands one source (glob or not) into relative paths inside the source root. */
+async function expandSource(src: CopySource, pattern: string): Promise<string[]> {
+  const p = clean(pattern);
+  if (!hasMeta(p)) return [p];
+  const parts = p.split("/");
+  let current: string[] = [""];
+  for (const part of parts) {
+    const next: string[] = [];
+    for (const dir of current) {
+      if (!hasMeta(part)) {
+        next.push(dir ? `${dir}/${part}` : part);
+        continue;
+      }
+      const names = await readdir(posix.join(src.root, dir)).catch(() => [] as string[]);
+      for (const n of names.sort()) if (goMatch(part, n)) next.push(dir ? `${dir}/${n}` : n);
+    }
+    current = next;
+  }
+  return current.filter((r) => !(src.ignore && src.isContext && src.ignore.excluded(r)));
+}
+
+async function exists(path: string): Promise<boolean> {
+  return (await lstat(path).catch(() => undefined)) !== undefined;
+}
+
+export class Copier {
+  constructor(private readonly req: CopyRequest) {}
+
+  private owner(st: { uid: number; gid: number }): Owner {
+    if (this.req.chown) return this.req.chown;
+    return this.req.source.isContext ? { uid: 0, gid: 0 } : { uid: st.uid, gid: st.gid };
+  }
+
+  /** mkdir -p inside the target root: created dirs 0755, owned by --chown (or root). */
+  private async mkdirp(rel: string): Promise<string> {
+    const parts = rel.split("/").filter(Boolean);
+    let resolved = "";
+    for (const part of parts) {
+      const candidate = await resolveInRoot(this.req.targetRoot, resolved ? `${resolved}/${part}` : part);
+      const abs = posix.join(this.req.targetRoot, candidate);
+      const st = await lstat(abs).catch(() => undefined);
+      if (!st) {
+        await mkdir(abs, { mode: 0o755 });
+        await chmod(abs, 0o755);
+        const o = this.req.chown ?? { uid: 0, gid: 0 };
+        await lchown(abs, o.uid, o.gid);
+      } else if (!st.isDirectory()) {
+        throw new CopyError(`cannot create directory /${candidate}: a file is in the way`);
+      }
+      resolved = candidate;
+    }
+    return resolved;
+  }
+
+  /** A target path (relative) resolved inside the root: its parent resolved, the name kept. */
+  private async target(rel: string): Promise<string> {
+    const dir = posix.dirname(rel) === "." ? "" : posix.dirname(rel);
+    const parent = await this.mkdirp(dir);
+    const name = posix.basename(rel);
+    return parent ? `${parent}/${name}` : name;
+  }
+
+  private async copyEntry(srcRel: string, dstRel: string, applyChmod: boolean): Promise<void> {
+    const srcAbs = posix.join(this.req.source.root, srcRel);
+    const st = await lstat(srcAbs);
+    const dstAbs = posix.join(this.req.targetRoot, dstRel);
+    const existing = await lstat(dstAbs).catch(() => undefined);
+    const o = this.owner(st);
+    const mode = applyChmod && this.req.chmod !== undefined ? this.req.chmod : st.mode & 0o7777;
+    if (st.isDirectory()) {
+      if (existing && !existing.isDirectory()) await rm(dstAbs, { force: true });
+      if (!existing || !existing.isDirectory()) await mkdir(dstAbs);
+      await this.copyChildren(srcRel, dstRel, applyChmod);
+      await lchown(dstAbs, o.uid, o.gid);
+      await chmod(dstAbs, mode);
+      await utimes(dstAbs, st.atime, st.mtime);
+      return;
+    }
+    if (existing) await rm(dstAbs, { recursive: true, force: true });
+    if (st.isSymbolicLink()) {
+      await symlink(await readlink(srcAbs), dstAbs);
+      await lchown(dstAbs, o.uid, o.gid);
+      await lutimes(dstAbs, st.atime, st.mtime);
+      return;
+    }
+    if (st.isFile()) {
+      await copyFile(srcAbs, dstAbs, constants.COPYFILE_FICLONE);
+    } else {
+      throw new CopyError(`${this.req.instruction}: /${srcRel} is a ${st.isFIFO() ? "fifo" : "special file"}, which cannot be copied`);
+    }
+    await lchown(dstAbs, o.uid, o.gid);
+    await chmod(dstAbs, mode);
+    await utimes(dstAbs, st.atime, st.mtime);
+  }
+
+  private async copyChildren(srcRel: string, dstRel: string, applyChmod: boolean): Promise<void> {
+    const names = (await readdir(posix.join(this.req.source.root, srcRel))).sort();
+    for (const n of names) {
+      const childSrc = srcRel ? `${srcRel}/${n}` : n;
+      const ign = this.req.source.isContext ? this.req.source.ignore : undefined;
+      if (ign && ign.excluded(childSrc)) {
+        const st = await lstat(posix.join(this.req.source.root, childSrc));
+        if (!st.isDirectory() || !ign.mayIncludeBelow(childSrc)) continue;
+      }
+      await this.copyEntry(childSrc, dstRel ? `${dstRel}/${n}` : n, applyChmod);
+    }
+  }
+
+  async run(): Promise<void> {
+    const { dest, workdir } = this.req;
+    const destIsDir = dest.endsWith("/") || dest === "." || dest.endsWith("/.") || dest === "..";
+    const destAbs = clean(dest.startsWith("/") ? dest : posix.join(workdir || "/", dest));
+    const matches: string[] = [];
+    for (const s of this.req.sources) {
+      const found = await expandSource(this.req.source, s);
+      if (found.length === 0) throw new CopyError(`${this.req.instruction} failed: no source files were specified: "${s}" matches nothing`);
+      for (const f of found) {
+        const excluded = this.req.source.isContext && this.req.source.ignore?.excluded(f) && f !== "";
+        if (excluded || !(await exists(posix.join(this.req.source.root, f)))) {
+          throw new CopyError(`${this.req.instruction} failed: "${s}": not found${excluded ? " (excluded by .dockerignore)" : ""}`);
+        }
+        matches.push(f);
+      }
+    }
+    const count = matches.length + (this.req.inline?.length ?? 0);
+    if ((this.req.sources.length + (this.req.inline?.length ?? 0) > 1 || count > 1) && !destIsDir) {
+      throw new CopyError(`When using ${this.req.instruction} with more than one source file, the destination must be a directory and end with a /`);
+    }
+    for (const m of matches) {
+      const followed = m === "" ? "" : await followInRoot(this.req.source.root, m);
+      const st = await lstat(posix.join(this.req.source.root, followed));
+      if (st.isDirectory()) {
+        const dir = await this.mkdirp(destAbs);
+        await this.copyChildren(followed, dir, true);
+        continue;
+      }
+      const destIsExistingDir = !destIsDir && (await lstat(posix.join(this.req.targetRoot, await resolveInRoot(this.req.targetRoot, destAbs))).catch(() => undefined))?.isDirectory();
+      const targetRel = destIsDir || destIsExistingDir ? `${destAbs}/${posix.basename(m)}` : destAbs;
+      if (this.req.unpack) {
+        const dir = await this.mkdirp(destIsDir || destIsExistingDir ? destAbs : posix.dirname(destAbs));
+        if (await this.req.unpack(posix.join(this.req.source.root, followed), posix.join(this.req.targetRoot, destIsDir || destIsExistingDir ? dir : (await this.target(destAbs)).replace(/\/[^/]*$/, "")))) continue;
+      }
+      const t = await this.target(targetRel);
+      await this.copyEntry(followed, t, true);
+    }
+    for (const f of this.req.inline ?? []) {
+      const t = await this.target(destIsDir ? `${destAbs}/${f.name}` : destAbs);
+      const abs = posix.join(this.req.targetRoot, t);
+      await rm(abs, { recursive: true, force: true });
+      await writeFile(abs, f.content);
+      const o = this.req.chown ?? { uid: 0, gid: 0 };
+      await lchown(abs, o.uid, o.gid);
+      await chmod(abs, this.req.chmod ?? 0o644);
+    }
+  }
+}
+
+export async function copyFiles(req: CopyRequest): Promise<void> {
+  await new Copier(req).run();
+}

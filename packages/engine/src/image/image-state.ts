@@ -1,0 +1,82 @@
+/**
+ * The state of an image while a stage is built: its runtime config, its layers and its history,
+ * changed step by step. Metadata instructions change only `config` (and add an empty-layer history
+ * entry); filesystem steps add a layer (or nothing, when their diff is empty, as BuildKit drops
+ * empty layers).
+ */
+
+/** The runtime config, as in the OCI image config's `config` (Docker's field names). */
+export interface RuntimeConfig {
+  User?: string;
+  ExposedPorts?: Record<string, Record<string, never>>;
+  Env?: string[];
+  Entrypoint?: string[] | null;
+  Cmd?: string[] | null;
+  Volumes?: Record<string, Record<string, never>>;
+  WorkingDir?: string;
+  Labels?: Record<string, string>;
+  StopSignal?: string;
+  Healthcheck?: HealthConfig;
+  Shell?: string[];
+  OnBuild?: string[] | null;
+  ArgsEscaped?: boolean;
+}
+
+export interface HealthConfig {
+  /** ["NONE"], ["CMD", ...args], or ["CMD-SHELL", command] */
+  Test: string[];
+  /** nanoseconds; absent when not set */
+  Interval?: number;
+  Timeout?: number;
+  StartPeriod?: number;
+  StartInterval?: number;
+  Retries?: number;
+}
+
+export interface HistoryRecord {
+  created?: string;
+  created_by?: string;
+  author?: string;
+  comment?: string;
+  empty_layer?: boolean;
+}
+
+export interface ImageState {
+  config: RuntimeConfig;
+  author?: string;
+  os: string;
+  architecture: string;
+  variant?: string;
+  history: HistoryRecord[];
+}
+
+export function cloneState(state: ImageState): ImageState {
+  return structuredClone(state);
+}
+
+/** Env as an ordered map (first occurrence's position kept, as docker keeps it). */
+export function getEnv(config: RuntimeConfig, key: string): string | undefined {
+  for (const kv of config.Env ?? []) {
+    const eq = kv.indexOf("=");
+    if ((eq === -1 ? kv : kv.slice(0, eq)) === key) return eq === -1 ? "" : kv.slice(eq + 1);
+  }
+  return undefined;
+}
+
+/** Sets KEY=VALUE, replacing an existing KEY in place or appending. */
+export function setEnv(config: RuntimeConfig, key: string, value: string): void {
+  const env = config.Env ?? [];
+  const i = env.findIndex((kv) => (kv.indexOf("=") === -1 ? kv : kv.slice(0, kv.indexOf("="))) === key);
+  if (i === -1) env.push(`${key}=${value}`);
+  else env[i] = `${key}=${value}`;
+  config.Env = env;
+}
+
+export function envMap(config: RuntimeConfig): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const kv of config.Env ?? []) {
+    const eq = kv.indexOf("=");
+    m.set(eq === -1 ? kv : kv.slice(0, eq), eq === -1 ? "" : kv.slice(eq + 1));
+  }
+  return m;
+}

@@ -1,0 +1,87 @@
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdir, open, rm, utimes, chmod as fchmod } from "node:fs/promises";
+import { join, posix } from "node:path";
+import { pipeline } from "node:stream/promises";
+import { Readable } from "node:stream";
+import { spawn } from "node:child_process";
+import { chompHeredocContent, type AddInstruction } from "@tsbuild/dockerfile";
+import { applyLayer } from "@tsbuild/oci";
+import type { InstructionHandler } from "./types.js";
+import { fsStep } from "../fs-step.js";
+import { copyFiles, CopyError } from "../fileops/copy.js";
+import { BuildError, NotSupportedError } from "../errors.js";
+import { parseChmod, resolveChown } from "./owner.js";
+
+/** Recognises a local archive by its first bytes: gzip, bzip2, xz or a plain tar. */
+async function archiveKind(path: string): Promise<"gzip" | "bzip2" | "xz" | "tar" | undefined> {
+  const fh = await open(path, "r");
+  try {
+    const buf = Buffer.alloc(512);
+    const { bytesRead } = await fh.read(buf, 0, 512, 0);
+    if (bytesRead >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) return "gzip";
+    if (bytesRead >= 3 && buf.toString("latin1", 0, 3) === "BZh") return "bzip2";
+    if (bytesRead >= 6 && buf.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return "xz";
+    if (bytesRead === 512 && buf.toString("latin1", 257, 262) === "ustar") return "tar";
+    return undefined;
+  } finally {
+    await fh.close();
+  }
+}
+
+async function unpack(archive: string, destDir: string): Promise<boolean> {
+  const kind = await archiveKind(archive);
+  if (!kind) return false;
+  let stream: Readable = createReadStream(archive);
+  if (kind === "bzip2" || kind === "xz") {
+    const child = spawn(kind === "bzip2" ? "bzip2" : "xz", ["-dc"], { stdio: ["pipe", "pipe", "inherit"] });
+    stream.pipe(child.stdin);
+    stream = child.stdout;
+  }
+  await mkdir(destDir, { recursive: true });
+  await applyLayer(stream, destDir);
+  return true;
+}
+
+async function download(url: string, dir: string): Promise<{ path: string; name: string }> {
+  const res = await fetch(url);
+  if (!res.ok || !res.body) throw new CopyError(`ADD ${url}: download failed with status ${res.status}`);
+  const name = posix.basename(new URL(url).pathname) || "index.html";
+  const path = join(dir, name);
+  await pipeline(Readable.fromWeb(res.body as import("node:stream/web").ReadableStream), createWriteStream(path));
+  await fchmod(path, 0o600);
+  const lm = res.headers.get("last-modified");
+  if (lm) await utimes(path, new Date(lm), new Date(lm));
+  return { path, name };
+}
+
+export const add: InstructionHandler<AddInstruction> = async (env, st, i) => {
+  if (i.checksum !== undefined || i.keepGitDir || i.exclude.length) throw new NotSupportedError("ADD --checksum/--keep-git-dir/--exclude are not supported yet");
+  const urls = i.sources.filter((s) => /^https?:\/\//.test(s));
+  const locals = i.sources.filter((s) => !/^https?:\/\//.test(s) && !/^<</.test(s));
+  const inline = i.heredocs.map((h) => ({ name: h.name, content: h.chomp ? chompHeredocContent(h.content) : h.content }));
+  const dl = join(env.scratch, `add-${st.stepId}`);
+  await mkdir(dl, { recursive: true });
+  try {
+    const downloaded: { path: string; name: string }[] = [];
+    for (const u of urls) downloaded.push(await download(u, dl));
+    return await fsStep(env, st, `ADD ${[...i.sources, i.dest].join(" ")} # buildkit`, async (root) => {
+      try {
+        const chown = await resolveChown(root, i.chown);
+        const chmod = parseChmod(i.chmod);
+        const common = { dest: i.dest, workdir: st.image.config.WorkingDir || "/", targetRoot: root, ...(chown ? { chown } : {}), ...(chmod !== undefined ? { chmod } : {}), instruction: "ADD" as const };
+        if (locals.length || inline.length) {
+          await copyFiles({ ...common, source: { root: env.context.dir, ignore: env.context.ignore, isContext: true }, sources: locals, inline, unpack });
+        }
+        if (downloaded.length) {
+          // a downloaded file is never unpacked; it keeps mode 0600 unless --chmod
+          await copyFiles({ ...common, source: { root: dl, isContext: true }, sources: downloaded.map((d) => d.name) });
+        }
+      } catch (e) {
+        if (e instanceof CopyError) throw new BuildError(e.message, env.graph.file, i.position, i.original);
+        throw e;
+      }
+    });
+  } finally {
+    await rm(dl, { recursive: true, force: true });
+  }
+};

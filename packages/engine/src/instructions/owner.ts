@@ -1,0 +1,17 @@
+import { resolveUser } from "@tsbuild/runtime";
+import type { Owner } from "../fileops/copy.js";
+
+/** --chown=user[:group] resolved against the target image's passwd/group (numeric ids need neither). */
+export async function resolveChown(root: string, spec: string | undefined): Promise<Owner | undefined> {
+  if (spec === undefined || spec === "") return undefined;
+  const [u, g] = spec.split(":", 2) as [string, string | undefined];
+  if (/^\d+$/.test(u) && (g === undefined || /^\d+$/.test(g))) return { uid: Number(u), gid: g === undefined ? Number(u) : Number(g) };
+  const r = await resolveUser(root, spec);
+  return { uid: r.uid, gid: r.gid };
+}
+
+export function parseChmod(spec: string | undefined): number | undefined {
+  if (spec === undefined) return undefined;
+  if (!/^[0-7]{3,4}$/.test(spec)) throw new Error(`invalid --chmod=${spec}: use an octal mode like 0644`);
+  return Number.parseInt(spec, 8);
+}

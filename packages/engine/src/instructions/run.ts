@@ -1,0 +1,83 @@
+import { chompHeredocContent, expandWord, type RunInstruction } from "@tsbuild/dockerfile";
+import type { RunMount } from "@tsbuild/runtime";
+import type { InstructionHandler } from "./types.js";
+import { fsStep } from "../fs-step.js";
+import { BuildError, NotSupportedError } from "../errors.js";
+import { envMap } from "../image/image-state.js";
+import type { SolverEnv, StageState } from "../build-context-types.js";
+
+function runArgs(st: StageState, i: RunInstruction): string[] {
+  const shell = st.image.config.Shell ?? ["/bin/sh", "-c"];
+  if (i.cmd.form === "exec") return i.cmd.args;
+  const h = i.heredocs[0];
+  if (h && /^\d*<<-?\S+$/.test(i.cmd.command.trim()) && i.heredocs.length === 1) {
+    // RUN <<EOF … EOF: the heredoc is the script
+    return [...shell, h.chomp ? chompHeredocContent(h.content) : h.content];
+  }
+  if (i.heredocs.length > 0) throw new NotSupportedError("RUN with a heredoc that is not the whole command is not supported yet");
+  return [...shell, i.cmd.command];
+}
+
+function parseMounts(env: SolverEnv, i: RunInstruction): RunMount[] {
+  const out: RunMount[] = [];
+  for (const spec of i.mounts) {
+    const kv = new Map<string, string>();
+    for (const field of spec.split(",")) {
+      const eq = field.indexOf("=");
+      kv.set((eq === -1 ? field : field.slice(0, eq)).trim().toLowerCase(), eq === -1 ? "true" : field.slice(eq + 1));
+    }
+    const type = kv.get("type") ?? "bind";
+    const target = kv.get("target") ?? kv.get("dst") ?? kv.get("destination");
+    const num = (k: string) => (kv.has(k) ? Number.parseInt(kv.get(k) as string, k === "mode" ? 8 : 10) : undefined);
+    if (type === "cache" && target) {
+      const sharing = kv.get("sharing") as "shared" | "private" | "locked" | undefined;
+      out.push({ type: "cache", target, id: kv.get("id") ?? target, ...(sharing ? { sharing } : {}),
+        ...(num("mode") !== undefined ? { mode: num("mode") } : {}), ...(num("uid") !== undefined ? { uid: num("uid") } : {}), ...(num("gid") !== undefined ? { gid: num("gid") } : {}) });
+    } else if (type === "tmpfs" && target) {
+      out.push({ type: "tmpfs", target });
+    } else if (type === "secret") {
+      const id = kv.get("id") ?? (target ? target.split("/").pop() : undefined);
+      const data = id ? env.secrets.get(id) : undefined;
+      if (!data) {
+        if (kv.get("required") === "true") throw new BuildError(`secret ${id} is required but was not given (use --secret id=${id},src=FILE)`, env.graph.file, i.position, i.original);
+        continue;
+      }
+      out.push({ type: "secret", target: target ?? `/run/secrets/${id}`, data,
+        ...(num("mode") !== undefined ? { mode: num("mode") } : {}), ...(num("uid") !== undefined ? { uid: num("uid") } : {}), ...(num("gid") !== undefined ? { gid: num("gid") } : {}) });
+    } else {
+      throw new NotSupportedError(`RUN --mount=type=${type} is not supported yet`);
+    }
+  }
+  return out;
+}
+
+export const run: InstructionHandler<RunInstruction> = async (env, st, i) => {
+  const args = runArgs(st, i);
+  const mounts = parseMounts(env, i);
+  const argEntries = st.args.entries();
+  const vars = envMap(st.image.config);
+  const runEnv = [...(st.image.config.Env ?? [])];
+  for (const [k, v] of [...argEntries, ...st.args.proxyArgs()]) if (!vars.has(k)) runEnv.push(`${k}=${v}`);
+  const prefix = argEntries.length ? `|${argEntries.length} ${argEntries.map(([k, v]) => `${k}=${v}`).join(" ")} ` : "";
+  const createdBy = `RUN ${prefix}${args.join(" ")} # buildkit`;
+  const network = (i.network ?? env.network) as "default" | "host" | "none";
+  if (!["default", "host", "none"].includes(network)) throw new NotSupportedError(`RUN --network=${network} is not supported (default, host or none)`);
+  const id = st.stepId;
+  const tail: string[] = [];
+  return fsStep(env, st, createdBy, async (root) => {
+    const r = await env.executor.run({
+      rootfs: root, args, env: runEnv, cwd: st.image.config.WorkingDir || "/", user: st.image.config.User ?? "", network, mounts, signal: env.signal,
+      onOutput: (stream, chunk) => {
+        const text = chunk.toString();
+        env.emit({ type: "step-output", id, stream, data: text });
+        tail.push(...text.split("\n").filter(Boolean));
+        if (tail.length > 20) tail.splice(0, tail.length - 20);
+      },
+    });
+    if (r.killed === "abort") throw new BuildError("the build was cancelled", env.graph.file, i.position, i.original, r.exitCode, tail);
+    if (r.exitCode !== 0) {
+      throw new BuildError(`process "${args.join(" ")}" did not complete successfully: exit code: ${r.exitCode}`, env.graph.file, i.position, i.original, r.exitCode, tail);
+    }
+  });
+  void expandWord;
+};

@@ -1,0 +1,43 @@
+/** Runs an image's entrypoint/cmd in a throwaway container (`tsbuild run`), to try a result. */
+import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import { resolveImage, type Store } from "@tsbuild/oci";
+import { chooseSnapshotter } from "@tsbuild/snapshot";
+import { RuncExecutor, type NetworkMode } from "@tsbuild/runtime";
+import type { Descriptor, ImageConfig } from "@tsbuild/oci";
+import { unpackImage } from "./base-image.js";
+import { rm } from "node:fs/promises";
+
+export interface RunImageOptions {
+  store: Store;
+  target: Descriptor;
+  /** replaces CMD (and ENTRYPOINT is kept), as docker run IMAGE CMD… does */
+  cmd?: string[];
+  network?: NetworkMode;
+  onOutput?: (stream: "stdout" | "stderr", chunk: Buffer) => void;
+  signal?: AbortSignal;
+}
+
+
+export async function runImage(opts: RunImageOptions): Promise<number> {
+  const img = await resolveImage(opts.store.content, opts.target);
+  const cfg: NonNullable<ImageConfig["config"]> = img.config.config ?? {};
+  const args = [...(cfg.Entrypoint ?? []), ...(opts.cmd && opts.cmd.length ? opts.cmd : (cfg.Cmd ?? []))];
+  if (args.length === 0) throw new Error("the image has no ENTRYPOINT or CMD: give a command (tsbuild run IMAGE CMD…)");
+  const snapshotter = await chooseSnapshotter(join(opts.store.root, "snapshots"));
+  const top = await unpackImage({ snapshotter, store: opts.store }, img);
+  const key = `run-${randomBytes(6).toString("hex")}`;
+  const active = await snapshotter.prepare(key, top);
+  const scratch = await opts.store.tmpDir("run-");
+  try {
+    const executor = new RuncExecutor({ stateDir: join(opts.store.root, "runc"), scratch, cacheRoot: join(opts.store.root, "cache", "mounts") });
+    const r = await executor.run({
+      rootfs: active.root, args, env: cfg.Env ?? [], cwd: cfg.WorkingDir || "/", user: cfg.User ?? "",
+      network: opts.network ?? "default", ...(opts.onOutput ? { onOutput: opts.onOutput } : {}), ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+    return r.exitCode;
+  } finally {
+    await snapshotter.remove(key);
+    await rm(scratch, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * The solver: runs the stages the target reaches, each as soon as the stages it depends on are
+ * done (independent stages run concurrently), instructions in order within a stage. The first
+ * failure aborts the others. Every step gets a cache key: H(parent key, the instruction as it ran,
+ * platform) — for COPY/ADD the content of what it selects is part of it (issue: build cache).
+ */
+import { createHash } from "node:crypto";
+import {
+  DockerfileError, expandInstruction, formatPlatform, parseDockerfile, StageArgScope, toInstruction,
+  type Instruction, type Stage,
+} from "@tsbuild/dockerfile";
+import type { SolverEnv, StageState } from "./build-context-types.js";
+import { resolveBase } from "./base-image.js";
+import { handlers } from "./instructions/index.js";
+import { cloneState, type ImageState } from "./image/image-state.js";
+import { BuildError } from "./errors.js";
+import type { InstructionHandler } from "./instructions/types.js";
+import { DEFAULT_PATH } from "@tsbuild/runtime";
+
+function stageLabel(s: Stage): string {
+  return s.name ?? String(s.index);
+}
+
+function key(...parts: string[]): string {
+  return `sha256:${createHash("sha256").update(parts.join("\u0000")).digest("hex")}`;
+}
+
+async function initialState(env: SolverEnv, stage: Stage): Promise<StageState> {
+  const platform = env.graph.targetPlatform;
+  const args = new StageArgScope(env.graph);
+  if (stage.base.kind === "stage") {
+    const parent = await (env.stages.get(stage.base.index) as Promise<StageState>);
+    return { stage, image: cloneState(parent.image), layers: [...parent.layers], snapshot: parent.snapshot, args, key: parent.key, stepId: 0 };
+  }
+  if (stage.base.kind === "scratch") {
+    const image: ImageState = { config: {}, os: platform.os, architecture: platform.architecture, history: [], ...(platform.variant ? { variant: platform.variant } : {}) };
+    return { stage, image, layers: [], snapshot: undefined, args, key: key("scratch", formatPlatform(platform)), stepId: 0 };
+  }
+  const base = await resolveBase(env, stage.base.ref, platform);
+  const image: ImageState = {
+    config: structuredClone(base.config.config ?? {}) as ImageState["config"],
+    os: base.config.os,
+    architecture: base.config.architecture,
+    ...(base.config.variant ? { variant: base.config.variant } : {}),
+    history: structuredClone(base.config.history ?? []),
+    ...(base.config.author ? { author: base.config.author } : {}),
+  };
+  return { stage, image, layers: base.layers, snapshot: base.snapshot, args, key: key("image", base.manifest.digest), stepId: 0 };
+}
+
+function lookup(st: StageState): (name: string) => string | undefined {
+  return (name) => {
+    for (const kv of st.image.config.Env ?? []) {
+      const eq = kv.indexOf("=");
+      if (kv.slice(0, eq) === name) return kv.slice(eq + 1);
+    }
+    return st.args.get(name);
+  };
+}
+
+async function runInstruction(env: SolverEnv, st: StageState, raw: Instruction, label: string, n: number, total: number): Promise<void> {
+  if (env.signal.aborted) throw new BuildError("the build was cancelled", env.graph.file, raw.position, raw.original);
+  const instr = expandInstruction(raw, { lookup: lookup(st), escapeToken: env.graph.escapeToken, file: env.graph.file });
+  const id = env.nextStepId();
+  st.stepId = id;
+  const text = raw.original.trim();
+  env.emit({ type: "step-start", id, stage: label, step: `${n}/${total}`, instruction: text, position: raw.position });
+  const t0 = Date.now();
+  try {
+    const handler = handlers[instr.kind as Exclude<Instruction["kind"], "from">] as InstructionHandler | undefined;
+    if (!handler) throw new DockerfileError("unknown-instruction", `${instr.kind.toUpperCase()} cannot be used here`, env.graph.file, raw.position);
+    const before = st.image.history.length;
+    const r = await handler(env, st, instr);
+    const createdBy = st.image.history[st.image.history.length - 1]?.created_by ?? text;
+    st.key = key(st.key, st.image.history.length > before ? createdBy : text, formatPlatform(env.graph.targetPlatform), r?.layer ?? "");
+    const durationMs = Date.now() - t0;
+    env.steps.push({ stage: label, instruction: text, position: `${env.graph.file}:${raw.position.line}`, cacheKey: st.key, cached: false, durationMs });
+    env.emit({ type: "step-done", id, durationMs, cached: false, cacheKey: st.key, ...(r?.layer ? { layer: r.layer } : {}) });
+  } catch (e) {
+    env.emit({ type: "step-failed", id, error: (e as Error).message });
+    if (e instanceof BuildError || e instanceof DockerfileError) throw e;
+    throw new BuildError((e as Error).message, env.graph.file, raw.position, text);
+  }
+}
+
+/** ONBUILD triggers of the base image run first, then are dropped from the config. */
+async function runTriggers(env: SolverEnv, st: StageState, label: string): Promise<void> {
+  const triggers = st.image.config.OnBuild ?? [];
+  if (st.stage.base.kind === "stage" || triggers.length === 0) return;
+  st.image.config.OnBuild = null;
+  for (const [n, t] of triggers.entries()) {
+    const parsed = parseDockerfile(t, { file: `${env.graph.file} (ONBUILD of ${st.stage.from.image})` });
+    const instr = toInstruction({ ...(parsed.children[0] as NonNullable<(typeof parsed.children)[0]>), startLine: st.stage.position.line, endLine: st.stage.position.line }, env.graph.file);
+    await runInstruction(env, st, instr, label, n + 1, triggers.length);
+  }
+}
+
+export async function solveStage(env: SolverEnv, stage: Stage): Promise<StageState> {
+  for (const d of stage.dependsOn) await env.stages.get(d);
+  const label = stageLabel(stage);
+  const st = await initialState(env, stage);
+  if (stage.base.kind === "scratch") {
+    // as BuildKit: a scratch stage gets the default PATH and "/" as its working directory
+    st.image.config.Env = [`PATH=${DEFAULT_PATH}`];
+    st.image.config.WorkingDir = "/";
+  }
+  await runTriggers(env, st, label);
+  const total = stage.instructions.length;
+  for (const [n, instr] of stage.instructions.entries()) await runInstruction(env, st, instr, label, n + 1, total);
+  return st;
+}
+
+/** Starts every reachable stage; resolves with the target stage's final state. */
+export async function solve(env: SolverEnv): Promise<StageState> {
+  for (const i of env.graph.reachable) {
+    const stage = env.graph.stages[i] as Stage;
+    const p = solveStage(env, stage);
+    p.catch(() => undefined);
+    env.stages.set(i, p);
+  }
+  const all = env.graph.reachable.map((i) => env.stages.get(i) as Promise<StageState>);
+  const results = await Promise.allSettled(all);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) throw failed.reason;
+  return (results[results.length - 1] as PromiseFulfilledResult<StageState>).value;
+}
