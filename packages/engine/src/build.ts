@@ -99,6 +99,11 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     const created = new Date(opts.sourceDateEpoch !== undefined ? opts.sourceDateEpoch * 1000 : Date.now()).toISOString();
     const cfg = final.image.config;
     if (opts.labels && Object.keys(opts.labels).length) cfg.Labels = { ...cfg.Labels, ...opts.labels };
+    // Go writes map keys sorted; so do we, for identical configs
+    const sorted = <T>(m: Record<string, T> | undefined) => (m ? Object.fromEntries(Object.entries(m).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : m);
+    if (cfg.Labels) cfg.Labels = sorted(cfg.Labels) as Record<string, string>;
+    if (cfg.ExposedPorts) cfg.ExposedPorts = sorted(cfg.ExposedPorts) as typeof cfg.ExposedPorts;
+    if (cfg.Volumes) cfg.Volumes = sorted(cfg.Volumes) as typeof cfg.Volumes;
     const config: Omit<ImageConfig, "rootfs"> = {
       created,
       ...(final.image.author ? { author: final.image.author } : {}),

@@ -30,7 +30,8 @@ async function initialState(env: SolverEnv, stage: Stage): Promise<StageState> {
   const args = new StageArgScope(env.graph);
   if (stage.base.kind === "stage") {
     const parent = await (env.stages.get(stage.base.index) as Promise<StageState>);
-    return { stage, image: cloneState(parent.image), layers: [...parent.layers], snapshot: parent.snapshot, args, key: parent.key, stepId: 0 };
+    // a stage built on another keeps its ARGs in scope, as BuildKit does
+    return { stage, image: cloneState(parent.image), layers: [...parent.layers], snapshot: parent.snapshot, args: parent.args.clone(), key: parent.key, stepId: 0 };
   }
   if (stage.base.kind === "scratch") {
     const image: ImageState = { config: {}, os: platform.os, architecture: platform.architecture, history: [], ...(platform.variant ? { variant: platform.variant } : {}) };
@@ -86,7 +87,7 @@ async function runInstruction(env: SolverEnv, st: StageState, raw: Instruction, 
 /** ONBUILD triggers of the base image run first, then are dropped from the config. */
 async function runTriggers(env: SolverEnv, st: StageState, label: string): Promise<void> {
   const triggers = st.image.config.OnBuild ?? [];
-  if (st.stage.base.kind === "stage" || triggers.length === 0) return;
+  if (triggers.length === 0) return;
   st.image.config.OnBuild = null;
   for (const [n, t] of triggers.entries()) {
     const parsed = parseDockerfile(t, { file: `${env.graph.file} (ONBUILD of ${st.stage.from.image})` });

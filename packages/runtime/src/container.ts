@@ -97,7 +97,7 @@ export class RuncExecutor {
     const id = `tsbuild-${randomBytes(6).toString("hex")}`;
     const bundle = join(this.opts.scratch, id);
     const network = req.network ?? "default";
-    const hostname = req.hostname ?? id.slice(0, 20);
+    const hostname = req.hostname ?? "buildkitsandbox"; // BuildKit's, so RUN output matches
     await mkdir(bundle, { recursive: true });
     await mkdir(this.opts.stateDir, { recursive: true });
     let prepared: Awaited<ReturnType<typeof prepareRunMounts>> | undefined;

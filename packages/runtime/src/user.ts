@@ -57,6 +57,8 @@ export async function resolveUser(root: string, spec: string | undefined): Promi
   const passwd = parsePasswd(await readInRoot(root, "/etc/passwd"));
   const groups = parseGroup(await readInRoot(root, "/etc/group"));
   let entry = isNum(u) ? passwd.find((p) => p.uid === Number(u)) : passwd.find((p) => p.name === u);
+  // the default user needs no passwd file (FROM scratch)
+  if (!entry && u === "root" && (spec === undefined || spec === "" || spec === "root")) return { uid: 0, gid: 0, additionalGids: [], home: "/" };
   if (!entry && !isNum(u)) throw new UserResolutionError(`unable to find user ${u}: no matching entries in passwd file`);
   const uid = isNum(u) ? Number(u) : (entry as PasswdEntry).uid;
   let gid = entry ? entry.gid : 0;
@@ -69,9 +71,9 @@ export async function resolveUser(root: string, spec: string | undefined): Promi
     }
   }
   const name = entry?.name;
-  // the primary group first, then (when no group was given explicitly) the groups listing the user,
-  // as containerd's WithAdditionalGIDs sets them for BuildKit
-  const additionalGids = [gid, ...(g === undefined && name ? groups.filter((x) => x.members.includes(name) && x.gid !== gid).map((x) => x.gid) : [])];
+  // supplementary groups: those listing the user (only when no group was given explicitly); the
+  // primary group is not repeated (BuildKit's `id` shows no groups= for a user without any)
+  const additionalGids = g === undefined && name ? groups.filter((x) => x.members.includes(name) && x.gid !== gid).map((x) => x.gid) : [];
   if (entry && entry.uid !== uid) entry = undefined;
   return { uid, gid, additionalGids, home: entry?.home || "/", ...(name ? { name } : {}) };
 }

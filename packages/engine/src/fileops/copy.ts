@@ -6,7 +6,7 @@
  * symlinks copied as links, context files owned by 0:0 unless --chown, modes and mtimes kept,
  * --chmod on everything copied. Every target path is resolved inside the target root.
  */
-import { chmod, copyFile, lchown, lstat, lutimes, mkdir, readdir, readlink, rm, symlink, utimes, writeFile, constants } from "node:fs/promises";
+import { chmod, copyFile, lchown, link, lstat, lutimes, mkdir, readdir, readlink, rm, symlink, utimes, writeFile, constants } from "node:fs/promises";
 import { posix } from "node:path";
 import { resolveInRoot } from "@tsbuild/oci";
 import type { IgnoreMatcher } from "../context/dockerignore.js";
@@ -91,7 +91,22 @@ async function exists(path: string): Promise<boolean> {
 }
 
 export class Copier {
+  /** (dev, ino) of a source file → where it was copied: hard links stay hard links */
+  private readonly links = new Map<string, string>();
   constructor(private readonly req: CopyRequest) {}
+
+  /** Whether anything below an excluded directory is re-included by a .dockerignore exception. */
+  private async hasIncluded(srcRel: string): Promise<boolean> {
+    const ign = this.req.source.ignore;
+    if (!ign) return true;
+    for (const n of await readdir(posix.join(this.req.source.root, srcRel))) {
+      const child = `${srcRel}/${n}`;
+      if (!ign.excluded(child)) return true;
+      const st = await lstat(posix.join(this.req.source.root, child));
+      if (st.isDirectory() && ign.mayIncludeBelow(child) && (await this.hasIncluded(child))) return true;
+    }
+    return false;
+  }
 
   private owner(st: { uid: number; gid: number }): Owner {
     if (this.req.chown) return this.req.chown;
@@ -151,7 +166,14 @@ export class Copier {
       return;
     }
     if (st.isFile()) {
+      const key = `${st.dev}:${st.ino}`;
+      const first = st.nlink > 1 ? this.links.get(key) : undefined;
+      if (first) {
+        await link(first, dstAbs);
+        return;
+      }
       await copyFile(srcAbs, dstAbs, constants.COPYFILE_FICLONE);
+      if (st.nlink > 1) this.links.set(key, dstAbs);
     } else {
       throw new CopyError(`${this.req.instruction}: /${srcRel} is a ${st.isFIFO() ? "fifo" : "special file"}, which cannot be copied`);
     }
@@ -167,7 +189,7 @@ export class Copier {
       const ign = this.req.source.isContext ? this.req.source.ignore : undefined;
       if (ign && ign.excluded(childSrc)) {
         const st = await lstat(posix.join(this.req.source.root, childSrc));
-        if (!st.isDirectory() || !ign.mayIncludeBelow(childSrc)) continue;
+        if (!st.isDirectory() || !ign.mayIncludeBelow(childSrc) || !(await this.hasIncluded(childSrc))) continue;
       }
       await this.copyEntry(childSrc, dstRel ? `${dstRel}/${n}` : n, applyChmod);
     }
@@ -180,9 +202,14 @@ export class Copier {
     const matches: string[] = [];
     for (const s of this.req.sources) {
       const found = await expandSource(this.req.source, s);
-      if (found.length === 0) throw new CopyError(`${this.req.instruction} failed: no source files were specified: "${s}" matches nothing`);
+      // a wildcard may match nothing at all (BuildKit's AllowEmptyWildcard); a plain path must exist
+      if (found.length === 0) continue;
       for (const f of found) {
-        const excluded = this.req.source.isContext && this.req.source.ignore?.excluded(f) && f !== "";
+        let excluded = this.req.source.isContext && this.req.source.ignore?.excluded(f) && f !== "";
+        if (excluded && this.req.source.ignore?.mayIncludeBelow(f)) {
+          const st = await lstat(posix.join(this.req.source.root, f)).catch(() => undefined);
+          if (st?.isDirectory() && (await this.hasIncluded(f))) excluded = false;
+        }
         if (excluded || !(await exists(posix.join(this.req.source.root, f)))) {
           throw new CopyError(`${this.req.instruction} failed: "${s}": not found${excluded ? " (excluded by .dockerignore)" : ""}`);
         }

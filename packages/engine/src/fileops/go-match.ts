@@ -78,5 +78,5 @@ function compile(pattern: string): RegExp {
 }
 
 function esc(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\/-]/g, "\\$&");
+  return s.replace(/[.*+?^${}()|[\]\\/-]/g, (c) => (c === "-" ? "\\x2d" : `\\${c}`));
 }

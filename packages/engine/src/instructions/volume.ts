@@ -1,10 +1,14 @@
-import type { VolumeInstruction } from "@tsbuild/dockerfile";
+import { DockerfileError, type VolumeInstruction } from "@tsbuild/dockerfile";
 import type { InstructionHandler } from "./types.js";
 import { addHistory } from "../fs-step.js";
 import { goPlainList } from "../history.js";
 
 export const volume: InstructionHandler<VolumeInstruction> = async (e, st, i) => {
   st.image.config.Volumes = { ...st.image.config.Volumes };
-  for (const v of i.paths) st.image.config.Volumes[v] = {};
-  addHistory(e, st, `VOLUME ${goPlainList(i.paths)}`, true);
+  const paths = i.paths.map((v) => v.trim());
+  for (const v of paths) {
+    if (v === "") throw new DockerfileError("missing-arguments", "VOLUME specified can not be an empty string", e.graph.file, i.position);
+    st.image.config.Volumes[v] = {};
+  }
+  addHistory(e, st, `VOLUME ${goPlainList(paths)}`, true);
 };

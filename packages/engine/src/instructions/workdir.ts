@@ -9,7 +9,8 @@ import { fsStep } from "../fs-step.js";
 /** WORKDIR: sets the working directory and creates every missing component, owned by USER (mode 0755). */
 export const workdir: InstructionHandler<WorkdirInstruction> = async (env, st, i) => {
   const dir = posix.resolve(st.image.config.WorkingDir || "/", i.path);
-  st.image.config.WorkingDir = dir;
+  // BuildKit keeps a trailing separator as written
+  st.image.config.WorkingDir = i.path.endsWith("/") && dir !== "/" ? `${dir}/` : dir;
   return fsStep(env, st, `WORKDIR ${dir}`, async (root) => {
     const parts = dir.split("/").filter(Boolean);
     let owner: { uid: number; gid: number } | null = null;

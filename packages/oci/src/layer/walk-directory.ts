@@ -37,7 +37,8 @@ export async function* walkDirectory(root: string, opts: WalkOptions = {}): Asyn
         yield* walk(path);
         continue;
       }
-      if (st.nlink > 1n && !st.isDirectory()) {
+      // hard links between regular files only (overlay whiteouts share one inode, for instance)
+      if (st.nlink > 1n && st.isFile()) {
         const key = `${st.dev}:${st.ino}`;
         const first = seen.get(key);
         if (first !== undefined) {

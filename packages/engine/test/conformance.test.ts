@@ -1,0 +1,103 @@
+/**
+ * Conformance without dockerd: every case of ../shared/conformance/{cases,buildah-suite} is built
+ * by tsbuild on a busybox base made like oracle.sh's, exported as an OCI archive, flattened by our
+ * own code and compared with the golden recorded from BuildKit (fixtures/goldens/).
+ * Cases that do not match yet are listed in KNOWN with the reason; the test fails if one of them
+ * starts to match (update the list) or if any other case differs.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Readable } from "node:stream";
+import { MediaTypes, Store, writeImage, writeOciLayout, DigestingStream, type Descriptor } from "@tsbuild/oci";
+import { build } from "../src/index.js";
+import { makeBusyboxRootfs, busyboxTar, BASE_ENV_PATH } from "../../../fixtures/support/busybox-rootfs.js";
+import { compareWithGolden, flattenArchive, readGolden, type FlatImage } from "../../../fixtures/support/flatten-image.js";
+
+const repo = fileURLToPath(new URL("../../../", import.meta.url));
+const shared = join(repo, "../shared/conformance");
+const have = existsSync(shared);
+if (!have) console.warn(`skipping the conformance builds: ${shared} is absent`);
+
+/** Cases known to differ from BuildKit, with the reason (keep this list short and honest). */
+const KNOWN: Record<string, string> = {
+  "user-workdir": "the RUN writes `ls -ld` output, which holds the build time: it can only match in the minute BuildKit ran",
+  "workdir-chain": "the RUN writes `ls -la` output, which holds the build time",
+  "055-copy-integration1": "BuildKit rejects `COPY ./ ./` then `COPY subdir ./` here; we have not found why yet",
+  "148-dockerignore-allowlist-subsubdir-nofile": "BuildKit keeps an excluded directory whose exception matches nothing inside it",
+  "149-dockerignore-allowlist-subsubdir-nosubdir": "same as 148",
+  "154-dockerignore-exceptions-skip": "fsutil skips an excluded directory in cases where our exception check descends",
+  "155-dockerignore-exceptions-weirdness-1": "same family as 154",
+  "177-mount-cache-by-ownership": "RUN --mount=type=cache with uid/gid: BuildKit keeps separate caches per owner and a /cache stub",
+};
+
+const work = mkdtempSync(join(tmpdir(), "tsbuild-conformance-"));
+let store: Store;
+let base: FlatImage;
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+beforeAll(async () => {
+  if (!have) return;
+  store = await Store.open(join(work, "store"));
+  const rootfs = makeBusyboxRootfs(join(work, "rootfs"));
+  const tar = busyboxTar(rootfs);
+  const hashed = Readable.from([tar]).pipe(new DigestingStream());
+  const blob = await store.content.ingest(hashed);
+  const img = await writeImage(store.content, {
+    architecture: "amd64", os: "linux", config: { Env: [BASE_ENV_PATH], Cmd: ["sh"] },
+    history: [{ created: new Date(0).toISOString(), comment: "Imported from -" }],
+  }, [{ descriptor: { mediaType: MediaTypes.OCI_LAYER_TAR, digest: blob.digest, size: blob.size }, diffId: blob.digest }]);
+  await store.images.put("localhost:5000/busybox:latest", img.manifest);
+  const baseTar = join(work, "base.tar");
+  await writeOciLayout(store.content, [{ name: "busybox", target: img.manifest as Descriptor }], baseTar, { tar: true });
+  base = await flattenArchive(baseTar);
+}, 120_000);
+
+function argsOf(dir: string): { buildArgs: Record<string, string>; target?: string } {
+  const out: { buildArgs: Record<string, string>; target?: string } = { buildArgs: {} };
+  if (!existsSync(join(dir, "args"))) return out;
+  const lines = readFileSync(join(dir, "args"), "utf8").split("\n").map((l) => l.trim()).filter(Boolean);
+  for (let i = 0; i < lines.length; i++) {
+    const a = lines[i] as string;
+    const val = () => (a.includes("=") && a.startsWith("--") && a.indexOf("=") < a.length - 1 && !a.startsWith("--build-arg ") ? a.slice(a.indexOf("=") + 1) : (lines[++i] as string));
+    if (a.startsWith("--build-arg")) {
+      const kv = a.startsWith("--build-arg=") ? a.slice("--build-arg=".length) : a.includes(" ") ? a.slice(a.indexOf(" ") + 1) : val();
+      out.buildArgs[kv.slice(0, kv.indexOf("="))] = kv.slice(kv.indexOf("=") + 1);
+    } else if (a.startsWith("--target")) out.target = a.includes("=") ? a.slice(a.indexOf("=") + 1) : a.includes(" ") ? a.slice(a.indexOf(" ") + 1) : val();
+  }
+  return out;
+}
+
+const suites = have ? ["cases", "buildah-suite"] : [];
+describe.each(suites)("%s: tsbuild builds what BuildKit builds", (suite) => {
+  const names = have ? readdirSync(join(shared, suite)).filter((n) => existsSync(join(shared, suite, n, "Dockerfile"))) : [];
+  it.each(names)("%s", async (name) => {
+    const dir = join(shared, suite, name);
+    const golden = readGolden(join(repo, "fixtures/goldens", suite, `${name}.json`));
+    const out = join(work, `${suite}-${name}.tar`);
+    let error: unknown;
+    try {
+      const { buildArgs, target } = argsOf(dir);
+      await build({
+        context: dir, root: store.root, buildArgs, ...(target ? { target } : {}), network: "host",
+        platform: { os: "linux", architecture: "amd64" }, outputs: [{ type: "oci", dest: out, tar: true }],
+      });
+    } catch (e) {
+      error = e;
+    }
+    let diffs: string[];
+    if (golden.rejected) diffs = error ? [] : ["BuildKit rejects this Dockerfile, tsbuild built it"];
+    else if (error) diffs = [`tsbuild failed: ${(error as Error).message}`];
+    else diffs = compareWithGolden(await flattenArchive(out), golden, base);
+    rmSync(out, { force: true });
+    if (KNOWN[name]) {
+      expect(diffs.length, `${name} now matches BuildKit: remove it from KNOWN`).toBeGreaterThan(0);
+    } else {
+      expect(diffs.join("\n")).toBe("");
+    }
+  }, 120_000);
+});
+void execFileSync;
