@@ -104,6 +104,12 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     if (cfg.Labels) cfg.Labels = sorted(cfg.Labels) as Record<string, string>;
     if (cfg.ExposedPorts) cfg.ExposedPorts = sorted(cfg.ExposedPorts) as typeof cfg.ExposedPorts;
     if (cfg.Volumes) cfg.Volumes = sorted(cfg.Volumes) as typeof cfg.Volumes;
+    // Go's omitempty: empty strings, nulls and empty lists/maps are not written (a base image
+    // imported by docker carries "User": "", "WorkingDir": "", which BuildKit drops)
+    for (const [k, v] of Object.entries(cfg)) {
+      const empty = v === "" || v === null || v === false || (Array.isArray(v) && v.length === 0) || (typeof v === "object" && v !== null && !Array.isArray(v) && Object.keys(v).length === 0);
+      if (empty) delete (cfg as Record<string, unknown>)[k];
+    }
     const config: Omit<ImageConfig, "rootfs"> = {
       created,
       ...(final.image.author ? { author: final.image.author } : {}),

@@ -47,7 +47,8 @@ beforeAll(async () => {
   const hashed = Readable.from([tar]).pipe(new DigestingStream());
   const blob = await store.content.ingest(hashed);
   const img = await writeImage(store.content, {
-    architecture: "amd64", os: "linux", config: { Env: [BASE_ENV_PATH], Cmd: ["sh"] },
+    // as docker import writes it (empty User/WorkingDir included): BuildKit drops the empty fields
+    architecture: "amd64", os: "linux", config: { Env: [BASE_ENV_PATH], Cmd: ["sh"], User: "", WorkingDir: "" },
     history: [{ created: new Date(0).toISOString(), comment: "Imported from -" }],
   }, [{ descriptor: { mediaType: MediaTypes.OCI_LAYER_TAR, digest: blob.digest, size: blob.size }, diffId: blob.digest }]);
   await store.images.put("localhost:5000/busybox:latest", img.manifest);
