@@ -76,10 +76,14 @@ export const buildCommand: Command = {
     const snap = str(args, "snapshotter") ?? "auto";
     if (!["auto", "overlay", "copy"].includes(snap)) throw new UsageError(`--snapshotter ${snap}: use auto, overlay or copy`);
     const controller = new AbortController();
-    const remove = abortOnSignals(controller);
+    let running: Promise<unknown> = Promise.resolve();
+    // on SIGINT/SIGTERM: abort, let the build clean up (containers, snapshots, scratch), then exit
+    const remove = abortOnSignals(controller, async () => {
+      await running.catch(() => undefined);
+    });
     const print = progressPrinter(progress, io.stderr);
     try {
-      const result = await build({
+      const pending = build({
         context,
         ...(dockerfile ? { dockerfile } : {}),
         ...(dockerfileText !== undefined ? { dockerfileText } : {}),
@@ -98,6 +102,8 @@ export const buildCommand: Command = {
         onEvent: print,
         signal: controller.signal,
       });
+      running = pending;
+      const result = await pending;
       if (str(args, "iidfile")) await writeFile(resolve(io.cwd, str(args, "iidfile") as string), result.imageId);
       if (str(args, "metadata-file")) {
         await writeFile(resolve(io.cwd, str(args, "metadata-file") as string), JSON.stringify({

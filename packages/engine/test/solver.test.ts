@@ -1,0 +1,81 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Readable } from "node:stream";
+import { DigestingStream, MediaTypes, Store, writeImage } from "@tsbuild/oci";
+import { build, BuildError, type BuildEvent } from "../src/index.js";
+import { BASE_ENV_PATH, busyboxTar, makeBusyboxRootfs } from "../../../fixtures/support/busybox-rootfs.js";
+
+const work = mkdtempSync(join(tmpdir(), "tsbuild-solver-"));
+const root = join(work, "store");
+const ctx = join(work, "ctx");
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+beforeAll(async () => {
+  const store = await Store.open(root);
+  const blob = await store.content.ingest(Readable.from([busyboxTar(makeBusyboxRootfs(join(work, "rootfs")))]).pipe(new DigestingStream()));
+  const img = await writeImage(store.content, { architecture: "amd64", os: "linux", config: { Env: [BASE_ENV_PATH], Cmd: ["sh"] } },
+    [{ descriptor: { mediaType: MediaTypes.OCI_LAYER_TAR, digest: blob.digest, size: blob.size }, diffId: blob.digest }]);
+  await store.images.put("base:1", img.manifest);
+  mkdirSync(ctx, { recursive: true });
+  writeFileSync(join(ctx, "f.txt"), "hello\n");
+}, 60_000);
+
+const dockerfile = (text: string) => ({ context: ctx, dockerfileText: text, root, platform: { os: "linux", architecture: "amd64" } });
+
+describe("the solver", () => {
+  it("runs independent stages concurrently: two 2 s stages take about 2 s, not 4", async () => {
+    const t0 = Date.now();
+    await build(dockerfile([
+      "FROM base:1 AS a", "RUN sleep 2 && echo a > /a",
+      "FROM base:1 AS b", "RUN sleep 2 && echo b > /b",
+      "FROM base:1", "COPY --from=a /a /a", "COPY --from=b /b /b",
+    ].join("\n")));
+    expect(Date.now() - t0).toBeLessThan(3800);
+  }, 30_000);
+  it("never runs a stage the target does not reach", async () => {
+    const events: BuildEvent[] = [];
+    const r = await build({ ...dockerfile(["FROM base:1 AS broken", "RUN exit 1", "FROM base:1 AS good", "RUN echo ok > /ok"].join("\n")), target: "good", onEvent: (e) => events.push(e) });
+    expect(r.steps.map((s) => s.stage)).toEqual(["good"]);
+    expect(events.filter((e) => e.type === "step-start").map((e) => (e as { instruction: string }).instruction)).toEqual(["RUN echo ok > /ok"]);
+  });
+  it("a failing RUN is a BuildError with the position, exit code and output tail", async () => {
+    const p = build(dockerfile(["FROM base:1", "RUN echo first", "RUN echo oops >&2; exit 3"].join("\n")));
+    await expect(p).rejects.toBeInstanceOf(BuildError);
+    const e = (await p.catch((x: unknown) => x)) as BuildError;
+    expect(e.position?.line).toBe(3);
+    expect(e.exitCode).toBe(3);
+    expect(e.outputTail).toContain("oops");
+    expect(readFileSync("/proc/mounts", "utf8")).not.toContain(root);
+  });
+  it("records steps for the metadata file and ENV/ARG/WORKDIR/USER semantics", async () => {
+    const r = await build({
+      ...dockerfile(["FROM base:1", "ARG V=1", "ENV E=$V", "WORKDIR /w", "COPY f.txt .", "USER nobody", "RUN test \"$(cat f.txt)\" = hello && test $E = 2 && test $V = 2"].join("\n")),
+      buildArgs: { V: "2" }, tags: ["t:1"],
+    });
+    expect(r.steps).toHaveLength(6);
+    for (const s of r.steps) expect(s).toMatchObject({ cached: false, cacheKey: expect.stringMatching(/^sha256:[a-f0-9]{64}$/) });
+    expect(r.steps[4]!.position).toBe("Dockerfile:6");
+  });
+});
+
+describe("SIGINT during a build", () => {
+  it("cleans up (no mounts, containers, temp dirs) and exits 130", async () => {
+    const bin = fileURLToPath(new URL("../../cli/bin/tsbuild.js", import.meta.url));
+    writeFileSync(join(ctx, "Dockerfile.sleep"), "FROM base:1\nRUN echo started && sleep 60\n");
+    const child = spawn(process.execPath, [bin, "build", "--progress=plain", "-f", join(ctx, "Dockerfile.sleep"), ctx], {
+      env: { ...process.env, TSBUILD_ROOT: root }, stdio: ["ignore", "ignore", "pipe"],
+    });
+    await new Promise<void>((resolve) => child.stderr.on("data", (d: Buffer) => d.toString().includes("started") && resolve()));
+    child.kill("SIGINT");
+    const code = await new Promise((r) => child.on("exit", (c) => r(c)));
+    expect(code).toBe(130);
+    expect(readFileSync("/proc/mounts", "utf8")).not.toContain(root);
+    expect(spawnSync("runc", ["--root", join(root, "runc"), "list", "-q"]).stdout.toString().trim()).toBe("");
+    expect(spawnSync("pgrep", ["-f", "sleep 60"]).stdout.toString().trim()).toBe("");
+    expect(readdirSync(join(root, "tmp"))).toEqual([]);
+  }, 30_000);
+});
