@@ -1,26 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { PassThrough } from "node:stream";
 import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll } from "vitest";
-import { main } from "@tsbuild/cli";
+import { runCli } from "./helpers/run-cli.js";
 
 const dir = mkdtempSync(join(tmpdir(), "tsbuild-parse-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function run(argv: string[], stdinText = ""): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const stdin = new PassThrough();
-  stdin.end(stdinText);
-  let out = "";
-  let err = "";
-  stdout.on("data", (d) => (out += d));
-  stderr.on("data", (d) => (err += d));
-  const code = await main(argv, { stdout, stderr, stdin, env: { V: "from-env" }, cwd: dir });
-  return { code, out, err };
-}
+const run = (argv: string[], stdinText = "") => runCli(argv, { stdin: stdinText, env: { V: "from-env" }, cwd: dir });
 
 describe("tsbuild parse", () => {
   it("prints BuildKit's dump format from -f FILE", async () => {

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { main } from "@tsbuild/cli";
+import { runCli } from "./helpers/run-cli.js";
 import { startRegistry, type RegistryServer } from "../../registry/test/helpers/registry-server.js";
 import { busyboxTar, makeBusyboxRootfs } from "../../../fixtures/support/busybox-rootfs.js";
 
@@ -12,18 +13,7 @@ let registry: RegistryServer;
 let authed: RegistryServer;
 const env = { TSBUILD_ROOT: join(work, "store"), DOCKER_CONFIG: join(work, "docker") };
 
-async function run(argv: string[], stdin = "", extraEnv: Record<string, string> = {}) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const input = new PassThrough();
-  input.end(stdin);
-  let out = "";
-  let err = "";
-  stdout.on("data", (d) => (out += d));
-  stderr.on("data", (d) => (err += d));
-  const code = await main(argv, { stdout, stderr, stdin: input, env: { ...env, ...extraEnv }, cwd: work });
-  return { code, out, err };
-}
+const run = (argv: string[], stdin = "", extraEnv: Record<string, string> = {}) => runCli(argv, { stdin, env: { ...env, ...extraEnv }, cwd: work });
 
 beforeAll(async () => {
   [registry, authed] = await Promise.all([startRegistry(), startRegistry({ user: "u", password: "p" })]);

@@ -4,8 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync, statSync }
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { PassThrough } from "node:stream";
-import { main } from "@tsbuild/cli";
+import { runCli } from "./helpers/run-cli.js";
 import { busyboxTar, makeBusyboxRootfs } from "../../../fixtures/support/busybox-rootfs.js";
 
 const work = mkdtempSync(join(tmpdir(), "tsbuild-cli-store-"));
@@ -13,18 +12,7 @@ const root = join(work, "store");
 const bin = fileURLToPath(new URL("../bin/tsbuild.js", import.meta.url));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-async function run(argv: string[], stdin?: Buffer): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const input = new PassThrough();
-  input.end(stdin ?? Buffer.alloc(0));
-  let out = "";
-  let err = "";
-  stdout.on("data", (d) => (out += d));
-  stderr.on("data", (d) => (err += d));
-  const code = await main(argv, { stdout, stderr, stdin: input, env: { TSBUILD_ROOT: root }, cwd: work });
-  return { code, out, err };
-}
+const run = (argv: string[], stdin?: Buffer) => runCli(argv, { ...(stdin ? { stdin } : {}), env: { TSBUILD_ROOT: root }, cwd: work });
 const skopeo = (...args: string[]) => execFileSync("skopeo", ["--insecure-policy", ...args], { encoding: "utf8" });
 
 let imageId = "";

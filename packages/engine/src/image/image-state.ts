@@ -1,3 +1,5 @@
+import type { ContainerConfig, HistoryEntry } from "@tsbuild/oci";
+
 /**
  * The state of an image while a stage is built: its runtime config, its layers and its history,
  * changed step by step. Metadata instructions change only `config` (and add an empty-layer history
@@ -6,40 +8,10 @@
  */
 
 /** The runtime config, as in the OCI image config's `config` (Docker's field names). */
-export interface RuntimeConfig {
-  User?: string;
-  ExposedPorts?: Record<string, Record<string, never>>;
-  Env?: string[];
-  Entrypoint?: string[] | null;
-  Cmd?: string[] | null;
-  Volumes?: Record<string, Record<string, never>>;
-  WorkingDir?: string;
-  Labels?: Record<string, string>;
-  StopSignal?: string;
-  Healthcheck?: HealthConfig;
-  Shell?: string[];
-  OnBuild?: string[] | null;
-  ArgsEscaped?: boolean;
-}
+export type RuntimeConfig = ContainerConfig;
+export type { HealthConfig } from "@tsbuild/oci";
 
-export interface HealthConfig {
-  /** ["NONE"], ["CMD", ...args], or ["CMD-SHELL", command] */
-  Test: string[];
-  /** nanoseconds; absent when not set */
-  Interval?: number;
-  Timeout?: number;
-  StartPeriod?: number;
-  StartInterval?: number;
-  Retries?: number;
-}
-
-export interface HistoryRecord {
-  created?: string;
-  created_by?: string;
-  author?: string;
-  comment?: string;
-  empty_layer?: boolean;
-}
+export type HistoryRecord = HistoryEntry;
 
 export interface ImageState {
   config: RuntimeConfig;
