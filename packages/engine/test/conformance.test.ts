@@ -40,7 +40,6 @@ let base: FlatImage;
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 beforeAll(async () => {
-  if (!have) return;
   store = await Store.open(join(work, "store"));
   const rootfs = makeBusyboxRootfs(join(work, "rootfs"));
   const tar = busyboxTar(rootfs);
@@ -72,11 +71,13 @@ function argsOf(dir: string): { buildArgs: Record<string, string>; target?: stri
   return out;
 }
 
-const suites = have ? ["cases", "buildah-suite"] : [];
+/** The shared suites (when ../shared is there) and our own cases under fixtures/cases. */
+const suites = [...(have ? ["cases", "buildah-suite"] : []), "fixtures"];
+const caseRoot = (suite: string) => (suite === "fixtures" ? join(repo, "fixtures/cases") : join(shared, suite));
 describe.each(suites)("%s: tsbuild builds what BuildKit builds", (suite) => {
-  const names = have ? readdirSync(join(shared, suite)).filter((n) => existsSync(join(shared, suite, n, "Dockerfile"))) : [];
+  const names = readdirSync(caseRoot(suite)).filter((n) => existsSync(join(caseRoot(suite), n, "Dockerfile")));
   it.each(names)("%s", async (name) => {
-    const dir = join(shared, suite, name);
+    const dir = join(caseRoot(suite), name);
     const golden = readGolden(join(repo, "fixtures/goldens", suite, `${name}.json`));
     const out = join(work, `${suite}-${name}.tar`);
     let error: unknown;

@@ -114,7 +114,10 @@ export class RuncExecutor {
       await writeFile(etc.resolv, await hostResolvConf(network));
       await writeFile(etc.hostname, `${hostname}\n`);
       prepared = await prepareRunMounts(req.mounts ?? [], { cacheRoot: this.opts.cacheRoot, scratch: bundle });
-      const destinations = ["/etc/hosts", "/etc/resolv.conf", "/etc/hostname", ...prepared.mounts.map((m) => m.destination)];
+      // the reference BuildKit (Debian's, 0.8) keeps the directories it creates for RUN --mount
+      // targets in the layer, and removes the stubs of the generated /etc files and of file mounts
+      const fileMounts = prepared.mounts.filter((m) => m.type === "bind" && m.options?.includes("bind") && !m.options.includes("rbind"));
+      const destinations = ["/etc/hosts", "/etc/resolv.conf", "/etc/hostname", ...fileMounts.map((m) => m.destination)];
       stubs = await findStubs(req.rootfs, destinations);
       const spec = buildSpec({
         rootfs: req.rootfs, args: req.args, env, cwd: req.cwd ?? "/", uid: user.uid, gid: user.gid,
