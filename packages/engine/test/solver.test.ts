@@ -79,3 +79,40 @@ describe("SIGINT during a build", () => {
     expect(readdirSync(join(root, "tmp"))).toEqual([]);
   }, 30_000);
 });
+
+describe("contexts and downloads", () => {
+  it("builds from a context tar on standard input (tsbuild build -)", async () => {
+    const { execFileSync } = await import("node:child_process");
+    const dir = join(work, "tarctx");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "Dockerfile"), "FROM base:1\nCOPY hello.txt /hello.txt\n");
+    writeFileSync(join(dir, "hello.txt"), "from a tar\n");
+    const tar = execFileSync("tar", ["-C", dir, "-cf", "-", "."]);
+    const bin = fileURLToPath(new URL("../../cli/bin/tsbuild.js", import.meta.url));
+    const out = join(work, "tarctx-out");
+    const r = spawnSync(process.execPath, [bin, "build", "-q", "-o", `type=local,dest=${out}`, "-"], { input: tar, env: { ...process.env, TSBUILD_ROOT: root } });
+    expect(r.status, r.stderr.toString()).toBe(0);
+    expect(readFileSync(join(out, "hello.txt"), "utf8")).toBe("from a tar\n");
+    expect(readdirSync(join(root, "tmp"))).toEqual([]);
+  });
+  it("ADD of a URL downloads with mode 0600 and the Last-Modified time", async () => {
+    const { createServer } = await import("node:http");
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { "last-modified": "Tue, 02 Jan 2024 03:04:05 GMT" });
+      res.end("downloaded\n");
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const out = join(work, "add-url-out");
+      await build({ ...dockerfile(`FROM base:1\nADD http://127.0.0.1:${port}/files/data.txt /dl/\n`), outputs: [{ type: "local", dest: out }] });
+      const { statSync } = await import("node:fs");
+      const st = statSync(join(out, "dl/data.txt"));
+      expect(readFileSync(join(out, "dl/data.txt"), "utf8")).toBe("downloaded\n");
+      expect(st.mode & 0o777).toBe(0o600);
+      expect(st.mtime.toISOString()).toBe("2024-01-02T03:04:05.000Z");
+    } finally {
+      server.close();
+    }
+  });
+});

@@ -2,7 +2,9 @@ import { readFile, writeFile } from "node:fs/promises";
 import { resolve, dirname } from "node:path";
 import { build, BuildError, parseOutput, type OutputSpec } from "@tsbuild/engine";
 import { DockerfileError, parsePlatform } from "@tsbuild/dockerfile";
-import { defaultStoreRoot } from "@tsbuild/oci";
+import { applyLayer, defaultStoreRoot, Store } from "@tsbuild/oci";
+import { rm } from "node:fs/promises";
+import type { Readable } from "node:stream";
 import { abortOnSignals } from "@tsbuild/runtime";
 import type { Command } from "../command.js";
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from "../command.js";
@@ -54,8 +56,16 @@ export const buildCommand: Command = {
     ]);
     const contextArg = args.positionals[0];
     if (!contextArg || args.positionals.length > 1) throw new UsageError("give exactly one build context (a directory)");
-    if (contextArg === "-") throw new UsageError("a context from standard input is not supported yet; give a directory");
-    const context = resolve(io.cwd, contextArg);
+    let context = resolve(io.cwd, contextArg);
+    let stdinContext: string | undefined;
+    if (contextArg === "-") {
+      if (str(args, "file") === "-") throw new UsageError("the context and the Dockerfile cannot both come from standard input");
+      // a tar stream (plain or compressed) on stdin: unpacked safely into scratch space of the store
+      const store = await Store.open(str(args, "root") ?? defaultStoreRoot(io.env));
+      stdinContext = await store.tmpDir("context-");
+      await applyLayer(io.stdin as Readable, stdinContext, { sameOwner: false });
+      context = stdinContext;
+    }
     const tags = list(args, "tag");
     const fileArg = str(args, "file");
     let dockerfileText: string | undefined;
@@ -128,6 +138,7 @@ export const buildCommand: Command = {
       throw e;
     } finally {
       remove();
+      if (stdinContext) await rm(stdinContext, { recursive: true, force: true });
       void dirname;
     }
   },
