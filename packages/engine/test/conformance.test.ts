@@ -26,11 +26,6 @@ if (!have) console.warn(`skipping the conformance builds: ${shared} is absent`);
 const KNOWN: Record<string, string> = {
   "user-workdir": "the RUN writes `ls -ld` output, which holds the build time: it can only match in the minute BuildKit ran",
   "workdir-chain": "the RUN writes `ls -la` output, which holds the build time",
-  "055-copy-integration1": "BuildKit rejects `COPY ./ ./` then `COPY subdir ./` here; we have not found why yet",
-  "148-dockerignore-allowlist-subsubdir-nofile": "BuildKit keeps an excluded directory whose exception matches nothing inside it",
-  "149-dockerignore-allowlist-subsubdir-nosubdir": "same as 148",
-  "154-dockerignore-exceptions-skip": "fsutil skips an excluded directory in cases where our exception check descends",
-  "155-dockerignore-exceptions-weirdness-1": "same family as 154",
   "177-mount-cache-by-ownership": "RUN --mount=type=cache with uid/gid: BuildKit keeps separate caches per owner and a /cache stub",
 };
 

@@ -102,8 +102,13 @@ export class IgnoreMatcher {
     return matched;
   }
 
-  /** Whether an exception pattern could re-include something below an excluded directory. */
+  /**
+   * Whether the walk descends into an excluded directory, as fsutil's walker decides it: only when
+   * an exception pattern starts with the directory's path literally (e.g. "!dir/sub/file"). The
+   * directory is then sent even if nothing below it exists or matches; a wildcard exception such
+   * as "!(any)/file" written with a double star does not reopen an excluded directory.
+   */
   mayIncludeBelow(dir: string): boolean {
-    return this.patterns.some((p) => p.exclusion && (p.text.startsWith(dir + "/") || p.text.includes("*") || p.text.includes("?") || p.text.includes("[")));
+    return this.patterns.some((p) => p.exclusion && p.text.startsWith(dir + "/"));
   }
 }

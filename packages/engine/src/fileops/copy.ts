@@ -95,19 +95,6 @@ export class Copier {
   private readonly links = new Map<string, string>();
   constructor(private readonly req: CopyRequest) {}
 
-  /** Whether anything below an excluded directory is re-included by a .dockerignore exception. */
-  private async hasIncluded(srcRel: string): Promise<boolean> {
-    const ign = this.req.source.ignore;
-    if (!ign) return true;
-    for (const n of await readdir(posix.join(this.req.source.root, srcRel))) {
-      const child = `${srcRel}/${n}`;
-      if (!ign.excluded(child)) return true;
-      const st = await lstat(posix.join(this.req.source.root, child));
-      if (st.isDirectory() && ign.mayIncludeBelow(child) && (await this.hasIncluded(child))) return true;
-    }
-    return false;
-  }
-
   private owner(st: { uid: number; gid: number }): Owner {
     if (this.req.chown) return this.req.chown;
     return this.req.source.isContext ? { uid: 0, gid: 0 } : { uid: st.uid, gid: st.gid };
@@ -189,7 +176,7 @@ export class Copier {
       const ign = this.req.source.isContext ? this.req.source.ignore : undefined;
       if (ign && ign.excluded(childSrc)) {
         const st = await lstat(posix.join(this.req.source.root, childSrc));
-        if (!st.isDirectory() || !ign.mayIncludeBelow(childSrc) || !(await this.hasIncluded(childSrc))) continue;
+        if (!st.isDirectory() || !ign.mayIncludeBelow(childSrc)) continue;
       }
       await this.copyEntry(childSrc, dstRel ? `${dstRel}/${n}` : n, applyChmod);
     }
@@ -208,7 +195,7 @@ export class Copier {
         let excluded = this.req.source.isContext && this.req.source.ignore?.excluded(f) && f !== "";
         if (excluded && this.req.source.ignore?.mayIncludeBelow(f)) {
           const st = await lstat(posix.join(this.req.source.root, f)).catch(() => undefined);
-          if (st?.isDirectory() && (await this.hasIncluded(f))) excluded = false;
+          if (st?.isDirectory()) excluded = false;
         }
         if (excluded || !(await exists(posix.join(this.req.source.root, f)))) {
           throw new CopyError(`${this.req.instruction} failed: "${s}": not found${excluded ? " (excluded by .dockerignore)" : ""}`);
