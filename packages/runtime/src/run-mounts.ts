@@ -34,7 +34,8 @@ export async function prepareRunMounts(list: RunMount[], opts: { cacheRoot: stri
           mounts.push({ destination: m.target, type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev", ...(m.size ? [`size=${m.size}`] : [])] });
           break;
         case "cache": {
-          const id = createHash("sha256").update(m.id).digest("hex").slice(0, 24);
+          // as BuildKit: caches with the same id but other owner or mode are separate caches
+          const id = createHash("sha256").update(`${m.id}\0${m.uid ?? 0}\0${m.gid ?? 0}\0${(m.mode ?? 0o755).toString(8)}`).digest("hex").slice(0, 24);
           let dir = join(opts.cacheRoot, id);
           if (m.sharing === "private") dir = join(opts.scratch, `cache-${id}-${Math.random().toString(36).slice(2)}`);
           const fresh = await mkdir(dir, { recursive: true });
