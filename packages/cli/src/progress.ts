@@ -1,12 +1,29 @@
 /** Build progress for the terminal: BuildKit-style plain lines, JSON events, or nothing. */
 import type { BuildEvent } from "@tsbuild/engine";
+import { TtyProgress } from "./progress-tty.js";
 
 export type ProgressMode = "auto" | "tty" | "plain" | "json" | "quiet";
 
-export function progressPrinter(mode: ProgressMode, out: NodeJS.WritableStream): (e: BuildEvent) => void {
-  if (mode === "quiet") return () => undefined;
-  if (mode === "json") return (e) => out.write(JSON.stringify(e) + "\n");
-  // tty and auto use the plain format for now (a live view is future work)
+export interface Printer {
+  (e: BuildEvent): void;
+  /** called once the build has ended */
+  finish(): void;
+}
+
+/** auto: the live view on a terminal, plain lines otherwise (CI logs, pipes). */
+export function progressPrinter(mode: ProgressMode, out: NodeJS.WritableStream): Printer {
+  const finishNothing = () => undefined;
+  if (mode === "quiet") return Object.assign(() => undefined, { finish: finishNothing });
+  if (mode === "json") return Object.assign((e: BuildEvent) => void out.write(JSON.stringify(e) + "\n"), { finish: finishNothing });
+  const isTty = (out as NodeJS.WriteStream).isTTY === true;
+  if (mode === "tty" || (mode === "auto" && isTty)) {
+    const view = new TtyProgress(out, (out as NodeJS.WriteStream).columns || 120);
+    return Object.assign((e: BuildEvent) => view.handle(e), { finish: () => view.finish() });
+  }
+  return Object.assign(plain(out), { finish: finishNothing });
+}
+
+function plain(out: NodeJS.WritableStream): (e: BuildEvent) => void {
   return (e) => {
     switch (e.type) {
       case "step-start":

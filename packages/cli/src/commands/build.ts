@@ -137,6 +137,7 @@ export const buildCommand: Command = {
       }
       throw e;
     } finally {
+      print.finish();
       remove();
       if (stdinContext) await rm(stdinContext, { recursive: true, force: true });
       void dirname;
