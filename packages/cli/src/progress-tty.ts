@@ -19,10 +19,12 @@ export class TtyProgress {
   private drawn = 0;
   private done = 0;
   private started = 0;
-  private readonly t0 = Date.now();
+  private readonly t0: number;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly out: NodeJS.WritableStream, private readonly width = 120, private readonly now: () => number = Date.now) {}
+  constructor(private readonly out: NodeJS.WritableStream, private readonly width = 120, private readonly now: () => number = Date.now) {
+    this.t0 = now();
+  }
 
   private clip(s: string): string {
     return s.length > this.width ? s.slice(0, this.width - 1) + "…" : s;
