@@ -5,12 +5,13 @@
 #   docker-registry pull/push tests           skopeo, umoci   interoperability tests
 #   zstd            zstd layers               apache2-utils   htpasswd for registry auth tests
 #   attr            getfattr/setfattr (overlay opaque dirs, xattrs)
+#   bzip2, xz-utils ADD of .tar.bz2 / .tar.xz archives      procps   pgrep in the cleanup tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
 for pair in runc:runc docker-registry:docker-registry busybox:busybox-static skopeo:skopeo umoci:umoci \
-            zstd:zstd htpasswd:apache2-utils getfattr:attr; do
+            zstd:zstd htpasswd:apache2-utils getfattr:attr bzip2:bzip2 xz:xz-utils pgrep:procps; do
   cmd=${pair%%:*}; pkg=${pair#*:}
   command -v "$cmd" >/dev/null 2>&1 || [ -x "/bin/$cmd" ] || need+=("$pkg")
 done
