@@ -6,7 +6,7 @@
  * was deleted and recreated (its inode changed). It gives the same layers as the overlay
  * snapshotter for the same steps.
  */
-import { lstat, mkdir, readdir, readlink, rename, rm } from "node:fs/promises";
+import { lstat, mkdir, readdir, readlink, rm } from "node:fs/promises";
 import { createReadStream, type BigIntStats } from "node:fs";
 import { join } from "node:path";
 import type { LayerEntry } from "@tsbuild/oci";
@@ -145,12 +145,7 @@ export class CopySnapshotter implements Snapshotter {
   async commit(name: string, key: string): Promise<void> {
     const a = this.active.get(key);
     if (!a || a.readonly) throw new Error(`no writable snapshot ${key}`);
-    const target = this.layout.committedDir(name);
-    await rm(target, { recursive: true, force: true });
-    await mkdir(target, { recursive: true });
-    await rename(join(a.dir, "fs"), join(target, "fs"));
-    await this.layout.writeMeta(target, { name, ...(a.parent !== undefined ? { parent: a.parent } : {}) });
-    await rm(a.dir, { recursive: true, force: true });
+    await this.layout.commitTree(name, a.parent, join(a.dir, "fs"), a.dir);
     this.active.delete(key);
   }
 

@@ -1,6 +1,6 @@
 /** Where snapshots live: <root>/c/<id>/{fs,meta.json} committed, <root>/a/<id>/... active. */
 import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { mkdir, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { writeFileAtomic } from "@tsbuild/oci";
 
@@ -36,6 +36,19 @@ export class Layout {
   async writeMeta(dir: string, meta: SnapshotMeta): Promise<void> {
     await writeFileAtomic(join(dir, "meta.json"), JSON.stringify(meta));
   }
+  /**
+   * Makes `tree` (an active snapshot's directory of changes or full tree) the committed snapshot
+   * `name` on `parent`, then removes the active snapshot's directory.
+   */
+  async commitTree(name: string, parent: string | undefined, tree: string, activeDir: string): Promise<void> {
+    const target = this.committedDir(name);
+    await rm(target, { recursive: true, force: true });
+    await mkdir(target, { recursive: true });
+    await rename(tree, join(target, "fs"));
+    await this.writeMeta(target, { name, ...(parent !== undefined ? { parent } : {}) });
+    await rm(activeDir, { recursive: true, force: true });
+  }
+
   /** parent chain of a committed snapshot, nearest first (the snapshot itself first) */
   async chain(name: string): Promise<string[]> {
     const out: string[] = [];

@@ -126,12 +126,7 @@ export class OverlaySnapshotter implements Snapshotter {
     const a = this.active.get(key);
     if (!a || a.readonly) throw new Error(`no writable snapshot ${key}`);
     await unmount(join(a.dir, "merged"));
-    const target = this.layout.committedDir(name);
-    await rm(target, { recursive: true, force: true });
-    await mkdir(target, { recursive: true });
-    await rename(join(a.dir, "upper"), join(target, "fs"));
-    await this.layout.writeMeta(target, { name, ...(a.parent !== undefined ? { parent: a.parent } : {}) });
-    await rm(a.dir, { recursive: true, force: true });
+    await this.layout.commitTree(name, a.parent, join(a.dir, "upper"), a.dir);
     this.active.delete(key);
   }
 
