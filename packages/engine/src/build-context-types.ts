@@ -7,6 +7,7 @@ import type { ClientOptions } from "@tsbuild/registry";
 import type { BuildContext } from "./context/build-context.js";
 import type { EventSink } from "./events.js";
 import type { ImageState } from "./image/image-state.js";
+import type { Semaphore } from "./semaphore.js";
 
 export interface StepRecord {
   stage: string;
@@ -36,6 +37,8 @@ export interface SolverEnv {
   stages: Map<number, Promise<StageState>>;
   /** scratch dir for this build (removed at the end) */
   scratch: string;
+  /** bounds the file-system steps running at once (RUN, COPY, …) to the number of cores */
+  limiter: Semaphore;
 }
 
 export interface StageState {

@@ -14,6 +14,7 @@ import { loadContext } from "./context/build-context.js";
 import type { EventSink } from "./events.js";
 import type { SolverEnv, StageState, StepRecord } from "./build-context-types.js";
 import { solve } from "./solver.js";
+import { Semaphore } from "./semaphore.js";
 import { exportImage, type OutputSpec } from "./export.js";
 
 export interface BuildOptions {
@@ -86,8 +87,8 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     nextStepId: () => ++stepId,
     stages: new Map(),
     scratch,
+    limiter: new Semaphore(Math.max(1, cpus().length)),
   };
-  void cpus;
   try {
     let final: StageState;
     try {

@@ -24,7 +24,7 @@ export async function fsStep(env: SolverEnv, st: StageState, createdBy: string, 
   const key = `step-${randomBytes(8).toString("hex")}`;
   const active = await env.snapshotter.prepare(key, st.snapshot);
   try {
-    await change(active.root);
+    await env.limiter.use(() => change(active.root));
     let count = 0;
     const counted = async function* (src: AsyncIterable<LayerEntry>) {
       for await (const e of src) {
