@@ -51,6 +51,15 @@ describe("the solver", () => {
     expect(e.outputTail).toContain("oops");
     expect(readFileSync("/proc/mounts", "utf8")).not.toContain(root);
   });
+  it("a feature that is parsed but not built yet fails clearly at its position", async () => {
+    for (const [line, text] of [["COPY --parents f.txt /x/", "COPY --parents"], ["RUN --security=insecure true", "RUN --security=insecure"], ["RUN --mount=type=ssh true", "type=ssh"]] as const) {
+      const e = (await build(dockerfile(`FROM base:1\n${line}\n`)).catch((x: unknown) => x)) as BuildError;
+      expect(e).toBeInstanceOf(BuildError);
+      expect(e.position?.line).toBe(2);
+      expect(e.message).toContain(text);
+      expect(e.message).toContain("not supported yet");
+    }
+  });
   it("records steps for the metadata file and ENV/ARG/WORKDIR/USER semantics", async () => {
     const r = await build({
       ...dockerfile(["FROM base:1", "ARG V=1", "ENV E=$V", "WORKDIR /w", "COPY f.txt .", "USER nobody", "RUN test \"$(cat f.txt)\" = hello && test $E = 2 && test $V = 2"].join("\n")),

@@ -52,6 +52,7 @@ function parseMounts(env: SolverEnv, i: RunInstruction): RunMount[] {
 }
 
 export const run: InstructionHandler<RunInstruction> = async (env, st, i) => {
+  if (i.security !== undefined && i.security !== "sandbox") throw new NotSupportedError(`RUN --security=${i.security} is not supported yet`);
   const args = runArgs(st, i);
   const mounts = parseMounts(env, i);
   const argEntries = st.args.entries();
