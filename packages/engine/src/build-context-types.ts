@@ -8,6 +8,8 @@ import type { BuildContext } from "./context/build-context.js";
 import type { EventSink } from "./events.js";
 import type { ImageState } from "./image/image-state.js";
 import type { Semaphore } from "./semaphore.js";
+import type { LocalCache } from "./cache.js";
+import type { ContextIndex } from "./context-digest.js";
 
 export interface StepRecord {
   stage: string;
@@ -39,6 +41,11 @@ export interface SolverEnv {
   scratch: string;
   /** bounds the file-system steps running at once (RUN, COPY, …) to the number of cores */
   limiter: Semaphore;
+  /** the local build cache; lookups are skipped for stages in `noCacheStages` (all with --no-cache) */
+  cache: LocalCache;
+  noCache: boolean;
+  noCacheStages: Set<string>;
+  contextIndex: ContextIndex;
 }
 
 export interface StageState {
@@ -52,6 +59,8 @@ export interface StageState {
   stepId: number;
   /** CMD was set in this stage (ENTRYPOINT then keeps it) */
   cmdSet?: boolean;
+  /** the created time of the last step that made a layer (history times derive from it) */
+  lastCreated?: string;
   /** cache key of the last step */
   key: string;
 }

@@ -15,6 +15,8 @@ import type { EventSink } from "./events.js";
 import type { SolverEnv, StageState, StepRecord } from "./build-context-types.js";
 import { solve } from "./solver.js";
 import { Semaphore } from "./semaphore.js";
+import { LocalCache } from "./cache.js";
+import { ContextIndex } from "./context-digest.js";
 import { exportImage, type OutputSpec } from "./export.js";
 
 export interface BuildOptions {
@@ -36,6 +38,9 @@ export interface BuildOptions {
   outputs?: OutputSpec[];
   snapshotter?: "auto" | "overlay" | "copy";
   insecureRegistries?: string[];
+  /** ignore the cache for every step (--no-cache) / for these stages (--no-cache-filter) */
+  noCache?: boolean;
+  noCacheFilter?: string[];
   /** clamp timestamps (SOURCE_DATE_EPOCH) */
   sourceDateEpoch?: number;
   onEvent?: EventSink;
@@ -88,7 +93,12 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     stages: new Map(),
     scratch,
     limiter: new Semaphore(Math.max(1, cpus().length)),
+    cache: new LocalCache(store),
+    noCache: opts.noCache ?? false,
+    noCacheStages: new Set((opts.noCacheFilter ?? []).map((s) => s.toLowerCase())),
+    contextIndex: new ContextIndex(join(store.root, "cache", "context-index.json")),
   };
+  await env.contextIndex.load();
   try {
     let final: StageState;
     try {
@@ -97,7 +107,11 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       controller.abort();
       throw e;
     }
-    const created = new Date(opts.sourceDateEpoch !== undefined ? opts.sourceDateEpoch * 1000 : Date.now()).toISOString();
+    await env.contextIndex.save();
+    // the image is as old as its newest layer (so a rebuild from cache gives the same image id)
+    const created = opts.sourceDateEpoch !== undefined
+      ? new Date(opts.sourceDateEpoch * 1000).toISOString()
+      : (final.lastCreated ?? new Date().toISOString());
     const cfg = final.image.config;
     if (opts.labels && Object.keys(opts.labels).length) cfg.Labels = { ...cfg.Labels, ...opts.labels };
     // Go writes map keys sorted; so do we, for identical configs

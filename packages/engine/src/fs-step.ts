@@ -4,7 +4,9 @@
  * BuildKit drops empty layers). The snapshot is removed on failure.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { storeLayer, type LayerEntry } from "@tsbuild/oci";
+import { storeLayer, type Descriptor, type Digest, type LayerEntry } from "@tsbuild/oci";
+import { formatPlatform } from "@tsbuild/dockerfile";
+import { unpackLayer } from "@tsbuild/snapshot";
 import type { SolverEnv, StageState } from "./build-context-types.js";
 import { BUILDKIT_COMMENT } from "./history.js";
 
@@ -12,15 +14,59 @@ export function chainName(parent: string | undefined, diffId: string): string {
   return parent === undefined ? diffId : `sha256:${createHash("sha256").update(`${parent} ${diffId}`).digest("hex")}`;
 }
 
-function created(env: SolverEnv): string {
+function now(env: SolverEnv): string {
   return new Date(env.epoch !== undefined ? env.epoch * 1000 : Date.now()).toISOString();
 }
 
-export function addHistory(env: SolverEnv, st: StageState, createdBy: string, emptyLayer: boolean, comment = BUILDKIT_COMMENT): void {
-  st.image.history.push({ created: created(env), created_by: createdBy, comment, ...(emptyLayer ? { empty_layer: true } : {}) });
+/** History times: a metadata step takes the time of the last layer before it, so a rebuild from cache is identical. */
+export function addHistory(env: SolverEnv, st: StageState, createdBy: string, emptyLayer: boolean, comment = BUILDKIT_COMMENT, created?: string): void {
+  const when = created ?? st.lastCreated ?? now(env);
+  st.image.history.push({ created: when, created_by: createdBy, comment, ...(emptyLayer ? { empty_layer: true } : {}) });
 }
 
-export async function fsStep(env: SolverEnv, st: StageState, createdBy: string, change: (root: string) => Promise<void>): Promise<{ layer?: string }> {
+export function stepKey(...parts: string[]): string {
+  return `sha256:${createHash("sha256").update(parts.join("\u0000")).digest("hex")}`;
+}
+
+export interface FsStepResult {
+  layer?: string;
+  cached: boolean;
+  key: string;
+}
+
+/**
+ * @param cacheInputs what else the step depends on beyond its created_by text (env, user, content
+ *   digests…); undefined means the step is never cached (e.g. ADD of a URL).
+ */
+export async function fsStep(env: SolverEnv, st: StageState, createdBy: string, change: (root: string) => Promise<void>, cacheInputs?: string[]): Promise<FsStepResult> {
+  const key = stepKey(st.key, createdBy, formatPlatform(env.graph.targetPlatform), ...(cacheInputs ?? [randomBytes(16).toString("hex")]));
+  const useCache = cacheInputs !== undefined && !env.noCache && !env.noCacheStages.has(st.stage.name ?? String(st.stage.index));
+  const hit = useCache ? await env.cache.get(key) : undefined;
+  if (hit) {
+    if (hit.layer) {
+      const name = chainName(st.snapshot, hit.layer.diffId);
+      if (!(await env.snapshotter.exists(name))) await unpackLayer(env.snapshotter, name, st.snapshot, env.store.content.reader(hit.layer.descriptor.digest));
+      st.snapshot = name;
+      st.layers.push({ descriptor: hit.layer.descriptor, diffId: hit.layer.diffId });
+      st.lastCreated = hit.created;
+    }
+    addHistory(env, st, createdBy, !hit.layer, BUILDKIT_COMMENT, hit.created);
+    st.key = key;
+    return { ...(hit.layer ? { layer: hit.layer.diffId } : {}), cached: true, key };
+  }
+  const result = await runStep(env, st, createdBy, change);
+  st.key = key;
+  if (cacheInputs !== undefined) {
+    const rec = st.image.history[st.image.history.length - 1];
+    await env.cache.put({
+      key, instruction: createdBy, position: "", createdBy, created: rec?.created ?? now(env),
+      ...(result.layer ? { layer: st.layers[st.layers.length - 1] as { descriptor: Descriptor; diffId: Digest } } : {}),
+    });
+  }
+  return { ...result, cached: false, key };
+}
+
+async function runStep(env: SolverEnv, st: StageState, createdBy: string, change: (root: string) => Promise<void>): Promise<{ layer?: string }> {
   const key = `step-${randomBytes(8).toString("hex")}`;
   const active = await env.snapshotter.prepare(key, st.snapshot);
   try {
@@ -41,12 +87,14 @@ export async function fsStep(env: SolverEnv, st: StageState, createdBy: string, 
       addHistory(env, st, createdBy, true);
       return {};
     }
+    const created = now(env);
     const name = chainName(st.snapshot, layer.diffId);
     if (await env.snapshotter.exists(name)) await env.snapshotter.remove(key);
     else await env.snapshotter.commit(name, key);
     st.snapshot = name;
     st.layers.push({ descriptor: layer.descriptor, diffId: layer.diffId });
-    addHistory(env, st, createdBy, false);
+    st.lastCreated = created;
+    addHistory(env, st, createdBy, false, BUILDKIT_COMMENT, created);
     return { layer: layer.diffId };
   } catch (e) {
     await env.snapshotter.remove(key).catch(() => undefined);

@@ -31,7 +31,10 @@ async function initialState(env: SolverEnv, stage: Stage): Promise<StageState> {
   if (stage.base.kind === "stage") {
     const parent = await (env.stages.get(stage.base.index) as Promise<StageState>);
     // a stage built on another keeps its ARGs in scope, as BuildKit does
-    return { stage, image: cloneState(parent.image), layers: [...parent.layers], snapshot: parent.snapshot, args: parent.args.clone(), key: parent.key, stepId: 0 };
+    return {
+      stage, image: cloneState(parent.image), layers: [...parent.layers], snapshot: parent.snapshot, args: parent.args.clone(), key: parent.key, stepId: 0,
+      ...(parent.lastCreated ? { lastCreated: parent.lastCreated } : {}),
+    };
   }
   if (stage.base.kind === "scratch") {
     const image: ImageState = { config: {}, os: platform.os, architecture: platform.architecture, history: [], ...(platform.variant ? { variant: platform.variant } : {}) };
@@ -46,7 +49,10 @@ async function initialState(env: SolverEnv, stage: Stage): Promise<StageState> {
     history: structuredClone(base.config.history ?? []),
     ...(base.config.author ? { author: base.config.author } : {}),
   };
-  return { stage, image, layers: base.layers, snapshot: base.snapshot, args, key: key("image", base.manifest.digest), stepId: 0 };
+  return {
+    stage, image, layers: base.layers, snapshot: base.snapshot, args, key: key("image", base.manifest.digest), stepId: 0,
+    ...(base.config.created ? { lastCreated: base.config.created } : {}),
+  };
 }
 
 function lookup(st: StageState): (name: string) => string | undefined {
@@ -72,11 +78,16 @@ async function runInstruction(env: SolverEnv, st: StageState, raw: Instruction, 
     if (!handler) throw new DockerfileError("unknown-instruction", `${instr.kind.toUpperCase()} cannot be used here`, env.graph.file, raw.position);
     const before = st.image.history.length;
     const r = await handler(env, st, instr);
-    const createdBy = st.image.history[st.image.history.length - 1]?.created_by ?? text;
-    st.key = key(st.key, st.image.history.length > before ? createdBy : text, formatPlatform(env.graph.targetPlatform), r?.layer ?? "");
+    let cached = false;
+    if (r && "key" in r && r.key) {
+      cached = r.cached === true; // a file-system step keyed (and looked up) itself
+    } else {
+      const createdBy = st.image.history[st.image.history.length - 1]?.created_by ?? text;
+      st.key = key(st.key, st.image.history.length > before ? createdBy : text, formatPlatform(env.graph.targetPlatform));
+    }
     const durationMs = Date.now() - t0;
-    env.steps.push({ stage: label, instruction: text, position: `${env.graph.file}:${raw.position.line}`, cacheKey: st.key, cached: false, durationMs });
-    env.emit({ type: "step-done", id, durationMs, cached: false, cacheKey: st.key, ...(r?.layer ? { layer: r.layer } : {}) });
+    env.steps.push({ stage: label, instruction: text, position: `${env.graph.file}:${raw.position.line}`, cacheKey: st.key, cached, durationMs });
+    env.emit({ type: "step-done", id, durationMs, cached, cacheKey: st.key, ...(r?.layer ? { layer: r.layer } : {}) });
   } catch (e) {
     env.emit({ type: "step-failed", id, error: (e as Error).message });
     if (e instanceof BuildError || e instanceof DockerfileError) throw e;

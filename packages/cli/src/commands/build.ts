@@ -109,6 +109,8 @@ export const buildCommand: Command = {
         snapshotter: snap as "auto" | "overlay" | "copy",
         insecureRegistries: list(args, "insecure-registry"),
         ...(epoch !== undefined && Number.isFinite(epoch) ? { sourceDateEpoch: epoch } : {}),
+        noCache: flag(args, "no-cache"),
+        noCacheFilter: list(args, "no-cache-filter"),
         onEvent: print,
         signal: controller.signal,
       });

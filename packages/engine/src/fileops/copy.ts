@@ -66,7 +66,7 @@ async function followInRoot(root: string, rel: string): Promise<string> {
 }
 
 /** Expands one source (glob or not) into relative paths inside the source root. */
-async function expandSource(src: CopySource, pattern: string): Promise<string[]> {
+export async function expandSource(src: CopySource, pattern: string): Promise<string[]> {
   const p = clean(pattern);
   if (!hasMeta(p)) return [p];
   const parts = p.split("/");

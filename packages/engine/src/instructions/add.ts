@@ -11,6 +11,7 @@ import { fsStep } from "../fs-step.js";
 import { copyFiles, CopyError } from "../fileops/copy.js";
 import { BuildError, NotSupportedError } from "../errors.js";
 import { parseChmod, resolveChown } from "./owner.js";
+import { sourceIdentity } from "./copy-source.js";
 
 /** Recognises a local archive by its first bytes: gzip, bzip2, xz or a plain tar. */
 async function archiveKind(path: string): Promise<"gzip" | "bzip2" | "xz" | "tar" | undefined> {
@@ -64,6 +65,8 @@ export const add: InstructionHandler<AddInstruction> = async (env, st, i) => {
   try {
     const downloaded: { path: string; name: string }[] = [];
     for (const u of urls) downloaded.push(await download(u, dl));
+    // downloads are never cached (their content is only known after fetching); local sources are
+    const inputs = urls.length ? undefined : [await sourceIdentity(env, st, undefined, locals), i.chown ?? "", i.chmod ?? "", st.image.config.WorkingDir || "/", JSON.stringify(inline)];
     return await fsStep(env, st, `ADD ${[...i.sources, i.dest].join(" ")} # buildkit`, async (root) => {
       try {
         const chown = await resolveChown(root, i.chown);
@@ -80,7 +83,7 @@ export const add: InstructionHandler<AddInstruction> = async (env, st, i) => {
         if (e instanceof CopyError) throw new BuildError(e.message, env.graph.file, i.position, i.original);
         throw e;
       }
-    });
+    }, inputs);
   } finally {
     await rm(dl, { recursive: true, force: true });
   }

@@ -6,6 +6,14 @@ import type { CopySource } from "../fileops/copy.js";
 import type { SolverEnv, StageState } from "../build-context-types.js";
 import { resolveBase } from "../base-image.js";
 
+/** What a COPY/ADD reads, for its cache key: the selected context files' digest, the source stage's key, or the image. */
+export async function sourceIdentity(env: SolverEnv, st: StageState, from: string | undefined, sources: string[]): Promise<string> {
+  if (from === undefined) return `context:${await env.contextIndex.digest(env.context.dir, env.context.ignore, sources)}`;
+  const idx = /^\d+$/.test(from) ? Number(from) : env.graph.stages.find((s) => s.name === from.toLowerCase())?.index;
+  if (idx !== undefined && idx < st.stage.index) return `stage:${(await (env.stages.get(idx) as Promise<StageState>)).key}`;
+  return `image:${from}`;
+}
+
 export async function withCopySource<T>(env: SolverEnv, st: StageState, from: string | undefined, fn: (src: CopySource) => Promise<T>): Promise<T> {
   if (from === undefined) return fn({ root: env.context.dir, ignore: env.context.ignore, isContext: true });
   let snapshot: string | undefined;

@@ -4,7 +4,7 @@ import type { InstructionHandler } from "./types.js";
 import { fsStep } from "../fs-step.js";
 import { copyFiles, CopyError } from "../fileops/copy.js";
 import { BuildError, NotSupportedError } from "../errors.js";
-import { withCopySource } from "./copy-source.js";
+import { sourceIdentity, withCopySource } from "./copy-source.js";
 import { parseChmod, resolveChown } from "./owner.js";
 
 export const copy: InstructionHandler<CopyInstruction> = async (env, st, i) => {
@@ -14,6 +14,8 @@ export const copy: InstructionHandler<CopyInstruction> = async (env, st, i) => {
   const sources = i.sources.filter((s) => !/^<<-?/.test(s) || !i.heredocs.some((h) => s.replace(/^<<-?/, "").replace(/["']/g, "") === h.name));
   const inline = i.heredocs.map((h) => ({ name: h.name, content: h.chomp ? chompHeredocContent(h.content) : h.content }));
   void heredocNames;
+  const identity = await sourceIdentity(env, st, i.from, sources);
+  const inputs = [identity, i.chown ?? "", i.chmod ?? "", st.image.config.WorkingDir || "/", JSON.stringify(inline)];
   return withCopySource(env, st, i.from, (source) =>
     fsStep(env, st, `COPY ${[...i.sources, i.dest].join(" ")} # buildkit`, async (root) => {
       try {
@@ -27,6 +29,6 @@ export const copy: InstructionHandler<CopyInstruction> = async (env, st, i) => {
         if (e instanceof CopyError || (e as Error).name === "UserResolutionError") throw new BuildError((e as Error).message, env.graph.file, i.position, i.original);
         throw e;
       }
-    }),
+    }, inputs),
   );
 };

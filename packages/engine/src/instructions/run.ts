@@ -65,6 +65,7 @@ export const run: InstructionHandler<RunInstruction> = async (env, st, i) => {
   if (!["default", "host", "none"].includes(network)) throw new NotSupportedError(`RUN --network=${network} is not supported (default, host or none)`);
   const id = st.stepId;
   const tail: string[] = [];
+  const inputs = [JSON.stringify({ env: runEnv, user: st.image.config.User ?? "", cwd: st.image.config.WorkingDir || "/", network, mounts: i.mounts, secrets: [...env.secrets.keys()].sort() })];
   return fsStep(env, st, createdBy, async (root) => {
     const r = await env.executor.run({
       rootfs: root, args, env: runEnv, cwd: st.image.config.WorkingDir || "/", user: st.image.config.User ?? "", network, mounts, signal: env.signal,
@@ -79,6 +80,6 @@ export const run: InstructionHandler<RunInstruction> = async (env, st, i) => {
     if (r.exitCode !== 0) {
       throw new BuildError(`process "${args.join(" ")}" did not complete successfully: exit code: ${r.exitCode}`, env.graph.file, i.position, i.original, r.exitCode, tail);
     }
-  });
+  }, inputs);
   void expandWord;
 };

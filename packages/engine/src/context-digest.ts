@@ -1,0 +1,82 @@
+/**
+ * The content digest of exactly the context files a COPY/ADD selects (after .dockerignore): path,
+ * type, mode, size, content hash and link target, mtimes excluded (DESIGN.md, cache keys). File
+ * hashes are remembered by (size, mtime, inode, mode) in <store>/cache/context-index.json, so an
+ * unchanged file is never read again.
+ */
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { lstat, readdir, readFile, readlink } from "node:fs/promises";
+import { join, posix } from "node:path";
+import { writeFileAtomic } from "@tsbuild/oci";
+import type { IgnoreMatcher } from "./context/dockerignore.js";
+import { expandSource } from "./fileops/copy.js";
+
+type IndexEntry = { stat: string; hash: string };
+
+export class ContextIndex {
+  private entries = new Map<string, IndexEntry>();
+  private dirty = false;
+  constructor(private readonly file: string) {}
+
+  async load(): Promise<void> {
+    try {
+      this.entries = new Map(Object.entries(JSON.parse(await readFile(this.file, "utf8")) as Record<string, IndexEntry>));
+    } catch {
+      this.entries = new Map();
+    }
+  }
+
+  async save(): Promise<void> {
+    if (this.dirty) await writeFileAtomic(this.file, JSON.stringify(Object.fromEntries(this.entries)));
+    this.dirty = false;
+  }
+
+  /** sha256 of a file, read only when its stat tuple changed */
+  async fileHash(abs: string, stat: string): Promise<string> {
+    const e = this.entries.get(abs);
+    if (e && e.stat === stat) return e.hash;
+    const h = createHash("sha256");
+    for await (const c of createReadStream(abs)) h.update(c as Buffer);
+    const hash = h.digest("hex");
+    this.entries.set(abs, { stat, hash });
+    this.dirty = true;
+    return hash;
+  }
+
+  async digest(root: string, ignore: IgnoreMatcher | undefined, sources: string[]): Promise<string> {
+    const h = createHash("sha256");
+    const visit = async (rel: string): Promise<void> => {
+      const abs = posix.join(root, rel);
+      const st = await lstat(abs, { bigint: true }).catch(() => undefined);
+      if (!st) {
+        h.update(`missing ${rel}\n`);
+        return;
+      }
+      const mode = (st.mode & 0o7777n).toString(8);
+      if (st.isDirectory()) {
+        h.update(`dir ${rel} ${mode}\n`);
+        for (const n of (await readdir(abs)).sort()) {
+          const child = rel ? `${rel}/${n}` : n;
+          if (ignore?.excluded(child)) {
+            const cst = await lstat(join(abs, n));
+            if (!cst.isDirectory() || !ignore.mayIncludeBelow(child)) continue;
+          }
+          await visit(child);
+        }
+      } else if (st.isSymbolicLink()) {
+        h.update(`link ${rel} ${await readlink(abs)}\n`);
+      } else if (st.isFile()) {
+        const stat = `${st.size}:${st.mtimeNs}:${st.ino}:${st.mode}`;
+        h.update(`file ${rel} ${mode} ${st.size} ${await this.fileHash(abs, stat)}\n`);
+      } else {
+        h.update(`other ${rel} ${mode}\n`);
+      }
+    };
+    for (const s of sources) {
+      h.update(`source ${s}\n`);
+      for (const m of await expandSource({ root, ...(ignore ? { ignore } : {}), isContext: true }, s)) await visit(m);
+    }
+    return `sha256:${h.digest("hex")}`;
+  }
+}

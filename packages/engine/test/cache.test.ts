@@ -1,0 +1,80 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { DigestingStream, MediaTypes, Store, writeImage } from "@tsbuild/oci";
+import { build, type BuildOptions } from "../src/index.js";
+import { BASE_ENV_PATH, busyboxTar, makeBusyboxRootfs } from "../../../fixtures/support/busybox-rootfs.js";
+
+const work = mkdtempSync(join(tmpdir(), "tsbuild-cache-"));
+const root = join(work, "store");
+const ctx = join(work, "ctx");
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+const DOCKERFILE = [
+  "FROM base:1",
+  "ARG VERSION=1",
+  "ARG UNUSED=x",
+  "WORKDIR /app",
+  "COPY a.txt .",
+  "COPY b.txt .",
+  "RUN cat a.txt b.txt > both.txt && echo $VERSION > version.txt",
+  "ENV DONE=1",
+].join("\n");
+
+beforeAll(async () => {
+  const store = await Store.open(root);
+  const blob = await store.content.ingest(Readable.from([busyboxTar(makeBusyboxRootfs(join(work, "rootfs")))]).pipe(new DigestingStream()));
+  const img = await writeImage(store.content, { architecture: "amd64", os: "linux", created: "2020-01-01T00:00:00Z", config: { Env: [BASE_ENV_PATH], Cmd: ["sh"] } },
+    [{ descriptor: { mediaType: MediaTypes.OCI_LAYER_TAR, digest: blob.digest, size: blob.size }, diffId: blob.digest }]);
+  await store.images.put("base:1", img.manifest);
+  mkdirSync(ctx, { recursive: true });
+  writeFileSync(join(ctx, "a.txt"), "a\n");
+  writeFileSync(join(ctx, "b.txt"), "b\n");
+  writeFileSync(join(ctx, "Dockerfile"), DOCKERFILE);
+}, 60_000);
+
+const run = (extra: Partial<BuildOptions> = {}) => build({ context: ctx, root, platform: { os: "linux", architecture: "amd64" }, ...extra });
+const cachedSteps = (r: Awaited<ReturnType<typeof run>>) => r.steps.filter((s) => /^(RUN|COPY|WORKDIR)/.test(s.instruction)).map((s) => `${s.cached ? "cached" : "ran"} ${s.instruction}`);
+
+describe("the local build cache", () => {
+  let first: Awaited<ReturnType<typeof run>>;
+  it("a first build runs every step", async () => {
+    first = await run();
+    expect(cachedSteps(first).every((s) => s.startsWith("ran"))).toBe(true);
+  });
+  it("an unchanged rebuild hits every step and gives the same image id", async () => {
+    const again = await run();
+    expect(cachedSteps(again)).toEqual(["cached WORKDIR /app", "cached COPY a.txt .", "cached COPY b.txt .", "cached RUN cat a.txt b.txt > both.txt && echo $VERSION > version.txt"]);
+    expect(again.imageId).toBe(first.imageId);
+    expect(again.steps.map((s) => s.cacheKey)).toEqual(first.steps.map((s) => s.cacheKey));
+  });
+  it("a one-file change reruns exactly the steps that depend on it", async () => {
+    writeFileSync(join(ctx, "b.txt"), "b changed\n");
+    const r = await run();
+    expect(cachedSteps(r)).toEqual(["cached WORKDIR /app", "cached COPY a.txt .", "ran COPY b.txt .", "ran RUN cat a.txt b.txt > both.txt && echo $VERSION > version.txt"]);
+    writeFileSync(join(ctx, "b.txt"), "b\n");
+    expect((await run()).imageId).toBe(first.imageId);
+  });
+  it("a build arg reruns the steps that read it; one no stage declares invalidates nothing", async () => {
+    // (an ARG declared in the stage is in every later RUN's environment and history, as in BuildKit)
+    const undeclared = await run({ buildArgs: { NOT_DECLARED: "y" } });
+    expect(cachedSteps(undeclared).every((s) => s.startsWith("cached"))).toBe(true);
+    expect(undeclared.imageId).toBe(first.imageId);
+    const changed = await run({ buildArgs: { VERSION: "2" } });
+    expect(cachedSteps(changed).at(-1)).toBe("ran RUN cat a.txt b.txt > both.txt && echo $VERSION > version.txt");
+    expect(cachedSteps(changed).slice(0, 3).every((s) => s.startsWith("cached"))).toBe(true);
+  });
+  it("--no-cache and --no-cache-filter skip lookups", async () => {
+    expect(cachedSteps(await run({ noCache: true })).every((s) => s.startsWith("ran"))).toBe(true);
+    expect(cachedSteps(await run({ noCacheFilter: ["0"] })).every((s) => s.startsWith("ran"))).toBe(true);
+  });
+  it("a hit whose snapshot is gone unpacks the cached layer instead of running", async () => {
+    const before = await run(); // (--no-cache above wrote new records)
+    rmSync(join(root, "snapshots"), { recursive: true, force: true });
+    const r = await run();
+    expect(cachedSteps(r).every((s) => s.startsWith("cached"))).toBe(true);
+    expect(r.imageId).toBe(before.imageId);
+  });
+});
