@@ -74,7 +74,7 @@ describe("the solver", () => {
 describe("SIGINT during a build", () => {
   it("cleans up (no mounts, containers, temp dirs) and exits 130", async () => {
     const bin = fileURLToPath(new URL("../../cli/bin/tsbuild.js", import.meta.url));
-    writeFileSync(join(ctx, "Dockerfile.sleep"), "FROM base:1\nRUN echo started && sleep 60\n");
+    writeFileSync(join(ctx, "Dockerfile.sleep"), "FROM base:1\nRUN echo started && sleep 62\n");
     const child = spawn(process.execPath, [bin, "build", "--progress=plain", "-f", join(ctx, "Dockerfile.sleep"), ctx], {
       env: { ...process.env, TSBUILD_ROOT: root }, stdio: ["ignore", "ignore", "pipe"],
     });
@@ -84,7 +84,7 @@ describe("SIGINT during a build", () => {
     expect(code).toBe(130);
     expect(readFileSync("/proc/mounts", "utf8")).not.toContain(root);
     expect(spawnSync("runc", ["--root", join(root, "runc"), "list", "-q"]).stdout.toString().trim()).toBe("");
-    expect(spawnSync("pgrep", ["-f", "sleep 60"]).stdout.toString().trim()).toBe("");
+    expect(spawnSync("pgrep", ["-f", "sleep 62"]).stdout.toString().trim()).toBe("");
     expect(readdirSync(join(root, "tmp"))).toEqual([]);
   }, 30_000);
 });

@@ -143,7 +143,7 @@ describe("the container", () => {
       const ac = new AbortController();
       abortOnSignals(ac, async () => { await s.remove("sig"); await unmountAll(); });
       console.log("started");
-      await ex.run({ rootfs: a.root, args: ["/bin/sleep", "60"], signal: ac.signal });
+      await ex.run({ rootfs: a.root, args: ["/bin/sleep", "61"], signal: ac.signal });
       await new Promise(() => {}); // the signal handler exits
     `;
     const { spawn } = await import("node:child_process");
@@ -155,20 +155,20 @@ describe("the container", () => {
     expect(code).toBe(130);
     expect(readFileSync("/proc/mounts", "utf8")).not.toContain(join(work, "overlay", "a"));
     expect(spawnSync("runc", ["--root", stateDir, "list", "-q"]).stdout.toString().trim()).toBe("");
-    expect(spawnSync("pgrep", ["-f", "sleep 60"]).stdout.toString().trim()).toBe("");
+    expect(spawnSync("pgrep", ["-f", "sleep 61"]).stdout.toString().trim()).toBe("");
   });
   it("a timed-out or aborted run leaves no mount, no container, no process", async () => {
     const before = readFileSync("/proc/mounts", "utf8").split("\n").length;
-    const t = await step(overlay, "sleep 30", { timeoutMs: 500 });
+    const t = await step(overlay, "sleep 31", { timeoutMs: 500 });
     expect(t.exitCode).toBe(137);
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 300);
-    const a = await step(overlay, "sleep 30", { signal: ac.signal });
+    const a = await step(overlay, "sleep 31", { signal: ac.signal });
     expect(a.exitCode).toBe(137);
     expect(readFileSync("/proc/mounts", "utf8").split("\n").length).toBe(before);
     expect(activeMounts()).toEqual([]);
     const list = spawnSync("runc", ["--root", stateDir, "list", "-q"]).stdout.toString().trim();
     expect(list).toBe("");
-    expect(spawnSync("pgrep", ["-f", "sleep 30"]).stdout.toString().trim()).toBe("");
+    expect(spawnSync("pgrep", ["-f", "sleep 31"]).stdout.toString().trim()).toBe("");
   });
 });
