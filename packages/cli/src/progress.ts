@@ -34,6 +34,7 @@ function plain(out: NodeJS.WritableStream): (e: BuildEvent) => void {
         break;
       case "step-done":
         out.write(`#${e.id} ${e.cached ? "CACHED" : `DONE ${(e.durationMs / 1000).toFixed(1)}s`}\n`);
+        if (e.explain) out.write(`#${e.id} MISS ${e.explain}\n`);
         break;
       case "step-failed":
         out.write(`#${e.id} ERROR: ${e.error}\n`);

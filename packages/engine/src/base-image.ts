@@ -45,13 +45,32 @@ export async function unpackImage(env: Pick<SolverEnv, "snapshotter" | "store">,
   return parent;
 }
 
-export async function resolveBase(env: SolverEnv, ref: string, platform: PlatformSpec): Promise<BaseImage> {
-  let target: Descriptor | undefined = (await env.store.images.get(ref).catch(() => undefined))?.target;
-  if (!target) {
-    const r = await pull(env.store, ref, { ...env.registry, platform: { os: platform.os, architecture: platform.architecture, ...(platform.variant ? { variant: platform.variant } : {}) } });
-    target = r.manifest;
-    env.emit({ type: "warning", message: `pulled ${normalizeName(ref)} (${r.downloaded} blobs)` });
+/** One registry resolution per name and build (--pull asks once, however many stages use the image). */
+const pulls = new WeakMap<SolverEnv, Map<string, Promise<Descriptor>>>();
+
+function pullOnce(env: SolverEnv, ref: string, platform: PlatformSpec): Promise<Descriptor> {
+  let mine = pulls.get(env);
+  if (!mine) pulls.set(env, (mine = new Map()));
+  const name = normalizeName(ref);
+  let p = mine.get(name);
+  if (!p) {
+    p = pull(env.store, ref, { ...env.registry, platform: { os: platform.os, architecture: platform.architecture, ...(platform.variant ? { variant: platform.variant } : {}) } })
+      .then((r) => {
+        env.emit({ type: "warning", message: r.downloaded ? `pulled ${name} (${r.downloaded} blobs)` : `${name} is up to date` });
+        return r.manifest;
+      });
+    mine.set(name, p);
   }
+  return p;
+}
+
+/**
+ * The store's image first; the registry when it is missing, or always with --pull (a changed
+ * digest then changes the stage's key, so every step after it misses).
+ */
+export async function resolveBase(env: SolverEnv, ref: string, platform: PlatformSpec): Promise<BaseImage> {
+  let target: Descriptor | undefined = env.pull ? undefined : (await env.store.images.get(ref).catch(() => undefined))?.target;
+  target ??= await pullOnce(env, ref, platform);
   const img = await resolveImage(env.store.content, target, { os: platform.os, architecture: platform.architecture });
   const snapshot = await unpackImage(env, img);
   return {

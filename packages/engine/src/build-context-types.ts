@@ -10,6 +10,7 @@ import type { ImageState } from "./image/image-state.js";
 import type { Semaphore } from "./semaphore.js";
 import type { LocalCache } from "./cache.js";
 import type { ContextIndex } from "./context-digest.js";
+import type { MissExplainer } from "./explain.js";
 
 export interface StepRecord {
   stage: string;
@@ -18,6 +19,8 @@ export interface StepRecord {
   cacheKey: string;
   cached: boolean;
   durationMs: number;
+  /** with --explain, for a step that missed the cache: which input changed */
+  explain?: string;
 }
 
 export interface SolverEnv {
@@ -46,6 +49,12 @@ export interface SolverEnv {
   noCache: boolean;
   noCacheStages: Set<string>;
   contextIndex: ContextIndex;
+  /** set with --explain */
+  explainer?: MissExplainer;
+  /** keys of the steps that missed in this build → where they are (for explaining what follows them) */
+  missed: Map<string, { position: string; instruction: string }>;
+  /** --pull: ask the registry for the base images' current digests even when they are in the store */
+  pull: boolean;
 }
 
 export interface StageState {
@@ -63,4 +72,8 @@ export interface StageState {
   lastCreated?: string;
   /** cache key of the last step */
   key: string;
+  /** what the stage started from, as cache records keep it: `image NAME@DIGEST`, `scratch`, `stage NAME` */
+  base: string;
+  /** the step running now */
+  current?: { instruction: string; position: string };
 }

@@ -17,6 +17,8 @@ import { solve } from "./solver.js";
 import { Semaphore } from "./semaphore.js";
 import { LocalCache } from "./cache.js";
 import { ContextIndex } from "./context-digest.js";
+import { ContextListings } from "./context-listing.js";
+import { MissExplainer } from "./explain.js";
 import { exportImage, type OutputSpec } from "./export.js";
 
 export interface BuildOptions {
@@ -41,6 +43,10 @@ export interface BuildOptions {
   /** ignore the cache for every step (--no-cache) / for these stages (--no-cache-filter) */
   noCache?: boolean;
   noCacheFilter?: string[];
+  /** say, for every step that missed the cache, which input changed (StepRecord.explain) */
+  explain?: boolean;
+  /** re-resolve base images in their registry even when they are in the store */
+  pull?: boolean;
   /** clamp timestamps (SOURCE_DATE_EPOCH) */
   sourceDateEpoch?: number;
   onEvent?: EventSink;
@@ -76,6 +82,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   opts.signal?.addEventListener("abort", onAbort, { once: true });
   if (opts.signal?.aborted) controller.abort();
   let stepId = 0;
+  const listings = new ContextListings(join(store.root, "cache", "listings"));
   const env: SolverEnv = {
     store,
     snapshotter: await chooseSnapshotter(join(store.root, "snapshots"), opts.snapshotter ?? "auto"),
@@ -96,8 +103,11 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     cache: new LocalCache(store),
     noCache: opts.noCache ?? false,
     noCacheStages: new Set((opts.noCacheFilter ?? []).map((s) => s.toLowerCase())),
-    contextIndex: new ContextIndex(join(store.root, "cache", "context-index.json")),
+    contextIndex: new ContextIndex(join(store.root, "cache", "context-index.json"), listings),
+    missed: new Map(),
+    pull: opts.pull ?? false,
   };
+  if (opts.explain) env.explainer = new MissExplainer(env.cache, listings);
   await env.contextIndex.load();
   try {
     let final: StageState;

@@ -1,17 +1,27 @@
 /**
  * The local build cache: one record per step key under <store>/cache/records/<hex>.json (written
- * atomically), holding what the step produced (its layer, or nothing) and when. A hit reuses the
- * layer (unpacking it into a snapshot if the snapshot is gone) and runs nothing. Records protect
- * their layer blob with a lease, so garbage collection keeps it.
+ * atomically), holding what the step produced (its layer, or nothing for a metadata step), when,
+ * and the named inputs its key was made of (so `--explain` can say which one changed). A hit
+ * reuses the layer (unpacking it into a snapshot if the snapshot is gone) and runs nothing.
+ * Records protect their layer blob with a lease, so garbage collection keeps it.
  */
-import { readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { writeFileAtomic, type Descriptor, type Digest, type Store } from "@tsbuild/oci";
 
 export interface CacheRecord {
   key: string;
-  /** the step as written, for --explain and debugging */
+  /** the key of the step before it (or of the stage's start) */
+  parent?: string;
+  /** what the stage started from: `image NAME@DIGEST`, `scratch` or `stage NAME` */
+  base?: string;
+  /** the named inputs of the key besides the parent (instruction, args, files, env, …), for --explain */
+  inputs?: Record<string, string>;
+  /** the stage name or index */
+  stage?: string;
+  /** the step as written in the Dockerfile */
   instruction: string;
+  /** FILE:LINE */
   position: string;
   createdBy: string;
   created: string;
@@ -21,8 +31,12 @@ export interface CacheRecord {
 export class LocalCache {
   constructor(private readonly store: Store) {}
 
+  private get dir(): string {
+    return join(this.store.root, "cache", "records");
+  }
+
   private path(key: string): string {
-    return join(this.store.root, "cache", "records", `${key.replace(/^sha256:/, "")}.json`);
+    return join(this.dir, `${key.replace(/^sha256:/, "")}.json`);
   }
 
   async get(key: string): Promise<CacheRecord | undefined> {
@@ -39,5 +53,19 @@ export class LocalCache {
   async put(r: CacheRecord): Promise<void> {
     if (r.layer) await this.store.putLease({ id: `cache-${r.key.replace(/^sha256:/, "")}`, digests: [r.layer.descriptor.digest] });
     await writeFileAtomic(this.path(r.key), JSON.stringify(r));
+  }
+
+  /** Every readable record (for --explain; unreadable files are skipped). */
+  async all(): Promise<CacheRecord[]> {
+    const out: CacheRecord[] = [];
+    for (const n of await readdir(this.dir).catch(() => [] as string[])) {
+      if (!n.endsWith(".json")) continue;
+      try {
+        out.push(JSON.parse(await readFile(join(this.dir, n), "utf8")) as CacheRecord);
+      } catch {
+        // a record being replaced or a stray file: not evidence of anything
+      }
+    }
+    return out;
   }
 }

@@ -11,13 +11,14 @@ import { join, posix } from "node:path";
 import { writeFileAtomic } from "@tsbuild/oci";
 import type { IgnoreMatcher } from "./context/dockerignore.js";
 import { expandSource } from "./fileops/copy.js";
+import type { ContextListings } from "./context-listing.js";
 
 type IndexEntry = { stat: string; hash: string };
 
 export class ContextIndex {
   private entries = new Map<string, IndexEntry>();
   private dirty = false;
-  constructor(private readonly file: string) {}
+  constructor(private readonly file: string, private readonly listings?: ContextListings) {}
 
   async load(): Promise<void> {
     try {
@@ -46,16 +47,21 @@ export class ContextIndex {
 
   async digest(root: string, ignore: IgnoreMatcher | undefined, sources: string[]): Promise<string> {
     const h = createHash("sha256");
+    const lines: string[] = [];
+    const line = (l: string) => {
+      lines.push(l);
+      h.update(`${l}\n`);
+    };
     const visit = async (rel: string): Promise<void> => {
       const abs = posix.join(root, rel);
       const st = await lstat(abs, { bigint: true }).catch(() => undefined);
       if (!st) {
-        h.update(`missing ${rel}\n`);
+        line(`missing ${rel}`);
         return;
       }
       const mode = (st.mode & 0o7777n).toString(8);
       if (st.isDirectory()) {
-        h.update(`dir ${rel} ${mode}\n`);
+        line(`dir ${rel} ${mode}`);
         for (const n of (await readdir(abs)).sort()) {
           const child = rel ? `${rel}/${n}` : n;
           if (ignore?.excluded(child)) {
@@ -65,18 +71,20 @@ export class ContextIndex {
           await visit(child);
         }
       } else if (st.isSymbolicLink()) {
-        h.update(`link ${rel} ${await readlink(abs)}\n`);
+        line(`link ${rel} -> ${await readlink(abs)}`);
       } else if (st.isFile()) {
         const stat = `${st.size}:${st.mtimeNs}:${st.ino}:${st.mode}`;
-        h.update(`file ${rel} ${mode} ${st.size} ${await this.fileHash(abs, stat)}\n`);
+        line(`file ${rel} ${mode} ${st.size} ${await this.fileHash(abs, stat)}`);
       } else {
-        h.update(`other ${rel} ${mode}\n`);
+        line(`other ${rel} ${mode}`);
       }
     };
     for (const s of sources) {
-      h.update(`source ${s}\n`);
+      line(`source ${s}`);
       for (const m of await expandSource({ root, ...(ignore ? { ignore } : {}), isContext: true }, s)) await visit(m);
     }
-    return `sha256:${h.digest("hex")}`;
+    const digest = `sha256:${h.digest("hex")}`;
+    await this.listings?.save(digest, lines);
+    return digest;
   }
 }

@@ -5,10 +5,10 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { storeLayer, type Descriptor, type Digest, type LayerEntry } from "@tsbuild/oci";
-import { formatPlatform } from "@tsbuild/dockerfile";
 import { unpackLayer } from "@tsbuild/snapshot";
 import type { SolverEnv, StageState } from "./build-context-types.js";
 import { BUILDKIT_COMMENT } from "./history.js";
+import { draftRecord, lookupStep, type StepInputs } from "./step-cache.js";
 
 export function chainName(parent: string | undefined, diffId: string): string {
   return parent === undefined ? diffId : `sha256:${createHash("sha256").update(`${parent} ${diffId}`).digest("hex")}`;
@@ -24,24 +24,19 @@ export function addHistory(env: SolverEnv, st: StageState, createdBy: string, em
   st.image.history.push({ created: when, created_by: createdBy, comment, ...(emptyLayer ? { empty_layer: true } : {}) });
 }
 
-export function stepKey(...parts: string[]): string {
-  return `sha256:${createHash("sha256").update(parts.join("\u0000")).digest("hex")}`;
-}
-
 export interface FsStepResult {
   layer?: string;
   cached: boolean;
   key: string;
+  explain?: string;
 }
 
 /**
  * @param cacheInputs what else the step depends on beyond its created_by text (env, user, content
- *   digests…); undefined means the step is never cached (e.g. ADD of a URL).
+ *   digests…, named for --explain); undefined means the step is never cached (e.g. ADD of a URL).
  */
-export async function fsStep(env: SolverEnv, st: StageState, createdBy: string, change: (root: string) => Promise<void>, cacheInputs?: string[]): Promise<FsStepResult> {
-  const key = stepKey(st.key, createdBy, formatPlatform(env.graph.targetPlatform), ...(cacheInputs ?? [randomBytes(16).toString("hex")]));
-  const useCache = cacheInputs !== undefined && !env.noCache && !env.noCacheStages.has(st.stage.name ?? String(st.stage.index));
-  const hit = useCache ? await env.cache.get(key) : undefined;
+export async function fsStep(env: SolverEnv, st: StageState, createdBy: string, change: (root: string) => Promise<void>, cacheInputs?: StepInputs): Promise<FsStepResult> {
+  const { key, hit, explain } = await lookupStep(env, st, createdBy, cacheInputs);
   if (hit) {
     if (hit.layer) {
       const name = chainName(st.snapshot, hit.layer.diffId);
@@ -55,15 +50,15 @@ export async function fsStep(env: SolverEnv, st: StageState, createdBy: string, 
     return { ...(hit.layer ? { layer: hit.layer.diffId } : {}), cached: true, key };
   }
   const result = await runStep(env, st, createdBy, change);
-  st.key = key;
   if (cacheInputs !== undefined) {
     const rec = st.image.history[st.image.history.length - 1];
     await env.cache.put({
-      key, instruction: createdBy, position: "", createdBy, created: rec?.created ?? now(env),
+      ...draftRecord(st, key, createdBy, cacheInputs), created: rec?.created ?? now(env),
       ...(result.layer ? { layer: st.layers[st.layers.length - 1] as { descriptor: Descriptor; diffId: Digest } } : {}),
     });
   }
-  return { ...result, cached: false, key };
+  st.key = key;
+  return { ...result, cached: false, key, ...(explain ? { explain } : {}) };
 }
 
 async function runStep(env: SolverEnv, st: StageState, createdBy: string, change: (root: string) => Promise<void>): Promise<{ layer?: string }> {

@@ -4,7 +4,6 @@
  * failure aborts the others. Every step gets a cache key: H(parent key, the instruction as it ran,
  * platform) — for COPY/ADD the content of what it selects is part of it (issue: build cache).
  */
-import { createHash } from "node:crypto";
 import {
   DockerfileError, expandInstruction, formatPlatform, parseDockerfile, StageArgScope, toInstruction,
   type Instruction, type Stage,
@@ -16,14 +15,13 @@ import { cloneState, type ImageState } from "./image/image-state.js";
 import { BuildError } from "./errors.js";
 import type { InstructionHandler } from "./instructions/types.js";
 import { DEFAULT_PATH } from "@tsbuild/runtime";
+import { normalizeName } from "@tsbuild/oci";
+import { draftRecord, lookupStep, stepKey as key } from "./step-cache.js";
 
 function stageLabel(s: Stage): string {
   return s.name ?? String(s.index);
 }
 
-function key(...parts: string[]): string {
-  return `sha256:${createHash("sha256").update(parts.join("\u0000")).digest("hex")}`;
-}
 
 async function initialState(env: SolverEnv, stage: Stage): Promise<StageState> {
   const platform = env.graph.targetPlatform;
@@ -33,12 +31,13 @@ async function initialState(env: SolverEnv, stage: Stage): Promise<StageState> {
     // a stage built on another keeps its ARGs in scope, as BuildKit does
     return {
       stage, image: cloneState(parent.image), layers: [...parent.layers], snapshot: parent.snapshot, args: parent.args.clone(), key: parent.key, stepId: 0,
+      base: `stage ${parent.stage.name ?? parent.stage.index}`,
       ...(parent.lastCreated ? { lastCreated: parent.lastCreated } : {}),
     };
   }
   if (stage.base.kind === "scratch") {
     const image: ImageState = { config: {}, os: platform.os, architecture: platform.architecture, history: [], ...(platform.variant ? { variant: platform.variant } : {}) };
-    return { stage, image, layers: [], snapshot: undefined, args, key: key("scratch", formatPlatform(platform)), stepId: 0 };
+    return { stage, image, layers: [], snapshot: undefined, args, key: key("scratch", formatPlatform(platform)), stepId: 0, base: "scratch" };
   }
   const base = await resolveBase(env, stage.base.ref, platform);
   const image: ImageState = {
@@ -51,6 +50,7 @@ async function initialState(env: SolverEnv, stage: Stage): Promise<StageState> {
   };
   return {
     stage, image, layers: base.layers, snapshot: base.snapshot, args, key: key("image", base.manifest.digest), stepId: 0,
+    base: `image ${normalizeName(stage.base.ref)}@${base.manifest.digest}`,
     ...(base.config.created ? { lastCreated: base.config.created } : {}),
   };
 }
@@ -76,18 +76,27 @@ async function runInstruction(env: SolverEnv, st: StageState, raw: Instruction, 
   try {
     const handler = handlers[instr.kind as Exclude<Instruction["kind"], "from">] as InstructionHandler | undefined;
     if (!handler) throw new DockerfileError("unknown-instruction", `${instr.kind.toUpperCase()} cannot be used here`, env.graph.file, raw.position);
+    const position = `${env.graph.file}:${raw.position.line}`;
+    st.current = { instruction: text, position };
     const before = st.image.history.length;
-    const r = await handler(env, st, instr);
-    let cached = false;
-    if (r && "key" in r && r.key) {
+    const r = (await handler(env, st, instr)) ?? {};
+    let cached: boolean;
+    let explain = r.explain;
+    if (r.key) {
       cached = r.cached === true; // a file-system step keyed (and looked up) itself
     } else {
-      const createdBy = st.image.history[st.image.history.length - 1]?.created_by ?? text;
-      st.key = key(st.key, st.image.history.length > before ? createdBy : text, formatPlatform(env.graph.targetPlatform));
+      // a metadata step: nothing to run, but a record says whether an earlier build made it
+      const createdBy = st.image.history.length > before ? (st.image.history[st.image.history.length - 1]?.created_by ?? text) : text;
+      const look = await lookupStep(env, st, createdBy, {});
+      cached = look.hit !== undefined;
+      explain = look.explain;
+      if (!cached) await env.cache.put({ ...draftRecord(st, look.key, createdBy, {}), created: st.lastCreated ?? "" });
+      st.key = look.key;
     }
+    if (!cached) env.missed.set(st.key, { position, instruction: text });
     const durationMs = Date.now() - t0;
-    env.steps.push({ stage: label, instruction: text, position: `${env.graph.file}:${raw.position.line}`, cacheKey: st.key, cached, durationMs });
-    env.emit({ type: "step-done", id, durationMs, cached, cacheKey: st.key, ...(r?.layer ? { layer: r.layer } : {}) });
+    env.steps.push({ stage: label, instruction: text, position, cacheKey: st.key, cached, durationMs, ...(explain ? { explain } : {}) });
+    env.emit({ type: "step-done", id, durationMs, cached, cacheKey: st.key, ...(r.layer ? { layer: r.layer } : {}), ...(explain ? { explain } : {}) });
   } catch (e) {
     env.emit({ type: "step-failed", id, error: (e as Error).message });
     if (e instanceof BuildError || e instanceof DockerfileError) throw e;

@@ -1,6 +1,6 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { resolve, dirname } from "node:path";
-import { build, BuildError, parseOutput, type OutputSpec } from "@tsbuild/engine";
+import { build, BuildError, parseOutput, type OutputSpec, type StepRecord } from "@tsbuild/engine";
 import { DockerfileError, parsePlatform } from "@tsbuild/dockerfile";
 import { applyLayer, defaultStoreRoot, Store } from "@tsbuild/oci";
 import { rm } from "node:fs/promises";
@@ -12,6 +12,13 @@ import { flag, list, parseArgs, str, UsageError } from "../args.js";
 import { parseBuildArgs } from "../build-args.js";
 import { readTextInput } from "../read-input.js";
 import { progressPrinter, type ProgressMode } from "../progress.js";
+
+/** --explain: every step that missed, with why, after the build (the live view has scrolled by). */
+function explainSummary(steps: StepRecord[]): string {
+  const missed = steps.filter((s) => !s.cached && s.explain);
+  if (missed.length === 0) return "explain: every step came from the cache\n";
+  return `explain: ${missed.length} step${missed.length === 1 ? "" : "s"} missed the cache:\n${missed.map((s) => `  ${s.position}  ${s.explain}\n`).join("")}`;
+}
 
 const USAGE = "tsbuild [build] [-t NAME]... [-f FILE] [--build-arg K=V]... [--target S] [-o SPEC] [OPTIONS] CONTEXT";
 
@@ -44,6 +51,7 @@ export const buildCommand: Command = {
       { name: "no-cache" },
       { name: "no-cache-filter", value: true, repeat: true },
       { name: "pull" },
+      { name: "explain" },
       { name: "output", short: "o", value: true, repeat: true },
       { name: "push" },
       { name: "progress", value: true },
@@ -111,6 +119,8 @@ export const buildCommand: Command = {
         ...(epoch !== undefined && Number.isFinite(epoch) ? { sourceDateEpoch: epoch } : {}),
         noCache: flag(args, "no-cache"),
         noCacheFilter: list(args, "no-cache-filter"),
+        explain: flag(args, "explain"),
+        pull: flag(args, "pull"),
         onEvent: print,
         signal: controller.signal,
       });
@@ -122,6 +132,7 @@ export const buildCommand: Command = {
           "containerimage.config.digest": result.imageId, "containerimage.digest": result.manifestDigest, "image.name": result.names.join(","), steps: result.steps,
         }, null, 2) + "\n");
       }
+      if (flag(args, "explain") && progress !== "quiet" && progress !== "json") io.stderr.write(explainSummary(result.steps));
       if (progress === "quiet") io.stdout.write(`${result.imageId}\n`);
       else io.stderr.write(`writing image ${result.imageId}${result.names.length ? ` done\nnaming to ${result.names.join(", ")}` : ""}\n`);
       return EXIT_OK;

@@ -66,7 +66,9 @@ export const add: InstructionHandler<AddInstruction> = async (env, st, i) => {
     const downloaded: { path: string; name: string }[] = [];
     for (const u of urls) downloaded.push(await download(u, dl));
     // downloads are never cached (their content is only known after fetching); local sources are
-    const inputs = urls.length ? undefined : [await sourceIdentity(env, st, undefined, locals), i.chown ?? "", i.chmod ?? "", st.image.config.WorkingDir || "/", JSON.stringify(inline)];
+    const inputs = urls.length ? undefined : {
+      source: await sourceIdentity(env, st, undefined, locals), chown: i.chown ?? "", chmod: i.chmod ?? "", workdir: st.image.config.WorkingDir || "/", heredocs: JSON.stringify(inline),
+    };
     return await fsStep(env, st, `ADD ${[...i.sources, i.dest].join(" ")} # buildkit`, async (root) => {
       try {
         const chown = await resolveChown(root, i.chown);

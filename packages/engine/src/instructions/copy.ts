@@ -15,7 +15,7 @@ export const copy: InstructionHandler<CopyInstruction> = async (env, st, i) => {
   const inline = i.heredocs.map((h) => ({ name: h.name, content: h.chomp ? chompHeredocContent(h.content) : h.content }));
   void heredocNames;
   const identity = await sourceIdentity(env, st, i.from, sources);
-  const inputs = [identity, i.chown ?? "", i.chmod ?? "", st.image.config.WorkingDir || "/", JSON.stringify(inline)];
+  const inputs = { source: identity, chown: i.chown ?? "", chmod: i.chmod ?? "", workdir: st.image.config.WorkingDir || "/", heredocs: JSON.stringify(inline) };
   return withCopySource(env, st, i.from, (source) =>
     fsStep(env, st, `COPY ${[...i.sources, i.dest].join(" ")} # buildkit`, async (root) => {
       try {

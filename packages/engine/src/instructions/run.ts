@@ -65,7 +65,10 @@ export const run: InstructionHandler<RunInstruction> = async (env, st, i) => {
   if (!["default", "host", "none"].includes(network)) throw new NotSupportedError(`RUN --network=${network} is not supported (default, host or none)`);
   const id = st.stepId;
   const tail: string[] = [];
-  const inputs = [JSON.stringify({ env: runEnv, user: st.image.config.User ?? "", cwd: st.image.config.WorkingDir || "/", network, mounts: i.mounts, secrets: [...env.secrets.keys()].sort() })];
+  const inputs = {
+    args: JSON.stringify(argEntries), env: JSON.stringify(runEnv), user: st.image.config.User ?? "", workdir: st.image.config.WorkingDir || "/",
+    network, mounts: JSON.stringify(i.mounts), secrets: JSON.stringify([...env.secrets.keys()].sort()),
+  };
   return fsStep(env, st, createdBy, async (root) => {
     const r = await env.executor.run({
       rootfs: root, args, env: runEnv, cwd: st.image.config.WorkingDir || "/", user: st.image.config.User ?? "", network, mounts, signal: env.signal,

@@ -28,5 +28,5 @@ export const workdir: InstructionHandler<WorkdirInstruction> = async (env, st, i
       }
       cur = resolved;
     }
-  }, [st.image.config.User ?? ""]);
+  }, { user: st.image.config.User ?? "" });
 };

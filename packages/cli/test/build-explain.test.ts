@@ -1,0 +1,36 @@
+/** tsbuild build --explain: the misses and their reasons, in the plain progress and after the build. */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runCli } from "./helpers/run-cli.js";
+import { busyboxTar, makeBusyboxRootfs } from "../../../fixtures/support/busybox-rootfs.js";
+
+const work = mkdtempSync(join(tmpdir(), "tsbuild-cli-explain-"));
+const ctx = join(work, "ctx");
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+const run = (argv: string[], stdin?: Buffer) => runCli(argv, { ...(stdin ? { stdin } : {}), env: { TSBUILD_ROOT: join(work, "store") }, cwd: work });
+
+beforeAll(async () => {
+  const r = await run(["import", "-", "base:1", "-c", 'CMD ["sh"]'], busyboxTar(makeBusyboxRootfs(join(work, "rootfs"))));
+  expect(r.code).toBe(0);
+  mkdirSync(ctx);
+  writeFileSync(join(ctx, "app.txt"), "one\n");
+  writeFileSync(join(ctx, "Dockerfile"), "FROM base:1\nCOPY app.txt /app.txt\nRUN wc -c /app.txt > /size\n");
+}, 60_000);
+
+describe("tsbuild build --explain", () => {
+  it("prints why each step missed, then a summary", async () => {
+    expect((await run(["build", "--progress=plain", "-t", "app:1", ctx])).code).toBe(0);
+    expect((await run(["build", "--progress=plain", "--explain", ctx])).err).toContain("explain: every step came from the cache\n");
+    writeFileSync(join(ctx, "app.txt"), "two\n");
+    const r = await run(["build", "--progress=plain", "--explain", ctx]);
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/^#\d+ MISS COPY app.txt \/app.txt: app.txt changed$/m);
+    expect(r.err).toContain([
+      "explain: 2 steps missed the cache:",
+      "  Dockerfile:2  COPY app.txt /app.txt: app.txt changed",
+      "  Dockerfile:3  RUN wc -c /app.txt > /size: the step before it was rebuilt (Dockerfile:2 COPY app.txt /app.txt)",
+    ].join("\n"));
+  });
+});

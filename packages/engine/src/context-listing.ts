@@ -1,0 +1,46 @@
+/**
+ * What a COPY/ADD selected from the context, kept per content digest under
+ * <store>/cache/listings/<hex>.gz (one line per entry: `file PATH MODE SIZE HASH`, `dir …`,
+ * `link …`), so that `--explain` can name the files that changed between two builds. Written once
+ * per digest, atomically; a missing listing only makes an explanation less precise.
+ */
+import { access, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { gunzipSync, gzipSync } from "node:zlib";
+import { writeFileAtomic } from "@tsbuild/oci";
+
+export class ContextListings {
+  constructor(private readonly dir: string) {}
+
+  private path(digest: string): string {
+    return join(this.dir, `${digest.replace(/^sha256:/, "")}.gz`);
+  }
+
+  async save(digest: string, lines: string[]): Promise<void> {
+    const p = this.path(digest);
+    if (await access(p).then(() => true, () => false)) return;
+    await writeFileAtomic(p, gzipSync(lines.join("\n")));
+  }
+
+  /** path → its line, or undefined when the listing is not kept */
+  async load(digest: string): Promise<Map<string, string> | undefined> {
+    try {
+      const text = gunzipSync(await readFile(this.path(digest))).toString("utf8");
+      const out = new Map<string, string>();
+      for (const line of text.split("\n")) if (line && !line.startsWith("source ")) out.set(entryPath(line), line);
+      return out;
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+/** The path of a listing line (paths may hold spaces: the fields after it are fixed in number). */
+function entryPath(line: string): string {
+  const kind = line.slice(0, line.indexOf(" "));
+  const rest = line.slice(kind.length + 1);
+  const trailing = kind === "file" ? 3 : kind === "dir" || kind === "other" ? 1 : 0;
+  if (kind === "link") return rest.slice(0, rest.lastIndexOf(" -> "));
+  const parts = rest.split(" ");
+  return parts.slice(0, parts.length - trailing).join(" ");
+}

@@ -1,0 +1,61 @@
+/**
+ * Cache keys and lookups for every step (DESIGN.md, cache keys): a step's key is a sha256 over its
+ * parent's key, the instruction as it runs (its history text), the platform and its named inputs
+ * (args, files, env, user, …). Every step leaves a record under that key, metadata steps too, so
+ * `cached` in the step records is true exactly when an earlier build made the same step, and
+ * `--explain` can compare a miss with the records before it.
+ */
+import { createHash } from "node:crypto";
+import { formatPlatform } from "@tsbuild/dockerfile";
+import type { SolverEnv, StageState } from "./build-context-types.js";
+import type { CacheRecord } from "./cache.js";
+
+/** Named inputs of a step's key besides its parent and instruction, in a fixed order. */
+export type StepInputs = Record<string, string>;
+
+export function stepKey(...parts: string[]): string {
+  return `sha256:${createHash("sha256").update(parts.join("\u0000")).digest("hex")}`;
+}
+
+export function keyOf(env: SolverEnv, parent: string, createdBy: string, inputs: StepInputs): string {
+  return stepKey(parent, createdBy, formatPlatform(env.graph.targetPlatform), ...Object.entries(inputs).map(([k, v]) => `${k}=${v}`));
+}
+
+export interface Lookup {
+  key: string;
+  hit?: CacheRecord;
+  /** why the step missed, when the build explains misses */
+  explain?: string;
+}
+
+function cacheDisabled(env: SolverEnv, st: StageState): string | undefined {
+  if (env.noCache) return "--no-cache";
+  const stage = st.stage.name ?? String(st.stage.index);
+  return env.noCacheStages.has(stage) ? `--no-cache-filter ${stage}` : undefined;
+}
+
+/**
+ * Looks a step up. `inputs` undefined means the step is never cached (ADD of a URL): it gets a key
+ * of its own that no later build can meet.
+ */
+export async function lookupStep(env: SolverEnv, st: StageState, createdBy: string, inputs: StepInputs | undefined): Promise<Lookup> {
+  if (inputs === undefined) {
+    const key = stepKey(st.key, createdBy, String(Date.now()), String(Math.random()));
+    return { key, ...(env.explainer ? { explain: `${st.current?.instruction ?? createdBy}: downloads are never cached` } : {}) };
+  }
+  const key = keyOf(env, st.key, createdBy, inputs);
+  const disabled = cacheDisabled(env, st);
+  const hit = disabled ? undefined : await env.cache.get(key);
+  if (hit) return { key, hit };
+  if (!env.explainer) return { key };
+  const draft = draftRecord(st, key, createdBy, inputs);
+  return { key, explain: disabled ? `${draft.instruction}: cache disabled by ${disabled}` : await env.explainer.explain(draft, env.missed) };
+}
+
+/** The record a step will leave (layer and time filled in once it ran). */
+export function draftRecord(st: StageState, key: string, createdBy: string, inputs: StepInputs): CacheRecord {
+  return {
+    key, parent: st.key, base: st.base, inputs: { instruction: createdBy, ...inputs }, stage: st.stage.name ?? String(st.stage.index),
+    instruction: st.current?.instruction ?? createdBy, position: st.current?.position ?? "", createdBy, created: "",
+  };
+}
