@@ -34,3 +34,15 @@ describe("tsbuild build --explain", () => {
     ].join("\n"));
   });
 });
+
+describe("SOURCE_DATE_EPOCH as a build arg", () => {
+  it("clamps times like the environment variable, without an unused-arg warning", async () => {
+    const a = await run(["build", "-q", "--no-cache", "--build-arg", "SOURCE_DATE_EPOCH=1700000000", ctx]);
+    const b = await runCli(["build", "-q", "--no-cache", ctx], { env: { TSBUILD_ROOT: join(work, "store"), SOURCE_DATE_EPOCH: "1700000000" }, cwd: work });
+    expect(a.code).toBe(0);
+    expect(a.err).not.toContain("not consumed");
+    expect(a.out.trim()).toMatch(/^sha256:/);
+    expect(b.out).toBe(a.out);
+    expect((await run(["build", "-q", "--build-arg", "SOURCE_DATE_EPOCH=yesterday", ctx])).code).toBe(2);
+  });
+});

@@ -180,7 +180,8 @@ export function lower(parsed: ParsedDockerfile, opts: LowerOptions = {}): BuildG
   const reachable = reachableFrom(stages, target);
 
   for (const k of buildArgs.keys()) {
-    if (!declared.has(k) && !PROXY_ARGS.has(k) && !predefined.has(k)) {
+    // SOURCE_DATE_EPOCH is read by the builder itself (reproducible timestamps), as in BuildKit
+    if (!declared.has(k) && !PROXY_ARGS.has(k) && !predefined.has(k) && k !== "SOURCE_DATE_EPOCH") {
       warnings.push(`[Warning] One or more build-args [${k}] were not consumed`);
     }
   }

@@ -90,7 +90,11 @@ export const buildCommand: Command = {
     const outputs: OutputSpec[] = list(args, "output").map((o) => parseOutput(o, tags));
     if (flag(args, "push")) outputs.push({ type: "image", names: tags, push: true });
     const labels = Object.fromEntries(list(args, "label").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
-    const epoch = io.env.SOURCE_DATE_EPOCH ? Number(io.env.SOURCE_DATE_EPOCH) : undefined;
+    const buildArgs = parseBuildArgs(list(args, "build-arg"), io.env);
+    // SOURCE_DATE_EPOCH from the environment, or as a build arg (as BuildKit takes it)
+    const epochText = buildArgs.get("SOURCE_DATE_EPOCH") ?? io.env.SOURCE_DATE_EPOCH;
+    const epoch = epochText ? Number(epochText) : undefined;
+    if (epochText && !(Number.isInteger(epoch) && (epoch as number) >= 0)) throw new UsageError(`SOURCE_DATE_EPOCH=${epochText}: give whole seconds since 1970`);
     const snap = str(args, "snapshotter") ?? "auto";
     if (!["auto", "overlay", "copy"].includes(snap)) throw new UsageError(`--snapshotter ${snap}: use auto, overlay or copy`);
     const controller = new AbortController();
@@ -106,7 +110,7 @@ export const buildCommand: Command = {
         ...(dockerfile ? { dockerfile } : {}),
         ...(dockerfileText !== undefined ? { dockerfileText } : {}),
         tags,
-        buildArgs: parseBuildArgs(list(args, "build-arg"), io.env),
+        buildArgs,
         ...(str(args, "target") ? { target: str(args, "target") as string } : {}),
         ...(platform ? { platform } : {}),
         labels,

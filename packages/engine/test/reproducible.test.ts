@@ -1,0 +1,58 @@
+/**
+ * SOURCE_DATE_EPOCH: two builds of the same inputs on two fresh stores give the same image digest
+ * (config, history and layer entry times clamped), even when the context files' times differ and
+ * the builds run at different times.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { DigestingStream, MediaTypes, Store, writeImage } from "@tsbuild/oci";
+import { build } from "../src/index.js";
+import { BASE_ENV_PATH, busyboxTar, makeBusyboxRootfs } from "../../../fixtures/support/busybox-rootfs.js";
+
+const work = mkdtempSync(join(tmpdir(), "tsbuild-repro-"));
+const ctx = join(work, "ctx");
+let busybox: Buffer;
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+beforeAll(() => {
+  busybox = busyboxTar(makeBusyboxRootfs(join(work, "rootfs")));
+  mkdirSync(join(ctx, "src"), { recursive: true });
+  writeFileSync(join(ctx, "src", "a.txt"), "a\n");
+  writeFileSync(join(ctx, "Dockerfile"), [
+    "FROM base:1 AS build",
+    "WORKDIR /w",
+    "COPY src/ ./",
+    "RUN echo built > out.txt && mkdir -p made/deeper && touch made/deeper/f",
+    "FROM base:1",
+    "COPY --from=build /w /app",
+    "LABEL v=1",
+    "ENV X=1",
+    'CMD ["cat", "/app/out.txt"]',
+  ].join("\n"));
+}, 60_000);
+
+async function freshBuild(name: string): Promise<{ imageId: string; manifest: string }> {
+  const root = join(work, name);
+  const store = await Store.open(root);
+  const layer = await store.content.ingest(Readable.from([busybox]).pipe(new DigestingStream()));
+  const img = await writeImage(store.content, { architecture: "amd64", os: "linux", created: "2020-01-01T00:00:00Z", config: { Env: [BASE_ENV_PATH], Cmd: ["sh"] } },
+    [{ descriptor: { mediaType: MediaTypes.OCI_LAYER_TAR, digest: layer.digest, size: layer.size }, diffId: layer.digest }]);
+  await store.images.put("base:1", img.manifest);
+  const r = await build({ context: ctx, root, sourceDateEpoch: 1_700_000_000, platform: { os: "linux", architecture: "amd64" } });
+  return { imageId: r.imageId, manifest: r.manifestDigest };
+}
+
+describe("SOURCE_DATE_EPOCH", () => {
+  it("gives the same image digest from two fresh stores", async () => {
+    const a = await freshBuild("store-a");
+    // another moment, other file times in the context
+    await new Promise((r) => setTimeout(r, 1100));
+    utimesSync(join(ctx, "src", "a.txt"), new Date(), new Date(Date.now() + 5_000_000));
+    const b = await freshBuild("store-b");
+    expect(b.manifest).toBe(a.manifest);
+    expect(b.imageId).toBe(a.imageId);
+  }, 60_000);
+});
