@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -56,6 +56,33 @@ describe("the local build cache", () => {
     expect(cachedSteps(r)).toEqual(["cached WORKDIR /app", "cached COPY a.txt .", "ran COPY b.txt .", "ran RUN cat a.txt b.txt > both.txt && echo $VERSION > version.txt"]);
     writeFileSync(join(ctx, "b.txt"), "b\n");
     expect((await run()).imageId).toBe(first.imageId);
+  });
+  it("a file no COPY selects, or one .dockerignore excludes, invalidates nothing", async () => {
+    writeFileSync(join(ctx, "unrelated.txt"), "not copied\n");
+    expect(cachedSteps(await run()).every((s) => s.startsWith("cached"))).toBe(true);
+    writeFileSync(join(ctx, ".dockerignore"), "ignored.txt\n");
+    writeFileSync(join(ctx, "Dockerfile"), DOCKERFILE.replace("COPY a.txt .", "COPY *.txt ."));
+    const first = await run();
+    writeFileSync(join(ctx, "ignored.txt"), "excluded from the context\n");
+    const again = await run();
+    expect(again.imageId).toBe(first.imageId);
+    expect(cachedSteps(again).every((s) => s.startsWith("cached"))).toBe(true);
+    for (const f of ["unrelated.txt", "ignored.txt", ".dockerignore"]) rmSync(join(ctx, f));
+    writeFileSync(join(ctx, "Dockerfile"), DOCKERFILE);
+  });
+  it("an unchanged file is not read again: its hash comes from the persisted context index", async () => {
+    // same size, same mtime, same inode: the index trusts its stat data and does not re-read it
+    const f = join(ctx, "a.txt");
+    const when = new Date("2021-01-01T00:00:00Z"); // whole seconds: utimes cannot restore nanoseconds
+    utimesSync(f, when, when);
+    expect(cachedSteps(await run()).every((s) => s.startsWith("cached"))).toBe(true); // re-read once: same content
+    writeFileSync(f, "A\n");
+    utimesSync(f, when, when);
+    const r = await run();
+    writeFileSync(f, "a\n");
+    expect(cachedSteps(r).every((s) => s.startsWith("cached"))).toBe(true);
+    const index = JSON.parse(readFileSync(join(root, "cache", "context-index.json"), "utf8")) as Record<string, unknown>;
+    expect(Object.keys(index)).toContain(f);
   });
   it("a build arg reruns the steps that read it; one no stage declares invalidates nothing", async () => {
     // (an ARG declared in the stage is in every later RUN's environment and history, as in BuildKit)
