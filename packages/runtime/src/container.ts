@@ -64,6 +64,13 @@ function hookExit(): void {
   });
 }
 
+const inflight = new Set<Promise<void>>();
+
+/** Resolves once every run started so far has cleaned up (its container deleted, mounts released). */
+export async function settleRuns(): Promise<void> {
+  while (inflight.size) await Promise.all([...inflight]);
+}
+
 /** Kills every container this process started (for SIGINT/SIGTERM handlers). */
 export async function killAll(): Promise<void> {
   await Promise.all([...running].map(([id, r]) => runcQuiet(r.runc, ["--root", r.stateDir, "kill", id, "KILL"])));
@@ -92,7 +99,16 @@ export class RuncExecutor {
     this.runc = opts.runc ?? "runc";
   }
 
-  async run(req: RunRequest): Promise<RunResult> {
+  /** Runs one process; until its container is deleted and its bundle removed, settleRuns() waits for it. */
+  run(req: RunRequest): Promise<RunResult> {
+    const p = this.runOnce(req);
+    const settled = p.then(() => undefined, () => undefined);
+    inflight.add(settled);
+    void settled.then(() => inflight.delete(settled));
+    return p;
+  }
+
+  private async runOnce(req: RunRequest): Promise<RunResult> {
     hookExit();
     const id = `tsbuild-${randomBytes(6).toString("hex")}`;
     const bundle = join(this.opts.scratch, id);
@@ -126,8 +142,9 @@ export class RuncExecutor {
       await writeFile(join(bundle, "config.json"), JSON.stringify(spec));
       return await this.exec(id, bundle, req);
     } finally {
-      running.delete(id);
+      // forgotten only once deleted: an exit in between still finds it (the exit hook)
       await runcQuiet(this.runc, ["--root", this.opts.stateDir, "delete", "--force", id]);
+      running.delete(id);
       await prepared?.release();
       await removeStubs(req.rootfs, stubs).catch(() => undefined);
       await rm(bundle, { recursive: true, force: true });

@@ -1,3 +1,5 @@
+import { settleRuns } from "./container.js";
+
 /**
  * SIGINT/SIGTERM to tsbuild cancel what is running: the given controller is aborted (runs kill
  * and delete their containers, snapshots unmount), and the process exits 130 / 143 once the
@@ -6,7 +8,8 @@
 export function abortOnSignals(controller: AbortController, cleanup: () => Promise<void> = async () => undefined): () => void {
   const handler = (sig: NodeJS.Signals) => {
     controller.abort(new Error(`interrupted by ${sig}`));
-    void cleanup().finally(() => process.exit(sig === "SIGINT" ? 130 : 143));
+    // the runs see the abort, kill and delete their containers; then the caller's cleanup
+    void settleRuns().then(cleanup).finally(() => process.exit(sig === "SIGINT" ? 130 : 143));
   };
   process.once("SIGINT", handler);
   process.once("SIGTERM", handler);
