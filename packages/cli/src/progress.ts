@@ -33,7 +33,7 @@ function plain(out: NodeJS.WritableStream): (e: BuildEvent) => void {
         for (const line of e.data.split("\n")) if (line !== "") out.write(`#${e.id} ${line}\n`);
         break;
       case "step-done":
-        out.write(`#${e.id} ${e.cached ? "CACHED" : `DONE ${(e.durationMs / 1000).toFixed(1)}s`}\n`);
+        out.write(`#${e.id} ${e.cached ? "CACHED" : `DONE ${(e.durationMs / 1000).toFixed(1)}s`}${e.detail ? ` (${e.detail})` : ""}\n`);
         if (e.explain) out.write(`#${e.id} MISS ${e.explain}\n`);
         break;
       case "step-failed":

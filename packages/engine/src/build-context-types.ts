@@ -11,6 +11,7 @@ import type { Semaphore } from "./semaphore.js";
 import type { LocalCache } from "./cache.js";
 import type { ContextIndex } from "./context-digest.js";
 import type { MissExplainer } from "./explain.js";
+import type { ContextListings } from "./context-listing.js";
 
 export interface StepRecord {
   stage: string;
@@ -49,6 +50,8 @@ export interface SolverEnv {
   noCache: boolean;
   noCacheStages: Set<string>;
   contextIndex: ContextIndex;
+  /** what each COPY/ADD selected from the context, by content digest */
+  listings: ContextListings;
   /** set with --explain */
   explainer?: MissExplainer;
   /** keys of the steps that missed in this build → where they are (for explaining what follows them) */

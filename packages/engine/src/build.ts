@@ -104,6 +104,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     noCache: opts.noCache ?? false,
     noCacheStages: new Set((opts.noCacheFilter ?? []).map((s) => s.toLowerCase())),
     contextIndex: new ContextIndex(join(store.root, "cache", "context-index.json"), listings),
+    listings,
     missed: new Map(),
     pull: opts.pull ?? false,
   };

@@ -3,9 +3,11 @@
  * atomically), holding what the step produced (its layer, or nothing for a metadata step), when,
  * and the named inputs its key was made of (so `--explain` can say which one changed). A hit
  * reuses the layer (unpacking it into a snapshot if the snapshot is gone) and runs nothing.
- * Records protect their layer blob with a lease, so garbage collection keeps it.
+ * Records protect their layer blob with a lease, so garbage collection keeps it. Each record is
+ * also listed under cache/children/<parent hex>/ (an empty file named by its key), so the records
+ * made on the same parent are found without reading them all.
  */
-import { readdir, readFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { writeFileAtomic, type Descriptor, type Digest, type Store } from "@tsbuild/oci";
 
@@ -36,7 +38,7 @@ export class LocalCache {
   }
 
   private path(key: string): string {
-    return join(this.dir, `${key.replace(/^sha256:/, "")}.json`);
+    return join(this.dir, `${hex(key)}.json`);
   }
 
   async get(key: string): Promise<CacheRecord | undefined> {
@@ -53,6 +55,25 @@ export class LocalCache {
   async put(r: CacheRecord): Promise<void> {
     if (r.layer) await this.store.putLease({ id: `cache-${r.key.replace(/^sha256:/, "")}`, digests: [r.layer.descriptor.digest] });
     await writeFileAtomic(this.path(r.key), JSON.stringify(r));
+    if (r.parent) {
+      const dir = this.childrenDir(r.parent);
+      await mkdir(dir, { recursive: true });
+      await writeFile(join(dir, hex(r.key)), "");
+    }
+  }
+
+  private childrenDir(parent: string): string {
+    return join(this.store.root, "cache", "children", hex(parent));
+  }
+
+  /** The records made on `parent` (other steps that followed the same history). */
+  async children(parent: string): Promise<CacheRecord[]> {
+    const out: CacheRecord[] = [];
+    for (const n of await readdir(this.childrenDir(parent)).catch(() => [] as string[])) {
+      const r = await this.get(`sha256:${n}`);
+      if (r) out.push(r);
+    }
+    return out;
   }
 
   /** Every readable record (for --explain; unreadable files are skipped). */
@@ -68,4 +89,8 @@ export class LocalCache {
     }
     return out;
   }
+}
+
+function hex(key: string): string {
+  return key.replace(/^sha256:/, "");
 }

@@ -4,7 +4,7 @@ import type { Position } from "@tsbuild/dockerfile";
 export type BuildEvent =
   | { type: "step-start"; id: number; stage: string; step: string; instruction: string; position?: Position }
   | { type: "step-output"; id: number; stream: "stdout" | "stderr"; data: string }
-  | { type: "step-done"; id: number; durationMs: number; cached: boolean; cacheKey: string; layer?: string; explain?: string }
+  | { type: "step-done"; id: number; durationMs: number; cached: boolean; cacheKey: string; layer?: string; explain?: string; detail?: string }
   | { type: "step-failed"; id: number; error: string }
   | { type: "warning"; message: string }
   | { type: "exported"; what: string };

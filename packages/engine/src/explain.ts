@@ -24,13 +24,13 @@ export class MissExplainer {
 
   /** The whole line: `INSTRUCTION: reason`, or `FROM NAME: …` when the base changed. */
   async explain(now: CacheRecord, missed: MissedSteps): Promise<string> {
-    this.records ??= this.cache.all();
-    const earlier = (await this.records).filter((r) => r.key !== now.key);
     const subject = `${now.instruction}: `;
     const before = now.parent !== undefined ? missed.get(now.parent) : undefined;
     if (before) return `${subject}the step before it was rebuilt (${before.position} ${before.instruction})`;
-    const siblings = earlier.filter((r) => r.parent === now.parent);
+    const siblings = now.parent ? (await this.cache.children(now.parent)).filter((r) => r.key !== now.key) : [];
     if (siblings.length) return subject + (await this.compare(closest(siblings, now), now, missed));
+    this.records ??= this.cache.all();
+    const earlier = (await this.records).filter((r) => r.key !== now.key);
     const sameLine = earlier.filter((r) => r.position === now.position && r.instruction === now.instruction);
     const otherBase = latest(sameLine.filter((r) => r.base !== undefined && r.base !== now.base));
     if (otherBase?.base && now.base) return baseChange(otherBase.base, now.base);

@@ -104,6 +104,40 @@ export class OverlaySnapshotter implements Snapshotter {
     return { key, root: join(dir, "merged"), readonly: false };
   }
 
+  /**
+   * An empty, unmounted directory (on the snapshots' file system) in which to build the changes of
+   * a snapshot by hand, in overlay format (see whiteout()); commitDelta() makes it a snapshot and
+   * remove(key) drops it.
+   */
+  async deltaDir(key: string): Promise<string> {
+    const dir = this.layout.activeDir(key);
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(join(dir, "upper"), { recursive: true });
+    this.active.set(key, { dir, readonly: false });
+    return join(dir, "upper");
+  }
+
+  /** Marks `path` (inside a delta dir) deleted: overlay's whiteout, a 0:0 character device. */
+  async whiteout(path: string): Promise<void> {
+    await execOk("mknod", [path, "c", "0", "0"]);
+  }
+
+  /**
+   * Commits the delta dir of `key` as the snapshot `name` on top of the committed `parent`: the
+   * snapshot's tree is the parent's with these changes (its chain is one longer than its layers).
+   */
+  async commitDelta(name: string, parent: string, key: string): Promise<void> {
+    const a = this.active.get(key);
+    if (!a) throw new Error(`no delta dir ${key}`);
+    await this.layout.commitTree(name, parent, join(a.dir, "upper"), a.dir);
+    this.active.delete(key);
+  }
+
+  /** The directories of a committed snapshot's chain, nearest first (for looking paths up without mounting). */
+  async chainDirs(name: string): Promise<string[]> {
+    return (await this.layout.chain(name)).map((n) => join(this.layout.committedDir(n), "fs"));
+  }
+
   async view(key: string, parent: string): Promise<ActiveSnapshot> {
     const dir = this.layout.activeDir(key);
     await rm(dir, { recursive: true, force: true });

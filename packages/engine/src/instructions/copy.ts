@@ -1,7 +1,12 @@
 import type { CopyInstruction } from "@tsbuild/dockerfile";
 import { chompHeredocContent } from "@tsbuild/dockerfile";
 import type { InstructionHandler } from "./types.js";
-import { fsStep } from "../fs-step.js";
+import { lstat } from "node:fs/promises";
+import { posix } from "node:path";
+import { fsStep, type Shortcut } from "../fs-step.js";
+import { incrementalCopy, type IncrementalCopy } from "../incremental-copy.js";
+import { hasMeta } from "../fileops/go-match.js";
+import type { SolverEnv, StageState } from "../build-context-types.js";
 import { copyFiles, CopyError } from "../fileops/copy.js";
 import { BuildError, NotSupportedError } from "../errors.js";
 import { sourceIdentity, withCopySource } from "./copy-source.js";
@@ -16,8 +21,11 @@ export const copy: InstructionHandler<CopyInstruction> = async (env, st, i) => {
   void heredocNames;
   const identity = await sourceIdentity(env, st, i.from, sources);
   const inputs = { source: identity, chown: i.chown ?? "", chmod: i.chmod ?? "", workdir: st.image.config.WorkingDir || "/", heredocs: JSON.stringify(inline) };
+  const createdBy = `COPY ${[...i.sources, i.dest].join(" ")} # buildkit`;
+  const plan = await incrementalPlan(env, st, i, sources, inline.length > 0);
+  const shortcut: Shortcut | undefined = plan ? () => incrementalCopy(env, st, createdBy, inputs, plan) : undefined;
   return withCopySource(env, st, i.from, (source) =>
-    fsStep(env, st, `COPY ${[...i.sources, i.dest].join(" ")} # buildkit`, async (root) => {
+    fsStep(env, st, createdBy, async (root) => {
       try {
         const chown = await resolveChown(root, i.chown);
         const chmod = parseChmod(i.chmod);
@@ -29,6 +37,28 @@ export const copy: InstructionHandler<CopyInstruction> = async (env, st, i) => {
         if (e instanceof CopyError || (e as Error).name === "UserResolutionError") throw new BuildError((e as Error).message, env.graph.file, i.position, i.original);
         throw e;
       }
-    }, inputs),
+    }, inputs, shortcut),
   );
 };
+
+/** Where a COPY can be redone from its previous result (incremental-copy.ts): one context directory, owners by number. */
+async function incrementalPlan(env: SolverEnv, st: StageState, i: CopyInstruction, sources: string[], heredocs: boolean): Promise<IncrementalCopy | undefined> {
+  const [src] = sources;
+  if (i.from !== undefined || heredocs || sources.length !== 1 || src === undefined || hasMeta(src)) return undefined;
+  if (i.chown !== undefined && !/^\d+(:\d+)?$/.test(i.chown)) return undefined; // names need the image's /etc/passwd
+  const srcDir = posix.normalize(`/${src}`).replace(/^\/+/, "");
+  if (srcDir && env.context.ignore?.excluded(srcDir)) return undefined;
+  const st0 = await lstat(posix.join(env.context.dir, srcDir)).catch(() => undefined);
+  if (!st0?.isDirectory()) return undefined;
+  const workdir = st.image.config.WorkingDir || "/";
+  const destDir = posix.normalize(i.dest.startsWith("/") ? i.dest : posix.join(workdir, i.dest)).replace(/^\/+/, "").replace(/\/+$/, "");
+  const chown = i.chown ? { uid: Number(i.chown.split(":")[0]), gid: Number(i.chown.split(":")[1] ?? i.chown.split(":")[0]) } : undefined;
+  const chmod = parseChmod(i.chmod);
+  return {
+    srcDir, destDir,
+    request: {
+      source: { root: env.context.dir, ...(env.context.ignore ? { ignore: env.context.ignore } : {}), isContext: true }, sources, inline: [], dest: i.dest, workdir,
+      ...(chown ? { chown } : {}), ...(chmod !== undefined ? { chmod } : {}), instruction: "COPY",
+    },
+  };
+}

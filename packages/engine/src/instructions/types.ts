@@ -6,4 +6,4 @@ export type InstructionHandler<I extends Instruction = Instruction> = (
   env: SolverEnv,
   st: StageState,
   instr: I,
-) => Promise<{ layer?: string; cached?: boolean; key?: string; explain?: string } | void>;
+) => Promise<{ layer?: string; cached?: boolean; key?: string; explain?: string; detail?: string } | void>;

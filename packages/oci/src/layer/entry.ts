@@ -24,6 +24,8 @@ export interface LayerEntry {
   gname?: string;
   /** file content */
   open?: () => Readable;
+  /** a small file's content in one synchronous read (preferred over `open` when present) */
+  read?: () => Buffer;
 }
 
 export const WHITEOUT_PREFIX = ".wh.";

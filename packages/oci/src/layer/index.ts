@@ -2,6 +2,7 @@ export * from "./entry.js";
 export * from "./layer-writer.js";
 export * from "./layer-applier.js";
 export * from "./walk-directory.js";
+export { patchLayer, PatchUnsupportedError } from "./layer-patch.js";
 export * from "./compression.js";
 export { readTar, type TarEntry } from "./tar-reader.js";
 export { TarFormatError, type TarHeader } from "./tar-format.js";

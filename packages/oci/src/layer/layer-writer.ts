@@ -78,26 +78,53 @@ function headerFor(e: LayerEntry, epoch: number | undefined): TarHeader {
   };
 }
 
+/** Output is handed on in batches of about this size (one write and one hash update per batch, not per entry). */
+const BATCH = 1 << 20;
+
 /** The tar bytes of a stream of entries. */
-export async function* tarBytes(entries: AsyncIterable<LayerEntry> | Iterable<LayerEntry>, opts: { sourceDateEpoch?: number } = {}): AsyncIterable<Buffer> {
+export async function* tarBytes(entries: AsyncIterable<LayerEntry> | Iterable<LayerEntry>, opts: { sourceDateEpoch?: number; end?: boolean } = {}): AsyncIterable<Buffer> {
+  let batch: Buffer[] = [];
+  let batched = 0;
+  const add = (b: Buffer): Buffer | undefined => {
+    batch.push(b);
+    batched += b.length;
+    if (batched < BATCH) return undefined;
+    const out = Buffer.concat(batch, batched);
+    batch = [];
+    batched = 0;
+    return out;
+  };
   for await (const e of entries) {
     const h = headerFor(e, opts.sourceDateEpoch);
-    yield encodeHeader(h);
+    let full = add(encodeHeader(h));
+    if (full) yield full;
     if (h.type === "0" && h.size > 0) {
-      if (!e.open) throw new Error(`layer entry ${e.path} has no content`);
-      let n = 0;
-      for await (const chunk of e.open()) {
-        const b = chunk as Buffer;
-        n += b.length;
-        if (n > h.size) throw new Error(`${e.path} grew while it was being archived (expected ${h.size} bytes)`);
-        yield b;
+      if (e.read) {
+        const b = e.read();
+        if (b.length !== h.size) throw new Error(`${e.path} changed size while it was being archived (${b.length} of ${h.size} bytes)`);
+        full = add(b);
+        if (full) yield full;
+      } else {
+        if (!e.open) throw new Error(`layer entry ${e.path} has no content`);
+        let n = 0;
+        for await (const chunk of e.open()) {
+          const b = chunk as Buffer;
+          n += b.length;
+          if (n > h.size) throw new Error(`${e.path} grew while it was being archived (expected ${h.size} bytes)`);
+          full = add(b);
+          if (full) yield full;
+        }
+        if (n !== h.size) throw new Error(`${e.path} shrank while it was being archived (${n} of ${h.size} bytes)`);
       }
-      if (n !== h.size) throw new Error(`${e.path} shrank while it was being archived (${n} of ${h.size} bytes)`);
       const pad = padding(h.size);
-      if (pad) yield Buffer.alloc(pad);
+      if (pad) {
+        full = add(Buffer.alloc(pad));
+        if (full) yield full;
+      }
     }
   }
-  yield Buffer.alloc(1024);
+  if (opts.end !== false) batch.push(Buffer.alloc(1024)); // the end-of-archive marker
+  if (batch.length) yield Buffer.concat(batch);
 }
 
 export async function writeLayer(
@@ -105,8 +132,13 @@ export async function writeLayer(
   out: Writable,
   opts: LayerWriteOptions = {},
 ): Promise<LayerWriteResult> {
+  return writeLayerBytes(tarBytes(entries, opts), out, opts);
+}
+
+/** Writes a layer from its tar bytes (see patchLayer). */
+export async function writeLayerBytes(bytes: AsyncIterable<Buffer>, out: Writable, opts: LayerWriteOptions = {}): Promise<LayerWriteResult> {
   const compression = opts.compression ?? "none";
-  const tar = Readable.from(tarBytes(entries, opts), { objectMode: false });
+  const tar = Readable.from(bytes, { objectMode: false });
   const diff = new DigestingStream();
   const blob = new DigestingStream();
   const tarHashed = tar.pipe(diff);
@@ -128,6 +160,15 @@ export async function storeLayer(
   entries: AsyncIterable<LayerEntry> | Iterable<LayerEntry>,
   opts: LayerWriteOptions = {},
 ): Promise<LayerWriteResult & { descriptor: Descriptor }> {
+  return storeLayerBytes(store, tarBytes(entries, opts), opts);
+}
+
+/** Writes a layer from its tar bytes straight into the content store. */
+export async function storeLayerBytes(
+  store: ContentStore,
+  bytes: AsyncIterable<Buffer>,
+  opts: LayerWriteOptions = {},
+): Promise<LayerWriteResult & { descriptor: Descriptor }> {
   const w = await store.writer("layer");
   const { Writable } = await import("node:stream");
   const sink = new Writable({
@@ -136,7 +177,7 @@ export async function storeLayer(
     },
   });
   try {
-    const r = await writeLayer(entries, sink, opts);
+    const r = await writeLayerBytes(bytes, sink, opts);
     const info = await w.commit({ digest: r.digest, size: r.compressedSize });
     return { ...r, descriptor: { mediaType: r.mediaType, digest: info.digest, size: info.size } };
   } catch (e) {

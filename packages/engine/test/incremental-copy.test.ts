@@ -1,0 +1,111 @@
+/**
+ * A COPY of a context directory that missed only because some files changed is redone from its
+ * previous run (incremental-copy.ts): its layer and what the next RUN sees must be exactly what a
+ * full copy gives, for every kind of change.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { DigestingStream, MediaTypes, readTar, Store, writeImage, type Digest } from "@tsbuild/oci";
+import { build, type BuildEvent, type BuildOptions } from "../src/index.js";
+import { BASE_ENV_PATH, busyboxTar, makeBusyboxRootfs } from "../../../fixtures/support/busybox-rootfs.js";
+
+const work = mkdtempSync(join(tmpdir(), "tsbuild-incremental-"));
+const root = join(work, "store");
+const ctx = join(work, "ctx");
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+beforeAll(async () => {
+  const store = await Store.open(root);
+  const blob = await store.content.ingest(Readable.from([busyboxTar(makeBusyboxRootfs(join(work, "rootfs")))]).pipe(new DigestingStream()));
+  const img = await writeImage(store.content, { architecture: "amd64", os: "linux", config: { Env: [BASE_ENV_PATH] } },
+    [{ descriptor: { mediaType: MediaTypes.OCI_LAYER_TAR, digest: blob.digest, size: blob.size }, diffId: blob.digest }]);
+  await store.images.put("base:1", img.manifest);
+  for (let d = 0; d < 5; d++) {
+    mkdirSync(join(ctx, "src", `d${d}`, "sub"), { recursive: true });
+    for (let f = 0; f < 20; f++) writeFileSync(join(ctx, "src", `d${d}`, f % 2 ? `f${f}.txt` : `sub/f${f}.txt`), `file ${d}/${f}\n`);
+  }
+  symlinkSync("d0/f1.txt", join(ctx, "src", "link"));
+  writeFileSync(join(ctx, "Dockerfile"), [
+    "FROM base:1",
+    "WORKDIR /app",
+    "COPY src /app/src",
+    // what the next step sees: every entry's type, mode, owner, size, time and content
+    "RUN cd /app/src && find . | sort | while read -r p; do stat -c '%n %F %a %u:%g %s %Y' \"$p\"; [ -f \"$p\" ] && [ ! -L \"$p\" ] && md5sum \"$p\"; done > /seen.txt; true",
+  ].join("\n"));
+}, 60_000);
+
+interface Built {
+  copyLayer: Digest;
+  detail?: string;
+  seen: string;
+}
+
+async function buildIt(extra: Partial<BuildOptions> = {}): Promise<Built> {
+  const events: BuildEvent[] = [];
+  const out = join(work, `out-${Math.random().toString(36).slice(2)}`);
+  await build({ context: ctx, root, platform: { os: "linux", architecture: "amd64" }, onEvent: (e) => events.push(e), outputs: [{ type: "local", dest: out }], ...extra });
+  const starts = events.filter((e): e is Extract<BuildEvent, { type: "step-start" }> => e.type === "step-start");
+  const copyId = starts.find((e) => e.instruction.startsWith("COPY"))?.id;
+  const done = events.find((e): e is Extract<BuildEvent, { type: "step-done" }> => e.type === "step-done" && e.id === copyId);
+  const { readFileSync } = await import("node:fs");
+  const seen = readFileSync(join(out, "seen.txt"), "utf8");
+  rmSync(out, { recursive: true, force: true });
+  return { copyLayer: done?.layer as Digest, ...(done?.detail ? { detail: done.detail } : {}), seen };
+}
+
+/** The layer's entries, comparable: the destination directory's own time is a build time either way. */
+async function entries(layer: Digest): Promise<string[]> {
+  const store = await Store.open(root);
+  const out: string[] = [];
+  for await (const t of readTar(store.content.reader(layer))) {
+    const h = t.header;
+    const hash = createHash("sha256");
+    for await (const c of t.body()) hash.update(c);
+    const name = h.name.replace(/\/$/, "");
+    const time = name === "app" || name === "app/src" ? "-" : String(h.mtime.getTime());
+    out.push(`${name} ${h.type} ${h.mode.toString(8)} ${h.uid}:${h.gid} ${h.size} ${time} ${h.linkname} ${h.type === "0" ? hash.digest("hex") : ""}`);
+  }
+  return out;
+}
+
+const withoutDestTime = (seen: string) => seen.split("\n").filter((l) => !l.startsWith(". directory")).join("\n");
+
+async function expectSameAsFullCopy(changes: () => void): Promise<void> {
+  changes();
+  const fast = await buildIt();
+  expect(fast.detail).toMatch(/^incremental: \d+ of \d+ entries changed$/);
+  const full = await buildIt({ noCache: true });
+  expect(full.detail).toBeUndefined();
+  expect(await entries(fast.copyLayer)).toEqual(await entries(full.copyLayer));
+  expect(withoutDestTime(fast.seen)).toEqual(withoutDestTime(full.seen));
+}
+
+describe("incremental COPY", () => {
+  it("a first build copies in full", async () => {
+    expect((await buildIt()).detail).toBeUndefined();
+  });
+  it("a changed file", () => expectSameAsFullCopy(() => writeFileSync(join(ctx, "src/d1/f3.txt"), "changed\n")), 60_000);
+  it("added files in new directories, a removed file and a removed directory", () => expectSameAsFullCopy(() => {
+    mkdirSync(join(ctx, "src/d9/deep"), { recursive: true });
+    writeFileSync(join(ctx, "src/d9/deep/new.txt"), "new\n");
+    writeFileSync(join(ctx, "src/d2/added.txt"), "added\n");
+    rmSync(join(ctx, "src/d3/f5.txt"));
+    rmSync(join(ctx, "src/d4/sub"), { recursive: true });
+  }), 60_000);
+  it("modes of a file and a directory, a new symlink, a file replaced by a directory", () => expectSameAsFullCopy(() => {
+    chmodSync(join(ctx, "src/d0/f7.txt"), 0o600);
+    chmodSync(join(ctx, "src/d1/sub"), 0o700);
+    symlinkSync("../d1", join(ctx, "src/d2/up"));
+    rmSync(join(ctx, "src/d0/f9.txt"));
+    mkdirSync(join(ctx, "src/d0/f9.txt"));
+    writeFileSync(join(ctx, "src/d0/f9.txt/inside"), "inside\n");
+  }), 60_000);
+  it("an unchanged rebuild after it hits the cache", async () => {
+    const a = await build({ context: ctx, root, platform: { os: "linux", architecture: "amd64" } });
+    expect(a.steps.every((s) => s.cached)).toBe(true);
+  });
+});
