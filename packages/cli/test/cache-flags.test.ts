@@ -2,10 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Readable } from "node:stream";
-import { DigestingStream, MediaTypes, Store, writeImage } from "@tsbuild/oci";
 import { runCli } from "./helpers/run-cli.js";
 import { busyboxTar, makeBusyboxRootfs } from "../../../fixtures/support/busybox-rootfs.js";
+import { storeBaseImage } from "../../../fixtures/support/base-image.js";
 
 const work = mkdtempSync(join(tmpdir(), "tsbuild-cli-cache-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -14,11 +13,7 @@ let baseTar: Buffer;
 /** A store with the same base image (same manifest digest) as every other one made here. */
 async function storeWithBase(name: string): Promise<string> {
   const root = join(work, name);
-  const store = await Store.open(root);
-  const blob = await store.content.ingest(Readable.from([baseTar]).pipe(new DigestingStream()));
-  const img = await writeImage(store.content, { architecture: "amd64", os: "linux", created: "2020-01-01T00:00:00Z", config: { Cmd: ["sh"] } },
-    [{ descriptor: { mediaType: MediaTypes.OCI_LAYER_TAR, digest: blob.digest, size: blob.size }, diffId: blob.digest }]);
-  await store.images.put("base:1", img.manifest);
+  await storeBaseImage(root, "base:1", baseTar);
   return root;
 }
 

@@ -2,10 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Readable } from "node:stream";
-import { DigestingStream, MediaTypes, Store, writeImage } from "@tsbuild/oci";
+import { MediaTypes } from "@tsbuild/oci";
 import { build, CacheSpecError, parseCacheFrom, parseCacheTo, type BuildEvent, type BuildOptions, type CacheFromSpec, type CacheToSpec } from "../src/index.js";
-import { BASE_ENV_PATH, busyboxTar, makeBusyboxRootfs } from "../../../fixtures/support/busybox-rootfs.js";
+import { busyboxTar, makeBusyboxRootfs } from "../../../fixtures/support/busybox-rootfs.js";
+import { storeBaseImage } from "../../../fixtures/support/base-image.js";
 import { startRegistry, type RegistryServer } from "../../registry/test/helpers/registry-server.js";
 
 const work = mkdtempSync(join(tmpdir(), "tsbuild-cache-share-"));
@@ -37,11 +37,7 @@ let stores = 0;
 /** A fresh store holding only the base image (the same manifest digest in every store). */
 async function freshStore(): Promise<string> {
   const root = join(work, `store-${++stores}`);
-  const store = await Store.open(root);
-  const blob = await store.content.ingest(Readable.from([baseTar]).pipe(new DigestingStream()));
-  const img = await writeImage(store.content, { architecture: "amd64", os: "linux", created: "2020-01-01T00:00:00Z", config: { Env: [BASE_ENV_PATH], Cmd: ["sh"] } },
-    [{ descriptor: { mediaType: MediaTypes.OCI_LAYER_TAR, digest: blob.digest, size: blob.size }, diffId: blob.digest }]);
-  await store.images.put("base:1", img.manifest);
+  await storeBaseImage(root, "base:1", baseTar);
   return root;
 }
 
@@ -100,11 +96,14 @@ describe("sharing the build cache", () => {
   });
 
   it("a fresh store with --cache-from type=local hits every step and gives the identical image id", async () => {
-    const b = await run(await freshStore(), { cacheFrom: from(`type=local,src=${maxDir}`) });
+    const index = readFileSync(join(maxDir, "index.json"), "utf8");
+    const b = await run(await freshStore(), { cacheFrom: from(`type=local,src=${maxDir}`), cacheTo: to(`type=local,dest=${maxDir},mode=max`) });
     expect(ran(b)).toEqual([]);
     expect(b.steps).toHaveLength(8);
     expect(b.imageId).toBe(first.imageId);
     expect(b.warnings).toEqual([]);
+    // exporting back into the directory it imported from: the records came verbatim, the same cache
+    expect(readFileSync(join(maxDir, "index.json"), "utf8")).toBe(index);
   });
 
   it("imports lazily: a build of the first stage only copies that stage's layers", async () => {
@@ -216,6 +215,8 @@ describe("cache specs", () => {
       [() => parseCacheFrom("type=local,dest=/c"), /unknown option dest=/],
       [() => parseCacheFrom("type=registry"), /needs ref=REF/],
       [() => parseCacheTo("type=registry,ref=r,oci-mediatypes=false"), /always writes an OCI image manifest/],
+      [() => parseCacheTo("type=registry,ref=Bad Ref"), /--cache-to type=registry,ref=Bad Ref: .*/],
+      [() => parseCacheTo(`type=registry,ref=r/c@sha256:${"a".repeat(64)}`), /names a digest; give a tag/],
     ];
     for (const [fn, msg] of bad) expect(fn).toThrow(msg);
     expect(() => parseCacheFrom("")).toThrow(CacheSpecError);

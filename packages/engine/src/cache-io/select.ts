@@ -1,8 +1,8 @@
 /**
  * Which cache records an export carries. mode=max: every step of every stage this build ran or hit;
  * mode=min: the steps of the final image only, i.e. the target stage and the stages it is built
- * `FROM` (not stages it merely copies from). Metadata-only steps (ENV, LABEL…) have no record: their
- * key derives from the parent's.
+ * `FROM` (not stages it merely copies from). Every step has a record (metadata steps one without a
+ * layer); a step that has none (ADD of a URL) is left out.
  */
 import type { BuildGraph, Stage } from "@tsbuild/dockerfile";
 import type { CacheRecord, LocalCache } from "../cache.js";

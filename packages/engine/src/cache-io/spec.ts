@@ -5,6 +5,7 @@
  * plus buildx's `ignore-error=true` (a failed export warns instead of failing the build). A bad spec
  * is a CacheSpecError, which the CLI reports as a usage error (exit 2).
  */
+import { parseReference } from "@tsbuild/oci";
 
 /** min: the records of the final image's steps (the final stage's chain); max: every step the build ran or hit. */
 export type CacheMode = "min" | "max";
@@ -54,6 +55,18 @@ function required(flag: string, spec: string, kv: Map<string, string>, key: stri
   return v;
 }
 
+/** A registry reference that parses; an export needs a tag to push the cache under. */
+function reference(flag: string, spec: string, ref: string, needTag: boolean): string {
+  let parsed: ReturnType<typeof parseReference>;
+  try {
+    parsed = parseReference(ref);
+  } catch (e) {
+    throw new CacheSpecError(`${flag} ${spec}: ${(e as Error).message}`);
+  }
+  if (needTag && parsed.digest) throw new CacheSpecError(`${flag} ${spec}: ref=${ref} names a digest; give a tag to push the cache under (e.g. ref=REPO:buildcache)`);
+  return ref;
+}
+
 function mode(flag: string, spec: string, kv: Map<string, string>): CacheMode {
   const m = kv.get("mode") ?? "min";
   if (m !== "min" && m !== "max") throw new CacheSpecError(`${flag} ${spec}: mode=${m}: use mode=min or mode=max`);
@@ -71,7 +84,7 @@ function ignoreError(flag: string, spec: string, kv: Map<string, string>): { ign
 export function parseCacheFrom(spec: string): CacheFromSpec {
   const flag = "--cache-from";
   if (!spec.trim()) throw new CacheSpecError(`${flag}: empty value (use type=local,src=DIR or type=registry,ref=REF)`);
-  if (!spec.includes("=")) return { type: "registry", ref: spec.trim() };
+  if (!spec.includes("=")) return { type: "registry", ref: reference(flag, spec, spec.trim(), false) };
   const kv = split(flag, spec);
   const type = kv.get("type");
   switch (type) {
@@ -80,7 +93,7 @@ export function parseCacheFrom(spec: string): CacheFromSpec {
       return { type: "local", src: required(flag, spec, kv, "src", "DIR") };
     case "registry":
       checkKeys(flag, spec, kv, ["type", "ref"]);
-      return { type: "registry", ref: required(flag, spec, kv, "ref", "REF") };
+      return { type: "registry", ref: reference(flag, spec, required(flag, spec, kv, "ref", "REF"), false) };
     case undefined:
       throw new CacheSpecError(`${flag} ${spec}: type= is required (type=local,src=DIR or type=registry,ref=REF)`);
     default:
@@ -101,7 +114,7 @@ export function parseCacheTo(spec: string): CacheToSpec {
     }
     case "registry": {
       checkKeys(flag, spec, kv, ["type", "ref", "mode", "ignore-error"]);
-      return { type: "registry", ref: required(flag, spec, kv, "ref", "REF"), mode: mode(flag, spec, kv), ...ignoreError(flag, spec, kv) };
+      return { type: "registry", ref: reference(flag, spec, required(flag, spec, kv, "ref", "REF"), true), mode: mode(flag, spec, kv), ...ignoreError(flag, spec, kv) };
     }
     case "inline": {
       checkKeys(flag, spec, kv, ["type", "mode"]);
