@@ -97,6 +97,8 @@ describe("sharing the build cache", () => {
 
   it("a fresh store with --cache-from type=local hits every step and gives the identical image id", async () => {
     const index = readFileSync(join(maxDir, "index.json"), "utf8");
+    mkdirSync(join(maxDir, "blobs", "ingest"));
+    writeFileSync(join(maxDir, "blobs", "ingest", "left-by-a-killed-export"), "partial");
     const b = await run(await freshStore(), { cacheFrom: from(`type=local,src=${maxDir}`), cacheTo: to(`type=local,dest=${maxDir},mode=max`) });
     expect(ran(b)).toEqual([]);
     expect(b.steps).toHaveLength(8);
@@ -104,6 +106,7 @@ describe("sharing the build cache", () => {
     expect(b.warnings).toEqual([]);
     // exporting back into the directory it imported from: the records came verbatim, the same cache
     expect(readFileSync(join(maxDir, "index.json"), "utf8")).toBe(index);
+    expect(existsSync(join(maxDir, "blobs", "ingest"))).toBe(false);
   });
 
   it("imports lazily: a build of the first stage only copies that stage's layers", async () => {

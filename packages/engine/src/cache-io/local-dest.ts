@@ -36,6 +36,7 @@ export async function writeLocalCache(store: Store, cache: EncodedCache, dest: s
   await writeFileAtomic(join(dest, "index.json"), JSON.stringify(index));
   const keep = new Set<Digest>([cache.config.descriptor.digest, cache.manifest.descriptor.digest, ...cache.layers.map((l) => l.digest)]);
   for await (const blob of dir.walk()) if (!keep.has(blob.digest)) await dir.delete(blob.digest);
-  // the content store's ingest directory is empty after a clean export, and no part of an OCI layout
+  // the content store's ingest directory (and what a killed export left there) is no part of an OCI layout
+  await dir.cleanIngest();
   await rmdir(join(dest, "blobs", "ingest")).catch(() => undefined);
 }
