@@ -164,6 +164,17 @@ describe("sharing the build cache", () => {
     expect(b.warnings[1]).toMatch(/cache-garbage is not used: .*not valid JSON/);
   });
 
+  it("a failed export fails the build, after the image is written; ignore-error=true makes it a warning", async () => {
+    const notADir = join(work, "a-file");
+    writeFileSync(notADir, "");
+    const root = await freshStore();
+    await expect(run(root, { target: "builder", cacheTo: to(`type=local,dest=${notADir}`) })).rejects.toThrow(
+      /^exporting the local cache .*a-file failed: .*ENOTDIR.* \(the image was built; add ignore-error=true to --cache-to to carry on without the cache\)$/);
+    const b = await run(root, { target: "builder", cacheTo: to(`type=local,dest=${notADir},ignore-error=true`, `type=local,dest=${join(work, "cache-ok")}`) });
+    expect(b.warnings.join("\n")).toMatch(/exporting the local cache .*a-file failed/);
+    expect(b.exported.at(-1)).toMatch(/cache-ok \(mode=min: 3 records, 3 layers\)$/);
+  });
+
   describe("through a registry (Debian's docker-registry on loopback)", () => {
     beforeAll(async () => {
       registry = await startRegistry();
