@@ -20,6 +20,10 @@ import { ContextIndex } from "./context-digest.js";
 import { ContextListings } from "./context-listing.js";
 import { MissExplainer } from "./explain.js";
 import { exportImage, type OutputSpec } from "./export.js";
+import type { CacheFromSpec, CacheToSpec } from "./cache-io/spec.js";
+import { closeCacheSources, exportCaches, inlineCache, openCacheSources, type CacheIo } from "./cache-io/share.js";
+import { ImportingCache } from "./cache-io/importing-cache.js";
+import type { CacheSource } from "./cache-io/source.js";
 
 export interface BuildOptions {
   /** the build context directory */
@@ -47,6 +51,9 @@ export interface BuildOptions {
   explain?: boolean;
   /** re-resolve base images in their registry even when they are in the store */
   pull?: boolean;
+  /** caches to import (--cache-from; see parseCacheFrom) and to export (--cache-to; see parseCacheTo) */
+  cacheFrom?: CacheFromSpec[];
+  cacheTo?: CacheToSpec[];
   /** clamp timestamps (SOURCE_DATE_EPOCH) */
   sourceDateEpoch?: number;
   onEvent?: EventSink;
@@ -110,7 +117,11 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   };
   if (opts.explain) env.explainer = new MissExplainer(env.cache, listings);
   await env.contextIndex.load();
+  const cacheIo: CacheIo = { store, registry: env.registry, platform: graph.targetPlatform, emit };
+  let cacheSources: CacheSource[] = [];
   try {
+    cacheSources = await openCacheSources(opts.cacheFrom ?? [], cacheIo);
+    if (cacheSources.length) env.cache = new ImportingCache(store, cacheSources, (message) => emit({ type: "warning", message }));
     let final: StageState;
     try {
       final = await solve(env);
@@ -144,6 +155,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       ...(final.image.variant ? { variant: final.image.variant } : {}),
       config: cfg as NonNullable<ImageConfig["config"]>,
       history: final.image.history,
+      ...(await inlineCache(opts.cacheTo ?? [], cacheIo, env)),
     };
     const img = await writeImage(store.content, config, final.layers);
     const names = opts.tags ?? [];
@@ -154,9 +166,14 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       exported.push(what);
       emit({ type: "exported", what });
     }
+    for (const what of await exportCaches(opts.cacheTo ?? [], cacheIo, env)) {
+      exported.push(what);
+      emit({ type: "exported", what });
+    }
     return { imageId: img.config.digest, manifestDigest: img.manifest.digest, names, steps: env.steps, warnings: graph.warnings, exported };
   } finally {
     opts.signal?.removeEventListener("abort", onAbort);
+    await closeCacheSources(cacheSources);
     await rm(scratch, { recursive: true, force: true });
   }
 }

@@ -6,3 +6,5 @@ export type { StepRecord } from "./build-context-types.js";
 export { IgnoreMatcher, parseDockerignore } from "./context/dockerignore.js";
 export { goMatch, BadPatternError } from "./fileops/go-match.js";
 export { runImage, type RunImageOptions } from "./run-image.js";
+export { parseCacheFrom, parseCacheTo, CacheSpecError, type CacheFromSpec, type CacheToSpec, type CacheMode } from "./cache-io/spec.js";
+export { CacheExportError } from "./cache-io/share.js";

@@ -1,6 +1,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { resolve, dirname } from "node:path";
 import { build, BuildError, parseOutput, type OutputSpec, type StepRecord } from "@tsbuild/engine";
+import { parseCacheOptions } from "../cache-options.js";
 import { DockerfileError, parsePlatform } from "@tsbuild/dockerfile";
 import { applyLayer, defaultStoreRoot, Store } from "@tsbuild/oci";
 import { rm } from "node:fs/promises";
@@ -61,6 +62,8 @@ export const buildCommand: Command = {
       { name: "root", value: true },
       { name: "insecure-registry", value: true, repeat: true },
       { name: "snapshotter", value: true },
+      { name: "cache-from", value: true, repeat: true },
+      { name: "cache-to", value: true, repeat: true },
     ]);
     const contextArg = args.positionals[0];
     if (!contextArg || args.positionals.length > 1) throw new UsageError("give exactly one build context (a directory)");
@@ -97,6 +100,7 @@ export const buildCommand: Command = {
     if (epochText && !(Number.isInteger(epoch) && (epoch as number) >= 0)) throw new UsageError(`SOURCE_DATE_EPOCH=${epochText}: give whole seconds since 1970`);
     const snap = str(args, "snapshotter") ?? "auto";
     if (!["auto", "overlay", "copy"].includes(snap)) throw new UsageError(`--snapshotter ${snap}: use auto, overlay or copy`);
+    const cache = parseCacheOptions(list(args, "cache-from"), list(args, "cache-to"), io.cwd);
     const controller = new AbortController();
     let running: Promise<unknown> = Promise.resolve();
     // on SIGINT/SIGTERM: abort, let the build clean up (containers, snapshots, scratch), then exit
@@ -125,6 +129,7 @@ export const buildCommand: Command = {
         noCacheFilter: list(args, "no-cache-filter"),
         explain: flag(args, "explain"),
         pull: flag(args, "pull"),
+        ...cache,
         onEvent: print,
         signal: controller.signal,
       });
