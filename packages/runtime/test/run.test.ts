@@ -65,6 +65,9 @@ const cases: { name: string; script: string; user?: string; expected: string[] }
   { name: "fifo", script: "mkfifo -m 644 /fifo", expected: ["fifo fifo 644 0:0"] },
   { name: "delete and recreate a directory (opaque)", script: "rm -rf /stuff/replace && mkdir /stuff/replace && echo new > /stuff/replace/new",
     expected: ["dir stuff 755 0:0", "dir stuff/replace 755 0:0", "opaque stuff/replace", "file stuff/replace/new 644 0:0 4"] },
+  // with overlay's redirect_dir off, as BuildKit sees it: the moved tree as new entries, the old name whited out
+  { name: "rename a base directory", script: "mv /stuff/keep /stuff/moved",
+    expected: ["dir stuff 755 0:0", "dir stuff/moved 755 0:0", "file stuff/moved/k 644 0:0 5", "whiteout stuff/keep"] },
   { name: "delete a base directory (whiteout)", script: "rm -rf /stuff/keep", expected: ["dir stuff 755 0:0", "whiteout stuff/keep"] },
   { name: "writes as a non-root USER", script: "echo mine > /home/app/file", user: "app",
     expected: ["dir home 755 0:0", "dir home/app 755 1000:1000", "file home/app/file 644 1000:1000 5"] },
