@@ -45,9 +45,10 @@ function authKeys(domain: string): string[] {
   return [domain, `https://${domain}`, `http://${domain}`];
 }
 
-function runHelper(name: string, domain: string): Promise<Credential | undefined> {
+function runHelper(name: string, domain: string, env: NodeJS.ProcessEnv): Promise<Credential | undefined> {
   return new Promise((resolve) => {
-    const c = spawn(`docker-credential-${name}`, ["get"], { stdio: ["pipe", "pipe", "pipe"] });
+    // found on env.PATH, and run with env: the same environment the config path came from
+    const c = spawn(`docker-credential-${name}`, ["get"], { stdio: ["pipe", "pipe", "pipe"], env });
     let out = "";
     c.stdout.on("data", (d: Buffer) => (out += d.toString()));
     c.on("error", () => resolve(undefined));
@@ -62,6 +63,7 @@ function runHelper(name: string, domain: string): Promise<Credential | undefined
         resolve(undefined);
       }
     });
+    c.stdin.on("error", () => undefined); // a helper that is missing or exits early
     c.stdin.end(domain);
   });
 }
@@ -71,7 +73,7 @@ export async function findCredential(domain: string, env: NodeJS.ProcessEnv = pr
   const cfg = await readConfig(path);
   const helper = cfg.credHelpers?.[domain] ?? cfg.credsStore;
   if (helper) {
-    const c = await runHelper(helper, domain);
+    const c = await runHelper(helper, domain, env);
     if (c) return c;
   }
   for (const k of authKeys(domain)) {

@@ -10,7 +10,8 @@ import {
   type ContentWriter, type Descriptor, type Digest, type Platform, type Store,
 } from "@tsbuild/oci";
 import { RegistryClient, type ClientOptions } from "./client.js";
-import { RegistryError } from "./errors.js";
+import { RegistryError, UnsupportedMediaTypeError } from "./errors.js";
+import { checkBlobMediaTypes, checkManifestMediaType, manifestJson } from "./media-support.js";
 import { BlobLocations } from "./locations.js";
 import { formatPlatform, hostPlatform, platformMatches } from "./platform.js";
 
@@ -66,9 +67,11 @@ export class Puller {
     }
     const ct = String(res.headers["content-type"] ?? "").split(";")[0]?.trim() ?? "";
     let mediaType = ct;
-    const parsed = JSON.parse(bytes.toString("utf8")) as { mediaType?: string; manifests?: unknown };
-    if (parsed.mediaType) mediaType = parsed.mediaType;
-    else if (!mediaType || mediaType === "application/json") mediaType = parsed.manifests ? MediaTypes.OCI_INDEX : MediaTypes.OCI_MANIFEST;
+    const where = `${this.client.domain}: manifest ${this.repo}:${reference}`;
+    const parsed = manifestJson(bytes, where);
+    if (typeof parsed.mediaType === "string" && parsed.mediaType) mediaType = parsed.mediaType;
+    else if (parsed.schemaVersion === 2 && (!mediaType || mediaType === "application/json")) mediaType = parsed.manifests ? MediaTypes.OCI_INDEX : MediaTypes.OCI_MANIFEST;
+    checkManifestMediaType(mediaType, parsed, where);
     return { bytes, mediaType, digest };
   }
 
@@ -116,7 +119,9 @@ export async function pull(store: Store, ref: string, opts: PullOptions = {}): P
   const want = opts.platform ?? hostPlatform();
   try {
     const top = await puller.manifestBytes(r.digest ?? r.tag ?? "latest");
-    await store.content.putBytes(top.bytes, { digest: top.digest });
+    // manifests are checked before they are stored (the index after the manifest it leads to):
+    // an unsupported image leaves nothing behind
+    if (!isIndexMediaType(top.mediaType)) checkBlobMediaTypes(parseManifest(top.bytes), `${ref}`);
     let manifestDesc: Descriptor = { mediaType: top.mediaType, digest: top.digest, size: top.bytes.length };
     let index: Descriptor | undefined;
     let manifestBytes = top.bytes;
@@ -131,10 +136,13 @@ export async function pull(store: Store, ref: string, opts: PullOptions = {}): P
       if (await store.content.has(pick.digest)) manifestBytes = await store.content.readBytes(pick.digest);
       else {
         const m = await puller.manifestBytes(pick.digest);
+        if (isIndexMediaType(m.mediaType)) throw new UnsupportedMediaTypeError(`${ref}: the index entry for ${formatPlatform(want)} is itself an index (nested indexes are not supported)`, 415);
+        checkBlobMediaTypes(parseManifest(m.bytes), `${ref} (${formatPlatform(want)})`);
         await store.content.putBytes(m.bytes, { digest: pick.digest });
         manifestBytes = m.bytes;
       }
     }
+    await store.content.putBytes(top.bytes, { digest: top.digest });
     const manifest = parseManifest(manifestBytes);
     let downloaded = 0;
     const blobs = [manifest.config, ...manifest.layers];

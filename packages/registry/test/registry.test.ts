@@ -14,8 +14,9 @@ import { startProxy } from "./helpers/counting-proxy.js";
 const work = mkdtempSync(join(tmpdir(), "tsbuild-registry-test-"));
 let n = 0;
 const freshStore = () => Store.open(join(work, `store-${n++}`));
-const skopeoDigest = (ref: string) =>
-  JSON.parse(execFileSync("skopeo", ["inspect", "--tls-verify=false", `docker://${ref}`], { encoding: "utf8" })).Digest as string;
+const skopeoDigest = (ref: string, creds?: string) =>
+  JSON.parse(execFileSync("skopeo", ["inspect", "--tls-verify=false", ...(creds ? ["--creds", creds] : []), `docker://${ref}`],
+    { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] })).Digest as string;
 
 let registry: RegistryServer;
 let source: Store;
@@ -96,13 +97,23 @@ describe("Basic auth (htpasswd)", () => {
     authed = await startRegistry({ user: "ci", password: "s3cret" });
   });
   afterAll(async () => authed?.stop());
-  it("fails clearly without credentials, works with docker config credentials", async () => {
+  it("fails clearly without credentials; with docker config credentials: push, re-push (nothing uploaded), cross-repository mount, pull, as skopeo --creds sees it", async () => {
     const env = { DOCKER_CONFIG: join(work, "docker-config") };
     await expect(push(source, image, `${authed.host}/app:1`, { env })).rejects.toBeInstanceOf(UnauthorizedError);
     await saveCredential(authed.host, "ci", "s3cret", env);
     const r = await push(source, image, `${authed.host}/app:1`, { env });
     expect(r.uploaded).toBe(2);
-    const pulled = await pull(await freshStore(), `${authed.host}/app:1`, { env });
+    expect(skopeoDigest(`${authed.host}/app:1`, "ci:s3cret")).toBe(image.digest);
+    const again = await push(source, image, `${authed.host}/app:1`, { env });
+    expect(again.uploaded).toBe(0);
+    expect(again.existing).toBe(2);
+    // the mount asks for pull on the other repository too: Basic credentials cover both
+    const mounted = await push(source, image, `${authed.host}/team/app:2`, { env });
+    expect(mounted.mounted).toBe(2);
+    expect(mounted.uploaded).toBe(0);
+    expect(skopeoDigest(`${authed.host}/team/app:2`, "ci:s3cret")).toBe(image.digest);
+    expect(() => skopeoDigest(`${authed.host}/team/app:2`, "ci:wrong")).toThrow();
+    const pulled = await pull(await freshStore(), `${authed.host}/team/app:2`, { env });
     expect(pulled.manifest.digest).toBe(image.digest);
     await saveCredential(authed.host, "ci", "wrong", env);
     await expect(pull(await freshStore(), `${authed.host}/app:1`, { env })).rejects.toThrow(/unauthorized.*docker-config/);

@@ -20,6 +20,8 @@ export interface PreparedMounts {
 }
 
 const lockWaiters = new Map<string, Promise<void>>();
+/** cache directories mounted by a run of this process right now, and by how many */
+const inUse = new Map<string, number>();
 
 export async function prepareRunMounts(list: RunMount[], opts: { cacheRoot: string; scratch: string }): Promise<PreparedMounts> {
   const mounts: RuntimeMount[] = [];
@@ -37,7 +39,9 @@ export async function prepareRunMounts(list: RunMount[], opts: { cacheRoot: stri
           // as BuildKit: caches with the same id but other owner or mode are separate caches
           const id = createHash("sha256").update(`${m.id}\0${m.uid ?? 0}\0${m.gid ?? 0}\0${(m.mode ?? 0o755).toString(8)}`).digest("hex").slice(0, 24);
           let dir = join(opts.cacheRoot, id);
-          if (m.sharing === "private") dir = join(opts.scratch, `cache-${id}-${Math.random().toString(36).slice(2)}`);
+          // private, as BuildKit: the cache itself when no other run has it, else a fresh throwaway one
+          const throwaway = m.sharing === "private" && (inUse.get(dir) ?? 0) > 0;
+          if (throwaway) dir = join(opts.scratch, `cache-${id}-${Math.random().toString(36).slice(2)}`);
           const fresh = await mkdir(dir, { recursive: true });
           if (fresh) {
             await chmod(dir, m.mode ?? 0o755);
@@ -54,7 +58,12 @@ export async function prepareRunMounts(list: RunMount[], opts: { cacheRoot: stri
               release();
             });
           }
-          if (m.sharing === "private") cleanups.push(() => rm(dir, { recursive: true, force: true }));
+          if (throwaway) cleanups.push(() => rm(dir, { recursive: true, force: true }));
+          else {
+            const held = dir;
+            inUse.set(held, (inUse.get(held) ?? 0) + 1);
+            cleanups.push(async () => void (inUse.get(held) === 1 ? inUse.delete(held) : inUse.set(held, (inUse.get(held) ?? 1) - 1)));
+          }
           mounts.push({ destination: m.target, type: "bind", source: dir, options: ["rbind", "rw"] });
           break;
         }

@@ -32,9 +32,10 @@ interface GroupEntry {
 }
 
 async function readInRoot(root: string, path: string): Promise<string> {
-  const dir = await resolveInRoot(root, posix.dirname(path).replace(/^\//, ""));
+  // every component, the file's own name too: an image's /etc/passwd -> /x symlink is the image's /x
+  const resolved = await resolveInRoot(root, path.replace(/^\//, ""));
   try {
-    return await readFile(posix.join(root, dir, posix.basename(path)), "utf8");
+    return await readFile(posix.join(root, resolved), "utf8");
   } catch {
     return "";
   }

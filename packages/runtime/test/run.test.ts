@@ -65,6 +65,9 @@ const cases: { name: string; script: string; user?: string; expected: string[] }
   { name: "fifo", script: "mkfifo -m 644 /fifo", expected: ["fifo fifo 644 0:0"] },
   { name: "delete and recreate a directory (opaque)", script: "rm -rf /stuff/replace && mkdir /stuff/replace && echo new > /stuff/replace/new",
     expected: ["dir stuff 755 0:0", "dir stuff/replace 755 0:0", "opaque stuff/replace", "file stuff/replace/new 644 0:0 4"] },
+  // with overlay's redirect_dir off, as BuildKit sees it: the moved tree as new entries, the old name whited out
+  { name: "rename a base directory", script: "mv /stuff/keep /stuff/moved",
+    expected: ["dir stuff 755 0:0", "dir stuff/moved 755 0:0", "file stuff/moved/k 644 0:0 5", "whiteout stuff/keep"] },
   { name: "delete a base directory (whiteout)", script: "rm -rf /stuff/keep", expected: ["dir stuff 755 0:0", "whiteout stuff/keep"] },
   { name: "writes as a non-root USER", script: "echo mine > /home/app/file", user: "app",
     expected: ["dir home 755 0:0", "dir home/app 755 1000:1000", "file home/app/file 644 1000:1000 5"] },
@@ -133,7 +136,54 @@ describe("the container", () => {
     expect(first.entries.filter((e) => !/^dir (proc|dev|sys) /.test(e)).sort()).toEqual(
       ["dir root 755 0:0", "dir root/.cache 755 0:0", "dir scratch 755 0:0", "dir src 755 0:0"].sort());
   });
-  it("SIGINT to the process kills the container and cleans up, exit 130", async () => {
+  it("has docker's default capability bounding set, for root and for a USER", async () => {
+    for (const user of ["root", "app"]) {
+      const r = await step(overlay, "grep -E '^Cap(Bnd|Prm|Eff):' /proc/self/status", { user });
+      expect(r.out).toMatch(/^CapBnd:\s+00000000a80425fb$/m);
+      if (user === "root") expect(r.out).toMatch(/^CapEff:\s+00000000a80425fb$/m);
+      else expect(r.out).toMatch(/^CapEff:\s+0000000000000000$/m);
+    }
+  });
+  it("/sys is read-only", async () => {
+    const r = await step(overlay, "grep ' /sys ' /proc/mounts; echo x > /sys/kernel/test 2>/dev/null || echo write-refused; mkdir /sys/new 2>/dev/null || echo mkdir-refused");
+    expect(r.out).toMatch(/ \/sys \w+ ro[,\s]/);
+    expect(r.out).toContain("write-refused");
+    expect(r.out).toContain("mkdir-refused");
+  });
+  it("passes the env as given, filling in PATH, HOSTNAME and HOME only when unset", async () => {
+    const given = await step(overlay, 'printf "%s|" "$GREETING" "$EMPTY" "$HOME" "$PATH" "$HOSTNAME"', {
+      env: ["GREETING=hello  world=1", "EMPTY=", "HOME=/custom", "PATH=/bin"], user: "app",
+    });
+    expect(given.out).toBe("hello  world=1||/custom|/bin|buildkitsandbox|");
+    // nothing else from the host: only what the shell itself exports (PWD, SHLVL)
+    const filled = await step(overlay, "env | grep -v -e ^PWD= -e ^SHLVL= | sort", { user: "app" });
+    expect(filled.out).toBe("HOME=/home/app\nHOSTNAME=buildkitsandbox\nPATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n");
+  });
+  it("cache sharing=private: the cache when free, a throwaway copy while another run holds it", async () => {
+    const cache = (sharing: "shared" | "private") => [{ type: "cache" as const, target: "/c", id: "private-test", sharing }];
+    await step(overlay, "echo persisted > /c/mark", { mounts: cache("private") });
+    const again = await step(overlay, "cat /c/mark", { mounts: cache("private") });
+    expect(again.out).toBe("persisted\n");
+    // while a shared run holds the cache, a private run gets an empty one, and its writes go nowhere
+    const holder = step(overlay, "touch /c/holding; sleep 2; ls /c", { mounts: cache("shared") });
+    await new Promise((r) => setTimeout(r, 800));
+    const concurrent = await step(overlay, "ls -A /c; echo private > /c/private-only", { mounts: cache("private") });
+    expect(concurrent.out).toBe("");
+    expect((await holder).out.split("\n").sort().filter(Boolean)).toEqual(["holding", "mark"]);
+    const after = await step(overlay, "ls /c", { mounts: cache("private") });
+    expect(after.out.split("\n").filter(Boolean).sort()).toEqual(["holding", "mark"]);
+  });
+  it("cache sharing=locked: concurrent runs take turns", async () => {
+    const mounts = [{ type: "cache" as const, target: "/c", id: "locked-test", sharing: "locked" as const }];
+    const script = (n: number) => `echo start-${n} >> /c/log; sleep 1; echo end-${n} >> /c/log`;
+    await Promise.all([step(overlay, script(1), { mounts }), step(overlay, script(2), { mounts })]);
+    const log = (await step(overlay, "cat /c/log", { mounts })).out.trim().split("\n");
+    expect(log).toHaveLength(4);
+    const first = (log[0] as string).slice("start-".length);
+    const second = first === "1" ? "2" : "1";
+    expect(log).toEqual([`start-${first}`, `end-${first}`, `start-${second}`, `end-${second}`]);
+  });
+  it.each([["SIGINT", 130], ["SIGTERM", 143]] as const)("%s to the process kills the container and cleans up, exit %i", async (signal, exitCode) => {
     const script = `
       import { OverlaySnapshotter, unmountAll } from ${JSON.stringify(new URL("../../snapshot/dist/index.js", import.meta.url).href)};
       import { RuncExecutor, abortOnSignals } from ${JSON.stringify(new URL("../dist/index.js", import.meta.url).href)};
@@ -150,9 +200,9 @@ describe("the container", () => {
     const child = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
     await new Promise<void>((r) => child.stdout.on("data", (d: Buffer) => d.toString().includes("started") && r()));
     await new Promise((r) => setTimeout(r, 500));
-    child.kill("SIGINT");
+    child.kill(signal);
     const code = await new Promise((r) => child.on("exit", (c) => r(c)));
-    expect(code).toBe(130);
+    expect(code).toBe(exitCode);
     expect(readFileSync("/proc/mounts", "utf8")).not.toContain(join(work, "overlay", "a"));
     expect(spawnSync("runc", ["--root", stateDir, "list", "-q"]).stdout.toString().trim()).toBe("");
     expect(spawnSync("pgrep", ["-f", "sleep 61"]).stdout.toString().trim()).toBe("");

@@ -1,28 +1,33 @@
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Snapshotter } from "./snapshotter.js";
 import { OverlaySnapshotter } from "./overlay.js";
 import { CopySnapshotter } from "./copy.js";
 import { mountOverlay, unmount } from "./mounts.js";
 
-let probed: boolean | undefined;
+/** probe results by file system (device id): overlay works on one and not on another (e.g. over overlayfs) */
+const probed = new Map<number, boolean>();
 
-/** Whether overlayfs mounts work here (probed once). */
+/** Whether overlayfs mounts work with upper and lower dirs on the file system of `scratch` (probed once per file system). */
 export async function overlaySupported(scratch: string): Promise<boolean> {
-  if (probed !== undefined) return probed;
   await mkdir(scratch, { recursive: true });
+  const dev = (await stat(scratch)).dev;
+  const known = probed.get(dev);
+  if (known !== undefined) return known;
   const d = await mkdtemp(join(scratch, "overlay-probe-"));
+  let ok = false;
   try {
     for (const s of ["l1", "l2", "u", "w", "m"]) await mkdir(join(d, s));
     await mountOverlay(join(d, "m"), ["l1", "l2"], "u", "w", d);
     await unmount(join(d, "m"));
-    probed = true;
+    ok = true;
   } catch {
-    probed = false;
+    ok = false;
   } finally {
     await rm(d, { recursive: true, force: true });
   }
-  return probed;
+  probed.set(dev, ok);
+  return ok;
 }
 
 /** The overlay snapshotter where overlayfs works, else the copy snapshotter; or the one asked for. */

@@ -19,9 +19,17 @@ function hookExit(): void {
   process.once("exit", cleanup);
 }
 
+/**
+ * Always off, whatever the kernel's defaults: with redirect_dir a renamed directory becomes a
+ * `trusted.overlay.redirect` xattr in the upper dir, and with metacopy a chmod/chown a metadata-only
+ * copy-up, neither of which a layer diff can express. Off, the kernel copies up (mv falls back to
+ * copy + delete on EXDEV) and the upper dir holds real entries.
+ */
+export const OVERLAY_FEATURES_OFF = ["redirect_dir=off", "metacopy=off"];
+
 export async function mountOverlay(target: string, lowers: string[], upper: string | undefined, work: string | undefined, cwd: string): Promise<void> {
   hookExit();
-  const opts = [`lowerdir=${lowers.join(":")}`];
+  const opts = [`lowerdir=${lowers.join(":")}`, ...OVERLAY_FEATURES_OFF];
   if (upper && work) opts.push(`upperdir=${upper}`, `workdir=${work}`);
   // lowerdir with a single dir and no upper needs at least two lowers: use a read-only bind then
   if (!upper && lowers.length === 1) {

@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, unlinkSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, unlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { OverlaySnapshotter, CopySnapshotter, activeMounts, chooseSnapshotter, type Snapshotter } from "../src/index.js";
@@ -52,6 +53,29 @@ describe("snapshotters agree", () => {
     expect((await chooseSnapshotter(join(work, "auto"))).kind).toBe("overlay");
     expect((await chooseSnapshotter(join(work, "auto"), "copy")).kind).toBe("copy");
     expect(existsSync(join(work, "auto/tmp"))).toBe(true);
+  });
+  it("auto falls back to copy where overlay cannot mount (a store on overlayfs), and that store works", async () => {
+    // overlayfs refuses an upper dir on overlayfs: a store inside a container's root is such a place
+    const base = join(work, "on-overlay");
+    for (const d of ["lower", "upper", "work", "mnt"]) mkdirSync(join(base, d), { recursive: true });
+    execFileSync("mount", ["-t", "overlay", "overlay", "-o", `lowerdir=${base}/lower,upperdir=${base}/upper,workdir=${base}/work`, join(base, "mnt")]);
+    try {
+      const s = await chooseSnapshotter(join(base, "mnt/store"));
+      expect(s.kind).toBe("copy");
+      const a = await s.prepare("k");
+      writeFileSync(join(a.root, "hello"), "hi");
+      const entries: string[] = [];
+      for await (const e of s.diff("k")) entries.push(`${e.type} ${e.path}`);
+      expect(entries).toEqual(["file hello"]);
+      await s.commit("c", "k");
+      expect(await s.exists("c")).toBe(true);
+      // the probe left nothing behind, and a store elsewhere still gets overlay
+      expect(readdirSync(join(base, "mnt/store/tmp"))).toEqual([]);
+      expect(activeMounts()).toEqual([]);
+      expect((await chooseSnapshotter(join(work, "auto-elsewhere"))).kind).toBe("overlay");
+    } finally {
+      execFileSync("umount", [join(base, "mnt")]);
+    }
   });
 });
 
