@@ -3,6 +3,7 @@ import { execFileSync } from "node:child_process";
 import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync, linkSync, chownSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createServer, type Server } from "node:net";
 import { PassThrough, Readable, Writable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import {
@@ -29,6 +30,8 @@ function describeTree(root: string): Record<string, string> {
       else if (st.isFile()) kind = `file:${sha256Digest(readFileSync(join(root, p)))}`;
       else if (st.isFIFO()) kind = "fifo";
       else if (st.isCharacterDevice()) kind = `char:${st.rdev}`;
+      else if (st.isBlockDevice()) kind = `block:${st.rdev}`;
+      else if (st.isSocket()) kind = "socket";
       if (st.isFile() && st.nlink > 1) {
         const first = inodes.get(st.ino);
         if (first) kind += ` link-of:${first}`;
@@ -51,7 +54,9 @@ async function toBuffer(fn: (out: Writable) => Promise<unknown>): Promise<Buffer
 }
 
 let src: string;
-beforeAll(() => {
+let socketServer: Server | undefined;
+afterAll(() => socketServer?.close()); // (closing it unlinks the socket)
+beforeAll(async () => {
   src = join(work, "src");
   mkdirSync(join(src, "dir/sub"), { recursive: true });
   writeFileSync(join(src, "dir/file.txt"), "hello\n");
@@ -73,9 +78,16 @@ beforeAll(() => {
     chownSync(join(src, "empty"), 3000000, 3000001);
     execFileSync("mkfifo", [join(src, "fifo")]);
     execFileSync("mknod", [join(src, "null-dev"), "c", "1", "3"]);
+    execFileSync("mknod", [join(src, "dir/blk-dev"), "b", "7", "200"]);
+    chownSync(join(src, "dir/blk-dev"), 6, 7);
+    chmodSync(join(src, "dir/blk-dev"), 0o640);
     execFileSync("setfattr", ["-n", "user.comment", "-v", "hi", join(src, "empty")]);
     execFileSync("setfattr", ["-n", "security.capability", "-v", "0sAQAAAgAgAAAAAAAAAAAAAAAAAAA=", join(src, "big.bin")]);
   }
+  // a unix socket: a layer cannot hold one, so the writer skips it
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => server.once("error", reject).listen(join(src, "dir/app.sock"), resolve));
+  socketServer = server;
 });
 
 describe("layer round trip", () => {
@@ -84,7 +96,20 @@ describe("layer round trip", () => {
     const dst = join(work, "dst");
     const r = await applyLayerToNewDir(Readable.from([tar]), dst);
     expect(r.diffId).toBe(sha256Digest(tar));
-    expect(describeTree(dst)).toEqual(describeTree(src));
+    const { "dir/app.sock": socket, ...expected } = describeTree(src);
+    expect(socket).toMatch(/^socket /);
+    expect(describeTree(dst)).toEqual(expected);
+    expect(existsSync(join(dst, "dir/app.sock"))).toBe(false);
+    const listing = execFileSync("tar", ["-tvf", "-"], { input: tar }).toString().split("\n");
+    expect(listing.filter((l) => l.includes("app.sock"))).toEqual([]);
+    if (isRoot) {
+      // the block device: type, major/minor, mode and owner survive the round trip
+      expect(expected["dir/blk-dev"]).toMatch(/^block:\d+ mode:640 owner:6:7 /);
+      const blk = lstatSync(join(dst, "dir/blk-dev"));
+      expect(blk.isBlockDevice()).toBe(true);
+      expect([Math.floor(blk.rdev / 256), blk.rdev % 256]).toEqual([7, 200]);
+      expect(listing.find((l) => l.endsWith("dir/blk-dev"))).toMatch(/^brw-r----- 6\/7 +7,200 /);
+    }
     if (isRoot) {
       const a = await readXattrs(src);
       const b = await readXattrs(dst);
