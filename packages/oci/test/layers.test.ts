@@ -1,13 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
 import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync, linkSync, chownSync, readdirSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createServer, type Server } from "node:net";
 import { PassThrough, Readable, Writable } from "node:stream";
-import { createGunzip } from "node:zlib";
+import { createGunzip, gunzipSync } from "node:zlib";
+import { randomBytes } from "node:crypto";
 import {
-  applyLayer, applyLayerToNewDir, gzipParallel, readXattrs, sha256Digest, walkDirectory, writeLayer,
+  applyLayer, applyLayerToNewDir, gzipParallel, GzipWorkerPool, sharedGzipPool, readXattrs, sha256Digest, walkDirectory, writeLayer,
   UnsafeLayerError, TarFormatError, type LayerEntry,
 } from "../src/index.js";
 import { encodeHeader, padding, type TarHeader } from "../src/layer/tar-format.js";
@@ -242,6 +243,27 @@ describe("compression", () => {
       for await (const c of p.pipe(g)) out.write(c);
     });
     expect(viaNode.equals(data)).toBe(true);
+  });
+  it("parallel gzip runs on one worker thread per core, and its bytes do not depend on the worker count", async () => {
+    expect(sharedGzipPool().size).toBe(availableParallelism());
+    const data = Buffer.concat(Array.from({ length: 60 }, (_, i) => Buffer.concat([randomBytes(50_000), Buffer.alloc(50_000, i)])));
+    const gzipWith = (opts: Parameters<typeof gzipParallel>[1]) =>
+      toBuffer(async (out) => {
+        for await (const c of gzipParallel(Readable.from([data]), { chunkSize: 256 * 1024, ...opts })) out.write(c);
+      });
+    const pool = new GzipWorkerPool(3);
+    try {
+      const one = await gzipWith({ workers: 1, pool });
+      expect(pool.threads).toBe(1);
+      const three = await gzipWith({ pool });
+      expect(pool.threads).toBe(3);
+      expect(three.equals(one)).toBe(true);
+      expect((await gzipWith({})).equals(one)).toBe(true);
+      expect(gunzipSync(one).equals(data)).toBe(true);
+    } finally {
+      await pool.close();
+    }
+    expect(pool.threads).toBe(0);
   });
   it("gzip and zstd layers apply, with the same diff id as the plain tar", async () => {
     const plain = await toBuffer((out) => writeLayer(walkDirectory(join(src, "dir")), out));

@@ -3,6 +3,7 @@ export * from "./layer-writer.js";
 export * from "./layer-applier.js";
 export * from "./walk-directory.js";
 export * from "./compression.js";
+export { GzipWorkerPool, sharedGzipPool } from "./gzip-pool.js";
 export { readTar, type TarEntry } from "./tar-reader.js";
 export { TarFormatError, type TarHeader } from "./tar-format.js";
 export { normalizeEntryName, resolveInRoot } from "./safe-path.js";
