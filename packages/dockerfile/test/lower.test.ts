@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { DockerfileError, loadDockerfile, StageArgScope, expandInstruction, mapLookup, type BuildGraph } from "../src/index.js";
+import { DockerfileError, loadDockerfile, StageArgScope, expandInstruction, mapLookup, type BuildGraph, type Position } from "../src/index.js";
 
 const amd64 = { os: "linux", architecture: "amd64" };
 const load = (text: string, opts: Parameters<typeof loadDockerfile>[2] = {}): BuildGraph =>
@@ -32,72 +32,53 @@ describe("errors carry the exact position and a fix", () => {
   });
   // BuildKit locates these errors by the instruction's lines only (parser.Range, Character 0); the
   // column here is that of the instruction keyword, so it is 1 unless the instruction is indented.
+  const expectError = (text: string, code: string, position: Position, message: string) => {
+    const e = errorOf(text);
+    expect({ code: e.code, position: e.position, message: e.message }).toEqual({ code, position, message });
+  };
+  const BAD_JSON = 'JSON arrays may only contain strings (write exec form as ["cmd", "arg"], or use shell form)';
+  const FORWARD = "is referenced before it is defined (a stage can only use stages defined above it)";
   it("flag not allowed", () => {
-    const e = errorOf("FROM a\nENV --foo=bar A=b\n");
-    expect(e.code).toBe("flag-not-allowed");
-    expect(e.position).toEqual({ line: 2, column: 1, endLine: 2 });
-    expect(e.message).toBe("Dockerfile:2:1: unknown flag: --foo for ENV (ENV takes no flags)");
-    const e2 = errorOf("FROM a\n  COPY --checksum=sha256:00 \\\n  a b\n");
-    expect(e2.code).toBe("flag-not-allowed");
-    expect(e2.position).toEqual({ line: 2, column: 3, endLine: 3 });
-    expect(e2.message).toBe("Dockerfile:2:3: unknown flag: --checksum for COPY (COPY accepts --from, --chown, --chmod, --link, --parents, --exclude)");
+    expectError("FROM a\nENV --foo=bar A=b\n", "flag-not-allowed", { line: 2, column: 1, endLine: 2 },
+      "Dockerfile:2:1: unknown flag: --foo for ENV (ENV takes no flags)");
+    expectError("FROM a\n  COPY --checksum=sha256:00 \\\n  a b\n", "flag-not-allowed", { line: 2, column: 3, endLine: 3 },
+      "Dockerfile:2:3: unknown flag: --checksum for COPY (COPY accepts --from, --chown, --chmod, --link, --parents, --exclude)");
   });
   it("bad JSON (nested array)", () => {
-    const e = errorOf('FROM a\nCMD ["echo", ["x"]]\n');
-    expect(e.code).toBe("bad-json");
-    expect(e.position).toEqual({ line: 2, column: 1, endLine: 2 });
-    expect(e.message).toBe('Dockerfile:2:1: JSON arrays may only contain strings (write exec form as ["cmd", "arg"], or use shell form)');
-    const e2 = errorOf('FROM a\n\tENTRYPOINT ["sh", \\\n  1]\n');
-    expect(e2.position).toEqual({ line: 2, column: 2, endLine: 3 });
-    expect(e2.message).toMatch(/^Dockerfile:2:2: JSON arrays may only contain strings/);
+    expectError('FROM a\nCMD ["echo", ["x"]]\n', "bad-json", { line: 2, column: 1, endLine: 2 }, `Dockerfile:2:1: ${BAD_JSON}`);
+    expectError('FROM a\n\tENTRYPOINT ["sh", \\\n  1]\n', "bad-json", { line: 2, column: 2, endLine: 3 }, `Dockerfile:2:2: ${BAD_JSON}`);
   });
   it("SHELL needs JSON", () => {
-    const e = errorOf("FROM a\nSHELL /bin/bash -c\n");
-    expect(e.code).toBe("bad-json");
-    expect(e.position).toEqual({ line: 2, column: 1, endLine: 2 });
-    expect(e.message).toBe('Dockerfile:2:1: SHELL requires the arguments to be in JSON form (write SHELL ["executable", "parameters"])');
+    expectError("FROM a\nSHELL /bin/bash -c\n", "bad-json", { line: 2, column: 1, endLine: 2 },
+      'Dockerfile:2:1: SHELL requires the arguments to be in JSON form (write SHELL ["executable", "parameters"])');
   });
   it("unterminated heredoc", () => {
-    const e = errorOf("FROM a\nRUN <<EOF\necho hi\n");
-    expect(e.code).toBe("unterminated-heredoc");
-    expect(e.position).toEqual({ line: 2, column: 1, endLine: 3 });
+    expectError("FROM a\nRUN <<EOF\necho hi\n", "unterminated-heredoc", { line: 2, column: 1, endLine: 3 },
+      "Dockerfile:2:1: unterminated heredoc <<EOF (end it with a line holding only EOF)");
   });
   it("unknown stage index", () => {
-    const e = errorOf("FROM a\nCOPY --from=3 /x /y\n");
-    expect(e.code).toBe("unknown-stage");
-    expect(e.position).toEqual({ line: 2, column: 1, endLine: 2 });
-    expect(e.message).toBe("Dockerfile:2:1: stage index 3 does not exist (the Dockerfile has 1 stage) (stage indexes count FROM lines from 0)");
-    const e2 = errorOf("FROM a\n  RUN --mount=from=7,target=/m true\n");
-    expect(e2.code).toBe("unknown-stage");
-    expect(e2.position).toEqual({ line: 2, column: 3, endLine: 2 });
+    expectError("FROM a\nCOPY --from=3 /x /y\n", "unknown-stage", { line: 2, column: 1, endLine: 2 },
+      "Dockerfile:2:1: stage index 3 does not exist (the Dockerfile has 1 stage) (stage indexes count FROM lines from 0)");
+    expectError("FROM a\n  RUN --mount=from=7,target=/m true\n", "unknown-stage", { line: 2, column: 3, endLine: 2 },
+      "Dockerfile:2:3: stage index 7 does not exist (the Dockerfile has 1 stage) (stage indexes count FROM lines from 0)");
   });
   it("forward stage reference", () => {
-    const e = errorOf("FROM a AS one\nCOPY --from=two /x /y\nFROM b AS two\n");
-    expect(e.code).toBe("forward-stage-reference");
-    expect(e.position).toEqual({ line: 2, column: 1, endLine: 2 });
-    expect(e.message).toBe('Dockerfile:2:1: stage "two" is referenced before it is defined (a stage can only use stages defined above it)');
-    const e2 = errorOf("FROM a\n COPY --from=1 /x /y\nFROM b\n");
-    expect(e2.code).toBe("forward-stage-reference");
-    expect(e2.position).toEqual({ line: 2, column: 2, endLine: 2 });
-    expect(e2.message).toBe('Dockerfile:2:2: stage "1" is referenced before it is defined (a stage can only use stages defined above it)');
-    const e3 = errorOf("FROM a\nRUN --mount=from=two,target=/m \\\n  true\nFROM b AS two\n");
-    expect(e3.position).toEqual({ line: 2, column: 1, endLine: 3 });
+    expectError("FROM a AS one\nCOPY --from=two /x /y\nFROM b AS two\n", "forward-stage-reference", { line: 2, column: 1, endLine: 2 },
+      `Dockerfile:2:1: stage "two" ${FORWARD}`);
+    expectError("FROM a\n COPY --from=1 /x /y\nFROM b\n", "forward-stage-reference", { line: 2, column: 2, endLine: 2 },
+      `Dockerfile:2:2: stage "1" ${FORWARD}`);
+    expectError("FROM a\nRUN --mount=from=two,target=/m \\\n  true\nFROM b AS two\n", "forward-stage-reference", { line: 2, column: 1, endLine: 3 },
+      `Dockerfile:2:1: stage "two" ${FORWARD}`);
   });
   it("duplicate stage name", () => {
-    const e = errorOf("FROM a AS x\n  FROM b AS X\n");
-    expect(e.code).toBe("duplicate-stage");
-    expect(e.position).toEqual({ line: 2, column: 3, endLine: 2 });
-    expect(e.message).toBe('Dockerfile:2:3: duplicate stage name "x" (the name is already used at line 1; choose another)');
+    expectError("FROM a AS x\n  FROM b AS X\n", "duplicate-stage", { line: 2, column: 3, endLine: 2 },
+      'Dockerfile:2:3: duplicate stage name "x" (the name is already used at line 1; choose another)');
   });
   it("no FROM", () => {
-    const e = errorOf("ARG A=1\nRUN echo\n");
-    expect(e.code).toBe("no-from");
-    expect(e.position).toEqual({ line: 2, column: 1, endLine: 2 });
-    expect(e.message).toBe("Dockerfile:2:1: no build stage in current context: RUN before FROM (start the Dockerfile with FROM (only ARG may come before it))");
-    const e2 = errorOf("# only args\n\nARG A=1\n");
-    expect(e2.code).toBe("no-from");
-    expect(e2.position).toEqual({ line: 3, column: 1 });
-    expect(e2.message).toBe("Dockerfile:3:1: no FROM instruction in the Dockerfile (add FROM image (or FROM scratch))");
+    expectError("ARG A=1\nRUN echo\n", "no-from", { line: 2, column: 1, endLine: 2 },
+      "Dockerfile:2:1: no build stage in current context: RUN before FROM (start the Dockerfile with FROM (only ARG may come before it))");
+    expectError("# only args\n\nARG A=1\n", "no-from", { line: 3, column: 1 },
+      "Dockerfile:3:1: no FROM instruction in the Dockerfile (add FROM image (or FROM scratch))");
   });
   it("ENV without value", () => expect(errorOf("FROM a\nENV PATH\n").code).toBe("missing-arguments"));
   it("unknown --target", () => expect(errorOf("FROM a AS b\n", { target: "nope" }).code).toBe("target-not-found"));

@@ -8,10 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, type Dirent } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Readable } from "node:stream";
-import { DigestingStream, MediaTypes, Store, writeImage, type ImageConfig } from "@tsbuild/oci";
+import { Store, type ImageConfig } from "@tsbuild/oci";
 import { build, type BuildOptions } from "../src/index.js";
-import { BASE_ENV_PATH, busyboxTar, makeBusyboxRootfs } from "../../../fixtures/support/busybox-rootfs.js";
+import { BASE_ENV_PATH } from "../../../fixtures/support/busybox-rootfs.js";
+import { storeBusyboxBase } from "./helpers/busybox-base.js";
 
 const work = mkdtempSync(join(tmpdir(), "tsbuild-proxy-"));
 const root = join(work, "store");
@@ -22,11 +22,7 @@ const SECRET = "proxy-password-4711";
 const PROXY = { HTTP_PROXY: `http://user:${SECRET}@proxy.example:3128`, https_proxy: `http://${SECRET}@tls.example:3128`, NO_PROXY: "localhost,.internal" };
 
 beforeAll(async () => {
-  const store = await Store.open(root);
-  const blob = await store.content.ingest(Readable.from([busyboxTar(makeBusyboxRootfs(join(work, "rootfs")))]).pipe(new DigestingStream()));
-  const img = await writeImage(store.content, { architecture: "amd64", os: "linux", created: "2020-01-01T00:00:00Z", config: { Env: [BASE_ENV_PATH], Cmd: ["sh"] } },
-    [{ descriptor: { mediaType: MediaTypes.OCI_LAYER_TAR, digest: blob.digest, size: blob.size }, diffId: blob.digest }]);
-  await store.images.put("base:1", img.manifest);
+  await storeBusyboxBase(root, "base:1", work);
   mkdirSync(ctx, { recursive: true });
   writeFileSync(join(ctx, "Dockerfile"), [
     "FROM base:1",
