@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -16,9 +16,10 @@ const run = (argv: string[], stdin?: Buffer) => runCli(argv, { ...(stdin ? { std
 const skopeo = (...args: string[]) => execFileSync("skopeo", ["--insecure-policy", ...args], { encoding: "utf8" });
 
 let imageId = "";
+let busybox: Buffer;
 beforeAll(async () => {
-  const rootfs = makeBusyboxRootfs(join(work, "rootfs"));
-  const r = await run(["import", "-", "busybox:test", "-c", "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "-c", 'CMD ["sh"]'], busyboxTar(rootfs));
+  busybox = busyboxTar(makeBusyboxRootfs(join(work, "rootfs")));
+  const r = await run(["import", "-", "busybox:test", "-c", "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "-c", 'CMD ["sh"]'], busybox);
   expect(r.err).toBe("");
   expect(r.code).toBe(0);
   imageId = r.out.trim();
@@ -52,9 +53,21 @@ describe("import, images, inspect, history, tag, rmi", () => {
 });
 
 describe("archives interoperate with skopeo and umoci", () => {
-  it("save --format oci: skopeo inspects and copies it, umoci unpacks it", async () => {
+  it("save --format oci: umoci unpacks the layout tsbuild wrote; skopeo inspects and copies it", async () => {
     const file = join(work, "bb.oci.tar");
     expect((await run(["save", "busybox:test", "-o", file, "--format", "oci"])).code).toBe(0);
+    // the layout exactly as tsbuild wrote it, its tag from org.opencontainers.image.ref.name
+    const ours = join(work, "layout-tsbuild");
+    mkdirSync(ours);
+    execFileSync("tar", ["-C", ours, "-xf", file]);
+    const ourBundle = join(work, "bundle-tsbuild");
+    execFileSync("umoci", ["unpack", "--image", `${ours}:test`, ourBundle]);
+    expect(existsSync(join(ourBundle, "rootfs/bin/busybox"))).toBe(true);
+    expect(statSync(join(ourBundle, "rootfs/tmp")).mode & 0o7777).toBe(0o1777);
+    // umoci made the runtime config from the image config tsbuild wrote
+    const spec = JSON.parse(readFileSync(join(ourBundle, "config.json"), "utf8")) as { process: { args: string[]; env: string[] } };
+    expect(spec.process.args).toEqual(["sh"]);
+    expect(spec.process.env).toContain("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
     const info = JSON.parse(skopeo("inspect", `oci-archive:${file}`));
     expect(info.Layers).toHaveLength(1);
     expect(JSON.parse(skopeo("inspect", "--config", `oci-archive:${file}`)).config.Cmd).toEqual(["sh"]);
@@ -85,10 +98,59 @@ describe("archives interoperate with skopeo and umoci", () => {
     skopeo("copy", `oci-archive:${src}`, `docker-archive:${dockerOut}:localhost/copied:docker`);
     const a = await run(["load", "-i", ociOut]);
     const b = await run(["load", "-i", dockerOut]);
-    expect(b.out).toBe("Loaded image: localhost/copied:docker\n");
-    expect(a.code).toBe(0);
-    const ids = await Promise.all(["localhost/copied:docker"].map(async (n) => JSON.parse((await run(["inspect", n])).out)[0].Id));
-    expect(ids[0]).toBe(imageId);
+    expect(a).toEqual({ code: 0, out: "Loaded image: localhost/copied:oci\n", err: "" });
+    expect(b).toEqual({ code: 0, out: "Loaded image: localhost/copied:docker\n", err: "" });
+    for (const name of ["localhost/copied:oci", "localhost/copied:docker"]) {
+      const [info] = JSON.parse((await run(["inspect", name])).out);
+      expect(info.Name).toBe(name);
+      expect(info.Id).toBe(imageId); // skopeo recompressed the layer, the config (the id) is unchanged
+    }
+    const images = (await run(["images"])).out;
+    expect(images).toMatch(new RegExp(`^localhost/copied\\s+oci\\s+${imageId.slice(7, 19)}\\s`, "m"));
+  });
+});
+
+describe("du, and --root instead of TSBUILD_ROOT", () => {
+  const other = join(work, "other-store");
+  // TSBUILD_ROOT names the main store; --root must win over it
+  const runOther = (argv: string[], stdin?: Buffer) => run([...argv, "--root", other], stdin);
+  interface Du { images: number; blobs: number; size: string; reclaimable: string; store: string }
+  async function du(): Promise<Du> {
+    const r = await runOther(["du"]);
+    expect(r.code).toBe(0);
+    const [header, images, blobs, store] = r.out.trimEnd().split("\n");
+    expect(header).toMatch(/^TYPE\s+COUNT\s+SIZE\s+RECLAIMABLE$/);
+    const [, imageCount] = (images as string).split(/\s+/);
+    const [, blobCount, size, reclaimable] = (blobs as string).split(/\s+/);
+    return { images: Number(imageCount), blobs: Number(blobCount), size: size as string, reclaimable: reclaimable as string, store: store as string };
+  }
+  it("counts images and blobs as they are added and removed", async () => {
+    expect(await du()).toEqual({ images: 0, blobs: 0, size: "0B", reclaimable: "0B", store: `store: ${other}` });
+    const imported = await runOther(["import", "-", "small:1", "-c", 'CMD ["sh"]'], busybox);
+    expect(imported.code).toBe(0);
+    const one = await du();
+    // layer, config and manifest; all needed by small:1
+    expect(one).toMatchObject({ images: 1, blobs: 3, reclaimable: "0B" });
+    expect(one.size).toMatch(/^\d+(\.\d+)?MB$/);
+    expect((await runOther(["tag", "small:1", "small:2"])).code).toBe(0);
+    expect(await du()).toEqual({ ...one, images: 2 });
+    // another image with its own config and manifest shares the layer
+    expect((await runOther(["import", "-", "small:3", "-c", 'CMD ["true"]'], busybox)).code).toBe(0);
+    const three = await du();
+    expect(three).toMatchObject({ images: 3, blobs: 5, reclaimable: "0B" });
+    expect((await runOther(["rmi", "small:3"])).code).toBe(0);
+    const reclaimable = await du();
+    expect(reclaimable).toMatchObject({ images: 2, blobs: 5, size: three.size });
+    expect(reclaimable.reclaimable).toMatch(/^\d+B$/); // only small:3's config and manifest
+    expect((await runOther(["rmi", "small:1", "small:2"])).code).toBe(0);
+    expect(await du()).toEqual({ ...three, images: 0, reclaimable: three.size });
+  });
+  it("--root leaves the TSBUILD_ROOT store alone", async () => {
+    const main = (await run(["images"])).out;
+    expect(main).toContain("busybox");
+    expect(main).not.toContain("small");
+    expect((await runOther(["images"])).out).toBe("REPOSITORY   TAG   IMAGE ID   CREATED   SIZE\n");
+    expect((await run(["du"])).out).toContain(`store: ${root}\n`);
   });
 });
 

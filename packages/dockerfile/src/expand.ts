@@ -1,8 +1,8 @@
 /**
  * Variable expansion of an instruction when it runs, in exactly the fields where BuildKit expands
- * (ENV, LABEL, ARG defaults, COPY/ADD sources, dest and --chown/--chmod/--from, EXPOSE, VOLUME,
- * USER, WORKDIR, STOPSIGNAL, RUN --mount). RUN, CMD, ENTRYPOINT, SHELL, HEALTHCHECK, MAINTAINER
- * and ONBUILD are left to the shell / to the later build, as in BuildKit.
+ * (ENV, LABEL, ARG defaults, COPY/ADD sources, dest and --chown/--chmod, COPY --from, ADD --checksum,
+ * EXPOSE, VOLUME, USER, WORKDIR, STOPSIGNAL, RUN --mount). RUN, CMD, ENTRYPOINT, SHELL,
+ * HEALTHCHECK, MAINTAINER and ONBUILD are left to the shell / to the later build, as in BuildKit.
  */
 import { DockerfileError } from "./errors.js";
 import type { Instruction } from "./instructions.js";
@@ -45,6 +45,7 @@ export function expandInstruction<T extends Instruction>(instr: T, ctx: ExpandCo
       if (i.chown !== undefined) out.chown = w(i.chown);
       if (i.chmod !== undefined) out.chmod = w(i.chmod);
       if (i.kind === "copy" && i.from !== undefined) (out as typeof i).from = w(i.from);
+      if (i.kind === "add" && i.checksum !== undefined) (out as typeof i).checksum = w(i.checksum);
       return out as T;
     }
     case "expose":

@@ -154,7 +154,7 @@ export function lower(parsed: ParsedDockerfile, opts: LowerOptions = {}): BuildG
         throw new DockerfileError("forward-stage-reference", `stage "${ref}" is referenced before it is defined`, file, instr.position,
           "a stage can only use stages defined above it");
       } else if (resolved.kind === "unknown") {
-        throw new DockerfileError("unknown-stage", `stage index ${ref} does not exist (the Dockerfile has ${stageCount} stages)`, file, instr.position,
+        throw new DockerfileError("unknown-stage", `stage index ${ref} does not exist (the Dockerfile has ${stageCount} stage${stageCount === 1 ? "" : "s"})`, file, instr.position,
           "stage indexes count FROM lines from 0");
       } else if (resolved.kind === "self") {
         throw new DockerfileError("unknown-stage", `circular dependency: stage "${ref}" refers to itself`, file, instr.position);

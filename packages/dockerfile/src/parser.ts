@@ -7,7 +7,7 @@
  */
 import type { Directive, Heredoc, Node, ParsedDockerfile, ParseWarning } from "./ast.js";
 import { emptyNode } from "./ast.js";
-import { DockerfileError } from "./errors.js";
+import { DockerfileError, type Position } from "./errors.js";
 import { parseJsonArray } from "./json-array.js";
 import { expandWords } from "./shell-lex.js";
 
@@ -149,7 +149,7 @@ export function parseDockerfile(text: string, opts: ParseOptions = {}): ParsedDo
       warnings.push({ message: `Empty continuation line found in: ${buf}`, line: startLine });
     }
 
-    const child = nodeFromLine(buf, state, comments, file, startLine, column);
+    const child = nodeFromLine(buf, state, comments, file, { line: startLine, column, endLine: currentLine });
     if (canContainHeredoc(child) && buf.includes("<<")) {
       const heredocs = heredocsFromLine(buf, file, startLine);
       for (const heredoc of heredocs) {
@@ -196,28 +196,28 @@ export function parseDockerfile(text: string, opts: ParseOptions = {}): ParsedDo
   };
 }
 
-function nodeFromLine(line: string, state: ParserState, comments: string[], file: string, lineNo: number, column: number): Node {
+function nodeFromLine(line: string, state: ParserState, comments: string[], file: string, position: Required<Position>): Node {
   const { cmd, flags, args } = splitCommand(line);
   const node = emptyNode(cmd);
   node.original = line;
   node.flags = flags;
   node.prevComment = comments;
-  node.startLine = lineNo;
-  node.endLine = lineNo;
-  node.column = column;
+  node.startLine = position.line;
+  node.endLine = position.line;
+  node.column = position.column;
   const fn = DISPATCH[cmd.toLowerCase()];
   if (fn) {
-    const r = fn(args, state, { file, line: lineNo, column });
+    const r = fn(args, state, { file, position });
     node.next = r.next;
     node.json = r.json;
   }
   return node;
 }
 
+/** Where the instruction being parsed is: errors point at its keyword, over all of its lines. */
 interface Where {
   file: string;
-  line: number;
-  column: number;
+  position: Required<Position>;
 }
 type LineParser = (rest: string, state: ParserState, where: Where) => { next: Node[]; json: boolean };
 
@@ -358,7 +358,7 @@ function parseNameVal(rest: string, key: string, state: ParserState, where: Wher
   if (!(words[0] as string).includes("=")) {
     const m = reWhitespace.exec(rest);
     if (!m) {
-      throw new DockerfileError("missing-arguments", `${key} must have two arguments`, where.file, where,
+      throw new DockerfileError("missing-arguments", `${key} must have two arguments`, where.file, where.position,
         `write ${key} name=value (or ${key} name value)`);
     }
     return valueNodes([rest.slice(0, m.index), rest.slice(m.index + m[0].length), ""]);
@@ -367,7 +367,7 @@ function parseNameVal(rest: string, key: string, state: ParserState, where: Wher
   for (const w of words) {
     const eq = w.indexOf("=");
     if (eq === -1) {
-      throw new DockerfileError("parse", `Syntax error - can't find = in "${w}". Must be of the form: name=value`, where.file, where,
+      throw new DockerfileError("parse", `Syntax error - can't find = in "${w}". Must be of the form: name=value`, where.file, where.position,
         "quote values that contain spaces");
     }
     out.push(w.slice(0, eq), w.slice(eq + 1), "=");
@@ -384,7 +384,7 @@ function parseJSON(rest: string, where: Where): { next: Node[]; json: boolean } 
   const r = parseJsonArray(rest);
   if (r.kind === "strings") return { next: valueNodes(r.values), json: true };
   if (r.kind === "not-string-array") {
-    throw new DockerfileError("bad-json", "JSON arrays may only contain strings", where.file, where,
+    throw new DockerfileError("bad-json", "JSON arrays may only contain strings", where.file, where.position,
       'write exec form as ["cmd", "arg"], or use shell form');
   }
   return undefined;
@@ -422,7 +422,7 @@ const DISPATCH: Record<string, LineParser> = {
   maintainer: parseString,
   onbuild: (rest, state, where) => {
     if (rest === "") return { next: [], json: false };
-    const inner = nodeFromLine(rest, state, [], where.file, where.line, where.column);
+    const inner = nodeFromLine(rest, state, [], where.file, where.position);
     const holder = emptyNode("");
     holder.children = [inner];
     return { next: [holder], json: false };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { DockerfileError, loadDockerfile, StageArgScope, expandInstruction, mapLookup, type BuildGraph } from "../src/index.js";
+import { DockerfileError, loadDockerfile, StageArgScope, expandInstruction, mapLookup, type BuildGraph, type Position } from "../src/index.js";
 
 const amd64 = { os: "linux", architecture: "amd64" };
 const load = (text: string, opts: Parameters<typeof loadDockerfile>[2] = {}): BuildGraph =>
@@ -30,47 +30,55 @@ describe("errors carry the exact position and a fix", () => {
     expect(e.position).toEqual({ line: 2, column: 3, endLine: 2 });
     expect(e.message).toBe("Dockerfile:2:3: unknown instruction: RUNN (did you mean RUN?)");
   });
+  // BuildKit locates these errors by the instruction's lines only (parser.Range, Character 0); the
+  // column here is that of the instruction keyword, so it is 1 unless the instruction is indented.
+  const expectError = (text: string, code: string, position: Position, message: string) => {
+    const e = errorOf(text);
+    expect({ code: e.code, position: e.position, message: e.message }).toEqual({ code, position, message });
+  };
+  const BAD_JSON = 'JSON arrays may only contain strings (write exec form as ["cmd", "arg"], or use shell form)';
+  const FORWARD = "is referenced before it is defined (a stage can only use stages defined above it)";
   it("flag not allowed", () => {
-    const e = errorOf("FROM a\nENV --foo=bar A=b\n");
-    expect(e.code).toBe("flag-not-allowed");
-    expect(e.position?.line).toBe(2);
-    const e2 = errorOf("FROM a\nCOPY --checksum=sha256:00 a b\n");
-    expect(e2.code).toBe("flag-not-allowed");
-    expect(e2.message).toMatch(/COPY accepts --from, --chown/);
+    expectError("FROM a\nENV --foo=bar A=b\n", "flag-not-allowed", { line: 2, column: 1, endLine: 2 },
+      "Dockerfile:2:1: unknown flag: --foo for ENV (ENV takes no flags)");
+    expectError("FROM a\n  COPY --checksum=sha256:00 \\\n  a b\n", "flag-not-allowed", { line: 2, column: 3, endLine: 3 },
+      "Dockerfile:2:3: unknown flag: --checksum for COPY (COPY accepts --from, --chown, --chmod, --link, --parents, --exclude)");
   });
   it("bad JSON (nested array)", () => {
-    const e = errorOf('FROM a\nCMD ["echo", ["x"]]\n');
-    expect(e.code).toBe("bad-json");
-    expect(e.position?.line).toBe(2);
+    expectError('FROM a\nCMD ["echo", ["x"]]\n', "bad-json", { line: 2, column: 1, endLine: 2 }, `Dockerfile:2:1: ${BAD_JSON}`);
+    expectError('FROM a\n\tENTRYPOINT ["sh", \\\n  1]\n', "bad-json", { line: 2, column: 2, endLine: 3 }, `Dockerfile:2:2: ${BAD_JSON}`);
   });
-  it("SHELL needs JSON", () => expect(errorOf("FROM a\nSHELL /bin/bash -c\n").code).toBe("bad-json"));
+  it("SHELL needs JSON", () => {
+    expectError("FROM a\nSHELL /bin/bash -c\n", "bad-json", { line: 2, column: 1, endLine: 2 },
+      'Dockerfile:2:1: SHELL requires the arguments to be in JSON form (write SHELL ["executable", "parameters"])');
+  });
   it("unterminated heredoc", () => {
-    const e = errorOf("FROM a\nRUN <<EOF\necho hi\n");
-    expect(e.code).toBe("unterminated-heredoc");
-    expect(e.position).toEqual({ line: 2, column: 1, endLine: 3 });
+    expectError("FROM a\nRUN <<EOF\necho hi\n", "unterminated-heredoc", { line: 2, column: 1, endLine: 3 },
+      "Dockerfile:2:1: unterminated heredoc <<EOF (end it with a line holding only EOF)");
   });
   it("unknown stage index", () => {
-    const e = errorOf("FROM a\nCOPY --from=3 /x /y\n");
-    expect(e.code).toBe("unknown-stage");
-    expect(e.position?.line).toBe(2);
+    expectError("FROM a\nCOPY --from=3 /x /y\n", "unknown-stage", { line: 2, column: 1, endLine: 2 },
+      "Dockerfile:2:1: stage index 3 does not exist (the Dockerfile has 1 stage) (stage indexes count FROM lines from 0)");
+    expectError("FROM a\n  RUN --mount=from=7,target=/m true\n", "unknown-stage", { line: 2, column: 3, endLine: 2 },
+      "Dockerfile:2:3: stage index 7 does not exist (the Dockerfile has 1 stage) (stage indexes count FROM lines from 0)");
   });
   it("forward stage reference", () => {
-    const e = errorOf("FROM a AS one\nCOPY --from=two /x /y\nFROM b AS two\n");
-    expect(e.code).toBe("forward-stage-reference");
-    expect(e.position?.line).toBe(2);
-    expect(errorOf("FROM a\nCOPY --from=1 /x /y\nFROM b\n").code).toBe("forward-stage-reference");
+    expectError("FROM a AS one\nCOPY --from=two /x /y\nFROM b AS two\n", "forward-stage-reference", { line: 2, column: 1, endLine: 2 },
+      `Dockerfile:2:1: stage "two" ${FORWARD}`);
+    expectError("FROM a\n COPY --from=1 /x /y\nFROM b\n", "forward-stage-reference", { line: 2, column: 2, endLine: 2 },
+      `Dockerfile:2:2: stage "1" ${FORWARD}`);
+    expectError("FROM a\nRUN --mount=from=two,target=/m \\\n  true\nFROM b AS two\n", "forward-stage-reference", { line: 2, column: 1, endLine: 3 },
+      `Dockerfile:2:1: stage "two" ${FORWARD}`);
   });
   it("duplicate stage name", () => {
-    const e = errorOf("FROM a AS x\nFROM b AS X\n");
-    expect(e.code).toBe("duplicate-stage");
-    expect(e.position?.line).toBe(2);
-    expect(e.message).toMatch(/already used at line 1/);
+    expectError("FROM a AS x\n  FROM b AS X\n", "duplicate-stage", { line: 2, column: 3, endLine: 2 },
+      'Dockerfile:2:3: duplicate stage name "x" (the name is already used at line 1; choose another)');
   });
   it("no FROM", () => {
-    const e = errorOf("ARG A=1\nRUN echo\n");
-    expect(e.code).toBe("no-from");
-    expect(e.position?.line).toBe(2);
-    expect(errorOf("ARG A=1\n").code).toBe("no-from");
+    expectError("ARG A=1\nRUN echo\n", "no-from", { line: 2, column: 1, endLine: 2 },
+      "Dockerfile:2:1: no build stage in current context: RUN before FROM (start the Dockerfile with FROM (only ARG may come before it))");
+    expectError("# only args\n\nARG A=1\n", "no-from", { line: 3, column: 1 },
+      "Dockerfile:3:1: no FROM instruction in the Dockerfile (add FROM image (or FROM scratch))");
   });
   it("ENV without value", () => expect(errorOf("FROM a\nENV PATH\n").code).toBe("missing-arguments"));
   it("unknown --target", () => expect(errorOf("FROM a AS b\n", { target: "nope" }).code).toBe("target-not-found"));
@@ -162,6 +170,53 @@ describe("expansion applies where BuildKit applies it", () => {
     expect(expandInstruction(g2.stages[0]!.instructions[0]!, { ...ctx, lookup: before })).toMatchObject({
       pairs: [{ key: "A", value: "1" }, { key: "B", value: "" }, { key: "C", value: "unset" }],
     });
+  });
+});
+
+// Which fields BuildKit expands: the commands that implement Expand in moby/buildkit
+// frontend/dockerfile/instructions/commands.go (ENV, LABEL, ARG, ADD: --chown, --checksum, sources
+// and dest; COPY: --chown, sources and dest; WORKDIR, USER, VOLUME, STOPSIGNAL; RUN: its --mount
+// values), plus COPY --from (dockerfile2llb, when it resolves the source stage), --chmod (BuildKit
+// 0.16, moby/buildkit#5151) and EXPOSE (dispatchExpose). CMD, ENTRYPOINT, SHELL, HEALTHCHECK,
+// MAINTAINER, ONBUILD and RUN's command have no Expand: the shell or a later build sees them as written.
+describe("expansion covers every instruction as BuildKit does", () => {
+  const ctx = { lookup: mapLookup({ X: "x", M: "0755", S: "src", SIG: "SIGTERM", U: "app", C: "sha256:abc" }), escapeToken: "\\", file: "Dockerfile" };
+  const expandAll = (text: string) => load(text).stages.at(-1)!.instructions.map((i) => expandInstruction(i, ctx));
+  it("VOLUME, USER, STOPSIGNAL and ARG defaults are expanded", () => {
+    const [volume, volumeJson, user, stop, arg] = expandAll('FROM a\nVOLUME /data/$X ${X}2\nVOLUME ["/j/$X"]\nUSER $U:${X}\nSTOPSIGNAL $SIG\nARG A=$X-1 B NAME=${U:-none}\n');
+    expect(volume).toMatchObject({ kind: "volume", paths: ["/data/x", "x2"] });
+    expect(volumeJson).toMatchObject({ kind: "volume", paths: ["/j/x"] });
+    expect(user).toMatchObject({ kind: "user", user: "app:x" });
+    expect(stop).toMatchObject({ kind: "stopsignal", signal: "SIGTERM" });
+    expect(arg).toMatchObject({ kind: "arg", args: [{ key: "A", value: "x-1" }, { key: "B" }, { key: "NAME", value: "app" }] });
+  });
+  it("COPY --chmod, COPY --from and RUN --mount are expanded", () => {
+    const [copy, run] = expandAll("FROM a AS x\nFROM b\nCOPY --from=$X --chmod=$M --chown=$U $S /d\nRUN --mount=type=bind,from=$X,target=/m/$S echo $X\n");
+    expect(copy).toMatchObject({ kind: "copy", from: "x", chmod: "0755", chown: "app", sources: ["src"], dest: "/d" });
+    expect(run).toMatchObject({ kind: "run", mounts: ["type=bind,from=x,target=/m/src"], cmd: { form: "shell", command: "echo $X" } });
+  });
+  it("ADD --checksum, --chown, --chmod, sources and dest are expanded", () => {
+    const [add] = expandAll("FROM a\nADD --checksum=$C --chown=$U --chmod=$M https://example.com/$S.tgz /d/$X\n");
+    expect(add).toMatchObject({ kind: "add", checksum: "sha256:abc", chown: "app", chmod: "0755", sources: ["https://example.com/src.tgz"], dest: "/d/x" });
+  });
+  it("ENTRYPOINT, SHELL, HEALTHCHECK, CMD, RUN, MAINTAINER and ONBUILD are left as written", () => {
+    const text = 'FROM a\nENTRYPOINT ["/bin/$X", "$U"]\nENTRYPOINT run $X\nSHELL ["/bin/$X", "-c"]\n' +
+      'HEALTHCHECK --interval=5s CMD check $X\nHEALTHCHECK CMD ["probe", "$U"]\nCMD ["$X"]\nRUN ["echo", "$X"]\nRUN echo ${X:-y}\n' +
+      "MAINTAINER $U\nONBUILD RUN echo $X\n";
+    const instrs = load(text).stages[0]!.instructions;
+    const expanded = instrs.map((i) => expandInstruction(i, ctx));
+    expect(expanded).toEqual(instrs);
+    expect(expanded.map((i) => i.kind)).toEqual(["entrypoint", "entrypoint", "shell", "healthcheck", "healthcheck", "cmd", "run", "run", "maintainer", "onbuild"]);
+    expect(expanded[0]).toMatchObject({ cmd: { form: "exec", args: ["/bin/$X", "$U"] } });
+    expect(expanded[1]).toMatchObject({ cmd: { form: "shell", command: "run $X" } });
+    expect(expanded[2]).toMatchObject({ shell: ["/bin/$X", "-c"] });
+    expect(expanded[3]).toMatchObject({ test: ["CMD-SHELL", "check $X"] });
+    expect(expanded[4]).toMatchObject({ test: ["CMD", "probe", "$U"] });
+    expect(expanded[5]).toMatchObject({ cmd: { form: "exec", args: ["$X"] } });
+    expect(expanded[6]).toMatchObject({ cmd: { form: "exec", args: ["echo", "$X"] } });
+    expect(expanded[7]).toMatchObject({ cmd: { form: "shell", command: "echo ${X:-y}" } });
+    expect(expanded[8]).toMatchObject({ maintainer: "$U" });
+    expect(expanded[9]).toMatchObject({ expression: "RUN echo $X" });
   });
 });
 

@@ -1,12 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
 import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync, linkSync, chownSync, readdirSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
+import { createServer, type Server } from "node:net";
 import { PassThrough, Readable, Writable } from "node:stream";
-import { createGunzip } from "node:zlib";
+import { createGunzip, gunzipSync } from "node:zlib";
+import { randomBytes } from "node:crypto";
 import {
-  applyLayer, applyLayerToNewDir, gzipParallel, readXattrs, sha256Digest, walkDirectory, writeLayer,
+  applyLayer, applyLayerToNewDir, gzipParallel, GzipWorkerPool, sharedGzipPool, readXattrs, sha256Digest, walkDirectory, writeLayer,
   UnsafeLayerError, TarFormatError, type LayerEntry,
 } from "../src/index.js";
 import { encodeHeader, padding, type TarHeader } from "../src/layer/tar-format.js";
@@ -29,6 +31,8 @@ function describeTree(root: string): Record<string, string> {
       else if (st.isFile()) kind = `file:${sha256Digest(readFileSync(join(root, p)))}`;
       else if (st.isFIFO()) kind = "fifo";
       else if (st.isCharacterDevice()) kind = `char:${st.rdev}`;
+      else if (st.isBlockDevice()) kind = `block:${st.rdev}`;
+      else if (st.isSocket()) kind = "socket";
       if (st.isFile() && st.nlink > 1) {
         const first = inodes.get(st.ino);
         if (first) kind += ` link-of:${first}`;
@@ -51,7 +55,9 @@ async function toBuffer(fn: (out: Writable) => Promise<unknown>): Promise<Buffer
 }
 
 let src: string;
-beforeAll(() => {
+let socketServer: Server | undefined;
+afterAll(() => socketServer?.close()); // (closing it unlinks the socket)
+beforeAll(async () => {
   src = join(work, "src");
   mkdirSync(join(src, "dir/sub"), { recursive: true });
   writeFileSync(join(src, "dir/file.txt"), "hello\n");
@@ -73,9 +79,16 @@ beforeAll(() => {
     chownSync(join(src, "empty"), 3000000, 3000001);
     execFileSync("mkfifo", [join(src, "fifo")]);
     execFileSync("mknod", [join(src, "null-dev"), "c", "1", "3"]);
+    execFileSync("mknod", [join(src, "dir/blk-dev"), "b", "7", "200"]);
+    chownSync(join(src, "dir/blk-dev"), 6, 7);
+    chmodSync(join(src, "dir/blk-dev"), 0o640);
     execFileSync("setfattr", ["-n", "user.comment", "-v", "hi", join(src, "empty")]);
     execFileSync("setfattr", ["-n", "security.capability", "-v", "0sAQAAAgAgAAAAAAAAAAAAAAAAAAA=", join(src, "big.bin")]);
   }
+  // a unix socket: a layer cannot hold one, so the writer skips it
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => server.once("error", reject).listen(join(src, "dir/app.sock"), resolve));
+  socketServer = server;
 });
 
 describe("layer round trip", () => {
@@ -84,7 +97,20 @@ describe("layer round trip", () => {
     const dst = join(work, "dst");
     const r = await applyLayerToNewDir(Readable.from([tar]), dst);
     expect(r.diffId).toBe(sha256Digest(tar));
-    expect(describeTree(dst)).toEqual(describeTree(src));
+    const { "dir/app.sock": socket, ...expected } = describeTree(src);
+    expect(socket).toMatch(/^socket /);
+    expect(describeTree(dst)).toEqual(expected);
+    expect(existsSync(join(dst, "dir/app.sock"))).toBe(false);
+    const listing = execFileSync("tar", ["-tvf", "-"], { input: tar }).toString().split("\n");
+    expect(listing.filter((l) => l.includes("app.sock"))).toEqual([]);
+    if (isRoot) {
+      // the block device: type, major/minor, mode and owner survive the round trip
+      expect(expected["dir/blk-dev"]).toMatch(/^block:\d+ mode:640 owner:6:7 /);
+      const blk = lstatSync(join(dst, "dir/blk-dev"));
+      expect(blk.isBlockDevice()).toBe(true);
+      expect([Math.floor(blk.rdev / 256), blk.rdev % 256]).toEqual([7, 200]);
+      expect(listing.find((l) => l.endsWith("dir/blk-dev"))).toMatch(/^brw-r----- 6\/7 +7,200 /);
+    }
     if (isRoot) {
       const a = await readXattrs(src);
       const b = await readXattrs(dst);
@@ -217,6 +243,27 @@ describe("compression", () => {
       for await (const c of p.pipe(g)) out.write(c);
     });
     expect(viaNode.equals(data)).toBe(true);
+  });
+  it("parallel gzip runs on one worker thread per core, and its bytes do not depend on the worker count", async () => {
+    expect(sharedGzipPool().size).toBe(availableParallelism());
+    const data = Buffer.concat(Array.from({ length: 60 }, (_, i) => Buffer.concat([randomBytes(50_000), Buffer.alloc(50_000, i)])));
+    const gzipWith = (opts: Parameters<typeof gzipParallel>[1]) =>
+      toBuffer(async (out) => {
+        for await (const c of gzipParallel(Readable.from([data]), { chunkSize: 256 * 1024, ...opts })) out.write(c);
+      });
+    const pool = new GzipWorkerPool(3);
+    try {
+      const one = await gzipWith({ workers: 1, pool });
+      expect(pool.threads).toBe(1);
+      const three = await gzipWith({ pool });
+      expect(pool.threads).toBe(3);
+      expect(three.equals(one)).toBe(true);
+      expect((await gzipWith({})).equals(one)).toBe(true);
+      expect(gunzipSync(one).equals(data)).toBe(true);
+    } finally {
+      await pool.close();
+    }
+    expect(pool.threads).toBe(0);
   });
   it("gzip and zstd layers apply, with the same diff id as the plain tar", async () => {
     const plain = await toBuffer((out) => writeLayer(walkDirectory(join(src, "dir")), out));

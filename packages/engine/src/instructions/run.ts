@@ -57,8 +57,12 @@ export const run: InstructionHandler<RunInstruction> = async (env, st, i) => {
   const mounts = parseMounts(env, i);
   const argEntries = st.args.entries();
   const vars = envMap(st.image.config);
-  const runEnv = [...(st.image.config.Env ?? [])];
-  for (const [k, v] of [...argEntries, ...st.args.proxyArgs()]) if (!vars.has(k)) runEnv.push(`${k}=${v}`);
+  const keyEnv = [...(st.image.config.Env ?? [])];
+  for (const [k, v] of argEntries) if (!vars.has(k)) keyEnv.push(`${k}=${v}`);
+  // the undeclared proxy args (HTTP_PROXY…) reach the process only: not the history, the cache key
+  // or the cache record (BuildKit drops ProxyEnv from an exec's cache key too)
+  const runEnv = [...keyEnv];
+  for (const [k, v] of st.args.proxyArgs()) if (!vars.has(k)) runEnv.push(`${k}=${v}`);
   const prefix = argEntries.length ? `|${argEntries.length} ${argEntries.map(([k, v]) => `${k}=${v}`).join(" ")} ` : "";
   const createdBy = `RUN ${prefix}${args.join(" ")} # buildkit`;
   const network = (i.network ?? env.network) as "default" | "host" | "none";
@@ -66,7 +70,7 @@ export const run: InstructionHandler<RunInstruction> = async (env, st, i) => {
   const id = st.stepId;
   const tail: string[] = [];
   const inputs = {
-    args: JSON.stringify(argEntries), env: JSON.stringify(runEnv), user: st.image.config.User ?? "", workdir: st.image.config.WorkingDir || "/",
+    args: JSON.stringify(argEntries), env: JSON.stringify(keyEnv), user: st.image.config.User ?? "", workdir: st.image.config.WorkingDir || "/",
     network, mounts: JSON.stringify(i.mounts), secrets: JSON.stringify([...env.secrets.keys()].sort()),
   };
   return fsStep(env, st, createdBy, async (root) => {

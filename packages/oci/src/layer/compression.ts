@@ -1,18 +1,15 @@
 /**
- * Layer compression. gzip: Node's zlib, or on all cores a worker pool that compresses 1 MiB
- * chunks as independent gzip members joined into one valid multi-member stream (every gzip reader,
- * Go's included, reads such a stream as one). zstd: Node 20 has no zstd, so the Debian `zstd`
+ * Layer compression. gzip: Node's zlib, or on all cores a pool of worker threads that compresses
+ * 1 MiB chunks as independent gzip members joined into one valid multi-member stream (every gzip
+ * reader, Go's included, reads such a stream as one). zstd: Node 20 has no zstd, so the Debian `zstd`
  * binary runs as a streaming child process (-T0 uses all cores); no npm zstd package is both well
  * kept and free of prebuilt-binary downloads. Decompression sniffs the magic bytes.
  */
 import { spawn } from "node:child_process";
 import { PassThrough, Readable, Transform, type TransformCallback } from "node:stream";
-import { createGunzip, createGzip, gzip as gzipCb, constants } from "node:zlib";
-import { promisify } from "node:util";
-import { cpus } from "node:os";
+import { createGunzip, createGzip, constants } from "node:zlib";
 import type { LayerCompression } from "../media-types.js";
-
-const gzipAsync = promisify(gzipCb);
+import { sharedGzipPool, type GzipWorkerPool } from "./gzip-pool.js";
 
 export type Sniffed = LayerCompression;
 
@@ -93,37 +90,50 @@ export function gzipStream(source: Readable, level = constants.Z_DEFAULT_COMPRES
 }
 
 export interface ParallelGzipOptions {
-  /** concurrent compressions (default: number of cores) */
+  /** chunks compressed at once for this stream (default: the pool's size, one per core) */
   workers?: number;
   /** bytes per gzip member (default 1 MiB) */
   chunkSize?: number;
   level?: number;
+  /** the worker threads to use (default: the process-wide pool, one thread per core) */
+  pool?: GzipWorkerPool;
 }
 
 /**
- * gzip on all cores: chunks are compressed concurrently on libuv's thread pool (zlib's async API
- * runs off the main thread) and emitted in order as consecutive gzip members.
+ * gzip on all cores: the stream is cut into chunks that worker threads (one per core, see
+ * gzip-pool.ts) compress concurrently; they are emitted in order as consecutive gzip members. The
+ * output depends only on the input, the chunk size and the level, not on the number of workers.
  */
 export function gzipParallel(source: Readable, opts: ParallelGzipOptions = {}): Readable {
-  const workers = Math.max(1, opts.workers ?? cpus().length);
+  const pool = opts.pool ?? sharedGzipPool();
+  const workers = Math.max(1, opts.workers ?? pool.size);
   const chunkSize = opts.chunkSize ?? 1 << 20;
   const level = opts.level ?? constants.Z_DEFAULT_COMPRESSION;
-  let pending: Buffer[] = [];
-  let pendingLen = 0;
+  // each chunk gets its own ArrayBuffer, so it can be transferred to a worker without a copy
+  let chunk = Buffer.allocUnsafeSlow(chunkSize);
+  let filled = 0;
   const inflight: Promise<Buffer>[] = [];
+  const send = (): void => {
+    const job = pool.gzip(filled === chunkSize ? chunk : chunk.subarray(0, filled), level);
+    job.catch(() => undefined); // awaited below in order; this only keeps a failure seen once
+    inflight.push(job);
+    chunk = Buffer.allocUnsafeSlow(chunkSize);
+    filled = 0;
+  };
 
   const t = new Transform({
-    async transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback) {
+    async transform(data: Buffer, _enc: BufferEncoding, cb: TransformCallback) {
       try {
-        pending.push(chunk);
-        pendingLen += chunk.length;
-        while (pendingLen >= chunkSize) {
-          const all = Buffer.concat(pending);
-          const piece = all.subarray(0, chunkSize);
-          pending = [all.subarray(chunkSize)];
-          pendingLen = all.length - chunkSize;
-          inflight.push(gzipAsync(piece, { level }));
-          while (inflight.length >= workers) this.push(await inflight.shift()!);
+        let at = 0;
+        while (at < data.length) {
+          const n = Math.min(chunkSize - filled, data.length - at);
+          data.copy(chunk, filled, at, at + n);
+          filled += n;
+          at += n;
+          if (filled === chunkSize) {
+            send();
+            while (inflight.length >= workers) this.push(await inflight.shift()!);
+          }
         }
         cb();
       } catch (e) {
@@ -132,7 +142,7 @@ export function gzipParallel(source: Readable, opts: ParallelGzipOptions = {}): 
     },
     async flush(cb: TransformCallback) {
       try {
-        if (pendingLen > 0 || inflight.length === 0) inflight.push(gzipAsync(Buffer.concat(pending), { level }));
+        if (filled > 0 || inflight.length === 0) send();
         while (inflight.length) this.push(await inflight.shift()!);
         cb();
       } catch (e) {

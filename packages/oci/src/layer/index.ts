@@ -4,6 +4,7 @@ export * from "./layer-applier.js";
 export * from "./walk-directory.js";
 export { patchLayer, PatchUnsupportedError } from "./layer-patch.js";
 export * from "./compression.js";
+export { GzipWorkerPool, sharedGzipPool } from "./gzip-pool.js";
 export { readTar, type TarEntry } from "./tar-reader.js";
 export { TarFormatError, type TarHeader } from "./tar-format.js";
 export { normalizeEntryName, resolveInRoot } from "./safe-path.js";
