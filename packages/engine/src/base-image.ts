@@ -14,6 +14,8 @@ export interface BaseImage {
   layers: StoredLayer[];
   snapshot: string | undefined;
   manifest: Descriptor;
+  /** the image id: what the image is (its config names its layers by diff id), whatever manifest carries it */
+  configDigest: string;
 }
 
 const unpacking = new Map<string, Promise<void>>();
@@ -78,5 +80,6 @@ export async function resolveBase(env: SolverEnv, ref: string, platform: Platfor
     layers: img.manifest.layers.map((d, i) => ({ descriptor: d, diffId: img.config.rootfs.diff_ids[i]! })),
     snapshot,
     manifest: img.manifestDescriptor,
+    configDigest: img.manifest.config.digest,
   };
 }

@@ -49,7 +49,7 @@ async function initialState(env: SolverEnv, stage: Stage): Promise<StageState> {
     ...(base.config.author ? { author: base.config.author } : {}),
   };
   return {
-    stage, image, layers: base.layers, snapshot: base.snapshot, args, key: key("image", base.manifest.digest), stepId: 0,
+    stage, image, layers: base.layers, snapshot: base.snapshot, args, key: key("image", base.configDigest), stepId: 0,
     base: `image ${normalizeName(stage.base.ref)}@${base.manifest.digest}`,
     ...(base.config.created ? { lastCreated: base.config.created } : {}),
   };

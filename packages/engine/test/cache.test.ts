@@ -2,8 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { gzipSync } from "node:zlib";
 import { Readable } from "node:stream";
-import { DigestingStream, MediaTypes, Store, writeImage } from "@tsbuild/oci";
+import { DigestingStream, MediaTypes, Store, writeImage, type Descriptor, type ImageManifest } from "@tsbuild/oci";
 import { build, type BuildOptions } from "../src/index.js";
 import { BASE_ENV_PATH, busyboxTar, makeBusyboxRootfs } from "../../../fixtures/support/busybox-rootfs.js";
 
@@ -96,6 +97,20 @@ describe("the local build cache", () => {
   it("--no-cache and --no-cache-filter skip lookups", async () => {
     expect(cachedSteps(await run({ noCache: true })).every((s) => s.startsWith("ran"))).toBe(true);
     expect(cachedSteps(await run({ noCacheFilter: ["0"] })).every((s) => s.startsWith("ran"))).toBe(true);
+  });
+  it("the same base image under another manifest (its layer gzipped, as after a save and load) hits every step", async () => {
+    const before = await run();
+    const store = await Store.open(root);
+    const old = (await store.images.get("base:1"))?.target as Descriptor;
+    const layer = (JSON.parse((await store.content.readBytes(old.digest)).toString()) as ImageManifest).layers[0] as Descriptor;
+    const gz = await store.content.ingest(Readable.from([gzipSync(await store.content.readBytes(layer.digest))]).pipe(new DigestingStream()));
+    const img = await writeImage(store.content, { architecture: "amd64", os: "linux", created: "2020-01-01T00:00:00Z", config: { Env: [BASE_ENV_PATH], Cmd: ["sh"] } },
+      [{ descriptor: { mediaType: MediaTypes.OCI_LAYER_GZIP, digest: gz.digest, size: gz.size }, diffId: layer.digest }]);
+    expect(img.manifest.digest).not.toBe(old?.digest);
+    await store.images.put("base:1", img.manifest);
+    const r = await run();
+    expect(cachedSteps(r).every((s) => s.startsWith("cached"))).toBe(true);
+    expect(r.imageId).toBe(before.imageId);
   });
   it("a hit whose snapshot is gone unpacks the cached layer instead of running", async () => {
     const before = await run(); // (--no-cache above wrote new records)
