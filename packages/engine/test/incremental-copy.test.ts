@@ -8,10 +8,9 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync }
 import { createHash } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Readable } from "node:stream";
-import { DigestingStream, MediaTypes, readTar, Store, writeImage, type Digest } from "@tsbuild/oci";
+import { readTar, Store, type Digest } from "@tsbuild/oci";
 import { build, type BuildEvent, type BuildOptions } from "../src/index.js";
-import { BASE_ENV_PATH, busyboxTar, makeBusyboxRootfs } from "../../../fixtures/support/busybox-rootfs.js";
+import { storeBusyboxBase } from "./helpers/busybox-base.js";
 
 const work = mkdtempSync(join(tmpdir(), "tsbuild-incremental-"));
 const root = join(work, "store");
@@ -19,11 +18,7 @@ const ctx = join(work, "ctx");
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 beforeAll(async () => {
-  const store = await Store.open(root);
-  const blob = await store.content.ingest(Readable.from([busyboxTar(makeBusyboxRootfs(join(work, "rootfs")))]).pipe(new DigestingStream()));
-  const img = await writeImage(store.content, { architecture: "amd64", os: "linux", config: { Env: [BASE_ENV_PATH] } },
-    [{ descriptor: { mediaType: MediaTypes.OCI_LAYER_TAR, digest: blob.digest, size: blob.size }, diffId: blob.digest }]);
-  await store.images.put("base:1", img.manifest);
+  await storeBusyboxBase(root, "base:1", work);
   for (let d = 0; d < 5; d++) {
     mkdirSync(join(ctx, "src", `d${d}`, "sub"), { recursive: true });
     for (let f = 0; f < 20; f++) writeFileSync(join(ctx, "src", `d${d}`, f % 2 ? `f${f}.txt` : `sub/f${f}.txt`), `file ${d}/${f}\n`);

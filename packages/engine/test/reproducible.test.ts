@@ -7,10 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Readable } from "node:stream";
-import { DigestingStream, MediaTypes, Store, writeImage } from "@tsbuild/oci";
 import { build } from "../src/index.js";
-import { BASE_ENV_PATH, busyboxTar, makeBusyboxRootfs } from "../../../fixtures/support/busybox-rootfs.js";
+import { busyboxTar, makeBusyboxRootfs } from "../../../fixtures/support/busybox-rootfs.js";
+import { storeBaseImage } from "../../../fixtures/support/base-image.js";
 
 const work = mkdtempSync(join(tmpdir(), "tsbuild-repro-"));
 const ctx = join(work, "ctx");
@@ -36,11 +35,7 @@ beforeAll(() => {
 
 async function freshBuild(name: string): Promise<{ imageId: string; manifest: string }> {
   const root = join(work, name);
-  const store = await Store.open(root);
-  const layer = await store.content.ingest(Readable.from([busybox]).pipe(new DigestingStream()));
-  const img = await writeImage(store.content, { architecture: "amd64", os: "linux", created: "2020-01-01T00:00:00Z", config: { Env: [BASE_ENV_PATH], Cmd: ["sh"] } },
-    [{ descriptor: { mediaType: MediaTypes.OCI_LAYER_TAR, digest: layer.digest, size: layer.size }, diffId: layer.digest }]);
-  await store.images.put("base:1", img.manifest);
+  await storeBaseImage(root, "base:1", busybox);
   const r = await build({ context: ctx, root, sourceDateEpoch: 1_700_000_000, platform: { os: "linux", architecture: "amd64" } });
   return { imageId: r.imageId, manifest: r.manifestDigest };
 }

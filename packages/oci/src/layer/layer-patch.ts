@@ -10,6 +10,7 @@ import { BLOCK, decodeBlock, padding, parsePax, TarFormatError } from "./tar-for
 import { OPAQUE_MARKER, WHITEOUT_PREFIX, type LayerEntry } from "./entry.js";
 import { tarBytes } from "./layer-writer.js";
 import { compareWalkOrder } from "./walk-directory.js";
+import { Batcher } from "./batcher.js";
 
 export class PatchUnsupportedError extends Error {
   override readonly name = "PatchUnsupportedError";
@@ -58,17 +59,8 @@ class Chunks {
 export async function* patchLayer(old: AsyncIterable<Buffer>, drop: (path: string) => boolean, fresh: readonly LayerEntry[], opts: { sourceDateEpoch?: number } = {}): AsyncIterable<Buffer> {
   const add = [...fresh].sort((a, b) => compareWalkOrder(a.path, b.path));
   let next = 0;
-  let batch: Buffer[] = [];
-  let batched = 0;
-  const push = (b: Buffer): Buffer | undefined => {
-    batch.push(b);
-    batched += b.length;
-    if (batched < BATCH) return undefined;
-    const out = Buffer.concat(batch, batched);
-    batch = [];
-    batched = 0;
-    return out;
-  };
+  const batch = new Batcher(BATCH);
+  const push = (b: Buffer) => batch.add(b);
   async function* freshBefore(path: string | undefined): AsyncIterable<Buffer> {
     while (next < add.length && (path === undefined || compareWalkOrder((add[next] as LayerEntry).path, path) < 0)) {
       for await (const b of tarBytes([add[next++] as LayerEntry], { ...opts, end: false })) {
@@ -118,6 +110,6 @@ export async function* patchLayer(old: AsyncIterable<Buffer>, drop: (path: strin
     paxSize = undefined;
   }
   yield* freshBefore(undefined);
-  push(Buffer.alloc(1024));
-  yield Buffer.concat(batch, batched);
+  push(Buffer.alloc(1024)); // the end-of-archive marker
+  yield batch.take() as Buffer;
 }

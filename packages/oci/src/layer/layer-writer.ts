@@ -13,6 +13,7 @@ import type { Descriptor } from "../types/image.js";
 import { OPAQUE_MARKER, WHITEOUT_PREFIX, type LayerEntry } from "./entry.js";
 import { encodeHeader, padding, type TarHeader, type TarType } from "./tar-format.js";
 import { compressStream } from "./compression.js";
+import { Batcher } from "./batcher.js";
 
 export interface LayerWriteOptions {
   compression?: LayerCompression;
@@ -78,22 +79,10 @@ function headerFor(e: LayerEntry, epoch: number | undefined): TarHeader {
   };
 }
 
-/** Output is handed on in batches of about this size (one write and one hash update per batch, not per entry). */
-const BATCH = 1 << 20;
-
-/** The tar bytes of a stream of entries. */
+/** The tar bytes of a stream of entries, handed on in pieces of about 1 MiB. */
 export async function* tarBytes(entries: AsyncIterable<LayerEntry> | Iterable<LayerEntry>, opts: { sourceDateEpoch?: number; end?: boolean } = {}): AsyncIterable<Buffer> {
-  let batch: Buffer[] = [];
-  let batched = 0;
-  const add = (b: Buffer): Buffer | undefined => {
-    batch.push(b);
-    batched += b.length;
-    if (batched < BATCH) return undefined;
-    const out = Buffer.concat(batch, batched);
-    batch = [];
-    batched = 0;
-    return out;
-  };
+  const batch = new Batcher();
+  const add = (b: Buffer) => batch.add(b);
   for await (const e of entries) {
     const h = headerFor(e, opts.sourceDateEpoch);
     let full = add(encodeHeader(h));
@@ -123,8 +112,9 @@ export async function* tarBytes(entries: AsyncIterable<LayerEntry> | Iterable<La
       }
     }
   }
-  if (opts.end !== false) batch.push(Buffer.alloc(1024)); // the end-of-archive marker
-  if (batch.length) yield Buffer.concat(batch);
+  if (opts.end !== false) batch.add(Buffer.alloc(1024)); // the end-of-archive marker
+  const rest = batch.take();
+  if (rest) yield rest;
 }
 
 export async function writeLayer(
