@@ -7,7 +7,7 @@ import { readFile, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { cpus } from "node:os";
 import { loadDockerfile, type PlatformSpec } from "@tsbuild/dockerfile";
-import { defaultStoreRoot, Store, writeImage, type Digest, type ImageConfig } from "@tsbuild/oci";
+import { defaultStoreRoot, Store, writeImage, type Digest, type ImageConfig, type LayerCompression } from "@tsbuild/oci";
 import { chooseSnapshotter } from "@tsbuild/snapshot";
 import { RuncExecutor, type NetworkMode } from "@tsbuild/runtime";
 import { loadContext } from "./context/build-context.js";
@@ -56,6 +56,8 @@ export interface BuildOptions {
   cacheTo?: CacheToSpec[];
   /** clamp timestamps (SOURCE_DATE_EPOCH) */
   sourceDateEpoch?: number;
+  /** layer compression where the image leaves the store (push, OCI output); default gzip */
+  compression?: LayerCompression;
   onEvent?: EventSink;
   signal?: AbortSignal;
 }
@@ -162,7 +164,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     const outputs = opts.outputs ?? [{ type: "image" as const }];
     const exported: string[] = [];
     for (const out of outputs) {
-      const what = await exportImage(store, out, img.manifest, final.layers, names, scratch, env.registry);
+      const what = await exportImage(store, out, img.manifest, final.layers, names, scratch, env.registry, opts.compression ?? "gzip");
       exported.push(what);
       emit({ type: "exported", what });
     }

@@ -3,10 +3,9 @@
  * push=true), an OCI layout (tar or directory), a docker-archive, the final root file system as a
  * directory (local) or a tar.
  */
-import { createReadStream, createWriteStream } from "node:fs";
+import { createWriteStream } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
-import { pipeline } from "node:stream/promises";
-import { applyLayer, walkDirectory, writeDockerArchive, writeLayer, writeOciLayout, type Descriptor, type Store, type StoredLayer } from "@tsbuild/oci";
+import { applyLayer, compressImage, walkDirectory, writeDockerArchive, writeLayer, writeOciLayout, type Descriptor, type LayerCompression, type Store, type StoredLayer } from "@tsbuild/oci";
 import { push, type ClientOptions } from "@tsbuild/registry";
 
 export type OutputSpec =
@@ -57,25 +56,34 @@ async function rootfsInto(store: Store, layers: StoredLayer[], dir: string): Pro
   for (const l of layers) await applyLayer(store.content.reader(l.descriptor.digest), dir);
 }
 
+/**
+ * @param compression of the layers where the image leaves the store (push, OCI layout); the store
+ *   and docker archives keep them uncompressed
+ */
 export async function exportImage(
   store: Store, out: OutputSpec, manifest: Descriptor, layers: StoredLayer[], names: string[], scratch: string, registry: ClientOptions,
+  compression: LayerCompression = "gzip",
 ): Promise<string> {
-  const images = (names.length ? names : [undefined]).map((name) => ({ ...(name ? { name } : {}), target: manifest }));
+  const shipped = () => compressImage(store, manifest, compression);
+  const named = (target: Descriptor) => (names.length ? names : [undefined]).map((name) => ({ ...(name ? { name } : {}), target }));
   switch (out.type) {
     case "image": {
       const targets = out.names ?? names;
       for (const n of targets) await store.images.put(n, manifest);
       if (out.push) {
         if (targets.length === 0) throw new OutputError("push=true needs a name (-t NAME or name=NAME)");
-        for (const n of targets) await push(store, manifest, n, registry);
+        const target = await shipped();
+        for (const n of targets) await push(store, target, n, registry);
       }
       return targets.length ? `image ${targets.join(", ")}${out.push ? " (pushed)" : ""}` : `image ${manifest.digest}`;
     }
-    case "oci":
-      await writeOciLayout(store.content, images, out.dest, { tar: out.tar });
+    case "oci": {
+      const target = await shipped();
+      await writeOciLayout(store.content, named(target), out.dest, { tar: out.tar });
       return `OCI layout ${out.dest}`;
+    }
     case "docker":
-      await writeDockerArchive(store.content, images, out.dest, scratch);
+      await writeDockerArchive(store.content, named(manifest), out.dest, scratch);
       return `docker archive ${out.dest}`;
     case "local":
       await rootfsInto(store, layers, out.dest);
@@ -91,6 +99,4 @@ export async function exportImage(
       return `root file system tar ${out.dest}`;
     }
   }
-  void createReadStream;
-  void pipeline;
 }

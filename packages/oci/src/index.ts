@@ -14,3 +14,4 @@ export * from "./archive.js";
 export * from "./image-writer.js";
 export * from "./image-reader.js";
 export { TarWriter } from "./tar-writer.js";
+export { compressImage } from "./compressed-image.js";

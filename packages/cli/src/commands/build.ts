@@ -13,6 +13,7 @@ import { flag, list, parseArgs, str, UsageError } from "../args.js";
 import { parseBuildArgs } from "../build-args.js";
 import { readTextInput } from "../read-input.js";
 import { progressPrinter, type ProgressMode } from "../progress.js";
+import { COMPRESSION_OPTION, parseCompression } from "../compression-option.js";
 
 /** --explain: every step that missed, with why, after the build (the live view has scrolled by). */
 function explainSummary(steps: StepRecord[]): string {
@@ -53,6 +54,7 @@ export const buildCommand: Command = {
       { name: "no-cache-filter", value: true, repeat: true },
       { name: "pull" },
       { name: "explain" },
+      COMPRESSION_OPTION,
       { name: "output", short: "o", value: true, repeat: true },
       { name: "push" },
       { name: "progress", value: true },
@@ -98,6 +100,7 @@ export const buildCommand: Command = {
     const epochText = buildArgs.get("SOURCE_DATE_EPOCH") ?? io.env.SOURCE_DATE_EPOCH;
     const epoch = epochText ? Number(epochText) : undefined;
     if (epochText && !(Number.isInteger(epoch) && (epoch as number) >= 0)) throw new UsageError(`SOURCE_DATE_EPOCH=${epochText}: give whole seconds since 1970`);
+    const compression = parseCompression(str(args, "compression"));
     const snap = str(args, "snapshotter") ?? "auto";
     if (!["auto", "overlay", "copy"].includes(snap)) throw new UsageError(`--snapshotter ${snap}: use auto, overlay or copy`);
     const cache = parseCacheOptions(list(args, "cache-from"), list(args, "cache-to"), io.cwd);
@@ -128,6 +131,7 @@ export const buildCommand: Command = {
         noCache: flag(args, "no-cache"),
         noCacheFilter: list(args, "no-cache-filter"),
         explain: flag(args, "explain"),
+        compression,
         pull: flag(args, "pull"),
         ...cache,
         onEvent: print,

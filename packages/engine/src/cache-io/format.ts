@@ -61,7 +61,7 @@ export function isCacheManifest(m: ImageManifest): boolean {
 }
 
 /** A record as imported: shape-checked where this code relies on it, every other field kept as it came. */
-function checkRecord(r: unknown): CacheRecord | undefined {
+function checkRecord(r: unknown, descriptors: boolean): CacheRecord | undefined {
   if (typeof r !== "object" || r === null || Array.isArray(r)) return undefined;
   const rec = r as Record<string, unknown>;
   if (typeof rec.key !== "string" || !isDigest(rec.key)) return undefined;
@@ -69,7 +69,7 @@ function checkRecord(r: unknown): CacheRecord | undefined {
     const layer = rec.layer as Record<string, unknown> | null;
     if (typeof layer !== "object" || layer === null || typeof layer.diffId !== "string" || !isDigest(layer.diffId)) return undefined;
     try {
-      checkDescriptor(layer.descriptor, "cache record layer");
+      if (descriptors) checkDescriptor(layer.descriptor, "cache record layer");
     } catch {
       return undefined;
     }
@@ -78,12 +78,13 @@ function checkRecord(r: unknown): CacheRecord | undefined {
 }
 
 /** Parses `{"records":[…]}`; malformed records are dropped (a miss), a malformed document is an error. */
-export function parseCacheDocument(value: unknown, where: string): CacheDocument {
+/** @param descriptors whether records name their layer blobs (an inline cache names layers by diff id only) */
+export function parseCacheDocument(value: unknown, where: string, descriptors = true): CacheDocument {
   const records = (value as { records?: unknown } | null)?.records;
   if (typeof value !== "object" || value === null || !Array.isArray(records)) {
     throw new CacheFormatError(`${where} is not a tsbuild cache (no "records" list); export it again with --cache-to`);
   }
-  return { records: records.map(checkRecord).filter((r): r is CacheRecord => r !== undefined) };
+  return { records: records.map((r) => checkRecord(r, descriptors)).filter((r): r is CacheRecord => r !== undefined) };
 }
 
 export function parseCacheJson(bytes: Uint8Array, where: string): CacheDocument {

@@ -10,8 +10,14 @@ import type { Descriptor, Digest, ImageManifest } from "@tsbuild/oci";
 import type { CacheRecord } from "../cache.js";
 import { cacheDocument, INLINE_CACHE_KEY, parseCacheDocument, type CacheDocument } from "./format.js";
 
+/**
+ * Records name their layers by diff id only: the image's manifest says which blob holds each (its
+ * layers may be stored uncompressed here and pushed gzipped, and an image built from an imported
+ * cache holds the blobs it came with), so the config, and the image id, do not depend on it.
+ */
 export function inlineCacheField(records: CacheRecord[]): Record<typeof INLINE_CACHE_KEY, CacheDocument> {
-  return { [INLINE_CACHE_KEY]: cacheDocument(records) };
+  const byDiffId = records.map((r) => (r.layer ? { ...r, layer: { diffId: r.layer.diffId } } : r) as CacheRecord);
+  return { [INLINE_CACHE_KEY]: cacheDocument(byDiffId) };
 }
 
 export function hasInlineCache(config: Record<string, unknown>): boolean {
@@ -20,7 +26,7 @@ export function hasInlineCache(config: Record<string, unknown>): boolean {
 
 /** The inline records of an image (config as parsed JSON); records whose layer the image lacks are dropped. */
 export function inlineRecords(config: Record<string, unknown>, manifest: ImageManifest, where: string): CacheRecord[] {
-  const doc = parseCacheDocument(config[INLINE_CACHE_KEY], `the inline cache of ${where}`);
+  const doc = parseCacheDocument(config[INLINE_CACHE_KEY], `the inline cache of ${where}`, false);
   const diffIds = ((config.rootfs as { diff_ids?: unknown } | undefined)?.diff_ids ?? []) as Digest[];
   const byDiffId = new Map<Digest, Descriptor>();
   diffIds.forEach((d, i) => {

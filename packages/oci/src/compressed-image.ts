@@ -1,0 +1,41 @@
+/**
+ * The same image with its layers compressed, for outputs that ship it (push, OCI archives): the
+ * store keeps layers uncompressed (their digest is their diff id, cheapest for builds), and a
+ * compressed copy of a layer is made once per compression and remembered under
+ * <root>/cache/compressed/<alg>/<diff id hex>, so pushing again costs nothing. The config (and so
+ * the image id) is the same; the manifest names the compressed blobs.
+ */
+import { mkdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { DigestingStream, isDigest, type Digest } from "./digest.js";
+import { writeFileAtomic } from "./fs-atomic.js";
+import { compressStream } from "./layer/compression.js";
+import { ociLayerMediaType, MediaTypes, type LayerCompression } from "./media-types.js";
+import type { Store } from "./store.js";
+import type { Descriptor, ImageManifest } from "./types/image.js";
+import { parseManifest } from "./validate.js";
+
+
+async function compressedLayer(store: Store, layer: Descriptor, alg: Exclude<LayerCompression, "none">): Promise<Descriptor> {
+  const memo = join(store.root, "cache", "compressed", alg, layer.digest.replace(/^sha256:/, ""));
+  const known = (await readFile(memo, "utf8").catch(() => "")).trim();
+  const info = isDigest(known) ? await store.content.info(known as Digest).catch(() => undefined) : undefined;
+  if (info) return { mediaType: ociLayerMediaType(alg), digest: info.digest, size: info.size };
+  const hashed = compressStream(store.content.reader(layer.digest), alg, { parallel: true }).pipe(new DigestingStream());
+  const blob = await store.content.ingest(hashed);
+  await mkdir(join(store.root, "cache", "compressed", alg), { recursive: true });
+  await writeFileAtomic(memo, blob.digest);
+  return { mediaType: ociLayerMediaType(alg), digest: blob.digest, size: blob.size };
+}
+
+/** The manifest of `manifest`'s image with uncompressed layers compressed by `alg` (itself when there is nothing to do). */
+export async function compressImage(store: Store, manifest: Descriptor, alg: LayerCompression): Promise<Descriptor> {
+  if (alg === "none" || manifest.mediaType !== MediaTypes.OCI_MANIFEST) return manifest; // Docker's layers are gzip already
+  const m: ImageManifest = parseManifest(await store.content.readBytes(manifest.digest));
+  if (!m.layers.some((l) => l.mediaType === MediaTypes.OCI_LAYER_TAR)) return manifest;
+  const layers: Descriptor[] = [];
+  for (const l of m.layers) layers.push(l.mediaType === MediaTypes.OCI_LAYER_TAR ? await compressedLayer(store, l, alg) : l);
+  const bytes = JSON.stringify({ ...m, layers });
+  const blob = await store.content.putBytes(bytes);
+  return { mediaType: manifest.mediaType, digest: blob.digest, size: blob.size };
+}
