@@ -4,6 +4,7 @@ import type { InstructionHandler } from "./types.js";
 import { fsStep } from "../fs-step.js";
 import { BuildError, NotSupportedError } from "../errors.js";
 import { envMap } from "../image/image-state.js";
+import { bindIdentity, withBinds, type BindSpec } from "./run-bind.js";
 import type { SolverEnv, StageState } from "../build-context-types.js";
 
 function runArgs(st: StageState, i: RunInstruction): string[] {
@@ -18,8 +19,9 @@ function runArgs(st: StageState, i: RunInstruction): string[] {
   return [...shell, i.cmd.command];
 }
 
-function parseMounts(env: SolverEnv, i: RunInstruction): RunMount[] {
+function parseMounts(env: SolverEnv, i: RunInstruction): { mounts: RunMount[]; binds: BindSpec[] } {
   const out: RunMount[] = [];
+  const binds: BindSpec[] = [];
   for (const spec of i.mounts) {
     const kv = new Map<string, string>();
     for (const field of spec.split(",")) {
@@ -33,6 +35,11 @@ function parseMounts(env: SolverEnv, i: RunInstruction): RunMount[] {
       const sharing = kv.get("sharing") as "shared" | "private" | "locked" | undefined;
       out.push({ type: "cache", target, id: kv.get("id") ?? target, ...(sharing ? { sharing } : {}),
         ...(num("mode") !== undefined ? { mode: num("mode") } : {}), ...(num("uid") !== undefined ? { uid: num("uid") } : {}), ...(num("gid") !== undefined ? { gid: num("gid") } : {}) });
+    } else if (type === "bind") {
+      if (!target) throw new BuildError("RUN --mount=type=bind needs target=PATH", env.graph.file, i.position, i.original);
+      const from = kv.get("from");
+      const rw = kv.get("rw") ?? kv.get("readwrite");
+      binds.push({ target, source: kv.get("source") ?? kv.get("src") ?? "", ...(from ? { from } : {}), readwrite: rw === "true" });
     } else if (type === "tmpfs" && target) {
       out.push({ type: "tmpfs", target });
     } else if (type === "secret") {
@@ -48,13 +55,13 @@ function parseMounts(env: SolverEnv, i: RunInstruction): RunMount[] {
       throw new NotSupportedError(`RUN --mount=type=${type} is not supported yet`);
     }
   }
-  return out;
+  return { mounts: out, binds };
 }
 
 export const run: InstructionHandler<RunInstruction> = async (env, st, i) => {
   if (i.security !== undefined && i.security !== "sandbox") throw new NotSupportedError(`RUN --security=${i.security} is not supported yet`);
   const args = runArgs(st, i);
-  const mounts = parseMounts(env, i);
+  const { mounts, binds } = parseMounts(env, i);
   const argEntries = st.args.entries();
   const vars = envMap(st.image.config);
   const keyEnv = [...(st.image.config.Env ?? [])];
@@ -72,17 +79,18 @@ export const run: InstructionHandler<RunInstruction> = async (env, st, i) => {
   const inputs = {
     args: JSON.stringify(argEntries), env: JSON.stringify(keyEnv), user: st.image.config.User ?? "", workdir: st.image.config.WorkingDir || "/",
     network, mounts: JSON.stringify(i.mounts), secrets: JSON.stringify([...env.secrets.keys()].sort()),
+    ...(binds.length ? { binds: JSON.stringify(await Promise.all(binds.map((b) => bindIdentity(env, st, b)))) } : {}),
   };
   return fsStep(env, st, createdBy, async (root) => {
-    const r = await env.executor.run({
-      rootfs: root, args, env: runEnv, cwd: st.image.config.WorkingDir || "/", user: st.image.config.User ?? "", network, mounts, signal: env.signal,
+    const r = await withBinds(env, st, binds, i, (bound) => env.executor.run({
+      rootfs: root, args, env: runEnv, cwd: st.image.config.WorkingDir || "/", user: st.image.config.User ?? "", network, mounts: [...mounts, ...bound], signal: env.signal,
       onOutput: (stream, chunk) => {
         const text = chunk.toString();
         env.emit({ type: "step-output", id, stream, data: text });
         tail.push(...text.split("\n").filter(Boolean));
         if (tail.length > 20) tail.splice(0, tail.length - 20);
       },
-    });
+    }));
     if (r.killed === "abort") throw new BuildError("the build was cancelled", env.graph.file, i.position, i.original, r.exitCode, tail);
     if (r.exitCode !== 0) {
       throw new BuildError(`process "${args.join(" ")}" did not complete successfully: exit code: ${r.exitCode}`, env.graph.file, i.position, i.original, r.exitCode, tail);
