@@ -82,7 +82,7 @@ export async function incrementalCopy(env: SolverEnv, st: StageState, createdBy:
   const ctx = plan.request.source.root;
   if (changed.some((p) => (lstatSync(join(ctx, p), { throwIfNoEntry: false })?.nlink ?? 1) > 1 && after.get(p)?.startsWith("file "))) return undefined;
   const destOf = (p: string) => posix.join(plan.destDir, p.slice(plan.srcDir.length).replace(/^\//, ""));
-  const prevTree = join((await snap.chainDirs(prev.snapshot))[0] as string);
+  const [prevTree] = (await snap.chainDirs(prev.snapshot)) as [string];
   if (!isRealDir(prevTree, plan.destDir)) return undefined;
   const below = st.snapshot === undefined ? [] : await snap.chainDirs(st.snapshot);
   if (changed.some((p) => below.some((l) => lstatSync(join(l, destOf(p)), { throwIfNoEntry: false })))) return undefined;

@@ -17,8 +17,10 @@ export function stepKey(...parts: string[]): string {
   return `sha256:${createHash("sha256").update(parts.join("\u0000")).digest("hex")}`;
 }
 
+/** With SOURCE_DATE_EPOCH the layers' times are clamped: a layer made without it (or with another) is another layer. */
 export function keyOf(env: SolverEnv, parent: string, createdBy: string, inputs: StepInputs): string {
-  return stepKey(parent, createdBy, formatPlatform(env.graph.targetPlatform), ...Object.entries(inputs).map(([k, v]) => `${k}=${v}`));
+  const epoch = env.epoch !== undefined ? [`epoch=${env.epoch}`] : [];
+  return stepKey(parent, createdBy, formatPlatform(env.graph.targetPlatform), ...Object.entries(inputs).map(([k, v]) => `${k}=${v}`), ...epoch);
 }
 
 export interface Lookup {

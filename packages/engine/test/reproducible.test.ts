@@ -51,3 +51,15 @@ describe("SOURCE_DATE_EPOCH", () => {
     expect(b.imageId).toBe(a.imageId);
   }, 60_000);
 });
+
+describe("SOURCE_DATE_EPOCH and the cache", () => {
+  it("a layer cached without the epoch is not reused by a build with it", async () => {
+    const root = join(work, "store-c");
+    await storeBaseImage(root, "base:1", busybox);
+    const plain = await build({ context: ctx, root, platform: { os: "linux", architecture: "amd64" } });
+    const clamped = await build({ context: ctx, root, sourceDateEpoch: 1_700_000_000, platform: { os: "linux", architecture: "amd64" } });
+    expect(clamped.steps.filter((s) => s.instruction.startsWith("RUN")).every((s) => !s.cached)).toBe(true);
+    expect(clamped.manifestDigest).toBe((await freshBuild("store-d")).manifest);
+    expect(plain.imageId).not.toBe(clamped.imageId);
+  }, 60_000);
+});
