@@ -8,6 +8,7 @@ import { unpackLayer } from "@tsbuild/snapshot";
 import type { PlatformSpec } from "@tsbuild/dockerfile";
 import type { SolverEnv } from "./build-context-types.js";
 import { chainName } from "./fs-step.js";
+import { holdSnapshots, type GuardEnv } from "./store-guard.js";
 
 export interface BaseImage {
   config: ImageConfig;
@@ -21,12 +22,15 @@ export interface BaseImage {
 const unpacking = new Map<string, Promise<void>>();
 
 /** Makes sure every layer of an image is a snapshot; returns the top snapshot name. */
-export async function unpackImage(env: Pick<SolverEnv, "snapshotter" | "store">, img: ResolvedImage): Promise<string | undefined> {
+export async function unpackImage(env: Pick<SolverEnv, "snapshotter" | "store"> & GuardEnv, img: ResolvedImage): Promise<string | undefined> {
+  const names: string[] = [];
+  for (const diffId of img.config.rootfs.diff_ids.slice(0, img.manifest.layers.length)) names.push(chainName(names.at(-1), diffId));
+  await holdSnapshots(env, names);
   let parent: string | undefined;
   for (let i = 0; i < img.manifest.layers.length; i++) {
     const layer = img.manifest.layers[i] as Descriptor;
     const diffId = img.config.rootfs.diff_ids[i] as string;
-    const name = chainName(parent, diffId);
+    const name = names[i] as string;
     if (!(await env.snapshotter.exists(name))) {
       let p = unpacking.get(name);
       if (!p) {

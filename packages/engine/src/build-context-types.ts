@@ -1,6 +1,6 @@
 /** What every instruction handler works with. */
 import type { BuildGraph, Stage, StageArgScope } from "@tsbuild/dockerfile";
-import type { Store, StoredLayer } from "@tsbuild/oci";
+import type { Store, StoredLayer, StoreSession } from "@tsbuild/oci";
 import type { Snapshotter } from "@tsbuild/snapshot";
 import type { RuncExecutor, NetworkMode } from "@tsbuild/runtime";
 import type { ClientOptions } from "@tsbuild/registry";
@@ -58,6 +58,8 @@ export interface SolverEnv {
   missed: Map<string, { position: string; instruction: string }>;
   /** --pull: ask the registry for the base images' current digests even when they are in the store */
   pull: boolean;
+  /** this build's registration in the store: what it holds is safe from a concurrent prune (store-guard.ts) */
+  session?: StoreSession;
 }
 
 export interface StageState {

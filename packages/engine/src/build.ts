@@ -7,7 +7,7 @@ import { readFile, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { cpus } from "node:os";
 import { loadDockerfile, type PlatformSpec } from "@tsbuild/dockerfile";
-import { defaultStoreRoot, Store, writeImage, type Digest, type ImageConfig, type LayerCompression } from "@tsbuild/oci";
+import { defaultStoreRoot, Store, writeImage, type Digest, type ImageConfig, type LayerCompression, type StoreSession } from "@tsbuild/oci";
 import { chooseSnapshotter } from "@tsbuild/snapshot";
 import { RuncExecutor, type NetworkMode } from "@tsbuild/runtime";
 import { loadContext } from "./context/build-context.js";
@@ -73,6 +73,17 @@ export interface BuildResult {
 }
 
 export async function build(opts: BuildOptions): Promise<BuildResult> {
+  const store = await Store.open(opts.root ?? defaultStoreRoot());
+  // registered for the whole build: a concurrent prune keeps what it holds (store-guard.ts)
+  const session = await store.startSession("build");
+  try {
+    return await buildInStore(opts, store, session);
+  } finally {
+    await session.end();
+  }
+}
+
+async function buildInStore(opts: BuildOptions, store: Store, session: StoreSession): Promise<BuildResult> {
   const contextDir = resolve(opts.context);
   const dockerfilePath = opts.dockerfile ? resolve(opts.dockerfile) : join(contextDir, "Dockerfile");
   const text = opts.dockerfileText ?? (await readFile(dockerfilePath, "utf8"));
@@ -84,7 +95,6 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   });
   const emit: EventSink = opts.onEvent ?? (() => undefined);
   for (const w of graph.warnings) emit({ type: "warning", message: w });
-  const store = await Store.open(opts.root ?? defaultStoreRoot());
   const scratch = await store.tmpDir("build-");
   const controller = new AbortController();
   const onAbort = () => controller.abort(opts.signal?.reason);
@@ -116,6 +126,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     listings,
     missed: new Map(),
     pull: opts.pull ?? false,
+    session,
   };
   if (opts.explain) env.explainer = new MissExplainer(env.cache, listings);
   await env.contextIndex.load();

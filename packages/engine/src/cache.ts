@@ -7,7 +7,7 @@
  * also listed under cache/children/<parent hex>/ (an empty file named by its key), so the records
  * made on the same parent are found without reading them all.
  */
-import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { writeFileAtomic, type Descriptor, type Digest, type Store } from "@tsbuild/oci";
 
@@ -30,6 +30,11 @@ export interface CacheRecord {
   layer?: { descriptor: Descriptor; diffId: Digest };
 }
 
+/** The lease that keeps a record's layer blob. */
+export function leaseId(key: string): string {
+  return `cache-${key.replace(/^sha256:/, "")}`;
+}
+
 export class LocalCache {
   constructor(private readonly store: Store) {}
 
@@ -46,6 +51,7 @@ export class LocalCache {
       const r = JSON.parse(await readFile(this.path(key), "utf8")) as CacheRecord;
       if (r.key !== key) return undefined;
       if (r.layer && !(await this.store.content.has(r.layer.descriptor.digest))) return undefined;
+      await this.touch(key);
       return r;
     } catch {
       return undefined;
@@ -53,7 +59,7 @@ export class LocalCache {
   }
 
   async put(r: CacheRecord): Promise<void> {
-    if (r.layer) await this.store.putLease({ id: `cache-${r.key.replace(/^sha256:/, "")}`, digests: [r.layer.descriptor.digest] });
+    if (r.layer) await this.store.putLease({ id: leaseId(r.key), digests: [r.layer.descriptor.digest] });
     await writeFileAtomic(this.path(r.key), JSON.stringify(r));
     if (r.parent) {
       const dir = this.childrenDir(r.parent);
@@ -74,6 +80,36 @@ export class LocalCache {
       if (r) out.push(r);
     }
     return out;
+  }
+
+  /** Marks a record used now: its file's mtime is its last use (prune --filter until=, --keep-storage). */
+  private async touch(key: string): Promise<void> {
+    const now = new Date();
+    await utimes(this.path(key), now, now).catch(() => undefined);
+  }
+
+  /** Every record with its last use (ms), for prune and du; unreadable files are skipped. */
+  async list(): Promise<{ record: CacheRecord; lastUsed: number }[]> {
+    const out: { record: CacheRecord; lastUsed: number }[] = [];
+    for (const n of await readdir(this.dir).catch(() => [] as string[])) {
+      if (!n.endsWith(".json")) continue;
+      try {
+        const file = join(this.dir, n);
+        const s = await stat(file);
+        out.push({ record: JSON.parse(await readFile(file, "utf8")) as CacheRecord, lastUsed: s.mtimeMs });
+      } catch {
+        // removed meanwhile, or a stray file
+      }
+    }
+    return out;
+  }
+
+  /** Removes a record, its entry among its parent's children and the lease that kept its layer (prune; under the store's gc lock). */
+  async remove(key: string): Promise<void> {
+    const parent = await readFile(this.path(key), "utf8").then((t) => (JSON.parse(t) as CacheRecord).parent, () => undefined);
+    await rm(this.path(key), { force: true });
+    if (parent) await rm(join(this.childrenDir(parent), hex(key)), { force: true });
+    await this.store.removeLease(leaseId(key));
   }
 
   /** Every readable record (for --explain; unreadable files are skipped). */

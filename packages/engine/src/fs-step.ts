@@ -9,6 +9,7 @@ import { unpackLayer } from "@tsbuild/snapshot";
 import type { SolverEnv, StageState } from "./build-context-types.js";
 import { BUILDKIT_COMMENT } from "./history.js";
 import { draftRecord, lookupStep, type StepInputs } from "./step-cache.js";
+import { holdSnapshots } from "./store-guard.js";
 
 export function chainName(parent: string | undefined, diffId: string): string {
   return parent === undefined ? diffId : `sha256:${createHash("sha256").update(`${parent} ${diffId}`).digest("hex")}`;
@@ -49,6 +50,7 @@ export async function fsStep(
   if (hit) {
     if (hit.layer) {
       const name = chainName(st.snapshot, hit.layer.diffId);
+      await holdSnapshots(env, [name]);
       if (!(await env.snapshotter.exists(name))) await unpackLayer(env.snapshotter, name, st.snapshot, env.store.content.reader(hit.layer.descriptor.digest));
       st.snapshot = name;
       st.layers.push({ descriptor: hit.layer.descriptor, diffId: hit.layer.diffId });
@@ -104,8 +106,9 @@ async function runStep(env: SolverEnv, st: StageState, createdBy: string, change
     }
     const created = now(env);
     const name = chainName(st.snapshot, layer.diffId);
-    if (await env.snapshotter.exists(name)) await env.snapshotter.remove(key);
-    else await env.snapshotter.commit(name, key);
+    await holdSnapshots(env, [name]);
+    // commits are first-wins: when another build committed the same snapshot, ours is discarded
+    await env.snapshotter.commit(name, key);
     st.snapshot = name;
     st.layers.push({ descriptor: layer.descriptor, diffId: layer.diffId });
     st.lastCreated = created;

@@ -8,3 +8,5 @@ export { goMatch, BadPatternError } from "./fileops/go-match.js";
 export { runImage, type RunImageOptions } from "./run-image.js";
 export { parseCacheFrom, parseCacheTo, CacheSpecError, type CacheFromSpec, type CacheToSpec, type CacheMode } from "./cache-io/spec.js";
 export { CacheExportError } from "./cache-io/share.js";
+export { prune, type PruneOptions, type PruneReport } from "./prune/prune.js";
+export { diskUsage, type DiskUsage, type DiskUsageRow } from "./prune/disk-usage.js";

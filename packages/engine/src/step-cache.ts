@@ -9,6 +9,7 @@ import { createHash } from "node:crypto";
 import { formatPlatform } from "@tsbuild/dockerfile";
 import type { SolverEnv, StageState } from "./build-context-types.js";
 import type { CacheRecord } from "./cache.js";
+import { holdHit } from "./store-guard.js";
 
 /** Named inputs of a step's key besides its parent and instruction, in a fixed order. */
 export type StepInputs = Record<string, string>;
@@ -47,7 +48,7 @@ export async function lookupStep(env: SolverEnv, st: StageState, createdBy: stri
   }
   const key = keyOf(env, st.key, createdBy, inputs);
   const disabled = cacheDisabled(env, st);
-  const hit = disabled ? undefined : await env.cache.get(key);
+  const hit = disabled ? undefined : await holdHit(env, await env.cache.get(key));
   if (hit) return { key, hit };
   if (!env.explainer) return { key };
   const draft = draftRecord(st, key, createdBy, inputs);

@@ -14,6 +14,8 @@ import type { Readable } from "node:stream";
 import { digestHex, isDigest, type Digest } from "./digest.js";
 import { BlobNotFoundError, DigestMismatchError, SizeMismatchError } from "./errors.js";
 import { syncDir } from "./fs-atomic.js";
+import { pidAlive } from "./lock.js";
+import { stampedPid } from "./store-sessions.js";
 
 export interface BlobInfo {
   digest: Digest;
@@ -135,16 +137,28 @@ export class LocalContentStore implements ContentStore {
     }
   }
 
-  /** Removes ingest files left by killed writers (call when no build is running, e.g. store check). */
-  async cleanIngest(): Promise<number> {
+  /**
+   * Removes ingest files left by killed writers: those whose pid (stamped in the name) is gone.
+   * A live writer's file is left alone, so this is safe while builds run. Returns what it freed.
+   */
+  async cleanIngest(): Promise<{ files: number; bytes: number }> {
     let names: string[] = [];
     try {
       names = await readdir(this.ingestDir);
     } catch {
-      return 0;
+      return { files: 0, bytes: 0 };
     }
-    for (const n of names) await rm(join(this.ingestDir, n), { force: true });
-    return names.length;
+    let files = 0;
+    let bytes = 0;
+    for (const n of names) {
+      const pid = stampedPid(n);
+      if (pid !== undefined && pidAlive(pid)) continue;
+      const s = await stat(join(this.ingestDir, n)).catch(() => undefined);
+      await rm(join(this.ingestDir, n), { force: true });
+      files++;
+      bytes += s?.size ?? 0;
+    }
+    return { files, bytes };
   }
 }
 

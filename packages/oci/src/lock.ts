@@ -1,10 +1,30 @@
-import { open, rm, stat } from "node:fs/promises";
+import { open, readFile, rm, stat } from "node:fs/promises";
+
+export interface FileLockOptions {
+  /** a lock file whose owner pid cannot be read (its writer died mid-create) is taken over after this long */
+  staleMs?: number;
+  /** give up waiting after this long */
+  timeoutMs?: number;
+}
+
+/** Whether a process with this pid exists (EPERM: it exists, owned by someone else). */
+export function pidAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
 
 /**
- * A simple cross-process lock file (O_EXCL create). A lock older than `staleMs` whose owner pid
- * is gone is taken over, so a killed process does not block the store forever.
+ * A simple cross-process lock file (O_EXCL create holding the owner's pid). A lock whose owner pid
+ * is gone is taken over at once, so a killed process does not block the store; a live owner is
+ * waited for however long it holds the lock (a prune may hold the store's gc lock for minutes).
  */
-export async function withFileLock<T>(path: string, fn: () => Promise<T>, staleMs = 30_000): Promise<T> {
+export async function withFileLock<T>(path: string, fn: () => Promise<T>, opts: FileLockOptions | number = {}): Promise<T> {
+  const { staleMs = 30_000, timeoutMs = 120_000 } = typeof opts === "number" ? { staleMs: opts } : opts;
   const start = Date.now();
   for (;;) {
     try {
@@ -14,9 +34,8 @@ export async function withFileLock<T>(path: string, fn: () => Promise<T>, staleM
       break;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-      const s = await stat(path).catch(() => undefined);
-      if (s && Date.now() - s.mtimeMs > staleMs) await rm(path, { force: true });
-      if (Date.now() - start > 120_000) throw new Error(`timed out waiting for lock ${path} (remove it if no tsbuild is running)`);
+      if (await lockIsStale(path, staleMs)) await rm(path, { force: true });
+      if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for lock ${path} (held by pid ${await readOwner(path)}; remove the file if no tsbuild is running)`);
       await new Promise((r) => setTimeout(r, 10 + Math.random() * 20));
     }
   }
@@ -25,4 +44,17 @@ export async function withFileLock<T>(path: string, fn: () => Promise<T>, staleM
   } finally {
     await rm(path, { force: true });
   }
+}
+
+async function readOwner(path: string): Promise<number | undefined> {
+  const text = await readFile(path, "utf8").catch(() => "");
+  return /^\d+$/.test(text.trim()) ? Number(text.trim()) : undefined;
+}
+
+async function lockIsStale(path: string, staleMs: number): Promise<boolean> {
+  const s = await stat(path).catch(() => undefined);
+  if (!s) return false;
+  const owner = await readOwner(path);
+  if (owner !== undefined) return !pidAlive(owner);
+  return Date.now() - s.mtimeMs > staleMs;
 }

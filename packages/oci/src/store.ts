@@ -2,7 +2,7 @@
  * The store as a whole (DESIGN.md): content, image names, leases that protect blobs of builds in
  * progress and caches, garbage collection and verification.
  */
-import { mkdir, readdir, readFile, rm, mkdtemp } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, mkdtemp, stat } from "node:fs/promises";
 import { createReadStream } from "node:fs";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
@@ -13,6 +13,7 @@ import { writeFileAtomic } from "./fs-atomic.js";
 import { isDigest, type Digest } from "./digest.js";
 import { isIndexMediaType, isManifestMediaType } from "./media-types.js";
 import { looksLikeIndex, parseIndex, parseManifest } from "./validate.js";
+import { StoreSession, withGcLock } from "./store-sessions.js";
 import type { Descriptor } from "./types/image.js";
 
 /** TSBUILD_ROOT, else /var/lib/tsbuild as root, else $XDG_DATA_HOME/tsbuild (~/.local/share/tsbuild). */
@@ -27,6 +28,13 @@ export interface Lease {
   digests: Digest[];
   /** ISO time; a lease older than its expiry no longer protects anything */
   expires?: string;
+}
+
+export interface GcOptions {
+  /** blobs to keep besides those of image names and leases (e.g. what running builds hold) */
+  keep?: Iterable<Digest>;
+  /** keep every blob written at or after this time (ms): unnamed output of builds still running */
+  keepWrittenSince?: number;
 }
 
 export interface CheckReport {
@@ -52,9 +60,22 @@ export class Store {
     return new Store(root);
   }
 
-  /** A fresh scratch directory under <root>/tmp (the caller removes it). */
+  /**
+   * A fresh scratch directory under <root>/tmp (the caller removes it), stamped with our pid
+   * (`build-<pid>-XXXXXX`) so a prune can tell a dead process's leftovers from a live one's.
+   */
   async tmpDir(prefix = "build-"): Promise<string> {
-    return mkdtemp(join(this.root, "tmp", prefix));
+    return mkdtemp(join(this.root, "tmp", `${prefix}${process.pid}-`));
+  }
+
+  /** Registers a running build (or other user) whose blobs and snapshots prune must not remove (store-sessions.ts). */
+  startSession(kind: string): Promise<StoreSession> {
+    return StoreSession.start(this.root, kind);
+  }
+
+  /** Runs `fn` holding the store's gc lock (no session registers or holds anything meanwhile). */
+  withGcLock<T>(fn: () => Promise<T>): Promise<T> {
+    return withGcLock(this.root, fn);
   }
 
   async putLease(lease: Lease): Promise<void> {
@@ -102,17 +123,30 @@ export class Store {
     return into;
   }
 
-  /** Removes every blob not reachable from an image name or a lease. Returns what was removed. */
-  async gc(): Promise<BlobInfo[]> {
+  /** Every blob an image name or a live lease needs. */
+  async referenced(): Promise<Set<Digest>> {
     const keep = new Set<Digest>();
     for (const r of await this.images.list()) await this.closure(r.target, keep);
     for (const l of await this.leases()) for (const d of l.digests) if (isDigest(d)) keep.add(d);
+    return keep;
+  }
+
+  /**
+   * Removes every blob not reachable from an image name or a lease (nor kept by `opts`). Returns
+   * what was removed. Call it holding the gc lock when builds may be running (prune does).
+   */
+  async gc(opts: GcOptions = {}): Promise<BlobInfo[]> {
+    const keep = await this.referenced();
+    for (const d of opts.keep ?? []) keep.add(d);
     const removed: BlobInfo[] = [];
     for await (const b of this.content.walk()) {
-      if (!keep.has(b.digest)) {
-        await this.content.delete(b.digest);
-        removed.push(b);
+      if (keep.has(b.digest)) continue;
+      if (opts.keepWrittenSince !== undefined) {
+        const s = await stat(this.content.blobPath(b.digest)).catch(() => undefined);
+        if (!s || s.mtimeMs >= opts.keepWrittenSince) continue;
       }
+      await this.content.delete(b.digest);
+      removed.push(b);
     }
     return removed;
   }

@@ -156,7 +156,7 @@ export class CopySnapshotter implements Snapshotter {
       this.active.delete(key);
       return;
     }
-    await rm(this.layout.committedDir(key), { recursive: true, force: true });
+    await this.layout.discard(this.layout.committedDir(key));
   }
 
   async exists(name: string): Promise<boolean> {

@@ -2,6 +2,7 @@ export type { Snapshotter, ActiveSnapshot } from "./snapshotter.js";
 export { OverlaySnapshotter } from "./overlay.js";
 export { CopySnapshotter } from "./copy.js";
 export { chooseSnapshotter, overlaySupported } from "./choose.js";
-export { activeMounts, unmountAll } from "./mounts.js";
+export { activeMounts, unmountAll, unmountUnder } from "./mounts.js";
 export { overlayDiff } from "./overlay-diff.js";
 export { unpackLayer } from "./unpack.js";
+export { listCommitted, listSnapshotDebris, removeCommitted, removeDebris, type CommittedSnapshot, type SnapshotDebris } from "./committed.js";

@@ -1,5 +1,5 @@
 /** Where snapshots live: <root>/c/<id>/{fs,meta.json} committed, <root>/a/<id>/... active. */
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdir, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { writeFileAtomic } from "@tsbuild/oci";
@@ -12,6 +12,18 @@ export interface SnapshotMeta {
 /** Short, deterministic directory ids keep overlay's lowerdir option short. */
 export function idOf(name: string): string {
   return createHash("sha256").update(name).digest("hex").slice(0, 12);
+}
+
+/** rename(from, to) where `to` may already exist: true if ours landed, false if another was first. */
+export async function renameFirstWins(from: string, to: string): Promise<boolean> {
+  try {
+    await rename(from, to);
+    return true;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOTEMPTY" || code === "EEXIST") return false;
+    throw e;
+  }
 }
 
 export class Layout {
@@ -39,14 +51,48 @@ export class Layout {
   /**
    * Makes `tree` (an active snapshot's directory of changes or full tree) the committed snapshot
    * `name` on `parent`, then removes the active snapshot's directory.
+   *
+   * Atomic and first-wins: the committed directory is assembled beside its final place and renamed
+   * into it in one step, so a committed snapshot is never seen half-made and is never replaced
+   * while another build may have it mounted as a lowerdir. When two builds commit the same name
+   * (same parent chain, same layer: the same content), the second rename fails and that build's
+   * tree is discarded. Returns whether ours was the one kept.
    */
-  async commitTree(name: string, parent: string | undefined, tree: string, activeDir: string): Promise<void> {
+  async commitTree(name: string, parent: string | undefined, tree: string, activeDir: string): Promise<boolean> {
     const target = this.committedDir(name);
-    await rm(target, { recursive: true, force: true });
-    await mkdir(target, { recursive: true });
-    await rename(tree, join(target, "fs"));
-    await this.writeMeta(target, { name, ...(parent !== undefined ? { parent } : {}) });
-    await rm(activeDir, { recursive: true, force: true });
+    const staging = `${target}.commit-${process.pid}-${randomBytes(4).toString("hex")}`;
+    await mkdir(staging, { recursive: true });
+    let won = false;
+    try {
+      await rename(tree, join(staging, "fs"));
+      await this.writeMeta(staging, { name, ...(parent !== undefined ? { parent } : {}) });
+      won = await renameFirstWins(staging, target);
+      if (!won && (await this.readMeta(target)) === undefined) {
+        // a directory without meta.json is debris of an older, non-atomic commit: nobody can be
+        // using it (chain() refuses it), so move it away and take its place
+        await this.discard(target);
+        won = await renameFirstWins(staging, target);
+      }
+    } finally {
+      if (!won) await rm(staging, { recursive: true, force: true });
+      await rm(activeDir, { recursive: true, force: true });
+    }
+    return won;
+  }
+
+  /**
+   * Removes a committed snapshot directory atomically: renamed out of its place first (so nobody
+   * sees a half-removed snapshot as valid), then deleted.
+   */
+  async discard(dir: string): Promise<void> {
+    const trash = join(this.root, `.trash-${process.pid}-${randomBytes(6).toString("hex")}`);
+    try {
+      await rename(dir, trash);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return;
+      throw e;
+    }
+    await rm(trash, { recursive: true, force: true });
   }
 
   /** parent chain of a committed snapshot, nearest first (the snapshot itself first) */

@@ -3,6 +3,7 @@
  * and when the process is interrupted (SIGINT/SIGTERM) or exits, so a build never leaks a mount.
  */
 import { spawnSync } from "node:child_process";
+import { readFile } from "node:fs/promises";
 import { exec, execOk } from "./exec.js";
 
 const active = new Set<string>();
@@ -55,4 +56,22 @@ export function activeMounts(): string[] {
 
 export async function unmountAll(): Promise<void> {
   for (const t of [...active].reverse()) await unmount(t);
+}
+
+/**
+ * Lazily unmounts every mount at or under `dir` (deepest first), e.g. what a killed build left
+ * in its scratch or active snapshot dir, so removing the dir never deletes through a mount.
+ */
+export async function unmountUnder(dir: string): Promise<void> {
+  const text = await readFile("/proc/self/mountinfo", "utf8").catch(() => "");
+  const prefix = dir.endsWith("/") ? dir : `${dir}/`;
+  const targets = text.split("\n").map((l) => l.split(" ")[4]).filter((t): t is string => !!t)
+    .map((t) => t.replace(/\\(\d{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))))
+    .filter((t) => t === dir || t.startsWith(prefix))
+    .sort((a, b) => b.length - a.length);
+  for (const t of targets) {
+    const r = await exec("umount", ["-l", t]);
+    if (r.code !== 0 && !/not mounted|no mount point/.test(r.stderr)) throw new Error(`umount ${t}: ${r.stderr.trim()} (unmount it by hand, then prune again)`);
+    active.delete(t);
+  }
 }

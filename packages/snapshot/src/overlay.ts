@@ -5,11 +5,11 @@
  * use short relative paths (the mount runs in the snapshot root), so ~200 layers fit in the
  * 4 KiB option limit; a longer chain is flattened into one lower directory first.
  */
-import { mkdir, rename, rm, stat } from "node:fs/promises";
+import { mkdir, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { LayerEntry } from "@tsbuild/oci";
 import type { ActiveSnapshot, Snapshotter } from "./snapshotter.js";
-import { Layout } from "./layout.js";
+import { Layout, renameFirstWins } from "./layout.js";
 import { mountOverlay, unmount } from "./mounts.js";
 import { overlayDiff } from "./overlay-diff.js";
 import { execOk } from "./exec.js";
@@ -79,7 +79,9 @@ export class OverlaySnapshotter implements Snapshotter {
         if (below) await rm(join(this.root, below), { recursive: true, force: true });
         below = out;
       }
-      await rename(join(this.root, below as string), flat);
+      // another build may have flattened the same chain meanwhile: first one wins (same content),
+      // ours is removed below
+      await renameFirstWins(join(this.root, below as string), flat);
     } finally {
       await rm(mnt, { recursive: true, force: true });
       if (below && below !== flatRel) await rm(join(this.root, below), { recursive: true, force: true });
@@ -172,7 +174,7 @@ export class OverlaySnapshotter implements Snapshotter {
       this.active.delete(key);
       return;
     }
-    await rm(this.layout.committedDir(key), { recursive: true, force: true });
+    await this.layout.discard(this.layout.committedDir(key));
   }
 
   async exists(name: string): Promise<boolean> {

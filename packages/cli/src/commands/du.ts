@@ -1,3 +1,4 @@
+import { diskUsage } from "@tsbuild/engine";
 import type { Command } from "../command.js";
 import { EXIT_OK } from "../command.js";
 import { parseArgs } from "../args.js";
@@ -6,27 +7,19 @@ import { humanSize, table } from "../format.js";
 
 export const duCommand: Command = {
   name: "du",
-  summary: "show how much disk the store uses",
+  summary: "show how much disk the store uses, and what prune --all would reclaim",
   usage: "tsbuild du [--root DIR]",
   async run(argv, io) {
     const args = parseArgs(argv, [ROOT_OPTION]);
     const store = await openStore(args, io);
-    const referenced = new Set<string>();
-    for (const r of await store.images.list()) for (const d of await store.closure(r.target)) referenced.add(d);
-    let total = 0;
-    let count = 0;
-    let reclaimable = 0;
-    for await (const b of store.content.walk()) {
-      total += b.size;
-      count++;
-      if (!referenced.has(b.digest)) reclaimable += b.size;
-    }
-    const images = (await store.images.list()).length;
+    const u = await diskUsage({ root: store.root });
+    const pct = (part: number, whole: number) => (whole > 0 ? ` (${Math.round((part / whole) * 100)}%)` : "");
     io.stdout.write(table([
       ["TYPE", "COUNT", "SIZE", "RECLAIMABLE"],
-      ["Images", String(images), "", ""],
-      ["Blobs", String(count), humanSize(total), humanSize(reclaimable)],
+      ...u.rows.map((r) => [r.type, String(r.count), humanSize(r.size), `${humanSize(r.reclaimable)}${pct(r.reclaimable, r.size)}`]),
+      ["Total", "", humanSize(u.total), `${humanSize(u.reclaimable)}${pct(u.reclaimable, u.total)}`],
     ]));
+    if (u.running) io.stdout.write(`${u.running} build(s) running: what they use is not counted as reclaimable\n`);
     io.stdout.write(`store: ${store.root}\n`);
     return EXIT_OK;
   },

@@ -17,6 +17,7 @@ export const commands: Record<string, () => Promise<Command>> = {
   load: async () => (await import("./load.js")).loadCommand,
   import: async () => (await import("./import.js")).importCommand,
   du: async () => (await import("./du.js")).duCommand,
+  prune: async () => (await import("./prune.js")).pruneCommand,
   store: async () => (await import("./store.js")).storeCommand,
   pull: async () => (await import("./pull.js")).pullCommand,
   push: async () => (await import("./push.js")).pushCommand,

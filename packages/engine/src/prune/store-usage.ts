@@ -1,0 +1,127 @@
+/**
+ * What the store holds and who needs it, as prune and du see it: blobs, cache records (with last
+ * use), committed snapshots (and which record or image needs each), RUN cache mounts, leftovers
+ * of dead builds, and the live build sessions. Read-only; prune-plan.ts decides from it.
+ */
+import { readdir, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { dirSize, isDigest, liveSessions, pidAlive, stampedPid, type Digest, type SessionRecord, type Store } from "@tsbuild/oci";
+import { listCommitted, listSnapshotDebris, type CommittedSnapshot, type SnapshotDebris } from "@tsbuild/snapshot";
+import { LocalCache, leaseId } from "../cache.js";
+import { chainName } from "../fs-step.js";
+import { imageSnapshotNames } from "./image-chains.js";
+
+export interface BlobUsage {
+  size: number;
+  mtimeMs: number;
+}
+
+export interface RecordUsage {
+  key: string;
+  layer?: Digest;
+  diffId?: Digest;
+  /** ms: the record file's mtime, touched on every hit */
+  lastUsed: number;
+}
+
+export interface SnapshotUsage extends CommittedSnapshot {
+  size: number;
+  /** the layer diff id whose records need this snapshot (its top layer), when a record has it */
+  diffId?: string;
+}
+
+export interface Leftover {
+  path: string;
+  size: number;
+  /** what it is, for messages: "tmp", "ingest", "snapshot debris" */
+  what: string;
+  /** removable only while no build runs (nothing says which process made it) */
+  unowned: boolean;
+  snapshotDebris?: SnapshotDebris;
+}
+
+export interface StoreUsage {
+  now: number;
+  sessions: SessionRecord[];
+  blobs: Map<Digest, BlobUsage>;
+  /** blobs image names need */
+  imageBlobs: Set<Digest>;
+  /** blobs that leases other than cache records' keep (e.g. imported caches) */
+  otherLeased: Set<Digest>;
+  /** lease ids of cache records whose record is gone */
+  orphanLeases: string[];
+  records: RecordUsage[];
+  snapshots: SnapshotUsage[];
+  /** snapshot names image names need */
+  imageSnapshots: Set<string>;
+  /** RUN --mount=type=cache directories */
+  mounts: { path: string; size: number }[];
+  /** what dead builds left: scratch dirs, ingest files, snapshot debris */
+  leftovers: Leftover[];
+}
+
+export function snapshotsRoot(store: Store): string {
+  return join(store.root, "snapshots");
+}
+
+export async function analyzeStore(store: Store, cache = new LocalCache(store)): Promise<StoreUsage> {
+  const now = Date.now();
+  const sessions = await liveSessions(store.root);
+  const blobs = new Map<Digest, BlobUsage>();
+  for await (const b of store.content.walk()) {
+    const s = await stat(store.content.blobPath(b.digest)).catch(() => undefined);
+    if (s) blobs.set(b.digest, { size: s.size, mtimeMs: s.mtimeMs });
+  }
+  const imageBlobs = new Set<Digest>();
+  for (const r of await store.images.list()) await store.closure(r.target, imageBlobs);
+
+  const records: RecordUsage[] = (await cache.list()).map(({ record, lastUsed }) => ({
+    key: record.key, lastUsed,
+    ...(record.layer ? { layer: record.layer.descriptor.digest, diffId: record.layer.diffId } : {}),
+  }));
+  const recordLeases = new Set(records.map((r) => leaseId(r.key)));
+  const otherLeased = new Set<Digest>();
+  const orphanLeases: string[] = [];
+  for (const l of await store.leases()) {
+    if (l.id.startsWith("cache-") && !recordLeases.has(l.id)) orphanLeases.push(l.id);
+    else if (!l.id.startsWith("cache-")) for (const d of l.digests) if (isDigest(d)) otherLeased.add(d);
+  }
+
+  const root = snapshotsRoot(store);
+  const diffIds = [...new Set(records.flatMap((r) => (r.diffId ? [r.diffId] : [])))];
+  const snapshots: SnapshotUsage[] = [];
+  for (const s of await listCommitted(root)) {
+    const diffId = diffIds.find((d) => chainName(s.parent, d) === s.name);
+    snapshots.push({ ...s, size: await dirSize(s.dir), ...(diffId ? { diffId } : {}) });
+  }
+
+  const mountsDir = join(store.root, "cache", "mounts");
+  const mounts: { path: string; size: number }[] = [];
+  for (const n of await readdir(mountsDir).catch(() => [] as string[])) mounts.push({ path: join(mountsDir, n), size: await dirSize(join(mountsDir, n)) });
+
+  return {
+    now, sessions, blobs, imageBlobs, otherLeased, orphanLeases, records, snapshots,
+    imageSnapshots: await imageSnapshotNames(store), mounts, leftovers: await leftovers(store, root),
+  };
+}
+
+/** Scratch dirs and ingest files of dead pids, and snapshot debris (dead pids', or unowned). */
+async function leftovers(store: Store, root: string): Promise<Leftover[]> {
+  const out: Leftover[] = [];
+  const dead = (name: string) => {
+    const pid = stampedPid(name);
+    return pid === undefined ? "unowned" : pidAlive(pid) ? "live" : "dead";
+  };
+  for (const [dir, what] of [[join(store.root, "tmp"), "tmp"], [join(store.root, "blobs", "ingest"), "ingest"]] as const) {
+    for (const n of await readdir(dir).catch(() => [] as string[])) {
+      const state = dead(n);
+      if (state === "live") continue;
+      out.push({ path: join(dir, n), size: await dirSize(join(dir, n)), what, unowned: state === "unowned" });
+    }
+  }
+  for (const d of await listSnapshotDebris(root)) {
+    if (d.pid !== undefined && pidAlive(d.pid)) continue;
+    out.push({ path: d.path, size: await dirSize(d.path), what: "snapshot debris", unowned: d.unowned, snapshotDebris: d });
+  }
+  return out;
+}

@@ -1,0 +1,121 @@
+/**
+ * Who is using the store right now, so garbage collection never removes what a running build needs.
+ *
+ * The protocol (one lock, one file per running build):
+ * - `<root>/locks/gc.lock` is the store's gc lock. `tsbuild prune` holds it for its whole removal
+ *   phase; everything below that registers or protects something takes it briefly, so each such
+ *   step happens either wholly before a prune or wholly after it.
+ * - A build starts a session: `<root>/locks/sessions/<pid>-<random>.json`, written atomically under
+ *   the gc lock, holding the pid, the start time and what the build protects: blob digests (layers
+ *   it reuses from the cache) and committed snapshot names (what it mounts or unpacks). A prune
+ *   treats every blob written after the oldest live session started as in use (a build's new
+ *   layers, configs and manifests are unnamed until it ends), keeps every held digest and every
+ *   held snapshot with its parent chain, and leaves the scratch dirs, ingest files, active
+ *   snapshots and cache mounts of live sessions alone.
+ * - `hold()` is called BEFORE the caller checks that the thing exists: if a prune removed it just
+ *   before, the caller sees it missing and recreates it (a cache miss, a fresh unpack); if not, the
+ *   hold is on disk before any later prune looks.
+ * - A session whose pid is dead is ignored (and its file removed by the next prune): a killed
+ *   build protects nothing.
+ */
+import { mkdir, readdir, readFile, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { randomBytes } from "node:crypto";
+import { writeFileAtomic } from "./fs-atomic.js";
+import { pidAlive, withFileLock } from "./lock.js";
+import type { Digest } from "./digest.js";
+
+export interface SessionRecord {
+  pid: number;
+  /** ISO time the session started */
+  started: string;
+  /** what the session is: "build", "pull", … (for messages) */
+  kind: string;
+  digests: Digest[];
+  snapshots: string[];
+}
+
+/** Builds wait for a running prune up to an hour (a prune of a large store takes a while). */
+const GC_LOCK_TIMEOUT_MS = 3_600_000;
+
+function sessionsDir(root: string): string {
+  return join(root, "locks", "sessions");
+}
+
+/** Runs `fn` holding the store's gc lock. */
+export async function withGcLock<T>(root: string, fn: () => Promise<T>): Promise<T> {
+  await mkdir(join(root, "locks"), { recursive: true });
+  return withFileLock(join(root, "locks", "gc.lock"), fn, { timeoutMs: GC_LOCK_TIMEOUT_MS });
+}
+
+export class StoreSession {
+  private readonly digests = new Set<Digest>();
+  private readonly snapshots = new Set<string>();
+  private ended = false;
+
+  private constructor(
+    private readonly root: string,
+    private readonly file: string,
+    private readonly record: Pick<SessionRecord, "pid" | "started" | "kind">,
+  ) {}
+
+  /** Registers a session (waits while a prune is removing things). */
+  static async start(root: string, kind: string): Promise<StoreSession> {
+    const file = join(sessionsDir(root), `${process.pid}-${randomBytes(6).toString("hex")}.json`);
+    const s = new StoreSession(root, file, { pid: process.pid, started: new Date().toISOString(), kind });
+    await mkdir(sessionsDir(root), { recursive: true });
+    await withGcLock(root, () => s.write());
+    return s;
+  }
+
+  /** Protects blobs and committed snapshots from prune until the session ends; call before checking they exist. */
+  async hold(what: { digests?: Iterable<Digest>; snapshots?: Iterable<string> }): Promise<void> {
+    if (this.ended) throw new Error("store session already ended");
+    const digests = [...(what.digests ?? [])].filter((d) => !this.digests.has(d));
+    const snapshots = [...(what.snapshots ?? [])].filter((n) => !this.snapshots.has(n));
+    if (!digests.length && !snapshots.length) return;
+    await withGcLock(this.root, async () => {
+      for (const d of digests) this.digests.add(d);
+      for (const n of snapshots) this.snapshots.add(n);
+      await this.write();
+    });
+  }
+
+  /** Ends the session: nothing it held is protected any more (name the image before). */
+  async end(): Promise<void> {
+    this.ended = true;
+    await rm(this.file, { force: true });
+  }
+
+  private async write(): Promise<void> {
+    const rec: SessionRecord = { ...this.record, digests: [...this.digests], snapshots: [...this.snapshots] };
+    await writeFileAtomic(this.file, JSON.stringify(rec));
+  }
+}
+
+/**
+ * The sessions whose process is alive. With `removeDead`, the files of dead ones are deleted
+ * (call it holding the gc lock).
+ */
+export async function liveSessions(root: string, removeDead = false): Promise<SessionRecord[]> {
+  const dir = sessionsDir(root);
+  const out: SessionRecord[] = [];
+  for (const n of await readdir(dir).catch(() => [] as string[])) {
+    if (!n.endsWith(".json")) continue;
+    let rec: SessionRecord | undefined;
+    try {
+      rec = JSON.parse(await readFile(join(dir, n), "utf8")) as SessionRecord;
+    } catch {
+      rec = undefined; // files are written atomically: an unreadable one is not ours
+    }
+    if (rec && pidAlive(rec.pid)) out.push(rec);
+    else if (removeDead && !n.startsWith(".tmp-")) await rm(join(dir, n), { force: true });
+  }
+  return out;
+}
+
+/** The pid a store file name was stamped with (`<anything>-<pid>-<random>`), if any. */
+export function stampedPid(name: string): number | undefined {
+  const m = /-(\d+)-[A-Za-z0-9]+$/.exec(name);
+  return m ? Number(m[1]) : undefined;
+}
