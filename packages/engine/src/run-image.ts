@@ -25,19 +25,25 @@ export async function runImage(opts: RunImageOptions): Promise<number> {
   const args = [...(cfg.Entrypoint ?? []), ...(opts.cmd && opts.cmd.length ? opts.cmd : (cfg.Cmd ?? []))];
   if (args.length === 0) throw new Error("the image has no ENTRYPOINT or CMD: give a command (tsbuild run IMAGE CMD…)");
   const snapshotter = await chooseSnapshotter(join(opts.store.root, "snapshots"));
-  const top = await unpackImage({ snapshotter, store: opts.store }, img);
-  const key = `run-${randomBytes(6).toString("hex")}`;
-  const active = await snapshotter.prepare(key, top);
-  const scratch = await opts.store.tmpDir("run-");
+  // a session, so a concurrent prune keeps the snapshots this container runs on (store-guard.ts)
+  const session = await opts.store.startSession("run");
   try {
-    const executor = new RuncExecutor({ stateDir: join(opts.store.root, "runc"), scratch, cacheRoot: join(opts.store.root, "cache", "mounts") });
-    const r = await executor.run({
-      rootfs: active.root, args, env: cfg.Env ?? [], cwd: cfg.WorkingDir || "/", user: cfg.User ?? "",
-      network: opts.network ?? "default", ...(opts.onOutput ? { onOutput: opts.onOutput } : {}), ...(opts.signal ? { signal: opts.signal } : {}),
-    });
-    return r.exitCode;
+    const top = await unpackImage({ snapshotter, store: opts.store, session }, img);
+    const key = `run-${randomBytes(6).toString("hex")}`;
+    const active = await snapshotter.prepare(key, top);
+    const scratch = await opts.store.tmpDir("run-");
+    try {
+      const executor = new RuncExecutor({ stateDir: join(opts.store.root, "runc"), scratch, cacheRoot: join(opts.store.root, "cache", "mounts") });
+      const r = await executor.run({
+        rootfs: active.root, args, env: cfg.Env ?? [], cwd: cfg.WorkingDir || "/", user: cfg.User ?? "",
+        network: opts.network ?? "default", ...(opts.onOutput ? { onOutput: opts.onOutput } : {}), ...(opts.signal ? { signal: opts.signal } : {}),
+      });
+      return r.exitCode;
+    } finally {
+      await snapshotter.remove(key);
+      await rm(scratch, { recursive: true, force: true });
+    }
   } finally {
-    await snapshotter.remove(key);
-    await rm(scratch, { recursive: true, force: true });
+    await session.end();
   }
 }
