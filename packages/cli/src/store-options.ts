@@ -9,3 +9,17 @@ export const ROOT_OPTION: OptionSpec = { name: "root", value: true };
 export async function openStore(args: ParsedArgs, io: CommandIO): Promise<Store> {
   return Store.open(str(args, "root") ?? defaultStoreRoot(io.env));
 }
+
+/**
+ * Opens the store and runs `fn` in a store session, so a concurrent `tsbuild prune` keeps the
+ * blobs it writes before it names them (@tsbuild/oci store-sessions.ts).
+ */
+export async function withStoreSession<T>(args: ParsedArgs, io: CommandIO, kind: string, fn: (store: Store) => Promise<T>): Promise<T> {
+  const store = await openStore(args, io);
+  const session = await store.startSession(kind);
+  try {
+    return await fn(store);
+  } finally {
+    await session.end();
+  }
+}

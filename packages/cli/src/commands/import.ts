@@ -6,7 +6,7 @@ import { decompressStream, DigestingStream, MediaTypes, writeImage, type Contain
 import type { Command } from "../command.js";
 import { EXIT_OK } from "../command.js";
 import { list, parseArgs, UsageError } from "../args.js";
-import { openStore, ROOT_OPTION } from "../store-options.js";
+import { ROOT_OPTION, withStoreSession } from "../store-options.js";
 
 /** Applies one `-c` change (a Dockerfile instruction) to a config, as `docker import -c` does. */
 function applyChange(config: ContainerConfig, text: string): void {
@@ -68,26 +68,28 @@ export const importCommand: Command = {
     if (!file || !name) throw new UsageError("give the tarball (or - for stdin) and the image name");
     const container: ContainerConfig = {};
     for (const c of list(args, "change")) applyChange(container, c);
-    const store = await openStore(args, io);
-    const source: Readable = file === "-" ? (io.stdin as Readable) : createReadStream(resolve(io.cwd, file));
-    // The layer is stored as the uncompressed tar: its digest is its diff id.
-    const plain = await decompressStream(source);
-    const hashed = plain.pipe(new DigestingStream());
-    plain.on("error", (e) => hashed.destroy(e));
-    const blob = await store.content.ingest(hashed);
-    const platform = hostPlatform();
-    const created = new Date().toISOString();
-    const config: Omit<ImageConfig, "rootfs"> = {
-      created,
-      architecture: platform.architecture,
-      os: platform.os,
-      config: container,
-      history: [{ created, comment: `Imported from ${file === "-" ? "-" : file}` }],
-    };
-    const img = await writeImage(store.content, config, [
-      { descriptor: { mediaType: MediaTypes.OCI_LAYER_TAR, digest: blob.digest, size: blob.size }, diffId: blob.digest },
-    ]);
-    await store.images.put(name, img.manifest);
+    const img = await withStoreSession(args, io, "import", async (store) => {
+      const source: Readable = file === "-" ? (io.stdin as Readable) : createReadStream(resolve(io.cwd, file));
+      // The layer is stored as the uncompressed tar: its digest is its diff id.
+      const plain = await decompressStream(source);
+      const hashed = plain.pipe(new DigestingStream());
+      plain.on("error", (e) => hashed.destroy(e));
+      const blob = await store.content.ingest(hashed);
+      const platform = hostPlatform();
+      const created = new Date().toISOString();
+      const config: Omit<ImageConfig, "rootfs"> = {
+        created,
+        architecture: platform.architecture,
+        os: platform.os,
+        config: container,
+        history: [{ created, comment: `Imported from ${file === "-" ? "-" : file}` }],
+      };
+      const made = await writeImage(store.content, config, [
+        { descriptor: { mediaType: MediaTypes.OCI_LAYER_TAR, digest: blob.digest, size: blob.size }, diffId: blob.digest },
+      ]);
+      await store.images.put(name, made.manifest);
+      return made;
+    });
     io.stdout.write(`${img.config.digest}\n`);
     return EXIT_OK;
   },

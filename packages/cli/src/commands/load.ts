@@ -3,7 +3,7 @@ import { familiarName, readArchive } from "@tsbuild/oci";
 import type { Command } from "../command.js";
 import { EXIT_OK } from "../command.js";
 import { parseArgs, str, UsageError } from "../args.js";
-import { openStore, ROOT_OPTION } from "../store-options.js";
+import { ROOT_OPTION, withStoreSession } from "../store-options.js";
 
 export const loadCommand: Command = {
   name: "load",
@@ -13,15 +13,16 @@ export const loadCommand: Command = {
     const args = parseArgs(argv, [ROOT_OPTION, { name: "input", short: "i", value: true }]);
     const input = str(args, "input");
     if (!input) throw new UsageError("give the archive with -i FILE");
-    const store = await openStore(args, io);
-    for (const img of await readArchive(store.content, resolve(io.cwd, input))) {
-      if (img.name) {
-        await store.images.put(img.name, img.target);
-        io.stdout.write(`Loaded image: ${familiarName(img.name)}\n`);
-      } else {
-        io.stdout.write(`Loaded image ID: ${img.target.digest} (unnamed: tag it with tsbuild tag)\n`);
+    await withStoreSession(args, io, "load", async (store) => {
+      for (const img of await readArchive(store.content, resolve(io.cwd, input))) {
+        if (img.name) {
+          await store.images.put(img.name, img.target);
+          io.stdout.write(`Loaded image: ${familiarName(img.name)}\n`);
+        } else {
+          io.stdout.write(`Loaded image ID: ${img.target.digest} (unnamed: tag it with tsbuild tag)\n`);
+        }
       }
-    }
+    });
     return EXIT_OK;
   },
 };

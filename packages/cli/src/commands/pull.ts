@@ -4,7 +4,7 @@ import { pull } from "@tsbuild/registry";
 import type { Command } from "../command.js";
 import { EXIT_OK } from "../command.js";
 import { parseArgs, str, UsageError } from "../args.js";
-import { openStore, ROOT_OPTION } from "../store-options.js";
+import { ROOT_OPTION, withStoreSession } from "../store-options.js";
 import { clientOptions, INSECURE_OPTION } from "../registry-options.js";
 
 export const pullCommand: Command = {
@@ -18,8 +18,7 @@ export const pullCommand: Command = {
     const p = str(args, "platform");
     const platform = p !== undefined ? parsePlatform(p) : undefined;
     if (p !== undefined && !platform) throw new UsageError(`bad --platform ${p}`);
-    const store = await openStore(args, io);
-    const r = await pull(store, ref, { ...clientOptions(args, io), ...(platform ? { platform } : {}) });
+    const r = await withStoreSession(args, io, "pull", (store) => pull(store, ref, { ...clientOptions(args, io), ...(platform ? { platform } : {}) }));
     io.stdout.write(`${familiarName(r.name)}: ${r.downloaded === 0 ? "up to date" : `pulled ${r.downloaded} blobs`}\nDigest: ${r.manifest.digest}\n`);
     return EXIT_OK;
   },
