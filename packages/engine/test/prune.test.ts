@@ -93,6 +93,19 @@ describe("prune: default, --filter until, --all", () => {
   }, 120_000);
 });
 
+describe("prune and the small cache files", () => {
+  it("a COPY's context listing stays while a record names it; --all removes listings and the context index", async () => {
+    const { root, run } = await fixture("listings");
+    await run("FROM base:1\nCOPY Dockerfile /df\n");
+    expect(entries(join(root, "cache", "listings"))).toHaveLength(1);
+    await prune({ root });
+    expect(entries(join(root, "cache", "listings"))).toHaveLength(1);
+    await prune({ root, all: true });
+    expect(entries(join(root, "cache", "listings"))).toEqual([]);
+    expect(existsSync(join(root, "cache", "context-index.json"))).toBe(false);
+  }, 60_000);
+});
+
 describe("prune --keep-storage", () => {
   it("removes the least recently used records first until the cache fits", async () => {
     const { root, run } = await fixture("keep");

@@ -36,7 +36,7 @@ export async function diskUsage(opts: { root?: string } = {}): Promise<DiskUsage
   const images = (await store.images.list()).length;
   const rows: DiskUsageRow[] = [
     { type: "Images", count: images, size: blobBytes(imageBlobs), reclaimable: 0 },
-    { type: "Build cache", count: u.records.length, size: blobBytes(recordBlobs), reclaimable: blobBytes(recordBlobs, freed) },
+    { type: "Build cache", count: u.records.length, size: blobBytes(recordBlobs) + sum(u.cacheFiles), reclaimable: blobBytes(recordBlobs, freed) + sum(plan.cacheFiles) },
     { type: "Snapshots", count: u.snapshots.length, size: sum(u.snapshots), reclaimable: sum(plan.snapshots) },
     { type: "Cache mounts", count: u.mounts.length, size: sum(u.mounts), reclaimable: sum(plan.mounts) },
     { type: "Unused", count: otherBlobs.size + u.leftovers.length, size: blobBytes(otherBlobs) + sum(u.leftovers), reclaimable: blobBytes(otherBlobs, freed) + sum(plan.leftovers) },

@@ -7,6 +7,7 @@
  * - Snapshots: every one that no image name, no running build and no kept record needs (with
  *   the parent chain of each one kept).
  * - RUN cache mounts: with `all`, unless a build is running (it may have one mounted).
+ * - Context listings no kept record names; the context stat index with `all`.
  * - Leftovers of dead builds (scratch dirs, ingest files, commit staging, trash); leftovers that
  *   say nothing about their owner only while no build runs.
  * - Blobs: what no image name, no remaining lease, no kept record and no running build needs;
@@ -30,6 +31,7 @@ export interface PrunePlan {
   snapshots: SnapshotUsage[];
   mounts: { path: string; size: number }[];
   leftovers: Leftover[];
+  cacheFiles: { path: string; size: number }[];
   /** blobs the plan expects gc to remove */
   blobs: Digest[];
   /** what gc must keep besides image names and leases */
@@ -71,16 +73,18 @@ export function planPrune(u: StoreUsage, policy: PrunePolicy): PrunePlan {
   if (policy.all && live) notes.push(`RUN cache mounts kept: ${u.sessions.length} build(s) running`);
   else if (policy.all) mounts = u.mounts;
   const leftovers = u.leftovers.filter((l) => !l.unowned || !live);
+  const named = new Set(kept.flatMap((r) => r.refs));
+  const cacheFiles = u.cacheFiles.filter((f) => (f.hex !== undefined ? !named.has(f.hex) : policy.all));
 
   const keepBlobs = new Set<Digest>([...heldDigests, ...kept.flatMap((r) => (r.layer ? [r.layer] : []))]);
   const keepWrittenSince = live ? Math.min(...u.sessions.map((s) => Date.parse(s.started))) - SESSION_SLACK_MS : undefined;
   const blobs = [...u.blobs].filter(([d, b]) => !protectedBlobs.has(d) && !keepBlobs.has(d) && (keepWrittenSince === undefined || b.mtimeMs < keepWrittenSince)).map(([d]) => d);
 
   const sum = (xs: { size: number }[]) => xs.reduce((a, x) => a + x.size, 0);
-  const reclaimable = sum(snapshots) + sum(mounts) + sum(leftovers) + blobs.reduce((a, d) => a + (u.blobs.get(d)?.size ?? 0), 0);
+  const reclaimable = sum(snapshots) + sum(mounts) + sum(leftovers) + sum(cacheFiles) + blobs.reduce((a, d) => a + (u.blobs.get(d)?.size ?? 0), 0);
   return {
     records: [...removed], leases: [...[...removed].map((r) => leaseId(r.key)), ...u.orphanLeases],
-    snapshots, mounts, leftovers, blobs, keepBlobs, ...(keepWrittenSince !== undefined ? { keepWrittenSince } : {}), reclaimable, notes,
+    snapshots, mounts, leftovers, cacheFiles, blobs, keepBlobs, ...(keepWrittenSince !== undefined ? { keepWrittenSince } : {}), reclaimable, notes,
   };
 }
 

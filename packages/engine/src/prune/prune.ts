@@ -50,11 +50,12 @@ export async function prune(opts: PruneOptions = {}): Promise<PruneReport> {
         await rm(l.path, { recursive: true, force: true });
       }
     }
+    for (const f of plan.cacheFiles) await rm(f.path, { force: true });
     const blobs = await store.gc({ keep: plan.keepBlobs, ...(plan.keepWrittenSince !== undefined ? { keepWrittenSince: plan.keepWrittenSince } : {}) });
     const sum = (xs: { size: number }[]) => xs.reduce((a, x) => a + x.size, 0);
     return {
       records: plan.records.length, snapshots: plan.snapshots.length, mounts: plan.mounts.length, leftovers: plan.leftovers.length, blobs: blobs.length,
-      reclaimed: sum(plan.snapshots) + sum(plan.mounts) + sum(plan.leftovers) + sum(blobs), notes: plan.notes,
+      reclaimed: sum(plan.snapshots) + sum(plan.mounts) + sum(plan.leftovers) + sum(plan.cacheFiles) + sum(blobs), notes: plan.notes,
     };
   });
 }

@@ -22,6 +22,8 @@ export interface RecordUsage {
   diffId?: Digest;
   /** ms: the record file's mtime, touched on every hit */
   lastUsed: number;
+  /** the sha256 hex digests its inputs name (context listings are kept by these) */
+  refs: string[];
 }
 
 export interface SnapshotUsage extends CommittedSnapshot {
@@ -58,6 +60,8 @@ export interface StoreUsage {
   mounts: { path: string; size: number }[];
   /** what dead builds left: scratch dirs, ingest files, snapshot debris */
   leftovers: Leftover[];
+  /** small cache files: what each COPY selected (for --explain; kept while a record names them), the context stat index */
+  cacheFiles: { path: string; size: number; hex?: string }[];
 }
 
 export function snapshotsRoot(store: Store): string {
@@ -76,7 +80,7 @@ export async function analyzeStore(store: Store, cache = new LocalCache(store)):
   for (const r of await store.images.list()) await store.closure(r.target, imageBlobs);
 
   const records: RecordUsage[] = (await cache.list()).map(({ record, lastUsed }) => ({
-    key: record.key, lastUsed,
+    key: record.key, lastUsed, refs: JSON.stringify(record.inputs ?? {}).match(/[0-9a-f]{64}/g) ?? [],
     ...(record.layer ? { layer: record.layer.descriptor.digest, diffId: record.layer.diffId } : {}),
   }));
   const recordLeases = new Set(records.map((r) => leaseId(r.key)));
@@ -101,8 +105,21 @@ export async function analyzeStore(store: Store, cache = new LocalCache(store)):
 
   return {
     now, sessions, blobs, imageBlobs, otherLeased, orphanLeases, records, snapshots,
-    imageSnapshots: await imageSnapshotNames(store), mounts, leftovers: await leftovers(store, root),
+    imageSnapshots: await imageSnapshotNames(store), mounts, leftovers: await leftovers(store, root), cacheFiles: await cacheFiles(store),
   };
+}
+
+async function cacheFiles(store: Store): Promise<StoreUsage["cacheFiles"]> {
+  const out: StoreUsage["cacheFiles"] = [];
+  const listings = join(store.root, "cache", "listings");
+  for (const n of await readdir(listings).catch(() => [] as string[])) {
+    const m = /^([0-9a-f]{64})\.gz$/.exec(n);
+    if (m) out.push({ path: join(listings, n), size: await dirSize(join(listings, n)), hex: m[1] as string });
+  }
+  const index = join(store.root, "cache", "context-index.json");
+  const size = await dirSize(index);
+  if (size) out.push({ path: index, size });
+  return out;
 }
 
 /** Scratch dirs and ingest files of dead pids, and snapshot debris (dead pids', or unowned). */
