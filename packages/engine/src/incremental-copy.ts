@@ -22,6 +22,7 @@ import type { CacheRecord } from "./cache.js";
 import { Copier, type CopyRequest } from "./fileops/copy.js";
 import { chainName } from "./fs-step.js";
 import type { StepInputs } from "./step-cache.js";
+import { holdHit, holdSnapshots } from "./store-guard.js";
 
 export interface IncrementalCopy {
   /** the source directory, relative to the context root ("" for the root) */
@@ -59,7 +60,8 @@ async function previousRun(env: SolverEnv, st: StageState, snap: OverlaySnapshot
     .sort((a, b) => (a.created < b.created ? 1 : -1));
   for (const record of candidates) {
     const snapshot = chainName(st.snapshot, (record.layer as NonNullable<CacheRecord["layer"]>).diffId);
-    if (!(await snap.exists(snapshot))) continue;
+    await holdSnapshots(env, [snapshot]); // kept from a concurrent prune (store-guard.ts)
+    if (!(await snap.exists(snapshot)) || !(await holdHit(env, record))) continue;
     const [parent] = await snap.parents(snapshot);
     if (parent === st.snapshot) return { record, snapshot };
   }
@@ -157,6 +159,7 @@ export async function incrementalCopy(env: SolverEnv, st: StageState, createdBy:
     const old = env.store.content.reader(prevLayer.descriptor.digest) as AsyncIterable<Buffer>;
     const layer = await storeLayerBytes(env.store.content, patchLayer(old, drop, entries, epoch), { compression: "none", ...epoch });
     const name = chainName(st.snapshot, layer.diffId);
+    await holdSnapshots(env, [name]);
     if (await snap.exists(name)) await snap.remove(key);
     else await snap.commitDelta(name, prev.snapshot, key);
     return {

@@ -94,8 +94,13 @@ export async function analyzeStore(store: Store, cache = new LocalCache(store)):
   const root = snapshotsRoot(store);
   const diffIds = [...new Set(records.flatMap((r) => (r.diffId ? [r.diffId] : [])))];
   const snapshots: SnapshotUsage[] = [];
-  for (const s of await listCommitted(root)) {
-    const diffId = diffIds.find((d) => chainName(s.parent, d) === s.name);
+  const committed = await listCommitted(root);
+  const parentOf = new Map(committed.map((s) => [s.name, s.parent]));
+  for (const s of committed) {
+    // a layer's snapshot is chainName(parent, diffId); an incremental COPY's delta snapshot sits
+    // one further up, on the previous run's snapshot (incremental-copy.ts)
+    const bases = s.parent === undefined ? [undefined] : [s.parent, parentOf.get(s.parent)];
+    const diffId = diffIds.find((d) => bases.some((b) => chainName(b, d) === s.name));
     snapshots.push({ ...s, size: await dirSize(s.dir), ...(diffId ? { diffId } : {}) });
   }
 
