@@ -106,6 +106,31 @@ describe("prune and the small cache files", () => {
   }, 60_000);
 });
 
+describe("prune and incremental COPY", () => {
+  it("keeps a delta snapshot (and the snapshot under it) while its record is kept", async () => {
+    const { root } = await fixture("incremental");
+    const ctx = join(work, "incremental", "ctx");
+    for (let i = 0; i < 40; i++) {
+      mkdirSync(join(ctx, "src"), { recursive: true });
+      writeFileSync(join(ctx, "src", `f${i}.txt`), `file ${i}\n`);
+    }
+    writeFileSync(join(ctx, "Dockerfile"), "FROM base:1\nCOPY src /src\n");
+    const opts = { context: ctx, root, platform: { os: "linux", architecture: "amd64" } } as const;
+    await build(opts);
+    writeFileSync(join(ctx, "src", "f1.txt"), "changed\n");
+    const details: string[] = [];
+    await build({ ...opts, onEvent: (e) => e.type === "step-done" && e.detail && details.push(e.detail) });
+    expect(details.join()).toMatch(/incremental/);
+    const before = (await row(root, "Snapshots")).count;
+    expect(before).toBe(3); // base, the full copy, the delta on it
+    const r = await prune({ root });
+    expect(r.snapshots).toBe(0);
+    expect((await row(root, "Snapshots")).count).toBe(3);
+    await prune({ root, all: true });
+    expect((await row(root, "Snapshots")).count).toBe(1); // base:1's
+  }, 60_000);
+});
+
 describe("prune --keep-storage", () => {
   it("removes the least recently used records first until the cache fits", async () => {
     const { root, run } = await fixture("keep");
