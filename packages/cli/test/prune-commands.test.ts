@@ -28,7 +28,7 @@ describe("tsbuild du and prune", () => {
     const r = await run(["du"]);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^TYPE\s+COUNT\s+SIZE\s+RECLAIMABLE\n/);
-    for (const t of ["Images", "Build cache", "Snapshots", "Cache mounts", "Unused", "Total"]) expect(r.out).toMatch(new RegExp(`^${t}\\s`, "m"));
+    for (const t of ["Images", "Blobs", "Build cache", "Snapshots", "Cache mounts", "Leftovers", "Total"]) expect(r.out).toMatch(new RegExp(`^${t}\\s`, "m"));
     expect(r.out).toMatch(/^Build cache\s+1\s+1\d\dkB\s+1\d\dkB \(100%\)$/m);
   });
 

@@ -118,11 +118,12 @@ describe("du, and --root instead of TSBUILD_ROOT", () => {
   async function du(): Promise<Du> {
     const r = await runOther(["du"]);
     expect(r.code).toBe(0);
-    const [header, images, blobs, store] = r.out.trimEnd().split("\n");
-    expect(header).toMatch(/^TYPE\s+COUNT\s+SIZE\s+RECLAIMABLE$/);
-    const [, imageCount] = (images as string).split(/\s+/);
-    const [, blobCount, size, reclaimable] = (blobs as string).split(/\s+/);
-    return { images: Number(imageCount), blobs: Number(blobCount), size: size as string, reclaimable: reclaimable as string, store: store as string };
+    const lines = r.out.trimEnd().split("\n");
+    expect(lines[0]).toMatch(/^TYPE\s+COUNT\s+SIZE\s+RECLAIMABLE$/);
+    const row = (type: string) => (lines.find((l) => l.startsWith(`${type} `)) ?? "").slice(type.length).trim().split(/\s+/);
+    const [imageCount] = row("Images");
+    const [blobCount, size, reclaimable] = row("Blobs");
+    return { images: Number(imageCount), blobs: Number(blobCount), size: size as string, reclaimable: reclaimable as string, store: lines.at(-1) as string };
   }
   it("counts images and blobs as they are added and removed", async () => {
     expect(await du()).toEqual({ images: 0, blobs: 0, size: "0B", reclaimable: "0B", store: `store: ${other}` });

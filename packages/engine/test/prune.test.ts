@@ -131,6 +131,22 @@ describe("prune and incremental COPY", () => {
   }, 60_000);
 });
 
+describe("prune and compressed copies of layers", () => {
+  it("keeps a layer's compressed copy (made for an OCI output or push) with its layer, except with --all", async () => {
+    const { root, run } = await fixture("compressed");
+    await run(OTHER, { tags: ["c:1"], outputs: [{ type: "image" }, { type: "oci", dest: join(work, "compressed", "out.tar"), tar: true }] });
+    const memos = () => entries(join(root, "cache", "compressed", "gzip"));
+    expect(memos().length).toBe(2); // base layer and the RUN's
+    const blobs = entries(join(root, "blobs", "sha256")).length;
+    await prune({ root });
+    expect(memos().length).toBe(2);
+    expect(entries(join(root, "blobs", "sha256")).length).toBe(blobs - 1); // only the OCI output's manifest went
+    await prune({ root, all: true });
+    expect(memos()).toEqual([]);
+    expect((await row(root, "Blobs")).reclaimable).toBe(0);
+  }, 60_000);
+});
+
 describe("prune --keep-storage", () => {
   it("removes the least recently used records first until the cache fits", async () => {
     const { root, run } = await fixture("keep");

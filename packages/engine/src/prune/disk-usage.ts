@@ -4,7 +4,7 @@ import { analyzeStore } from "./store-usage.js";
 import { planPrune } from "./prune-plan.js";
 
 export interface DiskUsageRow {
-  type: "Images" | "Build cache" | "Snapshots" | "Cache mounts" | "Unused";
+  type: "Images" | "Blobs" | "Build cache" | "Snapshots" | "Cache mounts" | "Leftovers";
   count: number;
   size: number;
   reclaimable: number;
@@ -31,15 +31,18 @@ export async function diskUsage(opts: { root?: string } = {}): Promise<DiskUsage
   const present = (ds: Iterable<Digest>) => new Set([...ds].filter((d) => u.blobs.has(d)));
   const imageBlobs = present(u.imageBlobs);
   const recordBlobs = present(u.records.flatMap((r) => (r.layer && !imageBlobs.has(r.layer) ? [r.layer] : [])));
-  const otherBlobs = new Set([...u.blobs.keys()].filter((d) => !imageBlobs.has(d) && !recordBlobs.has(d)));
   const sum = (xs: { size: number }[]) => xs.reduce((a, x) => a + x.size, 0);
   const images = (await store.images.list()).length;
   const rows: DiskUsageRow[] = [
     { type: "Images", count: images, size: blobBytes(imageBlobs), reclaimable: 0 },
+    // every blob: the images' and the build cache's layers too, and those nothing needs
+    { type: "Blobs", count: u.blobs.size, size: blobBytes(u.blobs.keys()), reclaimable: blobBytes(freed) },
     { type: "Build cache", count: u.records.length, size: blobBytes(recordBlobs) + sum(u.cacheFiles), reclaimable: blobBytes(recordBlobs, freed) + sum(plan.cacheFiles) },
     { type: "Snapshots", count: u.snapshots.length, size: sum(u.snapshots), reclaimable: sum(plan.snapshots) },
     { type: "Cache mounts", count: u.mounts.length, size: sum(u.mounts), reclaimable: sum(plan.mounts) },
-    { type: "Unused", count: otherBlobs.size + u.leftovers.length, size: blobBytes(otherBlobs) + sum(u.leftovers), reclaimable: blobBytes(otherBlobs, freed) + sum(plan.leftovers) },
+    { type: "Leftovers", count: u.leftovers.length, size: sum(u.leftovers), reclaimable: sum(plan.leftovers) },
   ];
-  return { rows, total: rows.reduce((a, r) => a + r.size, 0), reclaimable: plan.reclaimable, running: u.sessions.length };
+  // rows overlap (Blobs holds the images' and the cache's layers): the total counts each byte once
+  const total = blobBytes(u.blobs.keys()) + sum(u.cacheFiles) + sum(u.snapshots) + sum(u.mounts) + sum(u.leftovers);
+  return { rows, total, reclaimable: plan.reclaimable, running: u.sessions.length };
 }

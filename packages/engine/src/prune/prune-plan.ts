@@ -8,6 +8,7 @@
  *   the parent chain of each one kept).
  * - RUN cache mounts: with `all`, unless a build is running (it may have one mounted).
  * - Context listings no kept record names; the context stat index with `all`.
+ * - Compressed copies of layers (made for pushes): kept with their layer, except with `all`.
  * - Leftovers of dead builds (scratch dirs, ingest files, commit staging, trash); leftovers that
  *   say nothing about their owner only while no build runs.
  * - Blobs: what no image name, no remaining lease, no kept record and no running build needs;
@@ -77,6 +78,12 @@ export function planPrune(u: StoreUsage, policy: PrunePolicy): PrunePlan {
   const cacheFiles = u.cacheFiles.filter((f) => (f.hex !== undefined ? !named.has(f.hex) : policy.all));
 
   const keepBlobs = new Set<Digest>([...heldDigests, ...kept.flatMap((r) => (r.layer ? [r.layer] : []))]);
+  // a layer's compressed copy stays while the layer does (pushing again then costs nothing)
+  const staying = (d: Digest) => protectedBlobs.has(d) || keepBlobs.has(d);
+  for (const c of u.compressed) {
+    if (!policy.all && c.blob && staying(c.source)) keepBlobs.add(c.blob);
+    else cacheFiles.push({ path: c.memo, size: 0 });
+  }
   const keepWrittenSince = live ? Math.min(...u.sessions.map((s) => Date.parse(s.started))) - SESSION_SLACK_MS : undefined;
   const blobs = [...u.blobs].filter(([d, b]) => !protectedBlobs.has(d) && !keepBlobs.has(d) && (keepWrittenSince === undefined || b.mtimeMs < keepWrittenSince)).map(([d]) => d);
 

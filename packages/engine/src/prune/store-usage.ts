@@ -3,7 +3,7 @@
  * use), committed snapshots (and which record or image needs each), RUN cache mounts, leftovers
  * of dead builds, and the live build sessions. Read-only; prune-plan.ts decides from it.
  */
-import { readdir, stat } from "node:fs/promises";
+import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { dirSize, isDigest, liveSessions, pidAlive, stampedPid, type Digest, type SessionRecord, type Store } from "@tsbuild/oci";
 import { listCommitted, listSnapshotDebris, type CommittedSnapshot, type SnapshotDebris } from "@tsbuild/snapshot";
@@ -62,6 +62,8 @@ export interface StoreUsage {
   leftovers: Leftover[];
   /** small cache files: what each COPY selected (for --explain; kept while a record names them), the context stat index */
   cacheFiles: { path: string; size: number; hex?: string }[];
+  /** compressed copies of layers made for pushes and OCI outputs (cache/compressed/ALG/DIFFID → blob) */
+  compressed: { memo: string; source: Digest; blob?: Digest }[];
 }
 
 export function snapshotsRoot(store: Store): string {
@@ -111,7 +113,23 @@ export async function analyzeStore(store: Store, cache = new LocalCache(store)):
   return {
     now, sessions, blobs, imageBlobs, otherLeased, orphanLeases, records, snapshots,
     imageSnapshots: await imageSnapshotNames(store), mounts, leftovers: await leftovers(store, root), cacheFiles: await cacheFiles(store),
+    compressed: await compressedCopies(store),
   };
+}
+
+async function compressedCopies(store: Store): Promise<StoreUsage["compressed"]> {
+  const out: StoreUsage["compressed"] = [];
+  const dir = join(store.root, "cache", "compressed");
+  for (const alg of await readdir(dir).catch(() => [] as string[])) {
+    for (const n of await readdir(join(dir, alg)).catch(() => [] as string[])) {
+      const source = `sha256:${n}`;
+      if (!isDigest(source)) continue;
+      const memo = join(dir, alg, n);
+      const blob = (await readFile(memo, "utf8").catch(() => "")).trim();
+      out.push({ memo, source, ...(isDigest(blob) ? { blob } : {}) });
+    }
+  }
+  return out;
 }
 
 async function cacheFiles(store: Store): Promise<StoreUsage["cacheFiles"]> {
