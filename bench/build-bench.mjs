@@ -48,6 +48,12 @@ for (const b of [tsbuild(work), buildkit(), buildah(work)]) {
   else builders.push(b);
 }
 const results = new Map();
+const cleanup = async () => {
+  if (opts.keep) return console.log(`kept ${work}`);
+  for (const b of builders) await b.cleanup(fixtures.map((f) => f.name)).catch((e) => console.log(`cleanup of ${b.name}: ${e.message}`));
+  rmSync(work, { recursive: true, force: true });
+};
+for (const sig of ["SIGINT", "SIGTERM"]) process.once(sig, () => { console.log(`\n${sig}: cleaning up`); cleanup().finally(() => process.exit(130)); });
 try {
   const tars = makeBaseTars(work, [...new Set(fixtures.map((f) => f.base))]);
   for (const b of builders) await b.prepare(tars);
@@ -64,7 +70,11 @@ try {
       if (opts.detail && r.profile) console.log(breakdown(r.profile, r.seconds));
     };
     for (let run = 1; run <= opts.runs; run++) {
-      for (const b of builders) { await b.cold({ [f.base]: tars[f.base] }); record("cold", b, await b.build(ctx, f.name)); }
+      for (const b of builders) {
+        const setup = await b.cold({ [f.base]: tars[f.base] });
+        if (opts.detail && setup) console.log(`  ${b.name} base import + unpack before cold (not counted) ${setup.setupSeconds.toFixed(2)} s`);
+        record("cold", b, await b.build(ctx, f.name));
+      }
       for (const b of builders) record("warm", b, await b.build(ctx, f.name));
       appendFileSync(join(ctx, f.change), `changed in run ${run}\n`);
       for (const b of builders) record("change", b, await b.build(ctx, f.name));
@@ -72,9 +82,5 @@ try {
   }
 } finally {
   console.log(`\n${table(results, builders.map((b) => b.name))}\n\n${goals(results)}`);
-  if (opts.keep) console.log(`kept ${work}`);
-  else {
-    for (const b of builders) await b.cleanup(fixtures.map((f) => f.name)).catch((e) => console.log(`cleanup of ${b.name}: ${e.message}`));
-    rmSync(work, { recursive: true, force: true });
-  }
+  await cleanup();
 }
