@@ -15,6 +15,7 @@ import { fileURLToPath } from "node:url";
 import { makeBaseTars } from "./lib/base-images.mjs";
 import { buildah, buildkit, tsbuild } from "./lib/builders.mjs";
 import { breakdown, goals, table } from "./lib/report.mjs";
+import { stopRunning } from "./lib/run.mjs";
 
 const FIXTURES = fileURLToPath(new URL("./fixtures/", import.meta.url));
 
@@ -48,16 +49,19 @@ for (const b of [tsbuild(work), buildkit(), buildah(work)]) {
   else builders.push(b);
 }
 const results = new Map();
-const cleanup = async () => {
-  if (opts.keep) return console.log(`kept ${work}`);
-  for (const b of builders) await b.cleanup(fixtures.map((f) => f.name)).catch((e) => console.log(`cleanup of ${b.name}: ${e.message}`));
-  rmSync(work, { recursive: true, force: true });
-};
-for (const sig of ["SIGINT", "SIGTERM"]) process.once(sig, () => { console.log(`\n${sig}: cleaning up`); cleanup().finally(() => process.exit(130)); });
+let interrupted = false;
+for (const sig of ["SIGINT", "SIGTERM"]) {
+  process.once(sig, () => {
+    console.log(`\n${sig}: stopping the running build, then cleaning up`);
+    interrupted = true;
+    stopRunning(sig);
+  });
+}
 try {
   const tars = makeBaseTars(work, [...new Set(fixtures.map((f) => f.base))]);
   for (const b of builders) await b.prepare(tars);
   for (const f of fixtures) {
+    if (interrupted) break;
     const phases = new Map([["cold", {}], ["warm", {}], ["change", {}]]);
     results.set(f.name, phases);
     const ctx = join(work, "ctx", f.name);
@@ -68,8 +72,9 @@ try {
       best[b.name] = Math.min(best[b.name] ?? Infinity, r.seconds);
       console.log(`${f.name.padEnd(16)} ${phase.padEnd(6)} ${b.name.padEnd(8)} ${r.seconds.toFixed(2)} s`);
       if (opts.detail && r.profile) console.log(breakdown(r.profile, r.seconds));
+      if (interrupted) throw new Error("interrupted");
     };
-    for (let run = 1; run <= opts.runs; run++) {
+    for (let run = 1; run <= opts.runs && !interrupted; run++) {
       for (const b of builders) {
         const setup = await b.cold({ [f.base]: tars[f.base] });
         if (opts.detail && setup) console.log(`  ${b.name} base import + unpack before cold (not counted) ${setup.setupSeconds.toFixed(2)} s`);
@@ -80,7 +85,14 @@ try {
       for (const b of builders) record("change", b, await b.build(ctx, f.name));
     }
   }
+} catch (e) {
+  if (!interrupted) throw e;
+  process.exitCode = 130;
 } finally {
   console.log(`\n${table(results, builders.map((b) => b.name))}\n\n${goals(results)}`);
-  await cleanup();
+  if (opts.keep) console.log(`kept ${work}`);
+  else {
+    for (const b of builders) await b.cleanup(fixtures.map((f) => f.name)).catch((e) => console.log(`cleanup of ${b.name}: ${e.message}`));
+    rmSync(work, { recursive: true, force: true });
+  }
 }

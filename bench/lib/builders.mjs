@@ -1,7 +1,7 @@
 // The builders compared: tsbuild (its own store via --root), BuildKit (Debian's dockerd, as oracle.sh
 // uses it) and buildah (`buildah bud --layers`, its own storage). Each can say why it is unavailable,
 // import the base tarballs, forget its cache (cold) and build a context.
-import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { BASE_ENV, BASES } from "./base-images.mjs";
@@ -71,6 +71,9 @@ export function buildah(work) {
     if (!existsSync(root)) return;
     await b("rm", "--all").catch(() => {});
     await b("rmi", "--all", "--force").catch(() => {});
+    // a buildah killed mid-build leaves its overlay mounts (and storage/overlay bound on itself)
+    const mounts = readFileSync("/proc/self/mounts", "utf8").split("\n").map((l) => l.split(" ")[1] ?? "").filter((m) => m.startsWith(`${root}/`));
+    for (const m of mounts.sort().reverse()) await quiet("umount", [m]).catch(() => {});
     rmSync(root, { recursive: true, force: true });
   };
   return {

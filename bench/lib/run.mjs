@@ -3,12 +3,20 @@
 // export and exit.
 import { spawn } from "node:child_process";
 
+const running = new Set();
+
+/** Stops the commands running now (on SIGINT/SIGTERM): their promises reject. */
+export function stopRunning(signal = "SIGINT") {
+  for (const child of running) child.kill(signal);
+}
+
 /** Runs cmd to completion; resolves { seconds, stdout, stderr, lines: [{ ms, event }] }; rejects on exit != 0. */
 export function timed(cmd, args, { env, json = false } = {}) {
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
     const ms = () => Number(process.hrtime.bigint() - t0) / 1e6;
     const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    running.add(child);
     let stdout = "", stderr = "", partial = "";
     const lines = [];
     child.stdout.on("data", (d) => { stdout += d.toString(); });
@@ -23,6 +31,7 @@ export function timed(cmd, args, { env, json = false } = {}) {
     });
     child.on("error", reject);
     child.on("close", (code) => {
+      running.delete(child);
       const seconds = ms() / 1000;
       if (code === 0) resolve({ seconds, stdout, stderr, lines });
       else reject(new Error(`${cmd} ${args.join(" ")} exited ${code}:\n${(stderr || stdout).split("\n").slice(-15).join("\n")}`));
