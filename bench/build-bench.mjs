@@ -1,0 +1,98 @@
+#!/usr/bin/env node
+// `npm run bench`: build times of tsbuild next to BuildKit and buildah on the fixtures of
+// bench/fixtures/ (small steps, a 20,000-file context, a RUN writing 200 MB, a 200 MB base, parallel
+// stages), each cold (empty cache), warm (no-op rebuild) and after a one-file change.
+// BuildKit is Debian's dockerd (start it with ../shared/tools/oracle.sh up; DOCKER names the CLI,
+// default /usr/bin/docker); buildah is used when installed. Unavailable builders are skipped, saying why.
+// Run: npm run build && npm run bench -- [--only NAME[,NAME]] [--runs N] [--detail] [--keep]
+//   --runs N   repeat every phase N times (default 1) and report the best time of each
+//   --detail   after each tsbuild build, print where its time went (from --progress=json events)
+//   --keep     keep the temp dir (contexts, stores) for a look afterwards
+import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { makeBaseTars } from "./lib/base-images.mjs";
+import { buildah, buildkit, tsbuild } from "./lib/builders.mjs";
+import { breakdown, goals, table } from "./lib/report.mjs";
+import { stopRunning } from "./lib/run.mjs";
+
+const FIXTURES = fileURLToPath(new URL("./fixtures/", import.meta.url));
+
+function options(argv) {
+  const o = { only: null, runs: 1, detail: false, keep: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = () => (a.includes("=") ? a.slice(a.indexOf("=") + 1) : argv[++i]);
+    if (a.startsWith("--only")) o.only = value().split(",");
+    else if (a.startsWith("--runs")) o.runs = Number(value());
+    else if (a === "--detail") o.detail = true;
+    else if (a === "--keep") o.keep = true;
+    else throw new Error(`unknown argument ${a} (use --only NAME, --runs N, --detail, --keep)`);
+  }
+  if (!Number.isInteger(o.runs) || o.runs < 1) throw new Error("--runs wants a whole number >= 1");
+  return o;
+}
+
+const opts = options(process.argv.slice(2));
+const all = readdirSync(FIXTURES).sort();
+const names = opts.only ?? all;
+for (const n of names) if (!all.includes(n)) throw new Error(`no fixture ${n} (have: ${all.join(", ")})`);
+const fixtures = [];
+for (const n of names) fixtures.push({ name: n, ...(await import(join(FIXTURES, n, "fixture.mjs"))).default });
+
+const work = mkdtempSync(join(tmpdir(), "tsbuild-bench-build-"));
+const builders = [];
+for (const b of [tsbuild(work), buildkit(), buildah(work)]) {
+  const why = await b.unavailable();
+  if (why) console.log(`skipping ${b.name}: ${why}`);
+  else builders.push(b);
+}
+const results = new Map();
+let interrupted = false;
+for (const sig of ["SIGINT", "SIGTERM"]) {
+  process.once(sig, () => {
+    console.log(`\n${sig}: stopping the running build, then cleaning up`);
+    interrupted = true;
+    stopRunning(sig);
+  });
+}
+try {
+  const tars = makeBaseTars(work, [...new Set(fixtures.map((f) => f.base))]);
+  for (const b of builders) await b.prepare(tars);
+  for (const f of fixtures) {
+    if (interrupted) break;
+    const phases = new Map([["cold", {}], ["warm", {}], ["change", {}]]);
+    results.set(f.name, phases);
+    const ctx = join(work, "ctx", f.name);
+    cpSync(join(FIXTURES, f.name), ctx, { recursive: true, filter: (p) => !p.endsWith("fixture.mjs") });
+    f.generate?.(ctx);
+    const record = (phase, b, r) => {
+      const best = phases.get(phase);
+      best[b.name] = Math.min(best[b.name] ?? Infinity, r.seconds);
+      console.log(`${f.name.padEnd(16)} ${phase.padEnd(6)} ${b.name.padEnd(8)} ${r.seconds.toFixed(2)} s`);
+      if (opts.detail && r.profile) console.log(breakdown(r.profile, r.seconds));
+      if (interrupted) throw new Error("interrupted");
+    };
+    for (let run = 1; run <= opts.runs && !interrupted; run++) {
+      for (const b of builders) {
+        const setup = await b.cold({ [f.base]: tars[f.base] });
+        if (opts.detail && setup) console.log(`  ${b.name} base import + unpack before cold (not counted) ${setup.setupSeconds.toFixed(2)} s`);
+        record("cold", b, await b.build(ctx, f.name));
+      }
+      for (const b of builders) record("warm", b, await b.build(ctx, f.name));
+      appendFileSync(join(ctx, f.change), `changed in run ${run}\n`);
+      for (const b of builders) record("change", b, await b.build(ctx, f.name));
+    }
+  }
+} catch (e) {
+  if (!interrupted) throw e;
+  process.exitCode = 130;
+} finally {
+  console.log(`\n${table(results, builders.map((b) => b.name))}\n\n${goals(results)}`);
+  if (opts.keep) console.log(`kept ${work}`);
+  else {
+    for (const b of builders) await b.cleanup(fixtures.map((f) => f.name)).catch((e) => console.log(`cleanup of ${b.name}: ${e.message}`));
+    rmSync(work, { recursive: true, force: true });
+  }
+}
