@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import { defaultStoreRoot, Store } from "@tsbuild/oci";
 import type { CommandIO } from "./command.js";
 import type { OptionSpec, ParsedArgs } from "./args.js";
@@ -5,9 +6,13 @@ import { str } from "./args.js";
 
 export const ROOT_OPTION: OptionSpec = { name: "root", value: true };
 
-/** Opens the store chosen by --root, else TSBUILD_ROOT, else the default location. */
+/** The store chosen by --root, else TSBUILD_ROOT, else the default location; relative to the working directory. */
+export function storeRoot(args: ParsedArgs, io: CommandIO): string {
+  return resolve(io.cwd, str(args, "root") ?? defaultStoreRoot(io.env));
+}
+
 export async function openStore(args: ParsedArgs, io: CommandIO): Promise<Store> {
-  return Store.open(str(args, "root") ?? defaultStoreRoot(io.env));
+  return Store.open(storeRoot(args, io));
 }
 
 /**

@@ -46,3 +46,14 @@ describe("SOURCE_DATE_EPOCH as a build arg", () => {
     expect((await run(["build", "-q", "--build-arg", "SOURCE_DATE_EPOCH=yesterday", ctx])).code).toBe(2);
   });
 });
+
+describe("a relative --root", () => {
+  it("is taken from the working directory (runc and overlay need absolute paths)", async () => {
+    const rel = (argv: string[], stdin?: Buffer) => runCli(argv, { ...(stdin ? { stdin } : {}), env: {}, cwd: work });
+    expect((await rel(["import", "--root", "rel-store", "-", "base:1"], busyboxTar(makeBusyboxRootfs(join(work, "rootfs-rel"))))).code).toBe(0);
+    const b = await rel(["build", "--root", "rel-store", "-q", "ctx"]);
+    expect(b.err).toBe("");
+    expect(b.code).toBe(0);
+    expect(b.out).toMatch(/^sha256:/);
+  });
+});

@@ -5,7 +5,7 @@
 import { mkdir, readdir, readFile, rm, mkdtemp, stat } from "node:fs/promises";
 import { createReadStream } from "node:fs";
 import { createHash } from "node:crypto";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { homedir } from "node:os";
 import { LocalContentStore, type BlobInfo } from "./content-store.js";
 import { LocalImageStore } from "./image-store.js";
@@ -53,7 +53,9 @@ export class Store {
     this.images = new LocalImageStore(root);
   }
 
-  static async open(root: string): Promise<Store> {
+  /** @param root made absolute (runc and the overlay mounts need absolute paths) */
+  static async open(rootDir: string): Promise<Store> {
+    const root = resolve(rootDir);
     for (const d of ["blobs/sha256", "blobs/ingest", "refs", "tmp", "locks", "leases", "snapshots", "cache"]) {
       await mkdir(join(root, d), { recursive: true });
     }

@@ -14,6 +14,7 @@ import { parseBuildArgs } from "../build-args.js";
 import { readTextInput } from "../read-input.js";
 import { progressPrinter, type ProgressMode } from "../progress.js";
 import { COMPRESSION_OPTION, parseCompression } from "../compression-option.js";
+import { storeRoot } from "../store-options.js";
 
 /** --explain: every step that missed, with why, after the build (the live view has scrolled by). */
 function explainSummary(steps: StepRecord[]): string {
@@ -74,7 +75,7 @@ export const buildCommand: Command = {
     if (contextArg === "-") {
       if (str(args, "file") === "-") throw new UsageError("the context and the Dockerfile cannot both come from standard input");
       // a tar stream (plain or compressed) on stdin: unpacked safely into scratch space of the store
-      const store = await Store.open(str(args, "root") ?? defaultStoreRoot(io.env));
+      const store = await Store.open(storeRoot(args, io));
       stdinContext = await store.tmpDir("context-");
       await applyLayer(io.stdin as Readable, stdinContext, { sameOwner: false });
       context = stdinContext;
@@ -123,7 +124,7 @@ export const buildCommand: Command = {
         labels,
         network: network as "default" | "host" | "none",
         secrets: await parseSecrets(list(args, "secret"), io.env, io.cwd),
-        root: str(args, "root") ?? defaultStoreRoot(io.env),
+        root: storeRoot(args, io),
         ...(outputs.length ? { outputs } : {}),
         snapshotter: snap as "auto" | "overlay" | "copy",
         insecureRegistries: list(args, "insecure-registry"),
