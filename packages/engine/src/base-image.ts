@@ -3,7 +3,6 @@
  * into snapshots named by chain id; `scratch`; or an earlier stage's result.
  */
 import { normalizeName, resolveImage, type Descriptor, type ImageConfig, type ResolvedImage, type StoredLayer } from "@tsbuild/oci";
-import { pull } from "@tsbuild/registry";
 import { unpackLayer } from "@tsbuild/snapshot";
 import type { PlatformSpec } from "@tsbuild/dockerfile";
 import type { SolverEnv } from "./build-context-types.js";
@@ -60,11 +59,12 @@ function pullOnce(env: SolverEnv, ref: string, platform: PlatformSpec): Promise<
   const name = normalizeName(ref);
   let p = mine.get(name);
   if (!p) {
-    p = pull(env.store, ref, { ...env.registry, platform: { os: platform.os, architecture: platform.architecture, ...(platform.variant ? { variant: platform.variant } : {}) } })
-      .then((r) => {
-        env.emit({ type: "warning", message: r.downloaded ? `pulled ${name} (${r.downloaded} blobs)` : `${name} is up to date` });
-        return r.manifest;
-      });
+    const spec = { os: platform.os, architecture: platform.architecture, ...(platform.variant ? { variant: platform.variant } : {}) };
+    // the registry client is loaded when used: a build from the store alone never pays for it
+    p = import("@tsbuild/registry").then(({ pull }) => pull(env.store, ref, { ...env.registry, platform: spec })).then((r) => {
+      env.emit({ type: "warning", message: r.downloaded ? `pulled ${name} (${r.downloaded} blobs)` : `${name} is up to date` });
+      return r.manifest;
+    });
     mine.set(name, p);
   }
   return p;

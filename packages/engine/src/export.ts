@@ -6,7 +6,7 @@
 import { createWriteStream } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
 import { applyLayer, compressImage, walkDirectory, writeDockerArchive, writeLayer, writeOciLayout, type Descriptor, type LayerCompression, type Store, type StoredLayer } from "@tsbuild/oci";
-import { push, type ClientOptions } from "@tsbuild/registry";
+import type { ClientOptions } from "@tsbuild/registry";
 
 export type OutputSpec =
   | { type: "image"; names?: string[]; push?: boolean }
@@ -73,6 +73,7 @@ export async function exportImage(
       if (out.push) {
         if (targets.length === 0) throw new OutputError("push=true needs a name (-t NAME or name=NAME)");
         const target = await shipped();
+        const { push } = await import("@tsbuild/registry"); // loaded when used
         for (const n of targets) await push(store, target, n, registry);
       }
       return targets.length ? `image ${targets.join(", ")}${out.push ? " (pushed)" : ""}` : `image ${manifest.digest}`;

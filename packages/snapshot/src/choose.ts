@@ -1,5 +1,7 @@
-import { mkdir, mkdtemp, rm, stat } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
+import { release } from "node:os";
+import { writeFileAtomic } from "@tsbuild/oci";
 import type { Snapshotter } from "./snapshotter.js";
 import { OverlaySnapshotter } from "./overlay.js";
 import { CopySnapshotter } from "./copy.js";
@@ -30,9 +32,25 @@ export async function overlaySupported(scratch: string): Promise<boolean> {
   return ok;
 }
 
+/**
+ * A successful probe is remembered in the store (<root>/overlay-ok: the file system's device id and
+ * the kernel release), so a later tsbuild process on the same store and kernel does not mount and
+ * unmount again (tens of milliseconds of every no-op rebuild). A failed probe is not remembered.
+ */
+async function overlayWorksHere(root: string): Promise<boolean> {
+  const scratch = join(root, "tmp");
+  await mkdir(scratch, { recursive: true });
+  const marker = join(root, "overlay-ok");
+  const stamp = `${(await stat(scratch)).dev} ${release()}`;
+  if ((await readFile(marker, "utf8").catch(() => "")) === stamp) return true;
+  const ok = await overlaySupported(scratch);
+  if (ok) await writeFileAtomic(marker, stamp);
+  return ok;
+}
+
 /** The overlay snapshotter where overlayfs works, else the copy snapshotter; or the one asked for. */
 export async function chooseSnapshotter(root: string, kind: "auto" | "overlay" | "copy" = "auto"): Promise<Snapshotter> {
   if (kind === "copy") return new CopySnapshotter(join(root, "copy"));
-  if (kind === "overlay" || (await overlaySupported(join(root, "tmp")))) return new OverlaySnapshotter(join(root, "overlay"));
+  if (kind === "overlay" || (await overlayWorksHere(root))) return new OverlaySnapshotter(join(root, "overlay"));
   return new CopySnapshotter(join(root, "copy"));
 }

@@ -51,6 +51,10 @@ describe("snapshotters agree", () => {
   });
   it("auto picks overlay as root here, copy when asked", async () => {
     expect((await chooseSnapshotter(join(work, "auto"))).kind).toBe("overlay");
+    // remembered in the store for the next process (same file system, same kernel)
+    const { readFileSync: read, statSync: st } = await import("node:fs");
+    const { release } = await import("node:os");
+    expect(read(join(work, "auto", "overlay-ok"), "utf8")).toBe(`${st(join(work, "auto", "tmp")).dev} ${release()}`);
     expect((await chooseSnapshotter(join(work, "auto"), "copy")).kind).toBe("copy");
     expect(existsSync(join(work, "auto/tmp"))).toBe(true);
   });

@@ -4,10 +4,11 @@
  * upload; layers the registry has are not sent again), then the manifest under REF's tag.
  */
 import type { Store } from "@tsbuild/oci";
-import { push, type ClientOptions } from "@tsbuild/registry";
+import type { ClientOptions } from "@tsbuild/registry";
 import type { EncodedCache } from "./format.js";
 
 export async function pushRegistryCache(store: Store, cache: EncodedCache, ref: string, opts: ClientOptions): Promise<void> {
   for (const { descriptor, bytes } of [cache.config, cache.manifest]) await store.content.putBytes(bytes, { digest: descriptor.digest, size: descriptor.size });
+  const { push } = await import("@tsbuild/registry"); // loaded when used
   await push(store, cache.manifest.descriptor, ref, opts);
 }

@@ -5,7 +5,7 @@
  * the registry puller, which verifies digest and size before anything is stored.
  */
 import { isIndexMediaType, parseIndex, parseManifest, parseReference, type Platform, type Store } from "@tsbuild/oci";
-import { Puller, RegistryClient, formatPlatform, platformMatches, type ClientOptions } from "@tsbuild/registry";
+import type { ClientOptions } from "@tsbuild/registry";
 import { CacheFormatError, isCacheManifest, parseCacheJson } from "./format.js";
 import { hasInlineCache, inlineRecords } from "./inline.js";
 import { recordMap, type CacheSource } from "./source.js";
@@ -13,6 +13,8 @@ import type { CacheRecord } from "../cache.js";
 
 export async function openRegistrySource(store: Store, ref: string, opts: ClientOptions, platform: Platform): Promise<CacheSource> {
   const r = parseReference(ref);
+  // loaded when used: a build that talks to no registry never pays for the HTTP client
+  const { Puller, RegistryClient, formatPlatform, platformMatches } = await import("@tsbuild/registry");
   const client = new RegistryClient(r.domain, opts);
   const puller = new Puller(store, client, r.path);
   const name = `registry cache ${ref}`;
