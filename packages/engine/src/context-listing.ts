@@ -10,6 +10,9 @@ import { gunzipSync, gzipSync } from "node:zlib";
 import { writeFileAtomic } from "@tsbuild/oci";
 
 export class ContextListings {
+  /** listings this process computed or read already (a build reads the one it just saved) */
+  private readonly memo = new Map<string, string[] | Map<string, string>>();
+
   constructor(private readonly dir: string) {}
 
   private path(digest: string): string {
@@ -17,22 +20,35 @@ export class ContextListings {
   }
 
   async save(digest: string, lines: string[]): Promise<void> {
+    this.memo.set(digest, lines);
     const p = this.path(digest);
     if (await access(p).then(() => true, () => false)) return;
-    await writeFileAtomic(p, gzipSync(lines.join("\n")));
+    await writeFileAtomic(p, gzipSync(lines.join("\n"), { level: 1 })); // fast: written on every changed context
   }
 
   /** path → its line, or undefined when the listing is not kept */
   async load(digest: string): Promise<Map<string, string> | undefined> {
+    const known = this.memo.get(digest);
+    if (known instanceof Map) return known;
+    if (known) {
+      const map = toMap(known);
+      this.memo.set(digest, map);
+      return map;
+    }
     try {
-      const text = gunzipSync(await readFile(this.path(digest))).toString("utf8");
-      const out = new Map<string, string>();
-      for (const line of text.split("\n")) if (line && !line.startsWith("source ")) out.set(entryPath(line), line);
+      const out = toMap(gunzipSync(await readFile(this.path(digest))).toString("utf8").split("\n"));
+      this.memo.set(digest, out);
       return out;
     } catch {
       return undefined;
     }
   }
+}
+
+function toMap(lines: string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of lines) if (line && !line.startsWith("source ")) out.set(entryPath(line), line);
+  return out;
 }
 
 /** The path of a listing line (paths may hold spaces: the fields after it are fixed in number). */

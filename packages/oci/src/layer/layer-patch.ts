@@ -29,7 +29,12 @@ class Chunks {
     this.it = source[Symbol.asyncIterator]();
   }
 
-  async read(n: number): Promise<Buffer> {
+  /** Exactly n bytes; without a promise when they are already here (most headers and small bodies). */
+  read(n: number): Buffer | Promise<Buffer> {
+    return this.len >= n ? this.take(n) : this.fill(n);
+  }
+
+  private async fill(n: number): Promise<Buffer> {
     while (this.len < n && !this.done) {
       const r = await this.it.next();
       if (r.done) this.done = true;
@@ -39,6 +44,10 @@ class Chunks {
       }
     }
     if (this.len < n) throw new TarFormatError("unexpected end of tar stream (truncated layer)");
+    return this.take(n);
+  }
+
+  private take(n: number): Buffer {
     const first = this.bufs[0] as Buffer;
     let out: Buffer;
     if (first.length >= n) {
@@ -75,11 +84,13 @@ export async function* patchLayer(old: AsyncIterable<Buffer>, drop: (path: strin
   let paxPath: string | undefined;
   let paxSize: number | undefined;
   for (;;) {
-    const block = await src.read(BLOCK);
+    const b0 = src.read(BLOCK);
+    const block = b0 instanceof Promise ? await b0 : b0; // (no await, no tick, when the bytes are here)
     const h = decodeBlock(block);
     if (!h) break; // the end-of-archive marker
     if (h.type === "x") {
-      const data = await src.read(h.size + padding(h.size));
+      const d0 = src.read(h.size + padding(h.size));
+      const data = d0 instanceof Promise ? await d0 : d0;
       const pax = parsePax(data.subarray(0, h.size));
       if (pax.has("path")) paxPath = pax.get("path")?.toString("utf8");
       if (pax.has("size")) paxSize = Number(pax.get("size")?.toString("utf8"));
@@ -92,14 +103,15 @@ export async function* patchLayer(old: AsyncIterable<Buffer>, drop: (path: strin
     const base = path.slice(path.lastIndexOf("/") + 1);
     if (base.startsWith(WHITEOUT_PREFIX) || base === OPAQUE_MARKER) throw new PatchUnsupportedError(`the layer has a whiteout (${path})`);
     const size = h.type === "0" || h.type === "7" ? (paxSize ?? h.size) : 0;
-    yield* freshBefore(path);
+    if (next < add.length && compareWalkOrder((add[next] as LayerEntry).path, path) < 0) yield* freshBefore(path);
     const keep = !drop(path);
     if (keep) for (const b of [...prefix, block]) {
       const full = push(b);
       if (full) yield full;
     }
     for (let left = size + padding(size); left > 0;) {
-      const piece = await src.read(Math.min(left, BATCH));
+      const p0 = src.read(Math.min(left, BATCH));
+      const piece = p0 instanceof Promise ? await p0 : p0;
       left -= piece.length;
       if (!keep) continue;
       const full = push(piece);

@@ -130,11 +130,15 @@ export async function writeLayerBytes(bytes: AsyncIterable<Buffer>, out: Writabl
   const compression = opts.compression ?? "none";
   const tar = Readable.from(bytes, { objectMode: false });
   const diff = new DigestingStream();
-  const blob = new DigestingStream();
   const tarHashed = tar.pipe(diff);
   tar.on("error", (e) => diff.destroy(e));
-  const compressed = compressStream(tarHashed, compression, { parallel: opts.parallel ?? true });
-  await pipeline(compressed, blob, out);
+  if (compression === "none") {
+    // the blob is the tar: one hash serves both digests
+    await pipeline(tarHashed, out);
+    return { diffId: diff.digest, size: diff.size, digest: diff.digest, compressedSize: diff.size, mediaType: ociLayerMediaType(compression) };
+  }
+  const blob = new DigestingStream();
+  await pipeline(compressStream(tarHashed, compression, { parallel: opts.parallel ?? true }), blob, out);
   return {
     diffId: diff.digest,
     size: diff.size,

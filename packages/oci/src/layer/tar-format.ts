@@ -125,10 +125,28 @@ function readNumber(buf: Buffer, off: number, len: number): number {
     for (let i = 1; i < len; i++) n = n * 256 + (buf[off + i] as number);
     return n;
   }
-  const s = buf.toString("ascii", off, off + len).replace(/\0.*$/s, "").trim();
-  if (s === "") return 0;
-  if (!/^[0-7]+$/.test(s)) throw new TarFormatError(`bad octal number ${JSON.stringify(s)}`);
-  return Number.parseInt(s, 8);
+  // octal digits, cut at the first NUL, surrounding white space ignored (without making strings:
+  // this runs for every field of every entry of every layer)
+  const end = off + len;
+  let stop = end;
+  for (let k = off; k < end; k++) {
+    if (buf[k] === 0) {
+      stop = k;
+      break;
+    }
+  }
+  const space = (c: number) => c === 0x20 || (c >= 0x09 && c <= 0x0d);
+  let i = off;
+  let j = stop;
+  while (i < j && space(buf[i] as number)) i++;
+  while (j > i && space(buf[j - 1] as number)) j--;
+  let n = 0;
+  for (let k = i; k < j; k++) {
+    const c = buf[k] as number;
+    if (c < 0x30 || c > 0x37) throw new TarFormatError(`bad octal number ${JSON.stringify(buf.toString("ascii", off, stop))}`);
+    n = n * 8 + (c - 0x30);
+  }
+  return n;
 }
 
 export class TarFormatError extends Error {
@@ -136,8 +154,10 @@ export class TarFormatError extends Error {
 }
 
 /** Decodes a 512-byte header block; returns undefined for an all-zero block. */
+const ZERO_BLOCK = Buffer.alloc(BLOCK);
+
 export function decodeBlock(buf: Buffer): Omit<TarHeader, "pax"> | undefined {
-  if (buf.every((b) => b === 0)) return undefined;
+  if (buf.equals(ZERO_BLOCK)) return undefined; // (native compare: this runs once per entry of every layer)
   let sum = 0;
   for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 32 : (buf[i] as number);
   const stored = readNumber(buf, 148, 8);
