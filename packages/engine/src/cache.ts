@@ -46,12 +46,19 @@ export class LocalCache {
     return join(this.dir, `${hex(key)}.json`);
   }
 
+  /** A record to use (a hit): its last use becomes now. */
   async get(key: string): Promise<CacheRecord | undefined> {
+    const r = await this.read(key);
+    if (r) await this.touch(key);
+    return r;
+  }
+
+  /** A record as it is, its layer present; reading it is not using it. */
+  private async read(key: string): Promise<CacheRecord | undefined> {
     try {
       const r = JSON.parse(await readFile(this.path(key), "utf8")) as CacheRecord;
       if (r.key !== key) return undefined;
       if (r.layer && !(await this.store.content.has(r.layer.descriptor.digest))) return undefined;
-      await this.touch(key);
       return r;
     } catch {
       return undefined;
@@ -72,11 +79,11 @@ export class LocalCache {
     return join(this.store.root, "cache", "children", hex(parent));
   }
 
-  /** The records made on `parent` (other steps that followed the same history). */
+  /** The records made on `parent` (other steps that followed the same history); not marked used. */
   async children(parent: string): Promise<CacheRecord[]> {
     const out: CacheRecord[] = [];
     for (const n of await readdir(this.childrenDir(parent)).catch(() => [] as string[])) {
-      const r = await this.get(`sha256:${n}`);
+      const r = await this.read(`sha256:${n}`);
       if (r) out.push(r);
     }
     return out;

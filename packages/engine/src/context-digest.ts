@@ -1,7 +1,7 @@
 /**
  * The content digest of exactly the context files a COPY/ADD selects (after .dockerignore): path,
  * type, mode, size, content hash and link target, mtimes excluded (DESIGN.md, cache keys). File
- * hashes are remembered by (size, mtime, inode, mode) in <store>/cache/context-index.json, so an
+ * hashes are remembered by (size, mtime, ctime, inode, mode) in <store>/cache/context-index.json, so an
  * unchanged file is never read again.
  */
 import { createHash } from "node:crypto";
@@ -10,7 +10,8 @@ import { readFile } from "node:fs/promises";
 import { join, posix } from "node:path";
 import { writeFileAtomic } from "@tsbuild/oci";
 import type { IgnoreMatcher } from "./context/dockerignore.js";
-import { expandSource } from "./fileops/copy.js";
+import { expandSource, followInRoot } from "./fileops/copy.js";
+import { quotePath as q } from "./context-listing.js";
 import type { ContextListings } from "./context-listing.js";
 
 type IndexEntry = { stat: string; hash: string };
@@ -57,12 +58,12 @@ export class ContextIndex {
       // synchronous calls: a context of 20,000 files is 20,000 lstats (see walk-directory.ts in oci)
       const st = lstatSync(abs, { bigint: true, throwIfNoEntry: false });
       if (!st) {
-        line(`missing ${rel}`);
+        line(`missing ${q(rel)}`);
         return;
       }
       const mode = (st.mode & 0o7777n).toString(8);
       if (st.isDirectory()) {
-        line(`dir ${rel} ${mode}`);
+        line(`dir ${q(rel)} ${mode}`);
         for (const n of readdirSync(abs).sort()) {
           const child = rel ? `${rel}/${n}` : n;
           if (ignore?.excluded(child)) {
@@ -72,17 +73,23 @@ export class ContextIndex {
           await visit(child);
         }
       } else if (st.isSymbolicLink()) {
-        line(`link ${rel} -> ${readlinkSync(abs)}`);
+        line(`link ${q(rel)} ${q(readlinkSync(abs))}`);
       } else if (st.isFile()) {
-        const stat = `${st.size}:${st.mtimeNs}:${st.ino}:${st.mode}`;
-        line(`file ${rel} ${mode} ${st.size} ${await this.fileHash(abs, stat)}`);
+        // ctime too: an edit that keeps size and mtime (cp -p, rsync -t, touch -r) still changes it
+        const stat = `${st.size}:${st.mtimeNs}:${st.ctimeNs}:${st.ino}:${st.mode}`;
+        line(`file ${q(rel)} ${mode} ${st.size} ${await this.fileHash(abs, stat)}`);
       } else {
-        line(`other ${rel} ${mode}`);
+        line(`other ${q(rel)} ${mode}`);
       }
     };
     for (const s of sources) {
-      line(`source ${s}`);
-      for (const m of await expandSource({ root, ...(ignore ? { ignore } : {}), isContext: true }, s)) await visit(m);
+      line(`source ${q(s)}`);
+      for (const m of await expandSource({ root, ...(ignore ? { ignore } : {}), isContext: true }, s)) {
+        // a source that is (or lies under) a symlink is copied from where it leads: that is what counts
+        const followed = m === "" ? "" : await followInRoot(root, m);
+        if (followed !== m) line(`follow ${q(m)} ${q(followed)}`);
+        await visit(followed);
+      }
     }
     const digest = `sha256:${h.digest("hex")}`;
     await this.listings?.save(digest, lines);

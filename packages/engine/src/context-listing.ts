@@ -1,7 +1,7 @@
 /**
  * What a COPY/ADD selected from the context, kept per content digest under
- * <store>/cache/listings/<hex>.gz (one line per entry: `file PATH MODE SIZE HASH`, `dir …`,
- * `link …`), so that `--explain` can name the files that changed between two builds. Written once
+ * <store>/cache/listings/<hex>.gz (one line per entry: `file "PATH" MODE SIZE HASH`, `dir …`,
+ * `link "PATH" "TARGET"`), so that `--explain` can name the files that changed between two builds. Written once
  * per digest, atomically; a missing listing only makes an explanation less precise.
  */
 import { access, readFile } from "node:fs/promises";
@@ -47,16 +47,19 @@ export class ContextListings {
 
 function toMap(lines: string[]): Map<string, string> {
   const out = new Map<string, string>();
-  for (const line of lines) if (line && !line.startsWith("source ")) out.set(entryPath(line), line);
+  for (const line of lines) if (line && !line.startsWith("source ") && !line.startsWith("follow ")) out.set(entryPath(line), line);
   return out;
 }
 
-/** The path of a listing line (paths may hold spaces: the fields after it are fixed in number). */
+/** A path in a listing line: JSON-quoted, so spaces, newlines or " -> " in names cannot make two lines alike. */
+export function quotePath(p: string): string {
+  return JSON.stringify(p);
+}
+
+/** The path of a listing line: the quoted string after its kind. */
 function entryPath(line: string): string {
-  const kind = line.slice(0, line.indexOf(" "));
-  const rest = line.slice(kind.length + 1);
-  const trailing = kind === "file" ? 3 : kind === "dir" || kind === "other" ? 1 : 0;
-  if (kind === "link") return rest.slice(0, rest.lastIndexOf(" -> "));
-  const parts = rest.split(" ");
-  return parts.slice(0, parts.length - trailing).join(" ");
+  const start = line.indexOf(" ") + 1;
+  let i = start + 1;
+  while (i < line.length && line[i] !== '"') i += line[i] === "\\" ? 2 : 1;
+  return JSON.parse(line.slice(start, i + 1)) as string;
 }

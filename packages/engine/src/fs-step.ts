@@ -34,19 +34,20 @@ export interface FsStepResult {
 }
 
 /**
- * @param cacheInputs what else the step depends on beyond its created_by text (env, user, content
- *   digests…, named for --explain); undefined means the step is never cached (e.g. ADD of a URL).
- */
-/**
  * A faster way to the same result for a miss (incremental-copy.ts): the step's layer, already
  * stored, and its committed snapshot; undefined when it does not apply.
  */
 export type Shortcut = () => Promise<{ layer: StoredLayer; snapshot: string; detail: string } | undefined>;
 
+/**
+ * @param cacheInputs what else the step depends on beyond its created_by text (env, user, content
+ *   digests…, named for --explain); undefined means the step is never cached (e.g. ADD of a URL).
+ * @param shortcut a faster way to the same result for a miss, when the cache may be used
+ */
 export async function fsStep(
   env: SolverEnv, st: StageState, createdBy: string, change: (root: string) => Promise<void>, cacheInputs?: StepInputs, shortcut?: Shortcut,
 ): Promise<FsStepResult> {
-  const { key, hit, explain } = await lookupStep(env, st, createdBy, cacheInputs);
+  const { key, hit, explain, disabled } = await lookupStep(env, st, createdBy, cacheInputs);
   if (hit) {
     if (hit.layer) {
       const name = chainName(st.snapshot, hit.layer.diffId);
@@ -60,7 +61,7 @@ export async function fsStep(
     st.key = key;
     return { ...(hit.layer ? { layer: hit.layer.diffId } : {}), cached: true, key };
   }
-  const short = shortcut ? await env.limiter.use(shortcut) : undefined;
+  const short = shortcut && !disabled ? await env.limiter.use(shortcut) : undefined;
   const result = short ? took(env, st, createdBy, short) : await runStep(env, st, createdBy, change);
   if (cacheInputs !== undefined) {
     const rec = st.image.history[st.image.history.length - 1];

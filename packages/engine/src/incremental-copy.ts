@@ -11,17 +11,18 @@
  * directory of the context; no heredocs; owners by number; the overlay snapshotter; a previous run
  * on the same parent by the same instruction with the same options, whose snapshot is a full one;
  * few changes, none of them hard-linked; no changed path present in the layers below; and a
- * previous layer without whiteouts or hard links. Anything else copies in full.
+ * previous layer without whiteouts or hard links. Anything else, and any failure on the way,
+ * copies in full.
  */
 import { chmodSync, lchownSync, lstatSync, mkdirSync, utimesSync } from "node:fs";
 import { join, posix } from "node:path";
-import { patchLayer, PatchUnsupportedError, statEntry, storeLayerBytes, walkDirectory, type LayerEntry, type StoredLayer } from "@tsbuild/oci";
+import { patchLayer, statEntry, storeLayerBytes, walkDirectory, type LayerEntry, type StoredLayer } from "@tsbuild/oci";
 import { OverlaySnapshotter } from "@tsbuild/snapshot";
 import type { SolverEnv, StageState } from "./build-context-types.js";
 import type { CacheRecord } from "./cache.js";
 import { Copier, type CopyRequest } from "./fileops/copy.js";
 import { chainName } from "./fs-step.js";
-import type { StepInputs } from "./step-cache.js";
+import { keyOf, type StepInputs } from "./step-cache.js";
 import { holdHit, holdSnapshots } from "./store-guard.js";
 
 export interface IncrementalCopy {
@@ -47,16 +48,11 @@ function within(dir: string, p: string): boolean {
   return dir === "" || p === dir || p.startsWith(`${dir}/`);
 }
 
-function sameBesidesSource(a: Record<string, string> | undefined, b: Record<string, string>): boolean {
-  if (!a) return false;
-  for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) if (k !== "source" && a[k] !== b[k]) return false;
-  return true;
-}
-
 /** The previous run of this step whose snapshot is a full tree on the current parent. */
 async function previousRun(env: SolverEnv, st: StageState, snap: OverlaySnapshotter, createdBy: string, inputs: StepInputs): Promise<{ record: CacheRecord; snapshot: string } | undefined> {
   const candidates = (await env.cache.children(st.key))
-    .filter((r) => r.createdBy === createdBy && r.layer && r.inputs?.source?.startsWith("context:") && sameBesidesSource(r.inputs, { instruction: createdBy, ...inputs }))
+    // the same step in every input but the files: its key made with its own source is its key (platform, epoch… included)
+    .filter((r) => r.layer && r.inputs?.source?.startsWith("context:") && r.key === keyOf(env, st.key, createdBy, { ...inputs, source: r.inputs.source }))
     .sort((a, b) => (a.created < b.created ? 1 : -1));
   for (const record of candidates) {
     const snapshot = chainName(st.snapshot, (record.layer as NonNullable<CacheRecord["layer"]>).diffId);
@@ -79,8 +75,10 @@ export async function incrementalCopy(env: SolverEnv, st: StageState, createdBy:
     env.listings.load(inputs.source.slice("context:".length)),
   ]);
   if (!before || !after) return undefined;
+  // the source was a directory then too (a file or a link then left entries a full copy would not have)
+  if (!before.get(plan.srcDir)?.startsWith("dir ") || !after.get(plan.srcDir)?.startsWith("dir ")) return undefined;
   const changed = [...new Set([...before.keys(), ...after.keys()])].filter((p) => p !== plan.srcDir && before.get(p) !== after.get(p)).sort();
-  if (changed.length === 0 || changed.length > Math.max(20, after.size * MAX_SHARE) || !changed.every((p) => within(plan.srcDir, p))) return undefined;
+  if (changed.length === 0 || changed.length > Math.max(20, after.size * MAX_SHARE)) return undefined;
   const ctx = plan.request.source.root;
   if (changed.some((p) => (lstatSync(join(ctx, p), { throwIfNoEntry: false })?.nlink ?? 1) > 1 && after.get(p)?.startsWith("file "))) return undefined;
   const destOf = (p: string) => posix.join(plan.destDir, p.slice(plan.srcDir.length).replace(/^\//, ""));
@@ -166,10 +164,10 @@ export async function incrementalCopy(env: SolverEnv, st: StageState, createdBy:
       layer: { descriptor: layer.descriptor, diffId: layer.diffId }, snapshot: name,
       detail: `incremental: ${changed.length} of ${after.size} entries changed`,
     };
-  } catch (e) {
+  } catch {
+    // (a layer it cannot patch, a file gone since it was hashed, …): the full copy does it, or says what is wrong
     await snap.remove(key);
-    if (e instanceof PatchUnsupportedError) return undefined;
-    throw e;
+    return undefined;
   }
 }
 

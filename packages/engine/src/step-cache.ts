@@ -27,6 +27,8 @@ export function keyOf(env: SolverEnv, parent: string, createdBy: string, inputs:
 export interface Lookup {
   key: string;
   hit?: CacheRecord;
+  /** the cache is not to be used for this step (--no-cache, --no-cache-filter): no hit, no shortcut from earlier runs */
+  disabled?: boolean;
   /** why the step missed, when the build explains misses */
   explain?: string;
 }
@@ -50,9 +52,9 @@ export async function lookupStep(env: SolverEnv, st: StageState, createdBy: stri
   const disabled = cacheDisabled(env, st);
   const hit = disabled ? undefined : await holdHit(env, await env.cache.get(key));
   if (hit) return { key, hit };
-  if (!env.explainer) return { key };
+  if (!env.explainer) return { key, ...(disabled ? { disabled: true } : {}) };
   const draft = draftRecord(st, key, createdBy, inputs);
-  return { key, explain: disabled ? `${draft.instruction}: cache disabled by ${disabled}` : await env.explainer.explain(draft, env.missed) };
+  return { key, ...(disabled ? { disabled: true } : {}), explain: disabled ? `${draft.instruction}: cache disabled by ${disabled}` : await env.explainer.explain(draft, env.missed) };
 }
 
 /** The record a step will leave (layer and time filled in once it ran). */

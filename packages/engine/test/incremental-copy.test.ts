@@ -99,6 +99,10 @@ describe("incremental COPY", () => {
     mkdirSync(join(ctx, "src/d0/f9.txt"));
     writeFileSync(join(ctx, "src/d0/f9.txt/inside"), "inside\n");
   }), 60_000);
+  it("--no-cache copies in full, even when an earlier run could be patched", async () => {
+    writeFileSync(join(ctx, "src/d2/f1.txt"), "again\n");
+    expect((await buildIt({ noCache: true })).detail).toBeUndefined();
+  }, 60_000);
   it("an unchanged rebuild after it hits the cache", async () => {
     const a = await build({ context: ctx, root, platform: { os: "linux", architecture: "amd64" } });
     expect(a.steps.every((s) => s.cached)).toBe(true);

@@ -16,25 +16,32 @@ import type { Descriptor, ImageManifest } from "./types/image.js";
 import { parseManifest } from "./validate.js";
 
 
-async function compressedLayer(store: Store, layer: Descriptor, alg: Exclude<LayerCompression, "none">): Promise<Descriptor> {
+const UNCOMPRESSED = new Set<string>([MediaTypes.OCI_LAYER_TAR, MediaTypes.DOCKER_LAYER_TAR]);
+
+async function compressedLayer(store: Store, layer: Descriptor, alg: Exclude<LayerCompression, "none">, mediaType: string): Promise<Descriptor> {
   const memo = join(store.root, "cache", "compressed", alg, layer.digest.replace(/^sha256:/, ""));
   const known = (await readFile(memo, "utf8").catch(() => "")).trim();
   const info = isDigest(known) ? await store.content.info(known as Digest).catch(() => undefined) : undefined;
-  if (info) return { mediaType: ociLayerMediaType(alg), digest: info.digest, size: info.size };
+  if (info) return { mediaType, digest: info.digest, size: info.size };
   const hashed = compressStream(store.content.reader(layer.digest), alg, { parallel: true }).pipe(new DigestingStream());
   const blob = await store.content.ingest(hashed);
   await mkdir(join(store.root, "cache", "compressed", alg), { recursive: true });
   await writeFileAtomic(memo, blob.digest);
-  return { mediaType: ociLayerMediaType(alg), digest: blob.digest, size: blob.size };
+  return { mediaType, digest: blob.digest, size: blob.size };
 }
 
-/** The manifest of `manifest`'s image with uncompressed layers compressed by `alg` (itself when there is nothing to do). */
+/**
+ * The manifest of `manifest`'s image with its uncompressed layers compressed by `alg` (itself when
+ * there is nothing to do). A Docker schema 2 manifest can carry gzip only: with zstd it stays as is.
+ */
 export async function compressImage(store: Store, manifest: Descriptor, alg: LayerCompression): Promise<Descriptor> {
-  if (alg === "none" || manifest.mediaType !== MediaTypes.OCI_MANIFEST) return manifest; // Docker's layers are gzip already
+  const docker = manifest.mediaType === MediaTypes.DOCKER_MANIFEST;
+  if (alg === "none" || (manifest.mediaType !== MediaTypes.OCI_MANIFEST && !docker) || (docker && alg !== "gzip")) return manifest;
   const m: ImageManifest = parseManifest(await store.content.readBytes(manifest.digest));
-  if (!m.layers.some((l) => l.mediaType === MediaTypes.OCI_LAYER_TAR)) return manifest;
+  if (!m.layers.some((l) => UNCOMPRESSED.has(l.mediaType))) return manifest;
+  const mediaType = docker ? MediaTypes.DOCKER_LAYER_GZIP : ociLayerMediaType(alg);
   const layers: Descriptor[] = [];
-  for (const l of m.layers) layers.push(l.mediaType === MediaTypes.OCI_LAYER_TAR ? await compressedLayer(store, l, alg) : l);
+  for (const l of m.layers) layers.push(UNCOMPRESSED.has(l.mediaType) ? await compressedLayer(store, l, alg, mediaType) : l);
   const bytes = JSON.stringify({ ...m, layers });
   const blob = await store.content.putBytes(bytes);
   return { mediaType: manifest.mediaType, digest: blob.digest, size: blob.size };

@@ -53,7 +53,7 @@ function clean(rel: string): string {
 }
 
 /** Resolves a source path inside its root, following symlinks there (FollowSymlinks). */
-async function followInRoot(root: string, rel: string): Promise<string> {
+export async function followInRoot(root: string, rel: string): Promise<string> {
   const parent = await resolveInRoot(root, posix.dirname(rel) === "." ? "" : posix.dirname(rel));
   let cur = parent ? `${parent}/${posix.basename(rel)}` : posix.basename(rel);
   for (let hops = 0; hops < 40; hops++) {

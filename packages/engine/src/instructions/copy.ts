@@ -6,6 +6,7 @@ import { posix } from "node:path";
 import { fsStep, type Shortcut } from "../fs-step.js";
 import { incrementalCopy, type IncrementalCopy } from "../incremental-copy.js";
 import { hasMeta } from "../fileops/go-match.js";
+import { followInRoot } from "../fileops/copy.js";
 import type { SolverEnv, StageState } from "../build-context-types.js";
 import { copyFiles, CopyError } from "../fileops/copy.js";
 import { BuildError, NotSupportedError } from "../errors.js";
@@ -15,10 +16,8 @@ import { parseChmod, resolveChown } from "./owner.js";
 export const copy: InstructionHandler<CopyInstruction> = async (env, st, i) => {
   if (i.parents) throw new NotSupportedError("COPY --parents is not supported yet");
   if (i.exclude.length) throw new NotSupportedError("COPY --exclude is not supported yet");
-  const heredocNames = new Set(i.heredocs.map((h) => `<<${h.name}`));
   const sources = i.sources.filter((s) => !/^<<-?/.test(s) || !i.heredocs.some((h) => s.replace(/^<<-?/, "").replace(/["']/g, "") === h.name));
   const inline = i.heredocs.map((h) => ({ name: h.name, content: h.chomp ? chompHeredocContent(h.content) : h.content }));
-  void heredocNames;
   const identity = await sourceIdentity(env, st, i.from, sources);
   const inputs = { source: identity, chown: i.chown ?? "", chmod: i.chmod ?? "", workdir: st.image.config.WorkingDir || "/", heredocs: JSON.stringify(inline) };
   const createdBy = `COPY ${[...i.sources, i.dest].join(" ")} # buildkit`;
@@ -49,7 +48,7 @@ async function incrementalPlan(env: SolverEnv, st: StageState, i: CopyInstructio
   const srcDir = posix.normalize(`/${src}`).replace(/^\/+/, "");
   if (srcDir && env.context.ignore?.excluded(srcDir)) return undefined;
   const st0 = await lstat(posix.join(env.context.dir, srcDir)).catch(() => undefined);
-  if (!st0?.isDirectory()) return undefined;
+  if (!st0?.isDirectory() || (srcDir && (await followInRoot(env.context.dir, srcDir)) !== srcDir)) return undefined; // no symlink on the way
   const workdir = st.image.config.WorkingDir || "/";
   const destDir = posix.normalize(i.dest.startsWith("/") ? i.dest : posix.join(workdir, i.dest)).replace(/^\/+/, "").replace(/\/+$/, "");
   const chown = i.chown ? { uid: Number(i.chown.split(":")[0]), gid: Number(i.chown.split(":")[1] ?? i.chown.split(":")[0]) } : undefined;

@@ -37,6 +37,16 @@ export async function bindIdentity(env: SolverEnv, st: StageState, b: BindSpec):
   return `image:${(await resolveBase(env, b.from, env.graph.targetPlatform)).configDigest}:${b.source}`;
 }
 
+/** A hard link, or a copy where the context and the store are on different file systems. */
+function link(from: string, to: string): void {
+  try {
+    linkSync(from, to);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "EXDEV") throw e;
+    copyFileSync(from, to);
+  }
+}
+
 /**
  * The context below `rel` as .dockerignore lets the build see it: hard links (cheap; for a
  * read-only mount, so never written through) or copies (for a writable one).
@@ -55,7 +65,7 @@ function filteredContext(env: SolverEnv, rel: string, into: string, copies: bool
       }
     } else if (st.isSymbolicLink()) symlinkSync(readlinkSync(abs), dest);
     else if (copies) copyFileSync(abs, dest);
-    else linkSync(abs, dest);
+    else link(abs, dest);
   };
   copy(rel, into);
 }
@@ -73,13 +83,14 @@ export async function withBinds<T>(
       const rel = posix.normalize(`/${b.source}`).replace(/^\/+/, "");
       let source: string;
       if (b.from === undefined) {
-        if (rel && env.context.ignore?.excluded(rel) && !env.context.ignore.mayIncludeBelow(rel)) throw fail(`RUN --mount source "${b.source}" is excluded by .dockerignore`);
-        const inside = join(env.context.dir, await resolveInRoot(env.context.dir, rel));
+        const resolved = await resolveInRoot(env.context.dir, rel); // symlinks followed inside the context
+        if (resolved && env.context.ignore?.excluded(resolved) && !env.context.ignore.mayIncludeBelow(resolved)) throw fail(`RUN --mount source "${b.source}" is excluded by .dockerignore`);
+        const inside = join(env.context.dir, resolved);
         if (!lstatSync(inside, { throwIfNoEntry: false })) throw fail(`RUN --mount source "${b.source}" not found in the build context`);
         const tree = join(env.scratch, `bind-${randomBytes(6).toString("hex")}`);
         if (env.context.ignore || b.readwrite) {
-          filteredContext(env, rel, tree, b.readwrite);
           cleanups.push(() => rm(tree, { recursive: true, force: true }));
+          filteredContext(env, resolved, tree, b.readwrite);
           source = tree;
         } else source = inside;
       } else {

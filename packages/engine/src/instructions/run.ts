@@ -1,4 +1,4 @@
-import { chompHeredocContent, expandWord, type RunInstruction } from "@tsbuild/dockerfile";
+import { chompHeredocContent, type RunInstruction } from "@tsbuild/dockerfile";
 import type { RunMount } from "@tsbuild/runtime";
 import type { InstructionHandler } from "./types.js";
 import { fsStep } from "../fs-step.js";
@@ -96,5 +96,4 @@ export const run: InstructionHandler<RunInstruction> = async (env, st, i) => {
       throw new BuildError(`process "${args.join(" ")}" did not complete successfully: exit code: ${r.exitCode}`, env.graph.file, i.position, i.original, r.exitCode, tail);
     }
   }, inputs);
-  void expandWord;
 };
