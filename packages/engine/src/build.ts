@@ -16,7 +16,7 @@ import type { SolverEnv, StageState, StepRecord } from "./build-context-types.js
 import { solve } from "./solver.js";
 import { Semaphore } from "./semaphore.js";
 import { LocalCache } from "./cache.js";
-import { ContextIndex } from "./context-digest.js";
+import { ContextIndex, contextIndexPath } from "./context-digest.js";
 import { ContextListings } from "./context-listing.js";
 import { MissExplainer } from "./explain.js";
 import { exportImage, type OutputSpec } from "./export.js";
@@ -122,7 +122,7 @@ async function buildInStore(opts: BuildOptions, store: Store, session: StoreSess
     cache: new LocalCache(store),
     noCache: opts.noCache ?? false,
     noCacheStages: new Set((opts.noCacheFilter ?? []).map((s) => s.toLowerCase())),
-    contextIndex: new ContextIndex(join(store.root, "cache", "context-index.json"), listings),
+    contextIndex: new ContextIndex(contextIndexPath(store.root, contextDir), listings),
     listings,
     missed: new Map(),
     pull: opts.pull ?? false,

@@ -1,7 +1,7 @@
 /**
  * The content digest of exactly the context files a COPY/ADD selects (after .dockerignore): path,
  * type, mode, size, content hash and link target, mtimes excluded (DESIGN.md, cache keys). File
- * hashes are remembered by (size, mtime, ctime, inode, mode) in <store>/cache/context-index.json, so an
+ * hashes are remembered by (size, mtime, ctime, inode, mode) in <store>/cache/context-index/, so an
  * unchanged file is never read again.
  */
 import { createHash } from "node:crypto";
@@ -15,6 +15,14 @@ import { quotePath as q } from "./context-listing.js";
 import type { ContextListings } from "./context-listing.js";
 
 type IndexEntry = { stat: string; hash: string };
+
+/**
+ * Each context directory has its own index (<store>/cache/context-index/<hash of its path>.json):
+ * a small build does not load the hashes of a large context built before on the same store.
+ */
+export function contextIndexPath(storeRoot: string, contextDir: string): string {
+  return join(storeRoot, "cache", "context-index", `${createHash("sha256").update(contextDir).digest("hex").slice(0, 32)}.json`);
+}
 
 export class ContextIndex {
   private entries = new Map<string, IndexEntry>();

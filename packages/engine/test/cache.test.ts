@@ -6,6 +6,7 @@ import { gzipSync } from "node:zlib";
 import { Readable } from "node:stream";
 import { DigestingStream, MediaTypes, Store, writeImage, type Descriptor, type ImageManifest } from "@tsbuild/oci";
 import { build, type BuildOptions } from "../src/index.js";
+import { contextIndexPath } from "../src/context-digest.js";
 import { BASE_ENV_PATH, busyboxTar, makeBusyboxRootfs } from "../../../fixtures/support/busybox-rootfs.js";
 
 const work = mkdtempSync(join(tmpdir(), "tsbuild-cache-"));
@@ -75,7 +76,7 @@ describe("the local build cache", () => {
     expect(cachedSteps(await run()).every((s) => s.startsWith("cached"))).toBe(true);
     // the index says a.txt (same size, mtime, ctime, inode) has another hash: a build that trusts it,
     // without reading the file, computes another digest and misses; once the index is gone, it hits
-    const file = join(root, "cache", "context-index.json");
+    const file = contextIndexPath(root, ctx);
     const index = JSON.parse(readFileSync(file, "utf8")) as Record<string, { stat: string; hash: string }>;
     const entry = index[join(ctx, "a.txt")];
     expect(entry).toBeDefined();

@@ -139,9 +139,8 @@ async function cacheFiles(store: Store): Promise<StoreUsage["cacheFiles"]> {
     const m = /^([0-9a-f]{64})\.gz$/.exec(n);
     if (m) out.push({ path: join(listings, n), size: await dirSize(join(listings, n)), hex: m[1] as string });
   }
-  const index = join(store.root, "cache", "context-index.json");
-  const size = await dirSize(index);
-  if (size) out.push({ path: index, size });
+  const indexes = join(store.root, "cache", "context-index");
+  for (const n of await readdir(indexes).catch(() => [] as string[])) out.push({ path: join(indexes, n), size: await dirSize(join(indexes, n)) });
   return out;
 }
 
