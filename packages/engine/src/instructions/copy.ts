@@ -11,7 +11,7 @@ import type { SolverEnv, StageState } from "../build-context-types.js";
 import { copyFiles, CopyError } from "../fileops/copy.js";
 import { BuildError, NotSupportedError } from "../errors.js";
 import { sourceIdentity, withCopySource } from "./copy-source.js";
-import { parseChmod, resolveChown } from "./owner.js";
+import { numericChown, parseChmod, resolveChown } from "./owner.js";
 
 export const copy: InstructionHandler<CopyInstruction> = async (env, st, i) => {
   if (i.parents) throw new NotSupportedError("COPY --parents is not supported yet");
@@ -44,14 +44,14 @@ export const copy: InstructionHandler<CopyInstruction> = async (env, st, i) => {
 async function incrementalPlan(env: SolverEnv, st: StageState, i: CopyInstruction, sources: string[], heredocs: boolean): Promise<IncrementalCopy | undefined> {
   const [src] = sources;
   if (i.from !== undefined || heredocs || sources.length !== 1 || src === undefined || hasMeta(src)) return undefined;
-  if (i.chown !== undefined && !/^\d+(:\d+)?$/.test(i.chown)) return undefined; // names need the image's /etc/passwd
+  const chown = i.chown ? numericChown(i.chown) : undefined;
+  if (i.chown && !chown) return undefined; // names need the image's /etc/passwd
   const srcDir = posix.normalize(`/${src}`).replace(/^\/+/, "");
   if (srcDir && env.context.ignore?.excluded(srcDir)) return undefined;
   const st0 = await lstat(posix.join(env.context.dir, srcDir)).catch(() => undefined);
   if (!st0?.isDirectory() || (srcDir && (await followInRoot(env.context.dir, srcDir)) !== srcDir)) return undefined; // no symlink on the way
   const workdir = st.image.config.WorkingDir || "/";
   const destDir = posix.normalize(i.dest.startsWith("/") ? i.dest : posix.join(workdir, i.dest)).replace(/^\/+/, "").replace(/\/+$/, "");
-  const chown = i.chown ? { uid: Number(i.chown.split(":")[0]), gid: Number(i.chown.split(":")[1] ?? i.chown.split(":")[0]) } : undefined;
   const chmod = parseChmod(i.chmod);
   return {
     srcDir, destDir,

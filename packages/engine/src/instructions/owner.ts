@@ -4,8 +4,8 @@ import type { Owner } from "../fileops/copy.js";
 /** --chown=user[:group] resolved against the target image's passwd/group (numeric ids need neither). */
 export async function resolveChown(root: string, spec: string | undefined): Promise<Owner | undefined> {
   if (spec === undefined || spec === "") return undefined;
-  const [u, g] = spec.split(":", 2) as [string, string | undefined];
-  if (/^\d+$/.test(u) && (g === undefined || /^\d+$/.test(g))) return { uid: Number(u), gid: g === undefined ? Number(u) : Number(g) };
+  const numeric = numericChown(spec);
+  if (numeric) return numeric;
   const r = await resolveUser(root, spec);
   return { uid: r.uid, gid: r.gid };
 }
@@ -14,4 +14,11 @@ export function parseChmod(spec: string | undefined): number | undefined {
   if (spec === undefined) return undefined;
   if (!/^[0-7]{3,4}$/.test(spec)) throw new Error(`invalid --chmod=${spec}: use an octal mode like 0644`);
   return Number.parseInt(spec, 8);
+}
+
+/** --chown=uid[:gid] in numbers (gid defaults to uid), which needs no image; undefined for names. */
+export function numericChown(spec: string): Owner | undefined {
+  const [u, g] = spec.split(":", 2) as [string, string | undefined];
+  if (!/^\d+$/.test(u) || (g !== undefined && !/^\d+$/.test(g))) return undefined;
+  return { uid: Number(u), gid: g === undefined ? Number(u) : Number(g) };
 }
