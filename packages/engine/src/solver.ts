@@ -17,11 +17,7 @@ import type { InstructionHandler } from "./instructions/types.js";
 import { DEFAULT_PATH } from "@tsbuild/runtime";
 import { normalizeName } from "@tsbuild/oci";
 import { draftRecord, lookupStep, stepKey as key } from "./step-cache.js";
-
-function stageLabel(s: Stage): string {
-  return s.name ?? String(s.index);
-}
-
+import { stageLabel } from "./stage-label.js";
 
 async function initialState(env: SolverEnv, stage: Stage): Promise<StageState> {
   const platform = env.graph.targetPlatform;

@@ -10,6 +10,7 @@ import { formatPlatform } from "@tsbuild/dockerfile";
 import type { SolverEnv, StageState } from "./build-context-types.js";
 import type { CacheRecord } from "./cache.js";
 import { holdHit } from "./store-guard.js";
+import { stageLabel } from "./stage-label.js";
 
 /** Named inputs of a step's key besides its parent and instruction, in a fixed order. */
 export type StepInputs = Record<string, string>;
@@ -35,7 +36,7 @@ export interface Lookup {
 
 function cacheDisabled(env: SolverEnv, st: StageState): string | undefined {
   if (env.noCache) return "--no-cache";
-  const stage = st.stage.name ?? String(st.stage.index);
+  const stage = stageLabel(st.stage);
   return env.noCacheStages.has(stage) ? `--no-cache-filter ${stage}` : undefined;
 }
 
@@ -60,7 +61,7 @@ export async function lookupStep(env: SolverEnv, st: StageState, createdBy: stri
 /** The record a step will leave (layer and time filled in once it ran). */
 export function draftRecord(st: StageState, key: string, createdBy: string, inputs: StepInputs): CacheRecord {
   return {
-    key, parent: st.key, base: st.base, inputs: { instruction: createdBy, ...inputs }, stage: st.stage.name ?? String(st.stage.index),
+    key, parent: st.key, base: st.base, inputs: { instruction: createdBy, ...inputs }, stage: stageLabel(st.stage),
     instruction: st.current?.instruction ?? createdBy, position: st.current?.position ?? "", createdBy, created: "",
   };
 }

@@ -8,8 +8,8 @@ import type { BuildGraph, Stage } from "@tsbuild/dockerfile";
 import type { CacheRecord, LocalCache } from "../cache.js";
 import type { StepRecord } from "../build-context-types.js";
 import type { CacheMode } from "./spec.js";
+import { stageLabel } from "../stage-label.js";
 
-const stageLabel = (s: Stage): string => s.name ?? String(s.index);
 
 /** The labels of the target stage and of every stage it is built FROM. */
 export function finalChain(graph: BuildGraph): Set<string> {

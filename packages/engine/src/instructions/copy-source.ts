@@ -6,19 +6,25 @@ import type { CopySource } from "../fileops/copy.js";
 import type { SolverEnv, StageState } from "../build-context-types.js";
 import { resolveBase } from "../base-image.js";
 
+/** The index of the earlier stage `from` names (by name or index), or undefined when it names an image. */
+export function earlierStage(env: SolverEnv, st: StageState, from: string): number | undefined {
+  const idx = /^\d+$/.test(from) ? Number(from) : env.graph.stages.find((s) => s.name === from.toLowerCase())?.index;
+  return idx !== undefined && idx < st.stage.index ? idx : undefined;
+}
+
 /** What a COPY/ADD reads, for its cache key: the selected context files' digest, the source stage's key, or the image. */
 export async function sourceIdentity(env: SolverEnv, st: StageState, from: string | undefined, sources: string[]): Promise<string> {
   if (from === undefined) return `context:${await env.contextIndex.digest(env.context.dir, env.context.ignore, sources)}`;
-  const idx = /^\d+$/.test(from) ? Number(from) : env.graph.stages.find((s) => s.name === from.toLowerCase())?.index;
-  if (idx !== undefined && idx < st.stage.index) return `stage:${(await (env.stages.get(idx) as Promise<StageState>)).key}`;
+  const idx = earlierStage(env, st, from);
+  if (idx !== undefined) return `stage:${(await (env.stages.get(idx) as Promise<StageState>)).key}`;
   return `image:${from}`;
 }
 
 export async function withCopySource<T>(env: SolverEnv, st: StageState, from: string | undefined, fn: (src: CopySource) => Promise<T>): Promise<T> {
   if (from === undefined) return fn({ root: env.context.dir, ignore: env.context.ignore, isContext: true });
   let snapshot: string | undefined;
-  const idx = /^\d+$/.test(from) ? Number(from) : env.graph.stages.find((s) => s.name === from.toLowerCase())?.index;
-  if (idx !== undefined && idx < st.stage.index) {
+  const idx = earlierStage(env, st, from);
+  if (idx !== undefined) {
     const other = await env.stages.get(idx);
     if (!other) throw new Error(`stage ${from} was not built`);
     snapshot = (await other).snapshot;

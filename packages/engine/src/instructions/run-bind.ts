@@ -12,6 +12,7 @@ import { resolveInRoot } from "@tsbuild/oci";
 import type { RunMount } from "@tsbuild/runtime";
 import type { SolverEnv, StageState } from "../build-context-types.js";
 import { resolveBase } from "../base-image.js";
+import { earlierStage } from "./copy-source.js";
 import { BuildError } from "../errors.js";
 
 export interface BindSpec {
@@ -24,15 +25,10 @@ export interface BindSpec {
 }
 
 
-function stageIndex(env: SolverEnv, st: StageState, from: string): number | undefined {
-  const idx = /^\d+$/.test(from) ? Number(from) : env.graph.stages.find((s) => s.name === from.toLowerCase())?.index;
-  return idx !== undefined && idx < st.stage.index ? idx : undefined;
-}
-
 /** What a bind mount makes the step depend on (for its cache key). */
 export async function bindIdentity(env: SolverEnv, st: StageState, b: BindSpec): Promise<string> {
   if (b.from === undefined) return `context:${await env.contextIndex.digest(env.context.dir, env.context.ignore, [b.source || "."])}`;
-  const idx = stageIndex(env, st, b.from);
+  const idx = earlierStage(env, st, b.from);
   if (idx !== undefined) return `stage:${(await env.stages.get(idx))?.key}:${b.source}`;
   return `image:${(await resolveBase(env, b.from, env.graph.targetPlatform)).configDigest}:${b.source}`;
 }
@@ -94,7 +90,7 @@ export async function withBinds<T>(
           source = tree;
         } else source = inside;
       } else {
-        const idx = stageIndex(env, st, b.from);
+        const idx = earlierStage(env, st, b.from);
         const snapshot = idx !== undefined ? (await env.stages.get(idx))?.snapshot : (await resolveBase(env, b.from, env.graph.targetPlatform)).snapshot;
         const key = `bind-${randomBytes(6).toString("hex")}`;
         let root: string;
