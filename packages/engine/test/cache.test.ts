@@ -98,6 +98,21 @@ describe("the local build cache", () => {
     expect((await run(opts)).steps.find((s) => s.instruction.startsWith("COPY"))?.cached).toBe(false);
     for (const f of ["lnk", "target", "Dockerfile.link"]) rmSync(join(ctx, f), { recursive: true });
   });
+  it("COPY --from an image is keyed on the image, not its name: the name retagged reruns it", async () => {
+    const store = await Store.open(root);
+    const base = (await store.images.get("base:1"))?.target as Descriptor;
+    await store.images.put("other:1", base);
+    writeFileSync(join(ctx, "Dockerfile.from"), "FROM base:1\nCOPY --from=other:1 /etc/passwd /copied\n");
+    const opts = { dockerfile: join(ctx, "Dockerfile.from") };
+    await run(opts);
+    expect((await run(opts)).steps.every((s) => s.cached)).toBe(true);
+    const m = await writeImage(store.content, { architecture: "amd64", os: "linux", created: "2021-01-01T00:00:00Z", config: {} },
+      (JSON.parse((await store.content.readBytes(base.digest)).toString()) as ImageManifest).layers.map((d) => ({ descriptor: d, diffId: d.digest })));
+    await store.images.put("other:1", m.manifest);
+    expect((await run(opts)).steps.find((s) => s.instruction.startsWith("COPY"))?.cached).toBe(false);
+    await store.images.remove("other:1");
+    rmSync(join(ctx, "Dockerfile.from"));
+  });
   it("a build arg reruns the steps that read it; one no stage declares invalidates nothing", async () => {
     // (an ARG declared in the stage is in every later RUN's environment and history, as in BuildKit)
     const undeclared = await run({ buildArgs: { NOT_DECLARED: "y" } });

@@ -17,7 +17,8 @@ export async function sourceIdentity(env: SolverEnv, st: StageState, from: strin
   if (from === undefined) return `context:${await env.contextIndex.digest(env.context.dir, env.context.ignore, sources)}`;
   const idx = earlierStage(env, st, from);
   if (idx !== undefined) return `stage:${(await (env.stages.get(idx) as Promise<StageState>)).key}`;
-  return `image:${from}`;
+  // the image's id, not its name: a name that now means another image (retagged, --pull) must miss
+  return `image:${(await resolveBase(env, from, env.graph.targetPlatform)).configDigest}`;
 }
 
 export async function withCopySource<T>(env: SolverEnv, st: StageState, from: string | undefined, fn: (src: CopySource) => Promise<T>): Promise<T> {
