@@ -67,6 +67,8 @@ export class LocalImageStore implements ImageStore {
   async put(name: string, target: Descriptor): Promise<void> {
     const full = normalizeName(name);
     await this.update((idx) => {
+      const current = idx.manifests.find((d) => d.annotations?.[REF_NAME_ANNOTATION] === full);
+      if (current && sameTarget(current, target)) return false; // a no-op rebuild: nothing to rewrite
       idx.manifests = idx.manifests.filter((d) => d.annotations?.[REF_NAME_ANNOTATION] !== full);
       idx.manifests.push({
         ...target,
@@ -98,4 +100,14 @@ export class LocalImageStore implements ImageStore {
       }
     });
   }
+}
+
+/** Whether a named entry already points at `target` (same blob, type and annotations besides the name and date). */
+function sameTarget(current: Descriptor, target: Descriptor): boolean {
+  const rest = (d: Descriptor) => {
+    const { annotations, ...fields } = d;
+    const other = Object.entries(annotations ?? {}).filter(([k]) => k !== REF_NAME_ANNOTATION && k !== CREATED_ANNOTATION);
+    return JSON.stringify([Object.entries(fields).sort(), other.sort()]);
+  };
+  return rest(current) === rest(target);
 }

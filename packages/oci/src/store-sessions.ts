@@ -5,9 +5,12 @@
  * - `<root>/locks/gc.lock` is the store's gc lock. `tsbuild prune` holds it for its whole removal
  *   phase; everything below that registers or protects something takes it briefly, so each such
  *   step happens either wholly before a prune or wholly after it.
- * - A build starts a session: `<root>/locks/sessions/<pid>-<random>.json`, written atomically under
- *   the gc lock, holding the pid, the start time and what the build protects: blob digests (layers
- *   it reuses from the cache) and committed snapshot names (what it mounts or unpacks). A prune
+ * - A build starts a session: `<root>/locks/sessions/<pid>-<random>.json`, created atomically under
+ *   the gc lock with one JSON line (pid, start time, kind); each `hold()` then appends one JSON line
+ *   (under the gc lock) naming what the build protects: blob digests (layers it reuses from the
+ *   cache) and committed snapshot names (what it mounts or unpacks). Appends are not fsync'ed: a
+ *   session means nothing after a crash (its pid is gone), it only has to be visible to a prune
+ *   running now, and a prune reads it under the same lock. A prune
  *   treats every blob written after the oldest live session started as in use (a build's new
  *   layers, configs and manifests are unnamed until it ends), keeps every held digest and every
  *   held snapshot with its parent chain, and leaves the scratch dirs, ingest files, active
@@ -18,10 +21,9 @@
  * - A session whose pid is dead is ignored (and its file removed by the next prune): a killed
  *   build protects nothing.
  */
-import { mkdir, readdir, readFile, rm } from "node:fs/promises";
+import { appendFile, mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { writeFileAtomic } from "./fs-atomic.js";
 import { pidAlive, withFileLock } from "./lock.js";
 import type { Digest } from "./digest.js";
 
@@ -64,7 +66,7 @@ export class StoreSession {
     const file = join(sessionsDir(root), `${process.pid}-${randomBytes(6).toString("hex")}.json`);
     const s = new StoreSession(root, file, { pid: process.pid, started: new Date().toISOString(), kind });
     await mkdir(sessionsDir(root), { recursive: true });
-    await withGcLock(root, () => s.write());
+    await withGcLock(root, () => s.create());
     return s;
   }
 
@@ -75,9 +77,9 @@ export class StoreSession {
     const snapshots = [...(what.snapshots ?? [])].filter((n) => !this.snapshots.has(n));
     if (!digests.length && !snapshots.length) return;
     await withGcLock(this.root, async () => {
+      await appendFile(this.file, JSON.stringify({ digests, snapshots }) + "\n");
       for (const d of digests) this.digests.add(d);
       for (const n of snapshots) this.snapshots.add(n);
-      await this.write();
     });
   }
 
@@ -87,10 +89,35 @@ export class StoreSession {
     await rm(this.file, { force: true });
   }
 
-  private async write(): Promise<void> {
-    const rec: SessionRecord = { ...this.record, digests: [...this.digests], snapshots: [...this.snapshots] };
-    await writeFileAtomic(this.file, JSON.stringify(rec));
+  /** The first line, renamed into place so a reader never sees a session without its pid. */
+  private async create(): Promise<void> {
+    const tmp = join(sessionsDir(this.root), `.tmp-${process.pid}-${randomBytes(6).toString("hex")}`);
+    await writeFile(tmp, JSON.stringify(this.record) + "\n");
+    await rename(tmp, this.file);
   }
+}
+
+/** A session file: its first line (pid, started, kind), then one line per hold. */
+function parseSession(text: string): SessionRecord | undefined {
+  const lines = text.split("\n");
+  let rec: SessionRecord | undefined;
+  try {
+    const head = JSON.parse(lines[0]!) as Pick<SessionRecord, "pid" | "started" | "kind">;
+    rec = { pid: head.pid, started: head.started, kind: head.kind, digests: [], snapshots: [] };
+  } catch {
+    return undefined; // created by a rename: an unreadable one is not ours
+  }
+  for (const line of lines.slice(1)) {
+    if (!line) continue;
+    try {
+      const held = JSON.parse(line) as Partial<Pick<SessionRecord, "digests" | "snapshots">>;
+      rec.digests.push(...(held.digests ?? []));
+      rec.snapshots.push(...(held.snapshots ?? []));
+    } catch {
+      // a line being appended right now by a reader that does not hold the gc lock (du): skip it
+    }
+  }
+  return rec;
 }
 
 /**
@@ -102,12 +129,7 @@ export async function liveSessions(root: string, removeDead = false): Promise<Se
   const out: SessionRecord[] = [];
   for (const n of await readdir(dir).catch(() => [] as string[])) {
     if (!n.endsWith(".json")) continue;
-    let rec: SessionRecord | undefined;
-    try {
-      rec = JSON.parse(await readFile(join(dir, n), "utf8")) as SessionRecord;
-    } catch {
-      rec = undefined; // files are written atomically: an unreadable one is not ours
-    }
+    const rec = parseSession(await readFile(join(dir, n), "utf8").catch(() => ""));
     if (rec && pidAlive(rec.pid)) out.push(rec);
     else if (removeDead && !n.startsWith(".tmp-")) await rm(join(dir, n), { force: true });
   }
