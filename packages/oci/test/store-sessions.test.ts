@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { liveSessions, pidAlive, Store, withFileLock } from "../src/index.js";
@@ -52,5 +52,54 @@ describe("locks and sessions", () => {
     expect(await liveSessions(store.root)).toEqual([]);
     await liveSessions(store.root, true);
     expect(readdirSync(join(store.root, "locks", "sessions"))).toEqual([]);
+  });
+
+  it("holds are appended to the session file (no rewrite, no fsync) and read back together; a half-written last line is skipped", async () => {
+    const store = await Store.open(join(work, "store-append"));
+    const session = await store.startSession("build");
+    const a = await store.content.putBytes("a");
+    const b = await store.content.putBytes("b");
+    await session.hold({ digests: [a.digest] });
+    await session.hold({ digests: [a.digest, b.digest], snapshots: ["s1"] }); // a is held already: only b is added
+    await session.hold({ snapshots: ["s1"] }); // nothing new: nothing written
+    const [file] = readdirSync(join(store.root, "locks", "sessions"));
+    const path = join(store.root, "locks", "sessions", file!);
+    const lines = readFileSync(path, "utf8").trimEnd().split("\n");
+    expect(lines).toHaveLength(3);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ pid: process.pid, kind: "build" });
+    appendFileSync(path, '{"digests":["sha256:'); // a reader without the gc lock may see a line being written
+    const [rec] = await liveSessions(store.root);
+    expect(rec).toMatchObject({ pid: process.pid, digests: [a.digest, b.digest], snapshots: ["s1"] });
+    await session.end();
+  });
+});
+
+describe("writing what the store has already", () => {
+  it("putBytes of an existing blob touches it instead of rewriting it; a different expected digest still fails", async () => {
+    const store = await Store.open(join(work, "store-dedupe"));
+    const first = await store.content.putBytes("config bytes");
+    const path = store.content.blobPath(first.digest);
+    utimesSync(path, new Date(0), new Date(0));
+    const ino = statSync(path).ino;
+    expect(await store.content.putBytes("config bytes", { digest: first.digest, size: first.size })).toEqual(first);
+    expect(statSync(path).ino).toBe(ino); // not replaced by a new file
+    expect(statSync(path).mtimeMs).toBeGreaterThan(Date.now() - 60_000); // but fresh for prune's "written since"
+    await expect(store.content.putBytes("config bytes", { digest: `sha256:${"0".repeat(64)}` })).rejects.toThrow(/digest/i);
+  });
+
+  it("tagging the same image again leaves the name file alone; another image replaces the name", async () => {
+    const store = await Store.open(join(work, "store-tags"));
+    const one = await store.content.putBytes("one");
+    const two = await store.content.putBytes("two");
+    const desc = (d: typeof one) => ({ mediaType: "application/vnd.oci.image.manifest.v1+json", digest: d.digest, size: d.size });
+    await store.images.put("app:1", desc(one));
+    const index = join(store.root, "refs", "index.json");
+    const before = readFileSync(index, "utf8");
+    const ino = statSync(index).ino;
+    await store.images.put("app:1", desc(one));
+    expect(statSync(index).ino).toBe(ino);
+    expect(readFileSync(index, "utf8")).toBe(before);
+    await store.images.put("app:1", desc(two));
+    expect((await store.images.get("app:1"))?.target.digest).toBe(two.digest);
   });
 });
