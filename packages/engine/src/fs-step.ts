@@ -3,7 +3,8 @@
  * current one, the change, then its diff as a layer in the store; an empty diff adds no layer (as
  * BuildKit drops empty layers). The snapshot is removed on failure.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
+import { chainName } from "./snapshot-chain.js";
 import { storeLayer, type Descriptor, type Digest, type LayerEntry, type StoredLayer } from "@tsbuild/oci";
 import { unpackLayer } from "@tsbuild/snapshot";
 import type { SolverEnv, StageState } from "./build-context-types.js";
@@ -11,9 +12,7 @@ import { BUILDKIT_COMMENT } from "./history.js";
 import { draftRecord, lookupStep, type StepInputs } from "./step-cache.js";
 import { holdSnapshots } from "./store-guard.js";
 
-export function chainName(parent: string | undefined, diffId: string): string {
-  return parent === undefined ? diffId : `sha256:${createHash("sha256").update(`${parent} ${diffId}`).digest("hex")}`;
-}
+export { chainName } from "./snapshot-chain.js";
 
 function now(env: SolverEnv): string {
   return new Date(env.epoch !== undefined ? env.epoch * 1000 : Date.now()).toISOString();

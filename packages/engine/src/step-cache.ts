@@ -51,7 +51,7 @@ export async function lookupStep(env: SolverEnv, st: StageState, createdBy: stri
   }
   const key = keyOf(env, st.key, createdBy, inputs);
   const disabled = cacheDisabled(env, st);
-  const hit = disabled ? undefined : await holdHit(env, await env.cache.get(key));
+  const hit = disabled ? undefined : await holdHit(env, await env.cache.get(key), { parent: st.snapshot });
   if (hit) return { key, hit };
   if (!env.explainer) return { key, ...(disabled ? { disabled: true } : {}) };
   const draft = draftRecord(st, key, createdBy, inputs);

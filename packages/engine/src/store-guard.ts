@@ -6,6 +6,7 @@
  */
 import type { StoreSession } from "@tsbuild/oci";
 import type { CacheRecord } from "./cache.js";
+import { chainName } from "./snapshot-chain.js";
 import type { SolverEnv } from "./build-context-types.js";
 
 export type GuardEnv = Pick<SolverEnv, "store"> & { session?: StoreSession | undefined };
@@ -15,9 +16,13 @@ export async function holdSnapshots(env: GuardEnv, names: (string | undefined)[]
   if (env.session && list.length) await env.session.hold({ snapshots: list });
 }
 
-/** A cache hit, its layer held for this build; undefined when a prune removed the layer meanwhile (a miss). */
-export async function holdHit(env: GuardEnv, hit: CacheRecord | undefined): Promise<CacheRecord | undefined> {
+/**
+ * A cache hit, its layer held for this build; undefined when a prune removed the layer meanwhile (a
+ * miss). With `on`, the snapshot the layer makes on that parent snapshot is held in the same step
+ * (one trip through the gc lock instead of two).
+ */
+export async function holdHit(env: GuardEnv, hit: CacheRecord | undefined, on?: { parent: string | undefined }): Promise<CacheRecord | undefined> {
   if (!hit?.layer || !env.session) return hit;
-  await env.session.hold({ digests: [hit.layer.descriptor.digest] });
+  await env.session.hold({ digests: [hit.layer.descriptor.digest], ...(on ? { snapshots: [chainName(on.parent, hit.layer.diffId)] } : {}) });
   return (await env.store.content.has(hit.layer.descriptor.digest)) ? hit : undefined;
 }

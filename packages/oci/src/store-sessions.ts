@@ -21,7 +21,8 @@
  * - A session whose pid is dead is ignored (and its file removed by the next prune): a killed
  *   build protects nothing.
  */
-import { appendFile, mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { appendFileSync, mkdirSync } from "node:fs";
+import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { pidAlive, withFileLock } from "./lock.js";
@@ -46,7 +47,7 @@ function sessionsDir(root: string): string {
 
 /** Runs `fn` holding the store's gc lock. */
 export async function withGcLock<T>(root: string, fn: () => Promise<T>): Promise<T> {
-  await mkdir(join(root, "locks"), { recursive: true });
+  mkdirSync(join(root, "locks"), { recursive: true });
   return withFileLock(join(root, "locks", "gc.lock"), fn, { timeoutMs: GC_LOCK_TIMEOUT_MS });
 }
 
@@ -77,7 +78,7 @@ export class StoreSession {
     const snapshots = [...(what.snapshots ?? [])].filter((n) => !this.snapshots.has(n));
     if (!digests.length && !snapshots.length) return;
     await withGcLock(this.root, async () => {
-      await appendFile(this.file, JSON.stringify({ digests, snapshots }) + "\n");
+      appendFileSync(this.file, JSON.stringify({ digests, snapshots }) + "\n");
       for (const d of digests) this.digests.add(d);
       for (const n of snapshots) this.snapshots.add(n);
     });
