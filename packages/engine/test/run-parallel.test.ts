@@ -25,8 +25,11 @@ const dockerfile = (tag: string) => [
   ...Array.from({ length: STAGES }, (_, i) => `COPY --from=s${i} /out${i} /out${i}`),
 ].join("\n");
 
-/** How many RUN containers were running at once at most: from the host uptime each printed at its start and end. */
-function mostAtOnce(events: BuildEvent[]): number {
+/**
+ * How many RUN containers were running at once at most, and the time from the first start to the
+ * last end (ms): from the host uptime each printed at its start and end.
+ */
+function containers(events: BuildEvent[]): { most: number; spanMs: number } {
   const marks: { t: number; d: number }[] = [];
   for (const e of events) {
     if (e.type !== "step-output") continue;
@@ -37,24 +40,24 @@ function mostAtOnce(events: BuildEvent[]): number {
   let now = 0;
   let most = 0;
   for (const m of marks) most = Math.max(most, (now += m.d));
-  return most;
+  return { most, spanMs: Math.round(((marks[marks.length - 1]?.t ?? 0) - (marks[0]?.t ?? 0)) * 1000) };
 }
 
 describe("RUN containers of independent stages", () => {
-  it(`run all at once: ${STAGES} one-second stages on ${cpus().length} cores finish in under 2 s`, async () => {
+  it(`run all at once: ${STAGES} one-second stages on ${cpus().length} cores finish within 2 s of the first start`, async () => {
     const events: BuildEvent[] = [];
-    const t0 = Date.now();
     await build({ context: ctx, dockerfileText: dockerfile("a"), root, platform: { os: "linux", architecture: "amd64" }, onEvent: (e) => events.push(e) });
-    const took = Date.now() - t0;
-    expect(mostAtOnce(events)).toBe(STAGES);
-    expect(took).toBeLessThan(2000);
+    // the containers' own span, not the build's wall time: other test files load the machine too
+    const { most, spanMs } = containers(events);
+    expect(most).toBe(STAGES);
+    expect(spanMs).toBeLessThan(2000);
   }, 30_000);
 
   it("maxParallelRuns bounds them: with 1 they run one after another", async () => {
     const events: BuildEvent[] = [];
-    const t0 = Date.now();
     await build({ context: ctx, dockerfileText: dockerfile("b"), root, maxParallelRuns: 1, platform: { os: "linux", architecture: "amd64" }, onEvent: (e) => events.push(e) });
-    expect(mostAtOnce(events)).toBe(1);
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(STAGES * 1000);
+    const { most, spanMs } = containers(events);
+    expect(most).toBe(1);
+    expect(spanMs).toBeGreaterThanOrEqual(STAGES * 1000 - 50);
   }, 30_000);
 });
