@@ -43,8 +43,10 @@ export interface SolverEnv {
   stages: Map<number, Promise<StageState>>;
   /** scratch dir for this build (removed at the end) */
   scratch: string;
-  /** bounds the file-system steps running at once (RUN, COPY, …) to the number of cores */
+  /** bounds tsbuild's own file work running at once (COPY/ADD file ops, diffs, tars, hashing) to the number of cores */
   limiter: Semaphore;
+  /** bounds the RUN containers running at once: unbounded unless BuildOptions.maxParallelRuns (as BuildKit) */
+  runLimiter: Semaphore;
   /** the local build cache; lookups are skipped for stages in `noCacheStages` (all with --no-cache) */
   cache: LocalCache;
   noCache: boolean;

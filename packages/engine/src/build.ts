@@ -58,6 +58,11 @@ export interface BuildOptions {
   sourceDateEpoch?: number;
   /** layer compression where the image leaves the store (push, OCI output); default gzip */
   compression?: LayerCompression;
+  /**
+   * the most RUN containers running at once (default: no limit, as BuildKit); tsbuild's own file
+   * work (copies, diffs, tars, hashing) is bounded by the number of cores whatever this says
+   */
+  maxParallelRuns?: number;
   onEvent?: EventSink;
   signal?: AbortSignal;
 }
@@ -119,6 +124,7 @@ async function buildInStore(opts: BuildOptions, store: Store, session: StoreSess
     stages: new Map(),
     scratch,
     limiter: new Semaphore(Math.max(1, cpus().length)),
+    runLimiter: new Semaphore(opts.maxParallelRuns !== undefined ? Math.max(1, Math.floor(opts.maxParallelRuns)) : Infinity),
     cache: new LocalCache(store),
     noCache: opts.noCache ?? false,
     noCacheStages: new Set((opts.noCacheFilter ?? []).map((s) => s.toLowerCase())),

@@ -11,6 +11,7 @@ import type { SolverEnv, StageState } from "./build-context-types.js";
 import { BUILDKIT_COMMENT } from "./history.js";
 import { draftRecord, lookupStep, type StepInputs } from "./step-cache.js";
 import { holdSnapshots } from "./store-guard.js";
+import type { Semaphore } from "./semaphore.js";
 
 export { chainName } from "./snapshot-chain.js";
 
@@ -42,9 +43,12 @@ export type Shortcut = () => Promise<{ layer: StoredLayer; snapshot: string; det
  * @param cacheInputs what else the step depends on beyond its created_by text (env, user, content
  *   digests…, named for --explain); undefined means the step is never cached (e.g. ADD of a URL).
  * @param shortcut a faster way to the same result for a miss, when the cache may be used
+ * @param changeLimiter what bounds the change while it runs: the per-core limiter for tsbuild's own
+ *   file work (default), env.runLimiter for a RUN container; the diff always takes the per-core one
  */
 export async function fsStep(
   env: SolverEnv, st: StageState, createdBy: string, change: (root: string) => Promise<void>, cacheInputs?: StepInputs, shortcut?: Shortcut,
+  changeLimiter: Semaphore = env.limiter,
 ): Promise<FsStepResult> {
   const { key, hit, explain, disabled } = await lookupStep(env, st, createdBy, cacheInputs);
   if (hit) {
@@ -61,7 +65,7 @@ export async function fsStep(
     return { ...(hit.layer ? { layer: hit.layer.diffId } : {}), cached: true, key };
   }
   const short = shortcut && !disabled ? await env.limiter.use(shortcut) : undefined;
-  const result = short ? took(env, st, createdBy, short) : await runStep(env, st, createdBy, change);
+  const result = short ? took(env, st, createdBy, short) : await runStep(env, st, createdBy, change, changeLimiter);
   if (cacheInputs !== undefined) {
     const rec = st.image.history[st.image.history.length - 1];
     await env.cache.put({
@@ -83,11 +87,13 @@ function took(env: SolverEnv, st: StageState, createdBy: string, r: NonNullable<
   return { layer: r.layer.diffId, detail: r.detail };
 }
 
-async function runStep(env: SolverEnv, st: StageState, createdBy: string, change: (root: string) => Promise<void>): Promise<{ layer?: string; detail?: string }> {
+async function runStep(
+  env: SolverEnv, st: StageState, createdBy: string, change: (root: string) => Promise<void>, changeLimiter: Semaphore,
+): Promise<{ layer?: string; detail?: string }> {
   const key = `step-${randomBytes(8).toString("hex")}`;
   const active = await env.snapshotter.prepare(key, st.snapshot);
   try {
-    await env.limiter.use(() => change(active.root));
+    await changeLimiter.use(() => change(active.root));
     let count = 0;
     const counted = async function* (src: AsyncIterable<LayerEntry>) {
       for await (const e of src) {
@@ -95,10 +101,11 @@ async function runStep(env: SolverEnv, st: StageState, createdBy: string, change
         yield e;
       }
     };
-    const layer = await storeLayer(env.store.content, counted(env.snapshotter.diff(key)), {
+    // the diff, tar and hash are tsbuild's own CPU work: bounded by cores
+    const layer = await env.limiter.use(() => storeLayer(env.store.content, counted(env.snapshotter.diff(key)), {
       compression: "none",
       ...(env.epoch !== undefined ? { sourceDateEpoch: env.epoch } : {}),
-    });
+    }));
     if (count === 0) {
       await env.snapshotter.remove(key);
       addHistory(env, st, createdBy, true);

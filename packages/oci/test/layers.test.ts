@@ -118,6 +118,20 @@ describe("layer round trip", () => {
       expect(b.get("big.bin")?.["security.capability"]).toEqual(a.get("big.bin")?.["security.capability"]);
     }
   });
+  it("the diff id covers the whole stream, also when the end of the tar arrives late", async () => {
+    const small = join(work, "small-src");
+    mkdirSync(small);
+    writeFileSync(join(small, "a"), "hello");
+    const tar = await toBuffer((out) => writeLayer(walkDirectory(small), out));
+    // the last zero block comes after a pause, once the reader has stopped at the first one
+    async function* late(): AsyncIterable<Buffer> {
+      yield tar.subarray(0, tar.length - 512);
+      await new Promise((r) => setTimeout(r, 50));
+      yield tar.subarray(tar.length - 512);
+    }
+    const r = await applyLayerToNewDir(Readable.from(late()), join(work, "dst-late"));
+    expect(r.diffId).toBe(sha256Digest(tar));
+  });
   it("is deterministic: the same tree gives the same diff id", async () => {
     const a = await toBuffer((out) => writeLayer(walkDirectory(src), out));
     const b = await toBuffer((out) => writeLayer(walkDirectory(src), out));

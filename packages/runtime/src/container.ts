@@ -7,6 +7,7 @@
  * bundle and runc state are removed in every case.
  */
 import { spawn, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
@@ -142,8 +143,10 @@ export class RuncExecutor {
       await writeFile(join(bundle, "config.json"), JSON.stringify(spec));
       return await this.exec(id, bundle, req);
     } finally {
-      // forgotten only once deleted: an exit in between still finds it (the exit hook)
-      await runcQuiet(this.runc, ["--root", this.opts.stateDir, "delete", "--force", id]);
+      // forgotten only once deleted: an exit in between still finds it (the exit hook). `runc run`
+      // deletes its container when the process exits; only a container it left (runc killed,
+      // failed to start) still has its state dir, and another runc process to remove it costs ~10 ms
+      if (existsSync(join(this.opts.stateDir, id))) await runcQuiet(this.runc, ["--root", this.opts.stateDir, "delete", "--force", id]);
       running.delete(id);
       await prepared?.release();
       await removeStubs(req.rootfs, stubs).catch(() => undefined);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync, spawnSync } from "node:child_process";
 import { createServer } from "node:net";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { OverlaySnapshotter, CopySnapshotter, activeMounts, type Snapshotter } from "@tsbuild/snapshot";
@@ -206,6 +206,22 @@ describe("the container", () => {
     expect(readFileSync("/proc/mounts", "utf8")).not.toContain(join(work, "overlay", "a"));
     expect(spawnSync("runc", ["--root", stateDir, "list", "-q"]).stdout.toString().trim()).toBe("");
     expect(spawnSync("pgrep", ["-f", "sleep 61"]).stdout.toString().trim()).toBe("");
+  });
+  it("a finished run and one whose command cannot start leave no container state behind", async () => {
+    // runc run deletes its container itself; tsbuild deletes only what runc left (see container.ts)
+    const states = () => readdirSync(stateDir).filter((n) => n.startsWith("tsbuild-"));
+    expect((await step(overlay, "true")).exitCode).toBe(0);
+    expect(states()).toEqual([]);
+    const key = "step-nostart";
+    const a = await overlay.prepare(key, "base");
+    try {
+      const r = await executor.run({ rootfs: a.root, args: ["/no/such/program"] }).catch((e: Error) => e);
+      expect(r instanceof Error ? r.message : `exit ${r.exitCode}`).toMatch(/no such file|exit 127|runc failed/i);
+    } finally {
+      await overlay.remove(key);
+    }
+    expect(states()).toEqual([]);
+    expect(spawnSync("runc", ["--root", stateDir, "list", "-q"]).stdout.toString().trim()).toBe("");
   });
   it("a timed-out or aborted run leaves no mount, no container, no process", async () => {
     // only this test's mounts: other test files mount and unmount at the same time

@@ -92,8 +92,9 @@ export class OverlaySnapshotter implements Snapshotter {
   async prepare(key: string, parent?: string): Promise<ActiveSnapshot> {
     const dir = this.layout.activeDir(key);
     await rm(dir, { recursive: true, force: true });
+    // no meta.json here: an active dir is never read back (commit writes the committed one), and
+    // its two fsyncs cost a few ms on every step
     for (const d of ["upper", "work", "merged"]) await mkdir(join(dir, d), { recursive: true });
-    await this.layout.writeMeta(dir, { name: key, ...(parent !== undefined ? { parent } : {}) });
     const lowers = await this.lowers(parent);
     const rel = dir.slice(this.root.length + 1);
     try {

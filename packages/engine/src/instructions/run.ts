@@ -95,5 +95,5 @@ export const run: InstructionHandler<RunInstruction> = async (env, st, i) => {
     if (r.exitCode !== 0) {
       throw new BuildError(`process "${args.join(" ")}" did not complete successfully: exit code: ${r.exitCode}`, env.graph.file, i.position, i.original, r.exitCode, tail);
     }
-  }, inputs);
+  }, inputs, undefined, env.runLimiter); // a container waits or sleeps as often as it computes: not bounded by cores
 };

@@ -146,6 +146,9 @@ export async function applyLayer(source: Readable, target: string, opts: ApplyOp
     else await utimes(abs, h.mtime, h.mtime);
   }
   for (const d of dirTimes.reverse()) await utimes(d.abs, d.mtime, d.mtime).catch(() => undefined);
+  // readTar stops at the first zero block: what follows (the second one, any padding) is still
+  // part of the layer's diff id, and the digest exists only once the stream has ended
+  for await (const _rest of diff) void _rest;
   return { diffId: diff.digest, entries };
 }
 

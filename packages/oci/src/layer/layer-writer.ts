@@ -6,7 +6,7 @@
  */
 import { Readable, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import type { ContentStore } from "../content-store.js";
+import type { ContentStore, ContentWriter } from "../content-store.js";
 import { DigestingStream, type Digest } from "../digest.js";
 import { ociLayerMediaType, type LayerCompression } from "../media-types.js";
 import type { Descriptor } from "../types/image.js";
@@ -164,6 +164,7 @@ export async function storeLayerBytes(
   opts: LayerWriteOptions = {},
 ): Promise<LayerWriteResult & { descriptor: Descriptor }> {
   const w = await store.writer("layer");
+  if ((opts.compression ?? "none") === "none") return storeUncompressed(w, bytes);
   const { Writable } = await import("node:stream");
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -175,6 +176,29 @@ export async function storeLayerBytes(
     const info = await w.commit({ digest: r.digest, size: r.compressedSize });
     return { ...r, descriptor: { mediaType: r.mediaType, digest: info.digest, size: info.size } };
   } catch (e) {
+    await w.abort();
+    throw e;
+  }
+}
+
+/**
+ * An uncompressed layer is its tar: the content writer's one hash gives the diff id and the digest,
+ * and the next piece of the tar is read while the last one is being written (one write in flight,
+ * one fsync at commit), without stream plumbing in between.
+ */
+async function storeUncompressed(w: ContentWriter, bytes: AsyncIterable<Buffer>): Promise<LayerWriteResult & { descriptor: Descriptor }> {
+  let inFlight: Promise<void> = Promise.resolve();
+  try {
+    for await (const b of bytes) {
+      await inFlight;
+      inFlight = w.write(b); // tarBytes hands on fresh buffers: b is not reused while it is written
+    }
+    await inFlight;
+    const info = await w.commit();
+    const mediaType = ociLayerMediaType("none");
+    return { diffId: info.digest, size: info.size, digest: info.digest, compressedSize: info.size, mediaType, descriptor: { mediaType, digest: info.digest, size: info.size } };
+  } catch (e) {
+    await inFlight.catch(() => undefined);
     await w.abort();
     throw e;
   }

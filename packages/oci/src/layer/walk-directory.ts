@@ -47,7 +47,7 @@ export function statEntry(root: string, path: string): LayerEntry | undefined {
   if (st.isDirectory()) return { ...base, type: "dir" };
   if (st.isFile()) {
     const size = Number(st.size);
-    return { ...base, type: "file", size, open: () => createReadStream(abs), ...(size <= SMALL_FILE ? { read: () => readFileSync(abs) } : {}) };
+    return { ...base, type: "file", size, open: () => createReadStream(abs, { highWaterMark: 1 << 20 }), ...(size <= SMALL_FILE ? { read: () => readFileSync(abs) } : {}) };
   }
   if (st.isSymbolicLink()) return { ...base, type: "symlink", linkname: readlinkSync(abs) };
   if (st.isFIFO()) return { ...base, type: "fifo" };
@@ -89,7 +89,7 @@ export async function* walkDirectory(root: string, opts: WalkOptions = {}): Asyn
       }
       if (st.isFile()) {
         const size = Number(st.size);
-        yield { ...base, type: "file", size, open: () => createReadStream(abs), ...(size <= SMALL_FILE ? { read: () => readFileSync(abs) } : {}) };
+        yield { ...base, type: "file", size, open: () => createReadStream(abs, { highWaterMark: 1 << 20 }), ...(size <= SMALL_FILE ? { read: () => readFileSync(abs) } : {}) };
       } else if (st.isSymbolicLink()) yield { ...base, type: "symlink", linkname: readlinkSync(abs) };
       else if (st.isFIFO()) yield { ...base, type: "fifo" };
       else if (st.isCharacterDevice() || st.isBlockDevice()) {

@@ -1,0 +1,56 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { randomBytes } from "node:crypto";
+import { Writable } from "node:stream";
+import { Store, storeLayer, walkDirectory, writeLayer, type LayerEntry } from "../src/index.js";
+
+// storeLayer writes an uncompressed layer straight into the content store (one hash, one write in
+// flight): the blob must be byte for byte the tar writeLayer streams, and a failure must leave nothing.
+const work = mkdtempSync(join(tmpdir(), "tsbuild-store-layer-"));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function tree(): string {
+  const root = join(work, "tree");
+  mkdirSync(join(root, "big"), { recursive: true });
+  mkdirSync(join(root, "small"), { recursive: true });
+  // files larger than a read chunk and than the 1 MiB pieces, with odd sizes (tar padding)
+  for (let i = 0; i < 5; i++) writeFileSync(join(root, "big", `f${i}`), randomBytes(3 * 1048576 + 1000 * i + 7));
+  for (let i = 0; i < 300; i++) writeFileSync(join(root, "small", `s${i}`), randomBytes(i * 13));
+  return root;
+}
+
+async function streamed(entries: AsyncIterable<LayerEntry>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  await writeLayer(entries, new Writable({ write(c: Buffer, _e, cb) { parts.push(c); cb(); } }), { compression: "none" });
+  return Buffer.concat(parts);
+}
+
+describe("storeLayer, uncompressed", () => {
+  const root = tree();
+  it("stores exactly the tar writeLayer streams, its digest the diff id", async () => {
+    const store = (await Store.open(join(work, "store1"))).content;
+    const r = await storeLayer(store, walkDirectory(root), { compression: "none" });
+    const tar = await streamed(walkDirectory(root));
+    expect(r.size).toBe(tar.length);
+    expect(r.digest).toBe(r.diffId);
+    expect(r.descriptor).toEqual({ mediaType: "application/vnd.oci.image.layer.v1.tar", digest: r.diffId, size: tar.length });
+    expect((await store.readBytes(r.diffId)).equals(tar)).toBe(true);
+  });
+
+  it("a file that changes while it is archived fails the write and leaves no blob and no ingest file", async () => {
+    const dir = join(work, "store2");
+    const store = (await Store.open(dir)).content;
+    async function* shrinking(): AsyncIterable<LayerEntry> {
+      for await (const e of walkDirectory(root)) {
+        if (e.path === "big/f3") truncateSync(join(root, "big/f3"), 10);
+        yield e;
+      }
+    }
+    await expect(storeLayer(store, shrinking(), { compression: "none" })).rejects.toThrow(/shrank|changed size/);
+    expect(readdirSync(join(dir, "blobs", "sha256")).length).toBe(0);
+    expect(readdirSync(join(dir, "blobs", "ingest"))).toEqual([]);
+    expect(readFileSync(join(root, "big/f3")).length).toBe(10);
+  });
+});
