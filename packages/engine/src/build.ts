@@ -131,6 +131,7 @@ async function buildInStore(opts: BuildOptions, store: Store, session: StoreSess
     contextIndex: new ContextIndex(contextIndexPath(store.root, contextDir), listings),
     listings,
     missed: new Map(),
+    pendingWrites: [],
     pull: opts.pull ?? false,
     session,
   };
@@ -144,6 +145,7 @@ async function buildInStore(opts: BuildOptions, store: Store, session: StoreSess
     let final: StageState;
     try {
       final = await solve(env);
+      await Promise.all(env.pendingWrites);
     } catch (e) {
       controller.abort();
       throw e;

@@ -81,12 +81,9 @@ export class LocalCache {
 
   /** The records made on `parent` (other steps that followed the same history); not marked used. */
   async children(parent: string): Promise<CacheRecord[]> {
-    const out: CacheRecord[] = [];
-    for (const n of await readdir(this.childrenDir(parent)).catch(() => [] as string[])) {
-      const r = await this.read(`sha256:${n}`);
-      if (r) out.push(r);
-    }
-    return out;
+    const names = await readdir(this.childrenDir(parent)).catch(() => [] as string[]);
+    const records = await Promise.all(names.map((n) => this.read(`sha256:${n}`)));
+    return records.filter((r): r is CacheRecord => r !== undefined);
   }
 
   /** Marks a record used now: its file's mtime is its last use (prune --filter until=, --keep-storage). */

@@ -6,12 +6,20 @@
  */
 import { access, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { gunzipSync, gzipSync } from "node:zlib";
+import { promisify } from "node:util";
+import { gunzip, gzip } from "node:zlib";
 import { writeFileAtomic } from "@tsbuild/oci";
+
+const gzipAsync = promisify(gzip);
+const gunzipAsync = promisify(gunzip);
 
 export class ContextListings {
   /** listings this process computed or read already (a build reads the one it just saved) */
-  private readonly memo = new Map<string, string[] | Map<string, string>>();
+  private readonly memo = new Map<string, string[]>();
+  private readonly maps = new Map<string, Map<string, string>>();
+
+  /** listings being written (see flush) */
+  private readonly writing = new Set<Promise<void>>();
 
   constructor(private readonly dir: string) {}
 
@@ -19,29 +27,49 @@ export class ContextListings {
     return join(this.dir, `${digest.replace(/^sha256:/, "")}.gz`);
   }
 
-  async save(digest: string, lines: string[]): Promise<void> {
+  /**
+   * Keeps the listing of `digest`, written in the background (compressed off the main thread): the
+   * build goes on meanwhile and waits for it at its end (flush). This process reads it from memory.
+   */
+  save(digest: string, lines: string[]): void {
+    if (this.memo.has(digest)) return;
     this.memo.set(digest, lines);
     const p = this.path(digest);
-    if (await access(p).then(() => true, () => false)) return;
-    await writeFileAtomic(p, gzipSync(lines.join("\n"), { level: 1 })); // fast: written on every changed context
+    const done = access(p).then(
+      () => undefined,
+      async () => writeFileAtomic(p, await gzipAsync(lines.join("\n"), { level: 1 })),
+    ).catch(() => undefined); // (a listing not kept only makes a later explanation less precise)
+    this.writing.add(done);
+    void done.then(() => this.writing.delete(done));
+  }
+
+  /** Waits for the listings being written. */
+  async flush(): Promise<void> {
+    await Promise.all([...this.writing]);
+  }
+
+  /** Its lines in walk order (source lines included), or undefined when the listing is not kept. */
+  async lines(digest: string): Promise<string[] | undefined> {
+    const known = this.memo.get(digest);
+    if (known) return known;
+    try {
+      const lines = (await gunzipAsync(await readFile(this.path(digest)))).toString("utf8").split("\n");
+      this.memo.set(digest, lines);
+      return lines;
+    } catch {
+      return undefined;
+    }
   }
 
   /** path → its line, or undefined when the listing is not kept */
   async load(digest: string): Promise<Map<string, string> | undefined> {
-    const known = this.memo.get(digest);
-    if (known instanceof Map) return known;
-    if (known) {
-      const map = toMap(known);
-      this.memo.set(digest, map);
-      return map;
-    }
-    try {
-      const out = toMap(gunzipSync(await readFile(this.path(digest))).toString("utf8").split("\n"));
-      this.memo.set(digest, out);
-      return out;
-    } catch {
-      return undefined;
-    }
+    const known = this.maps.get(digest);
+    if (known) return known;
+    const lines = await this.lines(digest);
+    if (!lines) return undefined;
+    const out = toMap(lines);
+    this.maps.set(digest, out);
+    return out;
   }
 }
 
@@ -57,7 +85,7 @@ export function quotePath(p: string): string {
 }
 
 /** The path of a listing line: the quoted string after its kind. */
-function entryPath(line: string): string {
+export function entryPath(line: string): string {
   const start = line.indexOf(" ") + 1;
   let i = start + 1;
   while (i < line.length && line[i] !== '"') i += line[i] === "\\" ? 2 : 1;

@@ -37,7 +37,7 @@ export interface FsStepResult {
  * A faster way to the same result for a miss (incremental-copy.ts): the step's layer, already
  * stored, and its committed snapshot; undefined when it does not apply.
  */
-export type Shortcut = () => Promise<{ layer: StoredLayer; snapshot: string; detail: string } | undefined>;
+export type Shortcut = () => Promise<{ layer: StoredLayer; snapshot: string; detail: string; committed?: Promise<void> } | undefined>;
 
 /**
  * @param cacheInputs what else the step depends on beyond its created_by text (env, user, content
@@ -80,6 +80,7 @@ export async function fsStep(
 /** The state after a shortcut made the step's layer and snapshot. */
 function took(env: SolverEnv, st: StageState, createdBy: string, r: NonNullable<Awaited<ReturnType<Shortcut>>>): { layer: string; detail: string } {
   const created = now(env);
+  if (r.committed) env.pendingWrites.push(r.committed); // (its record names a blob not yet in the store: a miss until it is)
   st.snapshot = r.snapshot;
   st.layers.push(r.layer);
   st.lastCreated = created;

@@ -16,12 +16,14 @@
  */
 import { chmodSync, lchownSync, lstatSync, mkdirSync, utimesSync } from "node:fs";
 import { join, posix } from "node:path";
-import { patchLayer, statEntry, storeLayerBytes, walkDirectory, type LayerEntry, type StoredLayer } from "@tsbuild/oci";
+import { statEntry, storePatchedLayer, walkDirectory, type LayerEntry, type StoredLayer } from "@tsbuild/oci";
 import { OverlaySnapshotter } from "@tsbuild/snapshot";
 import type { SolverEnv, StageState } from "./build-context-types.js";
 import type { CacheRecord } from "./cache.js";
 import { Copier, type CopyRequest } from "./fileops/copy.js";
 import { chainName } from "./fs-step.js";
+import { quotePath } from "./context-listing.js";
+import { diffListings } from "./listing-diff.js";
 import { keyOf, type StepInputs } from "./step-cache.js";
 import { holdHit, holdSnapshots } from "./store-guard.js";
 
@@ -36,6 +38,8 @@ export interface IncrementalCopy {
 
 export interface IncrementalResult {
   layer: StoredLayer;
+  /** the layer blob made durable (see storePatchedLayer): the build waits for it before the image is written */
+  committed: Promise<void>;
   /** the committed snapshot of the step's result */
   snapshot: string;
   detail: string;
@@ -50,13 +54,24 @@ function within(dir: string, p: string): boolean {
 
 /** The previous run of this step whose snapshot is a full tree on the current parent. */
 async function previousRun(env: SolverEnv, st: StageState, snap: OverlaySnapshotter, createdBy: string, inputs: StepInputs): Promise<{ record: CacheRecord; snapshot: string } | undefined> {
-  const candidates = (await env.cache.children(st.key))
+  const snapshotOf = (r: CacheRecord) => chainName(st.snapshot, (r.layer as NonNullable<CacheRecord["layer"]>).diffId);
+  let candidates = (await env.cache.children(st.key))
     // the same step in every input but the files: its key made with its own source is its key (platform, epoch… included)
     .filter((r) => r.layer && r.inputs?.source?.startsWith("context:") && r.key === keyOf(env, st.key, createdBy, { ...inputs, source: r.inputs.source }))
     .sort((a, b) => (a.created < b.created ? 1 : -1));
+  // the newest run is mostly a delta on the full tree to use: that one first
+  const [newest] = candidates;
+  if (newest) {
+    const [p] = await snap.parents(snapshotOf(newest)).catch(() => [] as string[]);
+    const full = candidates.find((r) => p !== st.snapshot && snapshotOf(r) === p);
+    if (full) candidates = [full, ...candidates.filter((r) => r !== full)];
+  }
   for (const record of candidates) {
-    const snapshot = chainName(st.snapshot, (record.layer as NonNullable<CacheRecord["layer"]>).diffId);
-    await holdSnapshots(env, [snapshot]); // kept from a concurrent prune (store-guard.ts)
+    const layer = (record.layer as NonNullable<CacheRecord["layer"]>).descriptor.digest;
+    const snapshot = snapshotOf(record);
+    // a look before holding anything (holding writes the session file): most runs made a delta, not a full tree
+    if ((await snap.parents(snapshot).catch(() => []))[0] !== st.snapshot) continue;
+    await env.session?.hold({ snapshots: [snapshot], digests: [layer] }); // kept from a concurrent prune (store-guard.ts)
     if (!(await snap.exists(snapshot)) || !(await holdHit(env, record))) continue;
     const [parent] = await snap.parents(snapshot);
     if (parent === st.snapshot) return { record, snapshot };
@@ -70,15 +85,20 @@ export async function incrementalCopy(env: SolverEnv, st: StageState, createdBy:
   if (!(snap instanceof OverlaySnapshotter) || !inputs.source?.startsWith("context:")) return undefined;
   const prev = await previousRun(env, st, snap, createdBy, inputs);
   if (!prev) return undefined;
-  const [before, after] = await Promise.all([
-    env.listings.load((prev.record.inputs?.source as string).slice("context:".length)),
-    env.listings.load(inputs.source.slice("context:".length)),
+  const [beforeLines, afterLines] = await Promise.all([
+    env.listings.lines((prev.record.inputs?.source as string).slice("context:".length)),
+    env.listings.lines(inputs.source.slice("context:".length)),
   ]);
-  if (!before || !after) return undefined;
+  if (!beforeLines || !afterLines) return undefined;
+  const diff = diffListings(beforeLines, afterLines, Math.max(20, afterLines.length * MAX_SHARE));
   // the source was a directory then too (a file or a link then left entries a full copy would not have)
-  if (!before.get(plan.srcDir)?.startsWith("dir ") || !after.get(plan.srcDir)?.startsWith("dir ")) return undefined;
-  const changed = [...new Set([...before.keys(), ...after.keys()])].filter((p) => p !== plan.srcDir && before.get(p) !== after.get(p)).sort();
-  if (changed.length === 0 || changed.length > Math.max(20, after.size * MAX_SHARE)) return undefined;
+  const rootLine = `dir ${quotePath(plan.srcDir)} `;
+  if (!diff || !diff.rootBefore.startsWith(rootLine) || !diff.rootAfter.startsWith(rootLine)) return undefined;
+  const { before, after } = diff;
+  /** whether a changed path or an ancestor of one is in the new listing (an unchanged one is in both) */
+  const inAfter = (p: string) => after.has(p) || !before.has(p);
+  const changed = diff.changed.filter((p) => p !== plan.srcDir);
+  if (changed.length === 0) return undefined;
   const ctx = plan.request.source.root;
   if (changed.some((p) => (lstatSync(join(ctx, p), { throwIfNoEntry: false })?.nlink ?? 1) > 1 && after.get(p)?.startsWith("file "))) return undefined;
   const destOf = (p: string) => posix.join(plan.destDir, p.slice(plan.srcDir.length).replace(/^\//, ""));
@@ -86,7 +106,6 @@ export async function incrementalCopy(env: SolverEnv, st: StageState, createdBy:
   if (!isRealDir(prevTree, plan.destDir)) return undefined;
   const below = st.snapshot === undefined ? [] : await snap.chainDirs(st.snapshot);
   if (changed.some((p) => below.some((l) => lstatSync(join(l, destOf(p)), { throwIfNoEntry: false })))) return undefined;
-
   const key = `delta-${Math.random().toString(36).slice(2)}`;
   const delta = await snap.deltaDir(key);
   try {
@@ -113,12 +132,12 @@ export async function incrementalCopy(env: SolverEnv, st: StageState, createdBy:
       const dest = destOf(p);
       ensureParents(dest);
       for (let d = posix.dirname(p); within(plan.srcDir, d) && d !== plan.srcDir && d !== "."; d = posix.dirname(d)) {
-        if (!after.has(d)) continue;
+        if (!inAfter(d)) continue;
         fromContext.set(destOf(d), d);
         dropExact.add(destOf(d));
         fresh.add(destOf(d));
       }
-      if (!after.has(p)) {
+      if (!inAfter(p)) {
         await snap.whiteout(join(delta, dest));
         dropTree.add(dest);
       } else if (isDir(after.get(p)) && isDir(before.get(p))) {
@@ -154,15 +173,14 @@ export async function incrementalCopy(env: SolverEnv, st: StageState, createdBy:
     };
     const prevLayer = prev.record.layer as NonNullable<CacheRecord["layer"]>;
     const epoch = env.epoch !== undefined ? { sourceDateEpoch: env.epoch } : {};
-    const old = env.store.content.reader(prevLayer.descriptor.digest) as AsyncIterable<Buffer>;
-    const layer = await storeLayerBytes(env.store.content, patchLayer(old, drop, entries, epoch), { compression: "none", ...epoch });
+    const { layer, committed } = await storePatchedLayer(env.store.content, prevLayer.descriptor, drop, entries, epoch);
     const name = chainName(st.snapshot, layer.diffId);
     await holdSnapshots(env, [name]);
     if (await snap.exists(name)) await snap.remove(key);
     else await snap.commitDelta(name, prev.snapshot, key);
     return {
-      layer: { descriptor: layer.descriptor, diffId: layer.diffId }, snapshot: name,
-      detail: `incremental: ${changed.length} of ${after.size} entries changed`,
+      layer, committed, snapshot: name,
+      detail: `incremental: ${changed.length} of ${diff.entries} entries changed`,
     };
   } catch {
     // (a layer it cannot patch, a file gone since it was hashed, …): the full copy does it, or says what is wrong

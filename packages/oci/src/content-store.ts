@@ -31,6 +31,8 @@ export interface ContentWriter {
   write(chunk: Uint8Array): Promise<void>;
   /** bytes written so far */
   readonly offset: number;
+  /** the digest of the bytes written so far (what commit will name the blob) */
+  readonly digest: Digest;
   /** verify, fsync and rename into place; on mismatch the temp file is deleted and an error thrown */
   commit(expected?: Expected): Promise<BlobInfo>;
   abort(): Promise<void>;
@@ -199,6 +201,10 @@ class FileContentWriter implements ContentWriter {
 
   get offset(): number {
     return this.written;
+  }
+
+  get digest(): Digest {
+    return `sha256:${this.hash.copy().digest("hex")}`;
   }
 
   async write(chunk: Uint8Array): Promise<void> {

@@ -1,127 +1,205 @@
 /**
- * A layer made from an earlier layer with some paths replaced, without reading the unchanged files
- * again: the earlier layer's bytes stream through as they are (header, PAX records and body of
- * every kept entry), except the entries `drop` names, and the `fresh` entries are written in their
- * place, in walk order (byte order per path component, parents before children). Layers with
- * whiteouts, opaque directories, hard links or GNU/global headers are refused
- * (PatchUnsupportedError): the caller writes the layer in full instead.
+ * A layer made from an earlier (uncompressed) layer file with some paths replaced, without reading
+ * the unchanged files again: only the tar headers are parsed, and the earlier layer's bytes go out
+ * as large ranges (header, PAX records and body of every kept entry) read straight from its file,
+ * except the entries `drop` names; the `fresh` entries are written in their place, in walk order
+ * (byte order per path component, parents before children). Layers with whiteouts, opaque
+ * directories, hard links or GNU/global headers are refused (PatchUnsupportedError): the caller
+ * writes the layer in full instead.
  */
-import { BLOCK, decodeBlock, padding, parsePax, TarFormatError } from "./tar-format.js";
+import { open, type FileHandle } from "node:fs/promises";
+import type { ContentStore } from "../content-store.js";
+import type { StoredLayer } from "../image-writer.js";
+import { layerCompression, ociLayerMediaType } from "../media-types.js";
+import type { Descriptor } from "../types/image.js";
+import { BLOCK, padding, parsePax, TarFormatError } from "./tar-format.js";
 import { OPAQUE_MARKER, WHITEOUT_PREFIX, type LayerEntry } from "./entry.js";
 import { tarBytes } from "./layer-writer.js";
 import { compareWalkOrder } from "./walk-directory.js";
-import { Batcher } from "./batcher.js";
 
 export class PatchUnsupportedError extends Error {
   override readonly name = "PatchUnsupportedError";
 }
 
-/** Output in batches of about this size; bodies are read in pieces of at most this size. */
-const BATCH = 1 << 20;
+/** The earlier layer is read in pieces of this size (each piece a new buffer: what is handed out stays valid). */
+const CHUNK = 4 << 20;
 
-class Chunks {
-  private bufs: Buffer[] = [];
-  private len = 0;
-  private done = false;
-  private readonly it: AsyncIterator<Buffer>;
+/** One entry of the earlier layer: its path and where its bytes (PAX records included) end. */
+type Parsed = { path: string; end: number } | "end" | "more";
 
-  constructor(source: AsyncIterable<Buffer>) {
-    this.it = source[Symbol.asyncIterator]();
+const ZERO_BLOCK = Buffer.alloc(BLOCK);
+
+/** A number field: octal digits (cut at NUL or space), or base-256 (GNU) when the high bit is set. */
+function numberField(buf: Buffer, off: number, len: number): number {
+  let n = 0;
+  if (((buf[off] as number) & 0x80) !== 0) {
+    n = (buf[off] as number) & 0x7f;
+    for (let i = 1; i < len; i++) n = n * 256 + (buf[off + i] as number);
+    return n;
   }
-
-  /** Exactly n bytes; without a promise when they are already here (most headers and small bodies). */
-  read(n: number): Buffer | Promise<Buffer> {
-    return this.len >= n ? this.take(n) : this.fill(n);
+  let i = off;
+  while (i < off + len && buf[i] === 0x20) i++;
+  for (; i < off + len; i++) {
+    const c = buf[i] as number;
+    if (c === 0 || c === 0x20) break;
+    if (c < 0x30 || c > 0x37) throw new TarFormatError("bad octal number in a tar header");
+    n = n * 8 + (c - 0x30);
   }
-
-  private async fill(n: number): Promise<Buffer> {
-    while (this.len < n && !this.done) {
-      const r = await this.it.next();
-      if (r.done) this.done = true;
-      else {
-        this.bufs.push(r.value);
-        this.len += r.value.length;
-      }
-    }
-    if (this.len < n) throw new TarFormatError("unexpected end of tar stream (truncated layer)");
-    return this.take(n);
-  }
-
-  private take(n: number): Buffer {
-    const first = this.bufs[0] as Buffer;
-    let out: Buffer;
-    if (first.length >= n) {
-      out = first.subarray(0, n);
-      if (first.length === n) this.bufs.shift();
-      else this.bufs[0] = first.subarray(n);
-    } else {
-      const all = Buffer.concat(this.bufs, this.len);
-      out = all.subarray(0, n);
-      this.bufs = all.length > n ? [all.subarray(n)] : [];
-    }
-    this.len -= n;
-    return out;
-  }
+  return n;
 }
 
-/** @param drop which of the earlier layer's paths to leave out (those replaced or removed) */
-export async function* patchLayer(old: AsyncIterable<Buffer>, drop: (path: string) => boolean, fresh: readonly LayerEntry[], opts: { sourceDateEpoch?: number } = {}): AsyncIterable<Buffer> {
-  const add = [...fresh].sort((a, b) => compareWalkOrder(a.path, b.path));
-  let next = 0;
-  const batch = new Batcher(BATCH);
-  const push = (b: Buffer) => batch.add(b);
-  async function* freshBefore(path: string | undefined): AsyncIterable<Buffer> {
-    while (next < add.length && (path === undefined || compareWalkOrder((add[next] as LayerEntry).path, path) < 0)) {
-      for await (const b of tarBytes([add[next++] as LayerEntry], { ...opts, end: false })) {
-        const full = push(b);
-        if (full) yield full;
-      }
-    }
-  }
+function stringField(buf: Buffer, off: number, len: number): string {
+  const nul = buf.indexOf(0, off);
+  return buf.toString("utf8", off, nul === -1 || nul > off + len ? off + len : nul);
+}
 
-  const src = new Chunks(old);
-  let prefix: Buffer[] = []; // PAX records of the entry that follows
+/**
+ * The entry whose headers start at `at` in `buf` (at file offset `pos`); "more" when they do not
+ * fit in it. Only what placing the entry needs is decoded (this runs for every entry of a large
+ * layer, mostly before the JIT has warmed up): name, type, size; the layer is a blob of the store,
+ * verified by its digest, so the header checksums are not summed again.
+ */
+function parseEntry(buf: Buffer, at: number, pos: number): Parsed {
+  let o = at;
   let paxPath: string | undefined;
   let paxSize: number | undefined;
   for (;;) {
-    const b0 = src.read(BLOCK);
-    const block = b0 instanceof Promise ? await b0 : b0; // (no await, no tick, when the bytes are here)
-    const h = decodeBlock(block);
-    if (!h) break; // the end-of-archive marker
-    if (h.type === "x") {
-      const d0 = src.read(h.size + padding(h.size));
-      const data = d0 instanceof Promise ? await d0 : d0;
-      const pax = parsePax(data.subarray(0, h.size));
+    if (o + BLOCK > buf.length) return "more";
+    if (buf[o] === 0 && buf.compare(ZERO_BLOCK, 0, BLOCK, o, o + BLOCK) === 0) {
+      if (o !== at) throw new TarFormatError("PAX header without an entry");
+      return "end";
+    }
+    if (buf[o + 257] !== 0x75 || buf.toString("latin1", o + 257, o + 262) !== "ustar") throw new PatchUnsupportedError("the layer has a header that is not USTAR");
+    const type = String.fromCharCode(buf[o + 156] as number);
+    const headerSize = numberField(buf, o + 124, 12);
+    if (type === "x") {
+      const len = headerSize + padding(headerSize);
+      if (o + BLOCK + len > buf.length) return "more";
+      const pax = parsePax(buf.subarray(o + BLOCK, o + BLOCK + headerSize));
       if (pax.has("path")) paxPath = pax.get("path")?.toString("utf8");
       if (pax.has("size")) paxSize = Number(pax.get("size")?.toString("utf8"));
-      prefix.push(block, data);
+      o += BLOCK + len;
       continue;
     }
-    if (h.type === "g" || h.type === "L" || h.type === "K") throw new PatchUnsupportedError(`the layer has a tar header of type ${h.type}`);
-    if (h.type === "1") throw new PatchUnsupportedError(`the layer has a hard link (${h.name})`);
-    const path = (paxPath ?? h.name).replace(/^\.?\//, "").replace(/\/$/, "");
+    let name = paxPath;
+    if (name === undefined) {
+      name = stringField(buf, o, 100);
+      if (buf[o + 345] !== 0 && buf[o + 262] === 0) name = `${stringField(buf, o + 345, 155)}/${name}`; // "ustar\0": POSIX prefix
+    }
+    if (type === "g" || type === "L" || type === "K") throw new PatchUnsupportedError(`the layer has a tar header of type ${type}`);
+    if (type === "1") throw new PatchUnsupportedError(`the layer has a hard link (${name})`);
+    let a = 0;
+    let b = name.length;
+    if (name.startsWith("./")) a = 2;
+    else if (name.startsWith("/")) a = 1;
+    if (b > a && name.charCodeAt(b - 1) === 0x2f) b--;
+    const path = a === 0 && b === name.length ? name : name.slice(a, b);
     const base = path.slice(path.lastIndexOf("/") + 1);
     if (base.startsWith(WHITEOUT_PREFIX) || base === OPAQUE_MARKER) throw new PatchUnsupportedError(`the layer has a whiteout (${path})`);
-    const size = h.type === "0" || h.type === "7" ? (paxSize ?? h.size) : 0;
-    if (next < add.length && compareWalkOrder((add[next] as LayerEntry).path, path) < 0) yield* freshBefore(path);
-    const keep = !drop(path);
-    if (keep) for (const b of [...prefix, block]) {
-      const full = push(b);
-      if (full) yield full;
-    }
-    for (let left = size + padding(size); left > 0;) {
-      const p0 = src.read(Math.min(left, BATCH));
-      const piece = p0 instanceof Promise ? await p0 : p0;
-      left -= piece.length;
-      if (!keep) continue;
-      const full = push(piece);
-      if (full) yield full;
-    }
-    prefix = [];
-    paxPath = undefined;
-    paxSize = undefined;
+    const size = type === "0" || type === "\0" || type === "7" ? (paxSize ?? headerSize) : 0;
+    return { path, end: pos + (o - at) + BLOCK + size + padding(size) };
   }
-  yield* freshBefore(undefined);
-  push(Buffer.alloc(1024)); // the end-of-archive marker
-  yield batch.take() as Buffer;
+}
+
+async function readAt(fh: FileHandle, pos: number, size: number): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(size);
+  let n = 0;
+  while (n < size) {
+    const { bytesRead } = await fh.read(buf, n, size - n, pos + n);
+    if (bytesRead === 0) break;
+    n += bytesRead;
+  }
+  return buf.subarray(0, n);
+}
+
+/**
+ * The bytes of the patched layer, in pieces.
+ * @param oldFile the earlier layer's file (an uncompressed tar)
+ * @param drop which of the earlier layer's paths to leave out (those replaced or removed)
+ */
+export async function* patchLayer(
+  oldFile: string, drop: (path: string) => boolean, fresh: readonly LayerEntry[], opts: { sourceDateEpoch?: number; /** (tests) */ readSize?: number } = {},
+): AsyncIterable<Buffer> {
+  const { readSize = CHUNK, ...tarOpts } = opts;
+  const add = [...fresh].sort((a, b) => compareWalkOrder(a.path, b.path));
+  let next = 0;
+  const freshBefore = (path: string | undefined) => {
+    const out: LayerEntry[] = [];
+    while (next < add.length && (path === undefined || compareWalkOrder((add[next] as LayerEntry).path, path) < 0)) out.push(add[next++] as LayerEntry);
+    return out.length ? tarBytes(out, { ...tarOpts, end: false }) : undefined;
+  };
+  const fh = await open(oldFile, "r");
+  try {
+    let start = 0; // where the piece in `buf` starts in the file
+    let pos = 0; // the next entry's first header
+    let keepFrom = 0; // the start of the kept bytes not handed out yet
+    let size = readSize;
+    for (let ended = false; !ended;) {
+      const asked = size;
+      const buf = await readAt(fh, start, asked);
+      size = readSize;
+      if (buf.length === 0) throw new TarFormatError("unexpected end of tar stream (truncated layer)");
+      const end = start + buf.length;
+      const kept = function* (upTo: number) {
+        if (keepFrom < upTo) yield buf.subarray(keepFrom - start, upTo - start);
+        keepFrom = Math.max(keepFrom, upTo);
+      };
+      while (pos < end) {
+        const e = parseEntry(buf, pos - start, pos);
+        if (e === "more") {
+          if (pos === start) {
+            if (buf.length < asked) throw new TarFormatError("unexpected end of tar stream (truncated layer)");
+            size = asked * 2; // headers larger than a piece (long PAX records): a larger one
+          }
+          break;
+        }
+        if (e === "end") {
+          ended = true;
+          break;
+        }
+        const before = freshBefore(e.path);
+        if (before) {
+          yield* kept(pos);
+          yield* before;
+        }
+        if (drop(e.path)) {
+          yield* kept(pos);
+          keepFrom = e.end;
+        }
+        pos = e.end;
+      }
+      yield* kept(Math.min(pos, end));
+      // the next piece: from the entry that did not fit, or on through a body (skipped when dropped)
+      start = pos < end || keepFrom >= pos ? pos : end;
+    }
+    const rest = freshBefore(undefined);
+    if (rest) yield* rest;
+    yield Buffer.alloc(1024); // the end-of-archive marker
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * The patched layer of the uncompressed layer `old`, written into the store in one pass (read, hash,
+ * write). Its digest is known at once; making it durable (fsync, rename: ContentWriter.commit) goes on
+ * in `committed`, so that the build can go on meanwhile: wait for it before anything reads the blob.
+ * Until then the blob is not in the store (a killed build leaves only an ingest file).
+ */
+export async function storePatchedLayer(
+  store: ContentStore, old: Descriptor, drop: (path: string) => boolean, fresh: readonly LayerEntry[], opts: { sourceDateEpoch?: number } = {},
+): Promise<{ layer: StoredLayer; committed: Promise<void> }> {
+  if (layerCompression(old.mediaType) !== "none") throw new PatchUnsupportedError(`the layer is compressed (${old.mediaType})`);
+  const w = await store.writer("layer");
+  try {
+    for await (const b of patchLayer(store.blobPath(old.digest), drop, fresh, opts)) await w.write(b);
+  } catch (e) {
+    await w.abort();
+    throw e;
+  }
+  const digest = w.digest;
+  const size = w.offset;
+  const committed = w.commit({ digest, size }).then(() => undefined);
+  committed.catch(() => undefined); // (seen by whoever waits for it; not an unhandled rejection meanwhile)
+  return { layer: { descriptor: { mediaType: ociLayerMediaType("none"), digest, size }, diffId: digest }, committed };
 }

@@ -1,0 +1,129 @@
+/**
+ * The persisted part of the context index: path → stat tuple → sha256 of the content, one file per
+ * context directory (<store>/cache/context-index/<hash of its path>.bin), so that an unchanged file
+ * is never read again and a small build does not load the hashes of a large context.
+ *
+ * The file is binary so that a 20,000-file context loads in a few milliseconds (JSON took ~100 ms):
+ *
+ *   "TSBCIX02" | u32 count | u32 bytes of paths | f64 × 5 × count stat tuples | 32 × count hashes |
+ *   paths (UTF-8, NUL-separated)
+ *
+ * A stat tuple is (size, mtimeMs, ctimeMs, ino, mode) as lstat gives them: ctime too, so an edit
+ * that keeps size and mtime (cp -p, rsync -t, touch -r) still changes it. It is rewritten (atomically)
+ * only when a hash was added or changed; a file that is not this format is an empty index.
+ */
+import { createHash } from "node:crypto";
+import type { Stats } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { writeFileAtomic } from "@tsbuild/oci";
+
+const MAGIC = Buffer.from("TSBCIX02");
+const HEAD = 16; // magic, count, bytes of paths: the stat tuples start 8-byte aligned
+const FIELDS = 5;
+const HASH = 32;
+
+export function contextIndexPath(storeRoot: string, contextDir: string): string {
+  return join(storeRoot, "cache", "context-index", `${createHash("sha256").update(contextDir).digest("hex").slice(0, 32)}.bin`);
+}
+
+function sameStat(tuples: Float64Array, at: number, st: Stats): boolean {
+  return tuples[at] === st.size && tuples[at + 1] === st.mtimeMs && tuples[at + 2] === st.ctimeMs && tuples[at + 3] === st.ino && tuples[at + 4] === st.mode;
+}
+
+export class ContextStatIndex {
+  /** the loaded file: path → slot in `tuples` / `hashes` */
+  private slots = new Map<string, number>();
+  private tuples = new Float64Array(0);
+  private hashes = Buffer.alloc(0);
+  /** hashes learnt by this build (they win over the loaded ones) */
+  private learnt = new Map<string, { tuple: number[]; hash: Buffer }>();
+
+  constructor(readonly file: string) {}
+
+  get size(): number {
+    let n = this.learnt.size;
+    for (const p of this.slots.keys()) if (!this.learnt.has(p)) n++;
+    return n;
+  }
+
+  async load(): Promise<void> {
+    this.slots = new Map();
+    this.learnt = new Map();
+    const buf = await readFile(this.file).catch(() => undefined);
+    if (!buf || buf.length < HEAD || !buf.subarray(0, MAGIC.length).equals(MAGIC)) return;
+    const count = buf.readUInt32LE(8);
+    const pathBytes = buf.readUInt32LE(12);
+    const tupleBytes = count * FIELDS * 8;
+    if (buf.length !== HEAD + tupleBytes + count * HASH + pathBytes) return; // torn or foreign: start afresh
+    // copied out: the Buffer from readFile may sit at an offset that is not 8-byte aligned
+    this.tuples = new Float64Array(buf.buffer.slice(buf.byteOffset + HEAD, buf.byteOffset + HEAD + tupleBytes));
+    this.hashes = buf.subarray(HEAD + tupleBytes, HEAD + tupleBytes + count * HASH);
+    const paths = buf.toString("utf8", HEAD + tupleBytes + count * HASH).split("\0");
+    if (paths.length !== count) return;
+    for (let i = 0; i < count; i++) this.slots.set(paths[i] as string, i);
+  }
+
+  /** The hex sha256 remembered for `path` with exactly this stat, or undefined. */
+  lookup(path: string, st: Stats): string | undefined {
+    const l = this.learnt.get(path);
+    if (l) return l.tuple[0] === st.size && l.tuple[1] === st.mtimeMs && l.tuple[2] === st.ctimeMs && l.tuple[3] === st.ino && l.tuple[4] === st.mode ? l.hash.toString("hex") : undefined;
+    const i = this.slots.get(path);
+    if (i === undefined || !sameStat(this.tuples, i * FIELDS, st)) return undefined;
+    return this.hashes.toString("hex", i * HASH, (i + 1) * HASH);
+  }
+
+  remember(path: string, st: Stats, hexHash: string): void {
+    this.learnt.set(path, { tuple: [st.size, st.mtimeMs, st.ctimeMs, st.ino, st.mode], hash: Buffer.from(hexHash, "hex") });
+    this.unsaved = true;
+  }
+
+  /** a write under way, and whether something was learnt that no write has taken yet */
+  private writing: Promise<void> | undefined;
+  private unsaved = false;
+
+  /**
+   * Starts writing what was learnt in the background, while the build goes on; save() waits for it
+   * (and writes again what was learnt meanwhile). A failed write only costs a later build some reads.
+   */
+  saveSoon(): void {
+    if (this.writing || !this.unsaved) return;
+    this.writing = (async () => {
+      while (this.unsaved) {
+        this.unsaved = false;
+        await this.write();
+      }
+    })().catch(() => undefined).finally(() => {
+      this.writing = undefined;
+    });
+  }
+
+  /** Writes what this build learnt, if anything not written yet. */
+  async save(): Promise<void> {
+    this.saveSoon();
+    await this.writing;
+  }
+
+  private async write(): Promise<void> {
+    const paths: string[] = [];
+    const tuples: number[] = [];
+    const hashes: Buffer[] = [];
+    for (const [p, i] of this.slots) {
+      if (this.learnt.has(p)) continue;
+      paths.push(p);
+      for (let f = 0; f < FIELDS; f++) tuples.push(this.tuples[i * FIELDS + f] as number);
+      hashes.push(this.hashes.subarray(i * HASH, (i + 1) * HASH));
+    }
+    for (const [p, l] of this.learnt) {
+      paths.push(p);
+      tuples.push(...l.tuple);
+      hashes.push(l.hash);
+    }
+    const names = Buffer.from(paths.join("\0"));
+    const head = Buffer.alloc(HEAD);
+    MAGIC.copy(head);
+    head.writeUInt32LE(paths.length, 8);
+    head.writeUInt32LE(names.length, 12);
+    await writeFileAtomic(this.file, Buffer.concat([head, Buffer.from(new Float64Array(tuples).buffer), ...hashes, names]));
+  }
+}
