@@ -107,4 +107,17 @@ describe("incremental COPY", () => {
     const a = await build({ context: ctx, root, platform: { os: "linux", architecture: "amd64" } });
     expect(a.steps.every((s) => s.cached)).toBe(true);
   });
+  it("with SOURCE_DATE_EPOCH the image of an incremental COPY is the image a full rebuild gives, its layer in the store", async () => {
+    const opts = { context: ctx, root, platform: { os: "linux" as const, architecture: "amd64" }, sourceDateEpoch: 1_600_000_000 };
+    await build(opts);
+    writeFileSync(join(ctx, "src/d3/f7.txt"), "changed under an epoch\n");
+    const events: BuildEvent[] = [];
+    const fast = await build({ ...opts, onEvent: (e) => events.push(e) });
+    const copy = events.find((e): e is Extract<BuildEvent, { type: "step-done" }> => e.type === "step-done" && e.detail?.startsWith("incremental") === true);
+    expect(copy?.layer).toBeDefined();
+    const store = await Store.open(root);
+    expect(await store.content.has(copy?.layer as Digest)).toBe(true); // committed before build() returned
+    const full = await build({ ...opts, noCache: true });
+    expect(fast.imageId).toBe(full.imageId);
+  }, 60_000);
 });

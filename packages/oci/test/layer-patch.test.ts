@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
-import { patchLayer, PatchUnsupportedError, readTar, tarBytes, type LayerEntry } from "../src/index.js";
+import { createHash } from "node:crypto";
+import { LocalContentStore, MediaTypes, patchLayer, PatchUnsupportedError, readTar, storePatchedLayer, tarBytes, type LayerEntry } from "../src/index.js";
 
 const work = mkdtempSync(join(tmpdir(), "tsbuild-layer-patch-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -56,6 +57,18 @@ describe("patchLayer", () => {
       const patched = await bytes(patchLayer(old, (p) => replaced.has(p), fresh, { readSize }));
       expect(patched.equals(want), `read size ${readSize}`).toBe(true);
     }
+  });
+  it("storePatchedLayer: the digest of the full layer at once, the blob in the store once committed", async () => {
+    const store = new LocalContentStore(join(work, "store"));
+    const before = [dir("a"), file("a/1", "one"), file("a/2", "x".repeat(5000)), file("b", "b")];
+    const old = await store.putBytes(await bytes(tarBytes(before)));
+    const want = await bytes(tarBytes([dir("a"), file("a/1", "ONE"), file("a/2", "x".repeat(5000)), file("b", "b")]));
+    const digest = `sha256:${createHash("sha256").update(want).digest("hex")}`;
+    const { layer, committed } = await storePatchedLayer(store, { mediaType: MediaTypes.OCI_LAYER_TAR, ...old }, (p) => p === "a/1", [file("a/1", "ONE")]);
+    expect(layer).toEqual({ descriptor: { mediaType: MediaTypes.OCI_LAYER_TAR, digest, size: want.length }, diffId: digest });
+    await committed;
+    expect((await store.readBytes(layer.descriptor.digest)).equals(want)).toBe(true);
+    await expect(storePatchedLayer(store, { mediaType: MediaTypes.OCI_LAYER_GZIP, ...old }, () => false, [])).rejects.toBeInstanceOf(PatchUnsupportedError);
   });
   it("a truncated layer is an error, whatever the read size", async () => {
     const full = await bytes(tarBytes([dir("a"), file("a/1", "x".repeat(3000)), file("a/2", "two")]));

@@ -7,8 +7,10 @@
  * directories, hard links or GNU/global headers are refused (PatchUnsupportedError): the caller
  * writes the layer in full instead.
  */
+import { createHash } from "node:crypto";
 import { open, type FileHandle } from "node:fs/promises";
 import type { ContentStore } from "../content-store.js";
+import type { Digest } from "../digest.js";
 import type { StoredLayer } from "../image-writer.js";
 import { layerCompression, ociLayerMediaType } from "../media-types.js";
 import type { Descriptor } from "../types/image.js";
@@ -101,6 +103,10 @@ function parseEntry(buf: Buffer, at: number, pos: number): Parsed {
   }
 }
 
+async function* tagged(bytes: AsyncIterable<Buffer>): AsyncIterable<Piece> {
+  for await (const b of bytes) yield { bytes: b };
+}
+
 async function readAt(fh: FileHandle, pos: number, size: number): Promise<Buffer> {
   const buf = Buffer.allocUnsafe(size);
   let n = 0;
@@ -118,15 +124,27 @@ async function readAt(fh: FileHandle, pos: number, size: number): Promise<Buffer
  * @param drop which of the earlier layer's paths to leave out (those replaced or removed)
  */
 export async function* patchLayer(
-  oldFile: string, drop: (path: string) => boolean, fresh: readonly LayerEntry[], opts: { sourceDateEpoch?: number; /** (tests) */ readSize?: number } = {},
+  oldFile: string, drop: (path: string) => boolean, fresh: readonly LayerEntry[], opts: PatchOptions = {},
 ): AsyncIterable<Buffer> {
+  for await (const p of patchPieces(oldFile, drop, fresh, opts)) yield p.bytes;
+}
+
+type PatchOptions = { sourceDateEpoch?: number; /** (tests) */ readSize?: number };
+
+/** A piece of the patched layer: bytes of the earlier layer (from offset `at` of its file) or fresh ones. */
+interface Piece {
+  bytes: Buffer;
+  at?: number;
+}
+
+async function* patchPieces(oldFile: string, drop: (path: string) => boolean, fresh: readonly LayerEntry[], opts: PatchOptions): AsyncIterable<Piece> {
   const { readSize = CHUNK, ...tarOpts } = opts;
   const add = [...fresh].sort((a, b) => compareWalkOrder(a.path, b.path));
   let next = 0;
   const freshBefore = (path: string | undefined) => {
     const out: LayerEntry[] = [];
     while (next < add.length && (path === undefined || compareWalkOrder((add[next] as LayerEntry).path, path) < 0)) out.push(add[next++] as LayerEntry);
-    return out.length ? tarBytes(out, { ...tarOpts, end: false }) : undefined;
+    return out.length ? tagged(tarBytes(out, { ...tarOpts, end: false })) : undefined;
   };
   const fh = await open(oldFile, "r");
   try {
@@ -141,7 +159,7 @@ export async function* patchLayer(
       if (buf.length === 0) throw new TarFormatError("unexpected end of tar stream (truncated layer)");
       const end = start + buf.length;
       const kept = function* (upTo: number) {
-        if (keepFrom < upTo) yield buf.subarray(keepFrom - start, upTo - start);
+        if (keepFrom < upTo) yield { bytes: buf.subarray(keepFrom - start, upTo - start), at: keepFrom };
         keepFrom = Math.max(keepFrom, upTo);
       };
       while (pos < end) {
@@ -174,32 +192,81 @@ export async function* patchLayer(
     }
     const rest = freshBefore(undefined);
     if (rest) yield* rest;
-    yield Buffer.alloc(1024); // the end-of-archive marker
+    yield { bytes: Buffer.alloc(1024) }; // the end-of-archive marker
   } finally {
     await fh.close();
   }
 }
 
+/** Fresh bytes kept in memory from the digest pass to the write (beyond it: one pass that writes as it goes). */
+const KEEP_FRESH = 16 << 20;
+
 /**
- * The patched layer of the uncompressed layer `old`, written into the store in one pass (read, hash,
- * write). Its digest is known at once; making it durable (fsync, rename: ContentWriter.commit) goes on
- * in `committed`, so that the build can go on meanwhile: wait for it before anything reads the blob.
- * Until then the blob is not in the store (a killed build leaves only an ingest file).
+ * The patched layer of the uncompressed layer `old`, into the store. Its digest is known as soon as
+ * the bytes are hashed (one pass over the earlier layer's file); writing them into the store and
+ * making them durable goes on in `committed`, so that the build can go on meanwhile (the next step
+ * needs the snapshot, not the blob): wait for it before anything reads the blob. Until then the blob
+ * is not in the store; a killed build leaves at most an ingest file.
  */
 export async function storePatchedLayer(
   store: ContentStore, old: Descriptor, drop: (path: string) => boolean, fresh: readonly LayerEntry[], opts: { sourceDateEpoch?: number } = {},
 ): Promise<{ layer: StoredLayer; committed: Promise<void> }> {
   if (layerCompression(old.mediaType) !== "none") throw new PatchUnsupportedError(`the layer is compressed (${old.mediaType})`);
-  const w = await store.writer("layer");
+  const file = store.blobPath(old.digest);
+  const done = (digest: Digest, size: number, committed: Promise<void>) => {
+    committed.catch(() => undefined); // (seen by whoever waits for it; not an unhandled rejection meanwhile)
+    return { layer: { descriptor: { mediaType: ociLayerMediaType("none"), digest, size }, diffId: digest }, committed };
+  };
+  if (fresh.reduce((n, e) => n + (e.size ?? 0), 0) > KEEP_FRESH) {
+    const w = await store.writer("layer");
+    try {
+      for await (const p of patchPieces(file, drop, fresh, opts)) await w.write(p.bytes);
+    } catch (e) {
+      await w.abort();
+      throw e;
+    }
+    return done(w.digest, w.offset, w.commit({ digest: w.digest, size: w.offset }).then(() => undefined));
+  }
+  // the digest; what to write: ranges of the earlier layer's file, and the fresh bytes
+  const hash = createHash("sha256");
+  let size = 0;
+  const plan: (Buffer | { from: number; to: number })[] = [];
+  for await (const p of patchPieces(file, drop, fresh, opts)) {
+    hash.update(p.bytes);
+    size += p.bytes.length;
+    const last = plan[plan.length - 1];
+    if (p.at === undefined) plan.push(p.bytes);
+    else if (last && !Buffer.isBuffer(last) && last.to === p.at) last.to += p.bytes.length;
+    else plan.push({ from: p.at, to: p.at + p.bytes.length });
+  }
+  const digest: Digest = `sha256:${hash.digest("hex")}`;
+  return done(digest, size, writePlan(store, file, plan, { digest, size }));
+}
+
+/** Writes the planned bytes into the store; the writer verifies them against the digest of the first pass. */
+async function writePlan(store: ContentStore, file: string, plan: (Buffer | { from: number; to: number })[], expected: { digest: Digest; size: number }): Promise<void> {
+  const w = await store.writer("layer", expected);
   try {
-    for await (const b of patchLayer(store.blobPath(old.digest), drop, fresh, opts)) await w.write(b);
+    const fh = await open(file, "r");
+    try {
+      for (const item of plan) {
+        if (Buffer.isBuffer(item)) {
+          await w.write(item);
+          continue;
+        }
+        for (let at = item.from; at < item.to;) {
+          const buf = await readAt(fh, at, Math.min(CHUNK, item.to - at));
+          if (buf.length === 0) throw new TarFormatError("the earlier layer shrank while it was patched");
+          await w.write(buf);
+          at += buf.length;
+        }
+      }
+    } finally {
+      await fh.close();
+    }
+    await w.commit();
   } catch (e) {
     await w.abort();
     throw e;
   }
-  const digest = w.digest;
-  const size = w.offset;
-  const committed = w.commit({ digest, size }).then(() => undefined);
-  committed.catch(() => undefined); // (seen by whoever waits for it; not an unhandled rejection meanwhile)
-  return { layer: { descriptor: { mediaType: ociLayerMediaType("none"), digest, size }, diffId: digest }, committed };
 }
