@@ -6,7 +6,7 @@
  * directory, synchronous (a context of 20,000 files is 20,000 lstats; promises cost 3× more).
  */
 import { createHash } from "node:crypto";
-import { createReadStream, lstatSync, readdirSync, readFileSync, readlinkSync, type Stats } from "node:fs";
+import { constants, createReadStream, lstatSync, readdirSync, readFileSync, readlinkSync, type Stats } from "node:fs";
 import { join, posix } from "node:path";
 import type { IgnoreMatcher } from "./context/dockerignore.js";
 import { expandSource, followInRoot } from "./fileops/copy.js";
@@ -18,6 +18,18 @@ export { contextIndexPath } from "./context-stat-index.js";
 
 /** Files up to this size are read in one call; larger ones stream. */
 const READ_WHOLE = 1 << 20;
+
+const NO_THROW = { throwIfNoEntry: false } as const;
+const { S_IFMT, S_IFDIR, S_IFLNK, S_IFREG } = constants;
+
+/** The permission bits in octal, as listing lines have them (made once per mode). */
+const modeTexts = new Map<number, string>();
+function modeText(mode: number): string {
+  const bits = mode & 0o7777;
+  let t = modeTexts.get(bits);
+  if (t === undefined) modeTexts.set(bits, (t = bits.toString(8)));
+  return t;
+}
 
 /** A file line waiting for its content hash: lines[line] gets it appended. */
 interface Unhashed {
@@ -56,13 +68,14 @@ export class ContextIndex {
     const lines: string[] = [];
     const unhashed: Unhashed[] = [];
     const visit = (rel: string, abs: string): void => {
-      const st = lstatSync(abs, { throwIfNoEntry: false });
+      const st = lstatSync(abs, NO_THROW);
       if (!st) {
         lines.push(`missing ${q(rel)}`);
         return;
       }
-      const mode = (st.mode & 0o7777).toString(8);
-      if (st.isDirectory()) {
+      const type = st.mode & S_IFMT;
+      const mode = modeText(st.mode);
+      if (type === S_IFDIR) {
         lines.push(`dir ${q(rel)} ${mode}`);
         for (const n of readdirSync(abs).sort()) {
           const child = rel ? `${rel}/${n}` : n;
@@ -72,13 +85,12 @@ export class ContextIndex {
           }
           visit(child, `${abs}/${n}`);
         }
-      } else if (st.isSymbolicLink()) {
+      } else if (type === S_IFLNK) {
         lines.push(`link ${q(rel)} ${q(readlinkSync(abs))}`);
-      } else if (st.isFile()) {
-        const line = `file ${q(rel)} ${mode} ${st.size} `;
+      } else if (type === S_IFREG) {
         const known = this.stats.lookup(abs, st);
         if (known === undefined) unhashed.push({ line: lines.length, abs, st });
-        lines.push(known === undefined ? line : line + known);
+        lines.push(`file ${q(rel)} ${mode} ${st.size} ${known ?? ""}`);
       } else {
         lines.push(`other ${q(rel)} ${mode}`);
       }
