@@ -14,7 +14,7 @@
  */
 import { createHash } from "node:crypto";
 import type { Stats } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { writeFileAtomic } from "@tsbuild/oci";
 
@@ -38,14 +38,11 @@ export class ContextStatIndex {
   private hashes = Buffer.alloc(0);
   /** hashes learnt by this build (they win over the loaded ones) */
   private learnt = new Map<string, { tuple: number[]; hash: Buffer }>();
+  /** a write under way, and whether something was learnt that no write has taken yet */
+  private writing: Promise<void> | undefined;
+  private unsaved = false;
 
   constructor(readonly file: string) {}
-
-  get size(): number {
-    let n = this.learnt.size;
-    for (const p of this.slots.keys()) if (!this.learnt.has(p)) n++;
-    return n;
-  }
 
   async load(): Promise<void> {
     this.slots = new Map();
@@ -77,10 +74,6 @@ export class ContextStatIndex {
     this.learnt.set(path, { tuple: [st.size, st.mtimeMs, st.ctimeMs, st.ino, st.mode], hash: Buffer.from(hexHash, "hex") });
     this.unsaved = true;
   }
-
-  /** a write under way, and whether something was learnt that no write has taken yet */
-  private writing: Promise<void> | undefined;
-  private unsaved = false;
 
   /**
    * Starts writing what was learnt in the background, while the build goes on; save() waits for it
@@ -125,5 +118,6 @@ export class ContextStatIndex {
     head.writeUInt32LE(paths.length, 8);
     head.writeUInt32LE(names.length, 12);
     await writeFileAtomic(this.file, Buffer.concat([head, Buffer.from(new Float64Array(tuples).buffer), ...hashes, names]));
+    await rm(this.file.replace(/\.bin$/, ".json"), { force: true }); // the index of older versions (JSON), not read any more
   }
 }
