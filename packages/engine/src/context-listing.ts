@@ -18,6 +18,8 @@ export class ContextListings {
   private readonly memo = new Map<string, string[]>();
   private readonly maps = new Map<string, Map<string, string>>();
 
+  /** listings being read from disk (one read however many ask) */
+  private readonly reading = new Map<string, Promise<string[] | undefined>>();
   /** listings being written (see flush) */
   private readonly writing = new Set<Promise<void>>();
 
@@ -52,13 +54,14 @@ export class ContextListings {
   async lines(digest: string): Promise<string[] | undefined> {
     const known = this.memo.get(digest);
     if (known) return known;
-    try {
-      const lines = (await gunzipAsync(await readFile(this.path(digest)))).toString("utf8").split("\n");
-      this.memo.set(digest, lines);
-      return lines;
-    } catch {
-      return undefined;
+    let reading = this.reading.get(digest);
+    if (!reading) {
+      reading = readFile(this.path(digest)).then(gunzipAsync).then((b) => b.toString("utf8").split("\n"), () => undefined);
+      this.reading.set(digest, reading);
     }
+    const lines = await reading;
+    if (lines) this.memo.set(digest, lines);
+    return lines;
   }
 
   /** path → its line, or undefined when the listing is not kept */

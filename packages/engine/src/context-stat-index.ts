@@ -32,10 +32,12 @@ function sameStat(tuples: Float64Array, at: number, st: Stats): boolean {
 }
 
 export class ContextStatIndex {
-  /** the loaded file: path → slot in `tuples` / `hashes` */
+  /** the loaded file: its entries, path → slot in `tuples` / `hashes`, and its paths as they are in it */
+  private count = 0;
   private slots = new Map<string, number>();
   private tuples = new Float64Array(0);
   private hashes = Buffer.alloc(0);
+  private paths = Buffer.alloc(0);
   /** hashes learnt by this build (they win over the loaded ones) */
   private learnt = new Map<string, { tuple: number[]; hash: Buffer }>();
   /** a write under way, and whether something was learnt that no write has taken yet */
@@ -45,8 +47,10 @@ export class ContextStatIndex {
   constructor(readonly file: string) {}
 
   async load(): Promise<void> {
+    this.count = 0;
     this.slots = new Map();
     this.learnt = new Map();
+    this.paths = Buffer.alloc(0);
     const buf = await readFile(this.file).catch(() => undefined);
     if (!buf || buf.length < HEAD || !buf.subarray(0, MAGIC.length).equals(MAGIC)) return;
     const count = buf.readUInt32LE(8);
@@ -54,11 +58,15 @@ export class ContextStatIndex {
     const tupleBytes = count * FIELDS * 8;
     if (buf.length !== HEAD + tupleBytes + count * HASH + pathBytes) return; // torn or foreign: start afresh
     // copied out: the Buffer from readFile may sit at an offset that is not 8-byte aligned
-    this.tuples = new Float64Array(buf.buffer.slice(buf.byteOffset + HEAD, buf.byteOffset + HEAD + tupleBytes));
+    const tuples = new Float64Array(buf.buffer.slice(buf.byteOffset + HEAD, buf.byteOffset + HEAD + tupleBytes));
+    const paths = buf.subarray(HEAD + tupleBytes + count * HASH);
+    const names = paths.toString("utf8").split("\0");
+    if (names.length !== count) return;
+    for (let i = 0; i < count; i++) this.slots.set(names[i] as string, i);
+    this.count = count;
+    this.tuples = tuples;
     this.hashes = buf.subarray(HEAD + tupleBytes, HEAD + tupleBytes + count * HASH);
-    const paths = buf.toString("utf8", HEAD + tupleBytes + count * HASH).split("\0");
-    if (paths.length !== count) return;
-    for (let i = 0; i < count; i++) this.slots.set(paths[i] as string, i);
+    this.paths = paths;
   }
 
   /** The hex sha256 remembered for `path` with exactly this stat, or undefined. */
@@ -97,27 +105,28 @@ export class ContextStatIndex {
     await this.writing;
   }
 
+  /** The loaded file with what was learnt put in (in place; new paths at the end): mostly two copies. */
   private async write(): Promise<void> {
-    const paths: string[] = [];
-    const tuples: number[] = [];
-    const hashes: Buffer[] = [];
-    for (const [p, i] of this.slots) {
-      if (this.learnt.has(p)) continue;
-      paths.push(p);
-      for (let f = 0; f < FIELDS; f++) tuples.push(this.tuples[i * FIELDS + f] as number);
-      hashes.push(this.hashes.subarray(i * HASH, (i + 1) * HASH));
-    }
+    const added: string[] = [];
+    for (const p of this.learnt.keys()) if (!this.slots.has(p)) added.push(p);
+    const count = this.count + added.length;
+    const tuples = new Float64Array(count * FIELDS);
+    tuples.set(this.tuples.subarray(0, this.count * FIELDS));
+    const hashes = Buffer.alloc(count * HASH);
+    this.hashes.copy(hashes, 0, 0, this.count * HASH);
+    let next = this.count;
     for (const [p, l] of this.learnt) {
-      paths.push(p);
-      tuples.push(...l.tuple);
-      hashes.push(l.hash);
+      const i = this.slots.get(p) ?? next++; // (the added ones in the order of `added`)
+      tuples.set(l.tuple, i * FIELDS);
+      l.hash.copy(hashes, i * HASH);
     }
-    const names = Buffer.from(paths.join("\0"));
+    const extra = Buffer.from(added.join("\0"));
+    const names = this.count === 0 ? extra : added.length === 0 ? this.paths : Buffer.concat([this.paths, Buffer.from("\0"), extra]);
     const head = Buffer.alloc(HEAD);
     MAGIC.copy(head);
-    head.writeUInt32LE(paths.length, 8);
+    head.writeUInt32LE(count, 8);
     head.writeUInt32LE(names.length, 12);
-    await writeFileAtomic(this.file, Buffer.concat([head, Buffer.from(new Float64Array(tuples).buffer), ...hashes, names]));
+    await writeFileAtomic(this.file, Buffer.concat([head, Buffer.from(tuples.buffer), hashes, names]));
     await rm(this.file.replace(/\.bin$/, ".json"), { force: true }); // the index of older versions (JSON), not read any more
   }
 }

@@ -66,6 +66,8 @@ async function previousRun(env: SolverEnv, st: StageState, snap: OverlaySnapshot
     const full = candidates.find((r) => p !== st.snapshot && snapshotOf(r) === p);
     if (full) candidates = [full, ...candidates.filter((r) => r !== full)];
   }
+  // its listing is read meanwhile (incrementalCopy compares it with the new one)
+  if (candidates[0]) void env.listings.lines((candidates[0].inputs?.source as string).slice("context:".length));
   for (const record of candidates) {
     const layer = (record.layer as NonNullable<CacheRecord["layer"]>).descriptor.digest;
     const snapshot = snapshotOf(record);

@@ -35,6 +35,24 @@ describe("ContextStatIndex", () => {
     expect(lstatSync(f).mtimeMs).toBe(t.getTime());
     expect(again.lookup(f, lstatSync(f))).toBeUndefined();
   });
+  it("a later build's hashes go in place, new paths after, the others kept", async () => {
+    const [a, b, c] = ["p.txt", "q.txt", "r.txt"].map((n) => join(work, n)) as [string, string, string];
+    for (const f of [a, b, c]) writeFileSync(f, `${f}\n`);
+    const file = join(work, "index-4.bin");
+    const first = new ContextStatIndex(file);
+    await first.load();
+    first.remember(a, lstatSync(a), HASH);
+    first.remember(b, lstatSync(b), HASH);
+    await first.save();
+    const second = new ContextStatIndex(file);
+    await second.load();
+    second.remember(c, lstatSync(c), "cd".repeat(32));
+    second.remember(a, lstatSync(a), "ef".repeat(32));
+    await second.save();
+    const third = new ContextStatIndex(file);
+    await third.load();
+    expect([a, b, c].map((f) => third.lookup(f, lstatSync(f)))).toEqual(["ef".repeat(32), HASH, "cd".repeat(32)]);
+  });
   it("a torn or foreign file is an empty index", async () => {
     const f = join(work, "b.txt");
     writeFileSync(f, "b\n");
