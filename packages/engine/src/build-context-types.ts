@@ -58,7 +58,7 @@ export interface SolverEnv {
   explainer?: MissExplainer;
   /** keys of the steps that missed in this build → where they are (for explaining what follows them) */
   missed: Map<string, { position: string; instruction: string }>;
-  /** writes steps left running (a patched layer's fsync and rename): awaited before the image is written */
+  /** writes steps left running (a patched layer's write and fsync, then its cache record): awaited before the image is written */
   pendingWrites: Promise<void>[];
   /** --pull: ask the registry for the base images' current digests even when they are in the store */
   pull: boolean;

@@ -68,10 +68,16 @@ export async function fsStep(
   const result = short ? took(env, st, createdBy, short) : await runStep(env, st, createdBy, change, changeLimiter);
   if (cacheInputs !== undefined) {
     const rec = st.image.history[st.image.history.length - 1];
-    await env.cache.put({
+    const record = {
       ...draftRecord(st, key, createdBy, cacheInputs), created: rec?.created ?? now(env),
       ...(result.layer ? { layer: st.layers[st.layers.length - 1] as { descriptor: Descriptor; diffId: Digest } } : {}),
-    });
+    };
+    if (short?.committed) {
+      // the shortcut's layer is still being written: its record follows it, while the build goes on
+      const put = short.committed.then(() => env.cache.put(record));
+      put.catch(() => undefined); // (the build waits for it before the image is written, and fails with it)
+      env.pendingWrites.push(put);
+    } else await env.cache.put(record);
   }
   st.key = key;
   return { ...result, cached: false, key, ...(explain ? { explain } : {}) };
@@ -80,7 +86,6 @@ export async function fsStep(
 /** The state after a shortcut made the step's layer and snapshot. */
 function took(env: SolverEnv, st: StageState, createdBy: string, r: NonNullable<Awaited<ReturnType<Shortcut>>>): { layer: string; detail: string } {
   const created = now(env);
-  if (r.committed) env.pendingWrites.push(r.committed); // (its record names a blob not yet in the store: a miss until it is)
   st.snapshot = r.snapshot;
   st.layers.push(r.layer);
   st.lastCreated = created;

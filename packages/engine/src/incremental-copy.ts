@@ -38,7 +38,7 @@ export interface IncrementalCopy {
 
 export interface IncrementalResult {
   layer: StoredLayer;
-  /** the layer blob made durable (see storePatchedLayer): the build waits for it before the image is written */
+  /** the layer blob in the store (see storePatchedLayer): its cache record is written after it, and the build waits for both before it writes the image */
   committed: Promise<void>;
   /** the committed snapshot of the step's result */
   snapshot: string;
