@@ -148,6 +148,7 @@ async function buildInStore(opts: BuildOptions, store: Store, session: StoreSess
       await Promise.all(env.pendingWrites);
     } catch (e) {
       controller.abort();
+      await Promise.allSettled(env.pendingWrites); // (build() returns with nothing left writing into the store)
       throw e;
     }
     await env.contextIndex.save();
