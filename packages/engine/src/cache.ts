@@ -46,8 +46,13 @@ export class LocalCache {
     return join(this.dir, `${hex(key)}.json`);
   }
 
+  /** Records this build made whose files are still being written (see putLater). */
+  private readonly writing = new Map<string, CacheRecord>();
+
   /** A record to use (a hit): its last use becomes now. */
   async get(key: string): Promise<CacheRecord | undefined> {
+    const w = this.writing.get(key);
+    if (w) return !w.layer || (await this.store.content.has(w.layer.descriptor.digest)) ? w : undefined;
     const r = await this.read(key);
     if (r) await this.touch(key);
     return r;
@@ -63,6 +68,21 @@ export class LocalCache {
     } catch {
       return undefined;
     }
+  }
+
+  /**
+   * Writes a record off the build's critical path (its lease and file cost four fsyncs): after
+   * `after` (the layer blob's own write, when that is still running), so a record never names a
+   * blob that is not in the store. Meanwhile get() answers from memory. The returned promise is
+   * the write; build() waits for all of them before it writes the image.
+   */
+  putLater(r: CacheRecord, after: Promise<unknown> = Promise.resolve()): Promise<void> {
+    this.writing.set(r.key, r);
+    const done = after.then(() => this.put(r)).finally(() => {
+      if (this.writing.get(r.key) === r) this.writing.delete(r.key);
+    });
+    done.catch(() => undefined); // (the build awaits it and fails with it)
+    return done;
   }
 
   async put(r: CacheRecord): Promise<void> {

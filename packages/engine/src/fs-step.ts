@@ -72,12 +72,8 @@ export async function fsStep(
       ...draftRecord(st, key, createdBy, cacheInputs), created: rec?.created ?? now(env),
       ...(result.layer ? { layer: st.layers[st.layers.length - 1] as { descriptor: Descriptor; diffId: Digest } } : {}),
     };
-    if (short?.committed) {
-      // the shortcut's layer is still being written: its record follows it, while the build goes on
-      const put = short.committed.then(() => env.cache.put(record));
-      put.catch(() => undefined); // (the build waits for it before the image is written, and fails with it)
-      env.pendingWrites.push(put);
-    } else await env.cache.put(record);
+    // written while the build goes on (after the shortcut's layer, when that is still being written)
+    env.pendingWrites.push(env.cache.putLater(record, short?.committed));
   }
   st.key = key;
   return { ...result, cached: false, key, ...(explain ? { explain } : {}) };

@@ -86,7 +86,7 @@ async function runInstruction(env: SolverEnv, st: StageState, raw: Instruction, 
       const look = await lookupStep(env, st, createdBy, {});
       cached = look.hit !== undefined;
       explain = look.explain;
-      if (!cached) await env.cache.put({ ...draftRecord(st, look.key, createdBy, {}), created: st.lastCreated ?? "" });
+      if (!cached) env.pendingWrites.push(env.cache.putLater({ ...draftRecord(st, look.key, createdBy, {}), created: st.lastCreated ?? "" }));
       st.key = look.key;
     }
     if (!cached) env.missed.set(st.key, { position, instruction: text });
