@@ -5,7 +5,7 @@
  * unchanged file is never read again.
  */
 import { createHash } from "node:crypto";
-import { createReadStream, lstatSync, readdirSync, readlinkSync } from "node:fs";
+import { closeSync, createReadStream, lstatSync, openSync, readdirSync, readlinkSync, readSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join, posix } from "node:path";
 import { writeFileAtomic } from "@tsbuild/oci";
@@ -15,6 +15,30 @@ import { quotePath as q } from "./context-listing.js";
 import type { ContextListings } from "./context-listing.js";
 
 type IndexEntry = { stat: string; hash: string };
+
+/** Files up to this size are hashed with synchronous reads (see hashSmallFile). */
+const SMALL_FILE = 1 << 20;
+
+/**
+ * sha256 of a small file with synchronous reads into one reused buffer: a cold build of a
+ * 20,000-file context hashes 20,000 files, and a stream per file (open, read, close through
+ * libuv's thread pool, plus the stream machinery) cost ~8 s there against ~0.5 s this way.
+ */
+const chunk = Buffer.allocUnsafe(64 * 1024);
+function hashSmallFile(abs: string): string {
+  const h = createHash("sha256");
+  const fd = openSync(abs, "r");
+  try {
+    for (;;) {
+      const n = readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) break;
+      h.update(chunk.subarray(0, n));
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return h.digest("hex");
+}
 
 /**
  * Each context directory has its own index (<store>/cache/context-index/<hash of its path>.json):
@@ -43,12 +67,16 @@ export class ContextIndex {
   }
 
   /** sha256 of a file, read only when its stat tuple changed */
-  async fileHash(abs: string, stat: string): Promise<string> {
+  async fileHash(abs: string, stat: string, size: bigint | number = Infinity): Promise<string> {
     const e = this.entries.get(abs);
     if (e && e.stat === stat) return e.hash;
-    const h = createHash("sha256");
-    for await (const c of createReadStream(abs)) h.update(c as Buffer);
-    const hash = h.digest("hex");
+    let hash: string;
+    if (size <= SMALL_FILE) hash = hashSmallFile(abs);
+    else {
+      const h = createHash("sha256");
+      for await (const c of createReadStream(abs)) h.update(c as Buffer);
+      hash = h.digest("hex");
+    }
     this.entries.set(abs, { stat, hash });
     this.dirty = true;
     return hash;
@@ -85,7 +113,7 @@ export class ContextIndex {
       } else if (st.isFile()) {
         // ctime too: an edit that keeps size and mtime (cp -p, rsync -t, touch -r) still changes it
         const stat = `${st.size}:${st.mtimeNs}:${st.ctimeNs}:${st.ino}:${st.mode}`;
-        line(`file ${q(rel)} ${mode} ${st.size} ${await this.fileHash(abs, stat)}`);
+        line(`file ${q(rel)} ${mode} ${st.size} ${await this.fileHash(abs, stat, st.size)}`);
       } else {
         line(`other ${q(rel)} ${mode}`);
       }

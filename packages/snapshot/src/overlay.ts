@@ -91,6 +91,7 @@ export class OverlaySnapshotter implements Snapshotter {
 
   async prepare(key: string, parent?: string): Promise<ActiveSnapshot> {
     const dir = this.layout.activeDir(key);
+    await this.layout.readyActive();
     await rm(dir, { recursive: true, force: true });
     for (const d of ["upper", "work", "merged"]) await mkdir(join(dir, d), { recursive: true });
     await this.layout.writeMeta(dir, { name: key, ...(parent !== undefined ? { parent } : {}) });
@@ -113,6 +114,7 @@ export class OverlaySnapshotter implements Snapshotter {
    */
   async deltaDir(key: string): Promise<string> {
     const dir = this.layout.activeDir(key);
+    await this.layout.readyActive();
     await rm(dir, { recursive: true, force: true });
     await mkdir(join(dir, "upper"), { recursive: true });
     this.active.set(key, { dir, readonly: false });
@@ -142,6 +144,7 @@ export class OverlaySnapshotter implements Snapshotter {
 
   async view(key: string, parent: string): Promise<ActiveSnapshot> {
     const dir = this.layout.activeDir(key);
+    await this.layout.readyActive();
     await rm(dir, { recursive: true, force: true });
     await mkdir(join(dir, "merged"), { recursive: true });
     let lowers = await this.lowers(parent);
