@@ -3,6 +3,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { mkdir, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { writeFileAtomic } from "@tsbuild/oci";
+import { spreadSubdirectories } from "./spread.js";
 
 export interface SnapshotMeta {
   name: string;
@@ -37,6 +38,10 @@ export class Layout {
   }
   activeDir(key: string): string {
     return join(this.root, "a", idOf(key));
+  }
+  /** Makes sure <root>/a spreads the active snapshots over the file system (spread.ts); before creating one. */
+  async readyActive(): Promise<void> {
+    await spreadSubdirectories(join(this.root, "a"));
   }
   async readMeta(dir: string): Promise<SnapshotMeta | undefined> {
     try {

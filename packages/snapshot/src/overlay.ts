@@ -91,6 +91,7 @@ export class OverlaySnapshotter implements Snapshotter {
 
   async prepare(key: string, parent?: string): Promise<ActiveSnapshot> {
     const dir = this.layout.activeDir(key);
+    await this.layout.readyActive();
     await rm(dir, { recursive: true, force: true });
     // no meta.json here: an active dir is never read back (commit writes the committed one), and
     // its two fsyncs cost a few ms on every step
@@ -114,6 +115,7 @@ export class OverlaySnapshotter implements Snapshotter {
    */
   async deltaDir(key: string): Promise<string> {
     const dir = this.layout.activeDir(key);
+    await this.layout.readyActive();
     await rm(dir, { recursive: true, force: true });
     await mkdir(join(dir, "upper"), { recursive: true });
     this.active.set(key, { dir, readonly: false });
@@ -143,6 +145,7 @@ export class OverlaySnapshotter implements Snapshotter {
 
   async view(key: string, parent: string): Promise<ActiveSnapshot> {
     const dir = this.layout.activeDir(key);
+    await this.layout.readyActive();
     await rm(dir, { recursive: true, force: true });
     await mkdir(join(dir, "merged"), { recursive: true });
     let lowers = await this.lowers(parent);

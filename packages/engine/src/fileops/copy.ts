@@ -8,12 +8,13 @@
  */
 import { chmod, lchown, lstat, mkdir, readdir, readlink, rm, writeFile } from "node:fs/promises";
 import {
-  chmodSync, constants, copyFileSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync, utimesSync,
+  chmodSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync, utimesSync,
 } from "node:fs";
 import { posix } from "node:path";
 import { resolveInRoot } from "@tsbuild/oci";
 import type { IgnoreMatcher } from "../context/dockerignore.js";
 import { goMatch, hasMeta } from "./go-match.js";
+import { copyRegularFile } from "./copy-file.js";
 
 export class CopyError extends Error {
   override readonly name = "CopyError";
@@ -137,17 +138,19 @@ export class Copier {
    * 20,000-file context is some 120,000 system calls, and each asynchronous one would be a round
    * trip through libuv's thread pool costing several times the call itself.
    */
-  private copyEntry(srcRel: string, dstRel: string, applyChmod: boolean): void {
+  private copyEntry(srcRel: string, dstRel: string, applyChmod: boolean, inNewDir = false): void {
     const srcAbs = posix.join(this.req.source.root, srcRel);
     const st = lstatSync(srcAbs);
     const dstAbs = posix.join(this.req.targetRoot, dstRel);
-    const existing = lstatSync(dstAbs, { throwIfNoEntry: false });
+    // nothing can be in the way in a directory this copy has just made
+    const existing = inNewDir ? undefined : lstatSync(dstAbs, { throwIfNoEntry: false });
     const o = this.owner(st);
     const mode = applyChmod && this.req.chmod !== undefined ? this.req.chmod : st.mode & 0o7777;
     if (st.isDirectory()) {
       if (existing && !existing.isDirectory()) rmSync(dstAbs, { force: true });
-      if (!existing || !existing.isDirectory()) mkdirSync(dstAbs);
-      this.copyChildren(srcRel, dstRel, applyChmod);
+      const made = !existing || !existing.isDirectory();
+      if (made) mkdirSync(dstAbs);
+      this.copyChildren(srcRel, dstRel, applyChmod, made);
       lchownSync(dstAbs, o.uid, o.gid);
       chmodSync(dstAbs, mode);
       utimesSync(dstAbs, st.atime, st.mtime);
@@ -167,14 +170,11 @@ export class Copier {
         linkSync(first, dstAbs);
         return;
       }
-      copyFileSync(srcAbs, dstAbs, constants.COPYFILE_FICLONE);
+      copyRegularFile(srcAbs, dstAbs, { size: st.size, owner: o, mode, atime: st.atime, mtime: st.mtime });
       if (st.nlink > 1) this.links.set(key, dstAbs);
-    } else {
-      throw new CopyError(`${this.req.instruction}: /${srcRel} is a ${st.isFIFO() ? "fifo" : "special file"}, which cannot be copied`);
+      return;
     }
-    lchownSync(dstAbs, o.uid, o.gid);
-    chmodSync(dstAbs, mode);
-    utimesSync(dstAbs, st.atime, st.mtime);
+    throw new CopyError(`${this.req.instruction}: /${srcRel} is a ${st.isFIFO() ? "fifo" : "special file"}, which cannot be copied`);
   }
 
   /** One source entry (a directory with everything below it) to `dstRel`, as COPY copies a directory's contents. */
@@ -192,7 +192,7 @@ export class Copier {
     utimesSync(dstAbs, st.atime, st.mtime);
   }
 
-  private copyChildren(srcRel: string, dstRel: string, applyChmod: boolean): void {
+  private copyChildren(srcRel: string, dstRel: string, applyChmod: boolean, newDir = false): void {
     const names = readdirSync(posix.join(this.req.source.root, srcRel)).sort();
     const ign = this.req.source.isContext ? this.req.source.ignore : undefined;
     for (const n of names) {
@@ -201,7 +201,7 @@ export class Copier {
         const st = lstatSync(posix.join(this.req.source.root, childSrc));
         if (!st.isDirectory() || !ign.mayIncludeBelow(childSrc)) continue;
       }
-      this.copyEntry(childSrc, dstRel ? `${dstRel}/${n}` : n, applyChmod);
+      this.copyEntry(childSrc, dstRel ? `${dstRel}/${n}` : n, applyChmod, newDir);
     }
   }
 

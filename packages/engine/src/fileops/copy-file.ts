@@ -1,0 +1,54 @@
+/**
+ * One regular file copied with as few system calls as a cold COPY of 20,000 small files can afford.
+ * A small file is read into one reused buffer and written to a new file whose owner, mode and
+ * times are then set through its descriptor (no second path lookup through the overlay mount):
+ * about 8 calls a file, where copyFileSync and path-based chown/chmod/utimes made 14 (two of them
+ * failing: a reflink and copy_file_range, which cannot cross into an overlay). A large file goes
+ * through copyFileSync, which clones or copies it in the kernel (reflinks where the file system
+ * has them) and never holds it in memory.
+ */
+import { chmodSync, closeSync, constants, copyFileSync, fchmodSync, fchownSync, futimesSync, lchownSync, openSync, readSync, utimesSync, writeSync } from "node:fs";
+import type { Owner } from "./copy.js";
+
+/** Files up to this size are copied through the buffer. */
+const SMALL_FILE = 1 << 20;
+let buffer: Buffer | undefined;
+
+export interface FileMeta {
+  size: number;
+  owner: Owner;
+  /** permission bits, setuid/setgid/sticky included */
+  mode: number;
+  atime: Date;
+  mtime: Date;
+}
+
+export function copyRegularFile(srcAbs: string, dstAbs: string, meta: FileMeta): void {
+  if (meta.size > SMALL_FILE) {
+    copyFileSync(srcAbs, dstAbs, constants.COPYFILE_FICLONE);
+    lchownSync(dstAbs, meta.owner.uid, meta.owner.gid);
+    chmodSync(dstAbs, meta.mode); // after chown, which clears setuid/setgid
+    utimesSync(dstAbs, meta.atime, meta.mtime);
+    return;
+  }
+  buffer ??= Buffer.allocUnsafe(SMALL_FILE);
+  const src = openSync(srcAbs, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    const dst = openSync(dstAbs, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, meta.mode & 0o777);
+    try {
+      // to the end of the file, whatever its size now: the bytes copied are the bytes there
+      for (;;) {
+        const n = readSync(src, buffer, 0, buffer.length, null);
+        if (n === 0) break;
+        for (let at = 0; at < n; ) at += writeSync(dst, buffer, at, n - at);
+      }
+      fchownSync(dst, meta.owner.uid, meta.owner.gid);
+      fchmodSync(dst, meta.mode); // the umask applied at open; chown cleared setuid/setgid
+      futimesSync(dst, meta.atime, meta.mtime);
+    } finally {
+      closeSync(dst);
+    }
+  } finally {
+    closeSync(src);
+  }
+}
