@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 import { makeBaseTars } from "./lib/base-images.mjs";
 import { buildah, buildkit, tsbuild } from "./lib/builders.mjs";
 import { breakdown, goals, table } from "./lib/report.mjs";
-import { stopRunning } from "./lib/run.mjs";
+import { quiet, stopRunning } from "./lib/run.mjs";
 
 const FIXTURES = fileURLToPath(new URL("./fixtures/", import.meta.url));
 
@@ -74,15 +74,22 @@ try {
       if (opts.detail && r.profile) console.log(breakdown(r.profile, r.seconds));
       if (interrupted) throw new Error("interrupted");
     };
+    // Before each timed build, `sync` (not counted): otherwise the first fsync or overlay unmount of a
+    // build flushes what the builder before it left in the page cache (buildah and dockerd do not sync
+    // their layers), and one builder's time includes another's writes.
+    const build = async (b) => {
+      await quiet("sync", []);
+      return b.build(ctx, f.name);
+    };
     for (let run = 1; run <= opts.runs && !interrupted; run++) {
       for (const b of builders) {
         const setup = await b.cold({ [f.base]: tars[f.base] });
         if (opts.detail && setup) console.log(`  ${b.name} base import + unpack before cold (not counted) ${setup.setupSeconds.toFixed(2)} s`);
-        record("cold", b, await b.build(ctx, f.name));
+        record("cold", b, await build(b));
       }
-      for (const b of builders) record("warm", b, await b.build(ctx, f.name));
+      for (const b of builders) record("warm", b, await build(b));
       appendFileSync(join(ctx, f.change), `changed in run ${run}\n`);
-      for (const b of builders) record("change", b, await b.build(ctx, f.name));
+      for (const b of builders) record("change", b, await build(b));
     }
   }
 } catch (e) {
