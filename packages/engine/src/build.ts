@@ -148,7 +148,8 @@ async function buildInStore(opts: BuildOptions, store: Store, session: StoreSess
       await Promise.all(env.pendingWrites);
     } catch (e) {
       controller.abort();
-      await Promise.allSettled(env.pendingWrites); // (build() returns with nothing left writing into the store)
+      // build() returns with nothing left writing into the store (records, blobs, the context index, listings)
+      await Promise.allSettled([...env.pendingWrites, env.contextIndex.save()]);
       throw e;
     }
     await env.contextIndex.save();

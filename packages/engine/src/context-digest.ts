@@ -40,6 +40,8 @@ interface Unhashed {
 
 export class ContextIndex {
   private readonly stats: ContextStatIndex;
+  /** the mtime (whole seconds) of every entry the last digest of each path visited, by context path */
+  private readonly mtimes = new Map<string, number>();
 
   constructor(file: string, private readonly listings?: ContextListings) {
     this.stats = new ContextStatIndex(file);
@@ -63,6 +65,15 @@ export class ContextIndex {
     return hash;
   }
 
+  /**
+   * The mtime in whole seconds (as a layer has it) of a context entry when a digest last visited it.
+   * Listing lines leave times out (they are not in cache keys), so an incremental COPY asks this to
+   * tell an entry whose time alone changed (touched, checked out again) from an unchanged one.
+   */
+  mtimeOf(rel: string): number | undefined {
+    return this.mtimes.get(rel);
+  }
+
   async digest(root: string, ignoreFile: IgnoreMatcher | undefined, sources: string[]): Promise<string> {
     const ignore = ignoreFile?.empty ? undefined : ignoreFile; // (asked for each of 20,000 entries otherwise)
     const lines: string[] = [];
@@ -73,6 +84,7 @@ export class ContextIndex {
         lines.push(`missing ${q(rel)}`);
         return;
       }
+      this.mtimes.set(rel, Math.floor(st.mtimeMs / 1000));
       const type = st.mode & S_IFMT;
       const mode = modeText(st.mode);
       if (type === S_IFDIR) {

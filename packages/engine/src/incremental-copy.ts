@@ -166,20 +166,42 @@ export async function incrementalCopy(env: SolverEnv, st: StageState, createdBy:
       entries.push(top);
       if (top.type === "dir") for await (const e of walkDirectory(join(delta, t))) entries.push({ ...e, path: `${t}/${e.path}` });
     }
-    const drop = (path: string) => {
+    const dropped = (path: string) => {
       if (dropExact.has(path)) return true;
       for (let i = path.indexOf("/"); ; i = path.indexOf("/", i + 1)) {
         if (dropTree.has(i === -1 ? path : path.slice(0, i))) return true;
         if (i === -1) return false;
       }
     };
+    // an entry kept from the previous layer must have the time a full copy would give it now: a file
+    // or directory whose time alone changed (touched, checked out again, an ignored file added) is in
+    // no changed listing line, so the patch is given up and the COPY done in full
+    const srcOf = (dest: string) => {
+      if (dest === plan.destDir) return undefined; // its time is the build's either way
+      const rest = plan.destDir === "" ? dest : dest.startsWith(`${plan.destDir}/`) ? dest.slice(plan.destDir.length + 1) : undefined;
+      return rest === undefined ? undefined : plan.srcDir ? `${plan.srcDir}/${rest}` : rest;
+    };
+    const drop = (path: string, mtime: number) => {
+      if (dropped(path)) return true;
+      const src = srcOf(path);
+      if (src === undefined) return false; // the destination or a directory above it, made by the copy
+      const now = env.contextIndex.mtimeOf(src);
+      const expected = now !== undefined && env.epoch !== undefined ? Math.min(now, env.epoch) : now;
+      if (expected !== mtime) throw new Error(`${src}: its time changed`);
+      return false;
+    };
     const prevLayer = prev.record.layer as NonNullable<CacheRecord["layer"]>;
     const epoch = env.epoch !== undefined ? { sourceDateEpoch: env.epoch } : {};
     const { layer, committed } = await storePatchedLayer(env.store.content, prevLayer.descriptor, drop, entries, epoch);
     const name = chainName(st.snapshot, layer.diffId);
-    await holdSnapshots(env, [name]);
-    if (await snap.exists(name)) await snap.remove(key);
-    else await snap.commitDelta(name, prev.snapshot, key);
+    try {
+      await holdSnapshots(env, [name]);
+      if (await snap.exists(name)) await snap.remove(key);
+      else await snap.commitDelta(name, prev.snapshot, key);
+    } catch (e) {
+      env.pendingWrites.push(committed.catch(() => undefined)); // the blob's write goes on: build() waits for it
+      throw e;
+    }
     return {
       layer, committed, snapshot: name,
       detail: `incremental: ${changed.length} of ${diff.entries} entries changed`,

@@ -4,7 +4,7 @@
  * full copy gives, for every kind of change.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -99,6 +99,17 @@ describe("incremental COPY", () => {
     mkdirSync(join(ctx, "src/d0/f9.txt"));
     writeFileSync(join(ctx, "src/d0/f9.txt/inside"), "inside\n");
   }), 60_000);
+  it("a file whose time alone changed, beside a changed file: copied in full (the listing has no times, a patch would keep the old one)", async () => {
+    writeFileSync(join(ctx, "src/d1/f5.txt"), "changed beside a touched file\n");
+    utimesSync(join(ctx, "src/d2/f3.txt"), new Date("2023-05-01T00:00:00Z"), new Date("2023-05-01T00:00:00Z"));
+    const fast = await buildIt();
+    expect(fast.detail).toBeUndefined(); // given up: a full copy
+    const full = await buildIt({ noCache: true });
+    expect(await entries(fast.copyLayer)).toEqual(await entries(full.copyLayer));
+    expect((await entries(fast.copyLayer)).find((e) => e.startsWith("app/src/d2/f3.txt "))).toContain(` ${Date.parse("2023-05-01T00:00:00Z")} `);
+    // and the next one-file change is incremental again
+    await expectSameAsFullCopy(() => writeFileSync(join(ctx, "src/d1/f6.txt"), "changed again\n"));
+  }, 60_000);
   it("--no-cache copies in full, even when an earlier run could be patched", async () => {
     writeFileSync(join(ctx, "src/d2/f1.txt"), "again\n");
     expect((await buildIt({ noCache: true })).detail).toBeUndefined();

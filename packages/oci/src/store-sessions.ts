@@ -21,7 +21,7 @@
  * - A session whose pid is dead is ignored (and its file removed by the next prune): a killed
  *   build protects nothing.
  */
-import { appendFileSync, mkdirSync } from "node:fs";
+import { closeSync, constants as fsConstants, mkdirSync, openSync, writeSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
@@ -78,9 +78,21 @@ export class StoreSession {
     const snapshots = [...(what.snapshots ?? [])].filter((n) => !this.snapshots.has(n));
     if (!digests.length && !snapshots.length) return;
     await withGcLock(this.root, async () => {
-      appendFileSync(this.file, JSON.stringify({ digests, snapshots }) + "\n");
       for (const d of digests) this.digests.add(d);
       for (const n of snapshots) this.snapshots.add(n);
+      try {
+        // no O_CREAT: appending to a file someone removed would make one without its pid line,
+        // which every prune takes for a dead session's
+        const fd = openSync(this.file, fsConstants.O_WRONLY | fsConstants.O_APPEND);
+        try {
+          writeSync(fd, JSON.stringify({ digests, snapshots }) + "\n");
+        } finally {
+          closeSync(fd);
+        }
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+        await this.create(); // removed meanwhile: written again whole, with all it holds
+      }
     });
   }
 
@@ -90,10 +102,12 @@ export class StoreSession {
     await rm(this.file, { force: true });
   }
 
-  /** The first line, renamed into place so a reader never sees a session without its pid. */
+  /** The first line (and what is held so far), renamed into place so a reader never sees a session without its pid. */
   private async create(): Promise<void> {
     const tmp = join(sessionsDir(this.root), `.tmp-${process.pid}-${randomBytes(6).toString("hex")}`);
-    await writeFile(tmp, JSON.stringify(this.record) + "\n");
+    const held = this.digests.size || this.snapshots.size ? JSON.stringify({ digests: [...this.digests], snapshots: [...this.snapshots] }) + "\n" : "";
+    await mkdir(sessionsDir(this.root), { recursive: true });
+    await writeFile(tmp, JSON.stringify(this.record) + "\n" + held);
     await rename(tmp, this.file);
   }
 }

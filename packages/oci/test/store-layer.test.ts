@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { Writable } from "node:stream";
-import { Store, storeLayer, walkDirectory, writeLayer, type LayerEntry } from "../src/index.js";
+import { Store, storeLayer, storeLayerBytes, walkDirectory, writeLayer, type ContentStore, type LayerEntry } from "../src/index.js";
 
 // storeLayer writes an uncompressed layer straight into the content store (one hash, one write in
 // flight): the blob must be byte for byte the tar writeLayer streams, and a failure must leave nothing.
@@ -52,5 +52,42 @@ describe("storeLayer, uncompressed", () => {
     expect(readdirSync(join(dir, "blobs", "sha256")).length).toBe(0);
     expect(readdirSync(join(dir, "blobs", "ingest"))).toEqual([]);
     expect(readFileSync(join(root, "big/f3")).length).toBe(10);
+  });
+
+  it("a write that fails while the next piece is being read (a full disk) fails the call, not the process, and leaves no ingest file", async () => {
+    const store = await Store.open(join(work, "store-failing"));
+    const real = store.content;
+    const failing: ContentStore = Object.create(real) as ContentStore;
+    failing.writer = async (ref, expected) => {
+      const w = await real.writer(ref, expected);
+      let n = 0;
+      const write = w.write.bind(w);
+      w.write = async (chunk) => {
+        if (++n === 2) {
+          await new Promise((r) => setTimeout(r, 5));
+          throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
+        }
+        return write(chunk);
+      };
+      return w;
+    };
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown) => unhandled.push(e);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      async function* slowPieces() {
+        for (let i = 0; i < 4; i++) {
+          yield Buffer.alloc(512 * 4, i);
+          await new Promise((r) => setTimeout(r, 50)); // the next piece takes a while: the write fails meanwhile
+        }
+        yield Buffer.alloc(1024);
+      }
+      await expect(storeLayerBytes(failing, slowPieces())).rejects.toThrow(/ENOSPC/);
+      await new Promise((r) => setTimeout(r, 20));
+      expect(unhandled).toEqual([]);
+      expect(readdirSync(join(store.root, "blobs", "ingest"))).toEqual([]);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
   });
 });

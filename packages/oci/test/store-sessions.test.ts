@@ -70,6 +70,11 @@ describe("locks and sessions", () => {
     appendFileSync(path, '{"digests":["sha256:'); // a reader without the gc lock may see a line being written
     const [rec] = await liveSessions(store.root);
     expect(rec).toMatchObject({ pid: process.pid, digests: [a.digest, b.digest], snapshots: ["s1"] });
+    // the file removed under it (a prune that could not read it): the next hold writes it again whole
+    rmSync(path);
+    await session.hold({ snapshots: ["s2"] });
+    const [again] = await liveSessions(store.root);
+    expect(again).toMatchObject({ pid: process.pid, kind: "build", digests: [a.digest, b.digest], snapshots: ["s1", "s2"] });
     await session.end();
   });
 });

@@ -2,7 +2,7 @@ export * from "./entry.js";
 export * from "./layer-writer.js";
 export * from "./layer-applier.js";
 export * from "./walk-directory.js";
-export { patchLayer, storePatchedLayer, PatchUnsupportedError } from "./layer-patch.js";
+export { patchLayer, storePatchedLayer, PatchUnsupportedError, type PatchDrop } from "./layer-patch.js";
 export * from "./compression.js";
 export { GzipWorkerPool, sharedGzipPool } from "./gzip-pool.js";
 export { readTar, type TarEntry } from "./tar-reader.js";

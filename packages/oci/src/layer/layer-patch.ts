@@ -27,7 +27,11 @@ export class PatchUnsupportedError extends Error {
 const CHUNK = 4 << 20;
 
 /** One entry of the earlier layer: its path and where its bytes (PAX records included) end. */
-type Parsed = { path: string; end: number } | "end" | "more";
+/** an entry of the earlier layer: its path, its mtime (whole seconds, as the header has it) and where it ends */
+type Parsed = { path: string; mtime: number; end: number } | "end" | "more";
+
+/** Which of the earlier layer's entries to leave out; it may throw to give the patch up. */
+export type PatchDrop = (path: string, mtime: number) => boolean;
 
 const ZERO_BLOCK = Buffer.alloc(BLOCK);
 
@@ -65,6 +69,7 @@ function parseEntry(buf: Buffer, at: number, pos: number): Parsed {
   let o = at;
   let paxPath: string | undefined;
   let paxSize: number | undefined;
+  let paxMtime: number | undefined;
   for (;;) {
     if (o + BLOCK > buf.length) return "more";
     if (buf[o] === 0 && buf.compare(ZERO_BLOCK, 0, BLOCK, o, o + BLOCK) === 0) {
@@ -80,6 +85,7 @@ function parseEntry(buf: Buffer, at: number, pos: number): Parsed {
       const pax = parsePax(buf.subarray(o + BLOCK, o + BLOCK + headerSize));
       if (pax.has("path")) paxPath = pax.get("path")?.toString("utf8");
       if (pax.has("size")) paxSize = Number(pax.get("size")?.toString("utf8"));
+      if (pax.has("mtime")) paxMtime = Math.floor(Number(pax.get("mtime")?.toString("utf8")));
       o += BLOCK + len;
       continue;
     }
@@ -99,7 +105,8 @@ function parseEntry(buf: Buffer, at: number, pos: number): Parsed {
     const base = path.slice(path.lastIndexOf("/") + 1);
     if (base.startsWith(WHITEOUT_PREFIX) || base === OPAQUE_MARKER) throw new PatchUnsupportedError(`the layer has a whiteout (${path})`);
     const size = type === "0" || type === "\0" || type === "7" ? (paxSize ?? headerSize) : 0;
-    return { path, end: pos + (o - at) + BLOCK + size + padding(size) };
+    const mtime = paxMtime ?? numberField(buf, o + 136, 12);
+    return { path, mtime, end: pos + (o - at) + BLOCK + size + padding(size) };
   }
 }
 
@@ -121,10 +128,11 @@ async function readAt(fh: FileHandle, pos: number, size: number): Promise<Buffer
 /**
  * The bytes of the patched layer, in pieces.
  * @param oldFile the earlier layer's file (an uncompressed tar)
- * @param drop which of the earlier layer's paths to leave out (those replaced or removed)
+ * @param drop which of the earlier layer's paths to leave out (those replaced or removed); it is
+ *   given each entry's mtime too, and may throw to give the patch up
  */
 export async function* patchLayer(
-  oldFile: string, drop: (path: string) => boolean, fresh: readonly LayerEntry[], opts: PatchOptions = {},
+  oldFile: string, drop: PatchDrop, fresh: readonly LayerEntry[], opts: PatchOptions = {},
 ): AsyncIterable<Buffer> {
   for await (const p of patchPieces(oldFile, drop, fresh, opts)) yield p.bytes;
 }
@@ -137,7 +145,7 @@ interface Piece {
   at?: number;
 }
 
-async function* patchPieces(oldFile: string, drop: (path: string) => boolean, fresh: readonly LayerEntry[], opts: PatchOptions): AsyncIterable<Piece> {
+async function* patchPieces(oldFile: string, drop: PatchDrop, fresh: readonly LayerEntry[], opts: PatchOptions): AsyncIterable<Piece> {
   const { readSize = CHUNK, ...tarOpts } = opts;
   const add = [...fresh].sort((a, b) => compareWalkOrder(a.path, b.path));
   let next = 0;
@@ -180,7 +188,7 @@ async function* patchPieces(oldFile: string, drop: (path: string) => boolean, fr
           yield* kept(pos);
           yield* before;
         }
-        if (drop(e.path)) {
+        if (drop(e.path, e.mtime)) {
           yield* kept(pos);
           keepFrom = e.end;
         }
@@ -209,7 +217,7 @@ const KEEP_FRESH = 16 << 20;
  * is not in the store; a killed build leaves at most an ingest file.
  */
 export async function storePatchedLayer(
-  store: ContentStore, old: Descriptor, drop: (path: string) => boolean, fresh: readonly LayerEntry[], opts: { sourceDateEpoch?: number } = {},
+  store: ContentStore, old: Descriptor, drop: PatchDrop, fresh: readonly LayerEntry[], opts: { sourceDateEpoch?: number } = {},
 ): Promise<{ layer: StoredLayer; committed: Promise<void> }> {
   if (layerCompression(old.mediaType) !== "none") throw new PatchUnsupportedError(`the layer is compressed (${old.mediaType})`);
   const file = store.blobPath(old.digest);

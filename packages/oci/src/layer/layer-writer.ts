@@ -192,6 +192,9 @@ async function storeUncompressed(w: ContentWriter, bytes: AsyncIterable<Buffer>)
     for await (const b of bytes) {
       await inFlight;
       inFlight = w.write(b); // tarBytes hands on fresh buffers: b is not reused while it is written
+      // handled from now on: a write failing while the next piece is read (a full disk) must not be an
+      // unhandled rejection, which ends the process; the awaits rethrow it into the catch below
+      inFlight.catch(() => undefined);
     }
     await inFlight;
     const info = await w.commit();
