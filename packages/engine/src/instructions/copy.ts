@@ -23,21 +23,21 @@ export const copy: InstructionHandler<CopyInstruction> = async (env, st, i) => {
   const createdBy = `COPY ${[...i.sources, i.dest].join(" ")} # buildkit`;
   const plan = await incrementalPlan(env, st, i, sources, inline.length > 0);
   const shortcut: Shortcut | undefined = plan ? () => incrementalCopy(env, st, createdBy, inputs, plan) : undefined;
-  return withCopySource(env, st, i.from, (source) =>
-    fsStep(env, st, createdBy, async (root) => {
-      try {
-        const chown = await resolveChown(root, i.chown);
-        const chmod = parseChmod(i.chmod);
-        await copyFiles({
-          source, sources, inline, dest: i.dest, workdir: st.image.config.WorkingDir || "/", targetRoot: root,
-          ...(chown ? { chown } : {}), ...(chmod !== undefined ? { chmod } : {}), instruction: "COPY",
-        });
-      } catch (e) {
-        if (e instanceof CopyError || (e as Error).name === "UserResolutionError") throw new BuildError((e as Error).message, env.graph.file, i.position, i.original);
-        throw e;
-      }
-    }, inputs, shortcut),
-  );
+  // the source (a mounted view of a stage or an image for --from) is opened only when the step runs:
+  // a cache hit reads nothing from it (its key names the stage's key or the image's id)
+  return fsStep(env, st, createdBy, (root) => withCopySource(env, st, i.from, async (source) => {
+    try {
+      const chown = await resolveChown(root, i.chown);
+      const chmod = parseChmod(i.chmod);
+      await copyFiles({
+        source, sources, inline, dest: i.dest, workdir: st.image.config.WorkingDir || "/", targetRoot: root,
+        ...(chown ? { chown } : {}), ...(chmod !== undefined ? { chmod } : {}), instruction: "COPY",
+      });
+    } catch (e) {
+      if (e instanceof CopyError || (e as Error).name === "UserResolutionError") throw new BuildError((e as Error).message, env.graph.file, i.position, i.original);
+      throw e;
+    }
+  }), inputs, shortcut);
 };
 
 /** Where a COPY can be redone from its previous result (incremental-copy.ts): one context directory, owners by number. */
