@@ -22,7 +22,9 @@ describe("context digest", () => {
     writeFileSync(join(ctx, "empty"), "");
     for (const f of ["small", "large", "empty"]) chmodSync(join(ctx, f), 0o644);
     const listings = new ContextListings(join(work, "listings"));
-    const digest = await new ContextIndex(join(work, "index.json"), listings).digest(ctx, undefined, ["."]);
+    const index = new ContextIndex(join(work, "index.json"), listings);
+    const digest = await index.digest(ctx, undefined, ["."]);
+    await index.save(); // (the index and the listing are written in the background: done before the temp dir goes)
     const lines = await listings.load(digest);
     expect(lines?.get("small")).toBe(`file "small" 644 ${small.length} ${sha(small)}`);
     expect(lines?.get("large")).toBe(`file "large" 644 ${large.length} ${sha(large)}`);
