@@ -6,7 +6,7 @@ import { normalizeName, resolveImage, type Descriptor, type ImageConfig, type Re
 import { unpackLayer } from "@tsbuild/snapshot";
 import type { PlatformSpec } from "@tsbuild/dockerfile";
 import type { SolverEnv } from "./build-context-types.js";
-import { chainName } from "./fs-step.js";
+import { chainName } from "./snapshot-chain.js";
 import { holdSnapshots, type GuardEnv } from "./store-guard.js";
 
 export interface BaseImage {

@@ -21,7 +21,7 @@ import { OverlaySnapshotter } from "@tsbuild/snapshot";
 import type { SolverEnv, StageState } from "./build-context-types.js";
 import type { CacheRecord } from "./cache.js";
 import { Copier, type CopyRequest } from "./fileops/copy.js";
-import { chainName } from "./fs-step.js";
+import { chainName } from "./snapshot-chain.js";
 import { quotePath } from "./context-listing.js";
 import { diffListings } from "./listing-diff.js";
 import { keyOf, type StepInputs } from "./step-cache.js";

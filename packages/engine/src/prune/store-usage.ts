@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { dirSize, isDigest, liveSessions, pidAlive, stampedPid, type Digest, type SessionRecord, type Store } from "@tsbuild/oci";
 import { listCommitted, listSnapshotDebris, type CommittedSnapshot, type SnapshotDebris } from "@tsbuild/snapshot";
 import { LocalCache, leaseId } from "../cache.js";
-import { chainName } from "../fs-step.js";
+import { chainName } from "../snapshot-chain.js";
 import { imageSnapshotNames } from "./image-chains.js";
 
 export interface BlobUsage {
