@@ -13,7 +13,6 @@ import { draftRecord, lookupStep, type StepInputs } from "./step-cache.js";
 import { holdSnapshots } from "./store-guard.js";
 import type { Semaphore } from "./semaphore.js";
 
-
 function now(env: SolverEnv): string {
   return new Date(env.epoch !== undefined ? env.epoch * 1000 : Date.now()).toISOString();
 }
