@@ -16,7 +16,8 @@ import type { SolverEnv, StageState, StepRecord } from "./build-context-types.js
 import { solve } from "./solver.js";
 import { Semaphore } from "./semaphore.js";
 import { LocalCache } from "./cache.js";
-import { ContextIndex, contextIndexPath } from "./context-digest.js";
+import { ContextIndex } from "./context-digest.js";
+import { contextIndexPath } from "./context-stat-index.js";
 import { ContextListings } from "./context-listing.js";
 import { MissExplainer } from "./explain.js";
 import { exportImage, type OutputSpec } from "./export.js";

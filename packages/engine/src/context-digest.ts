@@ -14,7 +14,6 @@ import { quotePath as q } from "./context-listing.js";
 import type { ContextListings } from "./context-listing.js";
 import { ContextStatIndex } from "./context-stat-index.js";
 
-export { contextIndexPath } from "./context-stat-index.js";
 
 /** Files up to this size are read in one call; larger ones stream. */
 const READ_WHOLE = 1 << 20;

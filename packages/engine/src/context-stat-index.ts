@@ -27,7 +27,12 @@ export function contextIndexPath(storeRoot: string, contextDir: string): string 
   return join(storeRoot, "cache", "context-index", `${createHash("sha256").update(contextDir).digest("hex").slice(0, 32)}.bin`);
 }
 
-function sameStat(tuples: Float64Array, at: number, st: Stats): boolean {
+/** The stat tuple an entry is remembered by, in the order the file stores it. */
+function tupleOf(st: Stats): number[] {
+  return [st.size, st.mtimeMs, st.ctimeMs, st.ino, st.mode];
+}
+
+function sameStat(tuples: ArrayLike<number>, at: number, st: Stats): boolean {
   return tuples[at] === st.size && tuples[at + 1] === st.mtimeMs && tuples[at + 2] === st.ctimeMs && tuples[at + 3] === st.ino && tuples[at + 4] === st.mode;
 }
 
@@ -72,14 +77,14 @@ export class ContextStatIndex {
   /** The hex sha256 remembered for `path` with exactly this stat, or undefined. */
   lookup(path: string, st: Stats): string | undefined {
     const l = this.learnt.get(path);
-    if (l) return l.tuple[0] === st.size && l.tuple[1] === st.mtimeMs && l.tuple[2] === st.ctimeMs && l.tuple[3] === st.ino && l.tuple[4] === st.mode ? l.hash.toString("hex") : undefined;
+    if (l) return sameStat(l.tuple, 0, st) ? l.hash.toString("hex") : undefined;
     const i = this.slots.get(path);
     if (i === undefined || !sameStat(this.tuples, i * FIELDS, st)) return undefined;
     return this.hashes.toString("hex", i * HASH, (i + 1) * HASH);
   }
 
   remember(path: string, st: Stats, hexHash: string): void {
-    this.learnt.set(path, { tuple: [st.size, st.mtimeMs, st.ctimeMs, st.ino, st.mode], hash: Buffer.from(hexHash, "hex") });
+    this.learnt.set(path, { tuple: tupleOf(st), hash: Buffer.from(hexHash, "hex") });
     this.unsaved = true;
   }
 

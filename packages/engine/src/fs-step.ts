@@ -51,8 +51,7 @@ export async function fsStep(
   const { key, hit, explain, disabled } = await lookupStep(env, st, createdBy, cacheInputs);
   if (hit) {
     if (hit.layer) {
-      const name = chainName(st.snapshot, hit.layer.diffId);
-      await holdSnapshots(env, [name]);
+      const name = chainName(st.snapshot, hit.layer.diffId); // held already, with its layer (lookupStep → holdHit)
       if (!(await env.snapshotter.exists(name))) await unpackLayer(env.snapshotter, name, st.snapshot, env.store.content.reader(hit.layer.descriptor.digest));
       st.snapshot = name;
       st.layers.push({ descriptor: hit.layer.descriptor, diffId: hit.layer.diffId });

@@ -69,12 +69,11 @@ async function previousRun(env: SolverEnv, st: StageState, snap: OverlaySnapshot
   // its listing is read meanwhile (incrementalCopy compares it with the new one)
   if (candidates[0]) void env.listings.lines((candidates[0].inputs?.source as string).slice("context:".length));
   for (const record of candidates) {
-    const layer = (record.layer as NonNullable<CacheRecord["layer"]>).descriptor.digest;
     const snapshot = snapshotOf(record);
     // a look before holding anything (holding writes the session file): most runs made a delta, not a full tree
     if ((await snap.parents(snapshot).catch(() => []))[0] !== st.snapshot) continue;
-    await env.session?.hold({ snapshots: [snapshot], digests: [layer] }); // kept from a concurrent prune (store-guard.ts)
-    if (!(await snap.exists(snapshot)) || !(await holdHit(env, record))) continue;
+    // its layer and snapshot kept from a concurrent prune (store-guard.ts)
+    if (!(await holdHit(env, record, { parent: st.snapshot })) || !(await snap.exists(snapshot))) continue;
     const [parent] = await snap.parents(snapshot);
     if (parent === st.snapshot) return { record, snapshot };
   }
@@ -177,14 +176,15 @@ export async function incrementalCopy(env: SolverEnv, st: StageState, createdBy:
     // or directory whose time alone changed (touched, checked out again, an ignored file added) is in
     // no changed listing line, so the patch is given up and the COPY done in full
     const srcOf = (dest: string) => {
-      if (dest === plan.destDir) return undefined; // its time is the build's either way
-      const rest = plan.destDir === "" ? dest : dest.startsWith(`${plan.destDir}/`) ? dest.slice(plan.destDir.length + 1) : undefined;
-      return rest === undefined ? undefined : plan.srcDir ? `${plan.srcDir}/${rest}` : rest;
+      // the destination's own time is the build's either way; directories above it are made by the copy
+      if (dest === plan.destDir || !within(plan.destDir, dest)) return undefined;
+      const rest = plan.destDir === "" ? dest : dest.slice(plan.destDir.length + 1);
+      return plan.srcDir ? `${plan.srcDir}/${rest}` : rest;
     };
     const drop = (path: string, mtime: number) => {
       if (dropped(path)) return true;
       const src = srcOf(path);
-      if (src === undefined) return false; // the destination or a directory above it, made by the copy
+      if (src === undefined) return false;
       const now = env.contextIndex.mtimeOf(src);
       const expected = now !== undefined && env.epoch !== undefined ? Math.min(now, env.epoch) : now;
       if (expected !== mtime) throw new Error(`${src}: its time changed`);
@@ -193,15 +193,12 @@ export async function incrementalCopy(env: SolverEnv, st: StageState, createdBy:
     const prevLayer = prev.record.layer as NonNullable<CacheRecord["layer"]>;
     const epoch = env.epoch !== undefined ? { sourceDateEpoch: env.epoch } : {};
     const { layer, committed } = await storePatchedLayer(env.store.content, prevLayer.descriptor, drop, entries, epoch);
+    // the blob's write goes on: build() waits for it (on success its record follows it: a failure fails the build there)
+    env.pendingWrites.push(committed.catch(() => undefined));
     const name = chainName(st.snapshot, layer.diffId);
-    try {
-      await holdSnapshots(env, [name]);
-      if (await snap.exists(name)) await snap.remove(key);
-      else await snap.commitDelta(name, prev.snapshot, key);
-    } catch (e) {
-      env.pendingWrites.push(committed.catch(() => undefined)); // the blob's write goes on: build() waits for it
-      throw e;
-    }
+    await holdSnapshots(env, [name]);
+    if (await snap.exists(name)) await snap.remove(key);
+    else await snap.commitDelta(name, prev.snapshot, key);
     return {
       layer, committed, snapshot: name,
       detail: `incremental: ${changed.length} of ${diff.entries} entries changed`,

@@ -20,7 +20,11 @@ export interface ListingDiff {
   entries: number;
 }
 
-/** Per path component, as the walk orders them: a directory's entries right after it. */
+/**
+ * Per path component, as the walk orders them: a directory's entries right after it. Names compare
+ * as JavaScript strings (UTF-16 code units), as the walk's readdirSync().sort() orders them; not
+ * oci's compareWalkOrder (UTF-8 bytes), which differs for names mixing astral and U+E000–U+FFFF characters.
+ */
 function walkOrder(a: string, b: string): number {
   const x = a.split("/");
   const y = b.split("/");

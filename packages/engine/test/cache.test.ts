@@ -6,7 +6,7 @@ import { gzipSync } from "node:zlib";
 import { Readable } from "node:stream";
 import { DigestingStream, MediaTypes, Store, writeImage, type Descriptor, type ImageManifest } from "@tsbuild/oci";
 import { build, type BuildOptions } from "../src/index.js";
-import { contextIndexPath } from "../src/context-digest.js";
+import { contextIndexPath } from "../src/context-stat-index.js";
 import { ContextStatIndex } from "../src/context-stat-index.js";
 import { BASE_ENV_PATH, busyboxTar, makeBusyboxRootfs } from "../../../fixtures/support/busybox-rootfs.js";
 

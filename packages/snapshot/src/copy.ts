@@ -55,9 +55,7 @@ export class CopySnapshotter implements Snapshotter {
   }
 
   async prepare(key: string, parent?: string): Promise<ActiveSnapshot> {
-    const dir = this.layout.activeDir(key);
-    await this.layout.readyActive();
-    await rm(dir, { recursive: true, force: true });
+    const dir = await this.layout.freshActiveDir(key);
     await mkdir(join(dir, "fs"), { recursive: true });
     if (parent !== undefined) await execOk("cp", ["-a", "--reflink=auto", `${this.fsOf(parent)}/.`, join(dir, "fs")]);
     // identity of every path after the copy: inode and birth time (an inode number can be reused

@@ -39,9 +39,15 @@ export class Layout {
   activeDir(key: string): string {
     return join(this.root, "a", idOf(key));
   }
-  /** Makes sure <root>/a spreads the active snapshots over the file system (spread.ts); before creating one. */
-  async readyActive(): Promise<void> {
+  /**
+   * The directory of a new active snapshot, empty (anything left under its key is removed), in a
+   * <root>/a that spreads active snapshots over the file system (spread.ts); the caller makes it.
+   */
+  async freshActiveDir(key: string): Promise<string> {
+    const dir = this.activeDir(key);
     await spreadSubdirectories(join(this.root, "a"));
+    await rm(dir, { recursive: true, force: true });
+    return dir;
   }
   async readMeta(dir: string): Promise<SnapshotMeta | undefined> {
     try {

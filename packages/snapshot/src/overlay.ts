@@ -90,9 +90,7 @@ export class OverlaySnapshotter implements Snapshotter {
   }
 
   async prepare(key: string, parent?: string): Promise<ActiveSnapshot> {
-    const dir = this.layout.activeDir(key);
-    await this.layout.readyActive();
-    await rm(dir, { recursive: true, force: true });
+    const dir = await this.layout.freshActiveDir(key);
     // no meta.json here: an active dir is never read back (commit writes the committed one), and
     // its two fsyncs cost a few ms on every step
     for (const d of ["upper", "work", "merged"]) await mkdir(join(dir, d), { recursive: true });
@@ -114,9 +112,7 @@ export class OverlaySnapshotter implements Snapshotter {
    * remove(key) drops it.
    */
   async deltaDir(key: string): Promise<string> {
-    const dir = this.layout.activeDir(key);
-    await this.layout.readyActive();
-    await rm(dir, { recursive: true, force: true });
+    const dir = await this.layout.freshActiveDir(key);
     await mkdir(join(dir, "upper"), { recursive: true });
     this.active.set(key, { dir, readonly: false });
     return join(dir, "upper");
@@ -144,9 +140,7 @@ export class OverlaySnapshotter implements Snapshotter {
   }
 
   async view(key: string, parent: string): Promise<ActiveSnapshot> {
-    const dir = this.layout.activeDir(key);
-    await this.layout.readyActive();
-    await rm(dir, { recursive: true, force: true });
+    const dir = await this.layout.freshActiveDir(key);
     await mkdir(join(dir, "merged"), { recursive: true });
     let lowers = await this.lowers(parent);
     if (lowers.length === 1) lowers = [...lowers, "empty"];

@@ -14,7 +14,7 @@ import type { Digest } from "../digest.js";
 import type { StoredLayer } from "../image-writer.js";
 import { layerCompression, ociLayerMediaType } from "../media-types.js";
 import type { Descriptor } from "../types/image.js";
-import { BLOCK, padding, parsePax, TarFormatError } from "./tar-format.js";
+import { BLOCK, padding, parsePax, readNumber, readString, TarFormatError, ZERO_BLOCK } from "./tar-format.js";
 import { OPAQUE_MARKER, WHITEOUT_PREFIX, type LayerEntry } from "./entry.js";
 import { tarBytes } from "./layer-writer.js";
 import { compareWalkOrder } from "./walk-directory.js";
@@ -32,32 +32,6 @@ type Parsed = { path: string; mtime: number; end: number } | "end" | "more";
 
 /** Which of the earlier layer's entries to leave out; it may throw to give the patch up. */
 export type PatchDrop = (path: string, mtime: number) => boolean;
-
-const ZERO_BLOCK = Buffer.alloc(BLOCK);
-
-/** A number field: octal digits (cut at NUL or space), or base-256 (GNU) when the high bit is set. */
-function numberField(buf: Buffer, off: number, len: number): number {
-  let n = 0;
-  if (((buf[off] as number) & 0x80) !== 0) {
-    n = (buf[off] as number) & 0x7f;
-    for (let i = 1; i < len; i++) n = n * 256 + (buf[off + i] as number);
-    return n;
-  }
-  let i = off;
-  while (i < off + len && buf[i] === 0x20) i++;
-  for (; i < off + len; i++) {
-    const c = buf[i] as number;
-    if (c === 0 || c === 0x20) break;
-    if (c < 0x30 || c > 0x37) throw new TarFormatError("bad octal number in a tar header");
-    n = n * 8 + (c - 0x30);
-  }
-  return n;
-}
-
-function stringField(buf: Buffer, off: number, len: number): string {
-  const nul = buf.indexOf(0, off);
-  return buf.toString("utf8", off, nul === -1 || nul > off + len ? off + len : nul);
-}
 
 /**
  * The entry whose headers start at `at` in `buf` (at file offset `pos`); "more" when they do not
@@ -78,7 +52,7 @@ function parseEntry(buf: Buffer, at: number, pos: number): Parsed {
     }
     if (buf[o + 257] !== 0x75 || buf.toString("latin1", o + 257, o + 262) !== "ustar") throw new PatchUnsupportedError("the layer has a header that is not USTAR");
     const type = String.fromCharCode(buf[o + 156] as number);
-    const headerSize = numberField(buf, o + 124, 12);
+    const headerSize = readNumber(buf, o + 124, 12);
     if (type === "x") {
       const len = headerSize + padding(headerSize);
       if (o + BLOCK + len > buf.length) return "more";
@@ -91,8 +65,8 @@ function parseEntry(buf: Buffer, at: number, pos: number): Parsed {
     }
     let name = paxPath;
     if (name === undefined) {
-      name = stringField(buf, o, 100);
-      if (buf[o + 345] !== 0 && buf[o + 262] === 0) name = `${stringField(buf, o + 345, 155)}/${name}`; // "ustar\0": POSIX prefix
+      name = readString(buf, o, 100);
+      if (buf[o + 345] !== 0 && buf[o + 262] === 0) name = `${readString(buf, o + 345, 155)}/${name}`; // "ustar\0": POSIX prefix
     }
     if (type === "g" || type === "L" || type === "K") throw new PatchUnsupportedError(`the layer has a tar header of type ${type}`);
     if (type === "1") throw new PatchUnsupportedError(`the layer has a hard link (${name})`);
@@ -105,7 +79,7 @@ function parseEntry(buf: Buffer, at: number, pos: number): Parsed {
     const base = path.slice(path.lastIndexOf("/") + 1);
     if (base.startsWith(WHITEOUT_PREFIX) || base === OPAQUE_MARKER) throw new PatchUnsupportedError(`the layer has a whiteout (${path})`);
     const size = type === "0" || type === "\0" || type === "7" ? (paxSize ?? headerSize) : 0;
-    const mtime = paxMtime ?? numberField(buf, o + 136, 12);
+    const mtime = paxMtime ?? readNumber(buf, o + 136, 12);
     return { path, mtime, end: pos + (o - at) + BLOCK + size + padding(size) };
   }
 }

@@ -113,12 +113,14 @@ export function encodeHeader(h: TarHeader): Buffer {
   return Buffer.concat([paxHeader, data, Buffer.alloc(padding(data.length)), main]);
 }
 
-function readString(buf: Buffer, off: number, len: number): string {
+/** A string field: UTF-8 up to the first NUL or the field's end. */
+export function readString(buf: Buffer, off: number, len: number): string {
   const end = buf.indexOf(0, off);
   return buf.toString("utf8", off, end === -1 || end > off + len ? off + len : end);
 }
 
-function readNumber(buf: Buffer, off: number, len: number): number {
+/** A number field: octal digits (cut at NUL, white space ignored), or base-256 (GNU) when the high bit is set. */
+export function readNumber(buf: Buffer, off: number, len: number): number {
   if (((buf[off] as number) & 0x80) !== 0) {
     // base-256 (GNU): big-endian, first byte's high bit set
     let n = (buf[off] as number) & 0x7f;
@@ -153,9 +155,10 @@ export class TarFormatError extends Error {
   override readonly name = "TarFormatError";
 }
 
-/** Decodes a 512-byte header block; returns undefined for an all-zero block. */
-const ZERO_BLOCK = Buffer.alloc(BLOCK);
+/** An all-zero block: the end-of-archive marker. */
+export const ZERO_BLOCK = Buffer.alloc(BLOCK);
 
+/** Decodes a 512-byte header block; returns undefined for an all-zero block. */
 export function decodeBlock(buf: Buffer): Omit<TarHeader, "pax"> | undefined {
   if (buf.equals(ZERO_BLOCK)) return undefined; // (native compare: this runs once per entry of every layer)
   let sum = 0;
