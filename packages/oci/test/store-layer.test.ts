@@ -39,6 +39,33 @@ describe("storeLayer, uncompressed", () => {
     expect((await store.readBytes(r.diffId)).equals(tar)).toBe(true);
   });
 
+  it("a layer larger than the early-writeback step (several writes in flight, fdatasync under way) is still the tar byte for byte", async () => {
+    const big = join(work, "tree-big");
+    mkdirSync(big, { recursive: true });
+    writeFileSync(join(big, "a"), randomBytes(40 * 1048576 + 3)); // 40 MiB: two early writebacks
+    writeFileSync(join(big, "b"), randomBytes(5));
+    const store = (await Store.open(join(work, "store-big"))).content;
+    const r = await storeLayer(store, walkDirectory(big), { compression: "none" });
+    const tar = await streamed(walkDirectory(big));
+    expect(r.size).toBe(tar.length);
+    expect((await store.readBytes(r.diffId)).equals(tar)).toBe(true);
+  });
+
+  it("a large file read in pieces closes its descriptor when the reader stops half-way", async () => {
+    const fds = () => readdirSync("/proc/self/fd").length;
+    const before = fds();
+    for await (const e of walkDirectory(root)) {
+      if (e.path !== "big/f1") continue;
+      expect(e.read).toBeUndefined(); // 3 MiB: read in pieces, not at once
+      const pieces = e.open!() as Iterable<Buffer>;
+      for (const p of pieces) {
+        expect(p.length).toBe(1 << 20);
+        break;
+      }
+    }
+    expect(fds()).toBe(before);
+  });
+
   it("a file that changes while it is archived fails the write and leaves no blob and no ingest file", async () => {
     const dir = join(work, "store2");
     const store = (await Store.open(dir)).content;

@@ -12,6 +12,7 @@ import type { ActiveSnapshot, Snapshotter } from "./snapshotter.js";
 import { Layout, renameFirstWins } from "./layout.js";
 import { mountOverlay, unmount } from "./mounts.js";
 import { overlayDiff } from "./overlay-diff.js";
+import { EarlyFlush } from "./early-flush.js";
 import { execOk } from "./exec.js";
 
 const MAX_OPTION = 3800; // page size 4096 minus the upper/work part and some margin
@@ -19,7 +20,7 @@ const MAX_OPTION = 3800; // page size 4096 minus the upper/work part and some ma
 export class OverlaySnapshotter implements Snapshotter {
   readonly kind = "overlay" as const;
   private readonly layout: Layout;
-  private readonly active = new Map<string, { dir: string; parent?: string; readonly: boolean; lowers?: string[] }>();
+  private readonly active = new Map<string, { dir: string; parent?: string; readonly: boolean; lowers?: string[]; flush?: EarlyFlush }>();
 
   private readonly maxOption: number;
 
@@ -153,12 +154,15 @@ export class OverlaySnapshotter implements Snapshotter {
   diff(key: string): AsyncIterable<LayerEntry> {
     const a = this.active.get(key);
     if (!a || a.readonly) throw new Error(`no writable snapshot ${key}`);
-    return overlayDiff(join(a.dir, "upper"), a.lowers ?? []);
+    const upper = join(a.dir, "upper");
+    a.flush ??= new EarlyFlush(upper);
+    return a.flush.watch(overlayDiff(upper, a.lowers ?? []));
   }
 
   async commit(name: string, key: string): Promise<void> {
     const a = this.active.get(key);
     if (!a || a.readonly) throw new Error(`no writable snapshot ${key}`);
+    await a.flush?.done();
     await unmount(join(a.dir, "merged"));
     await this.layout.commitTree(name, a.parent, join(a.dir, "upper"), a.dir);
     this.active.delete(key);
@@ -167,6 +171,7 @@ export class OverlaySnapshotter implements Snapshotter {
   async remove(key: string): Promise<void> {
     const a = this.active.get(key);
     if (a) {
+      await a.flush?.done();
       await unmount(join(a.dir, "merged"));
       await rm(a.dir, { recursive: true, force: true });
       this.active.delete(key);

@@ -22,8 +22,8 @@ export interface LayerEntry {
   xattrs?: Record<string, Buffer>;
   uname?: string;
   gname?: string;
-  /** file content */
-  open?: () => Readable;
+  /** file content: a stream, or pieces read synchronously (fresh buffers, never reused) */
+  open?: () => Readable | Iterable<Buffer>;
   /** a small file's content in one synchronous read (preferred over `open` when present) */
   read?: () => Buffer;
 }

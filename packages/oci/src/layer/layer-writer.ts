@@ -79,20 +79,35 @@ function headerFor(e: LayerEntry, epoch: number | undefined): TarHeader {
   };
 }
 
-/** The tar bytes of a stream of entries, handed on in pieces of about 1 MiB. */
+/** Pieces at least this large are handed on as they are, not copied into a batch. */
+const DIRECT = 64 * 1024;
+
+/** Adds `b` to the batch, yielding what is full; a large piece goes on by itself (after the batch so far). */
+function* piece(batch: Batcher, b: Buffer): Iterable<Buffer> {
+  if (b.length >= DIRECT) {
+    const before = batch.take();
+    if (before) yield before;
+    yield b;
+    return;
+  }
+  const full = batch.add(b);
+  if (full) yield full;
+}
+
+/**
+ * The tar bytes of a stream of entries, in pieces of about 1 MiB: small entries batched together,
+ * a large file's pieces as they were read (fresh buffers, so a consumer may keep them while it reads on).
+ */
 export async function* tarBytes(entries: AsyncIterable<LayerEntry> | Iterable<LayerEntry>, opts: { sourceDateEpoch?: number; end?: boolean } = {}): AsyncIterable<Buffer> {
   const batch = new Batcher();
-  const add = (b: Buffer) => batch.add(b);
   for await (const e of entries) {
     const h = headerFor(e, opts.sourceDateEpoch);
-    let full = add(encodeHeader(h));
-    if (full) yield full;
+    yield* piece(batch, encodeHeader(h));
     if (h.type === "0" && h.size > 0) {
       if (e.read) {
         const b = e.read();
         if (b.length !== h.size) throw new Error(`${e.path} changed size while it was being archived (${b.length} of ${h.size} bytes)`);
-        full = add(b);
-        if (full) yield full;
+        yield* piece(batch, b);
       } else {
         if (!e.open) throw new Error(`layer entry ${e.path} has no content`);
         let n = 0;
@@ -100,16 +115,12 @@ export async function* tarBytes(entries: AsyncIterable<LayerEntry> | Iterable<La
           const b = chunk as Buffer;
           n += b.length;
           if (n > h.size) throw new Error(`${e.path} grew while it was being archived (expected ${h.size} bytes)`);
-          full = add(b);
-          if (full) yield full;
+          yield* piece(batch, b);
         }
         if (n !== h.size) throw new Error(`${e.path} shrank while it was being archived (${n} of ${h.size} bytes)`);
       }
       const pad = padding(h.size);
-      if (pad) {
-        full = add(Buffer.alloc(pad));
-        if (full) yield full;
-      }
+      if (pad) yield* piece(batch, Buffer.alloc(pad));
     }
   }
   if (opts.end !== false) batch.add(Buffer.alloc(1024)); // the end-of-archive marker
@@ -181,27 +192,31 @@ export async function storeLayerBytes(
   }
 }
 
+/** Writes of an uncompressed layer that may be in flight at once (the thread pool writes while the tar is read and hashed). */
+const WRITES_IN_FLIGHT = 3;
+
 /**
  * An uncompressed layer is its tar: the content writer's one hash gives the diff id and the digest,
- * and the next piece of the tar is read while the last one is being written (one write in flight,
- * one fsync at commit), without stream plumbing in between.
+ * and the next pieces of the tar are read while the last ones are being written (each at its own
+ * offset; one fsync at commit), without stream plumbing in between.
  */
 async function storeUncompressed(w: ContentWriter, bytes: AsyncIterable<Buffer>): Promise<LayerWriteResult & { descriptor: Descriptor }> {
-  let inFlight: Promise<void> = Promise.resolve();
+  const inFlight: Promise<void>[] = [];
   try {
     for await (const b of bytes) {
-      await inFlight;
-      inFlight = w.write(b); // tarBytes hands on fresh buffers: b is not reused while it is written
+      if (inFlight.length >= WRITES_IN_FLIGHT) await inFlight.shift();
+      const write = w.write(b); // tarBytes hands on fresh buffers: b is not reused while it is written
       // handled from now on: a write failing while the next piece is read (a full disk) must not be an
       // unhandled rejection, which ends the process; the awaits rethrow it into the catch below
-      inFlight.catch(() => undefined);
+      write.catch(() => undefined);
+      inFlight.push(write);
     }
-    await inFlight;
+    await Promise.all(inFlight.splice(0));
     const info = await w.commit();
     const mediaType = ociLayerMediaType("none");
     return { diffId: info.digest, size: info.size, digest: info.digest, compressedSize: info.size, mediaType, descriptor: { mediaType, digest: info.digest, size: info.size } };
   } catch (e) {
-    await inFlight.catch(() => undefined);
+    await Promise.allSettled(inFlight);
     await w.abort();
     throw e;
   }

@@ -6,9 +6,11 @@
  * The walk uses synchronous calls on purpose: a layer of 20,000 small files costs 20,000 lstats
  * and reads, and each asynchronous call is a round trip through libuv's thread pool that costs
  * several times the system call itself (measured: 0.6 s sync vs 2.2 s async for 20,000 files).
- * Small files offer their content synchronously too (`read`); large ones stream (`open`).
+ * Small files offer their content in one synchronous read (`read`); large ones in synchronous reads
+ * of 1 MiB (`open`): a read from the page cache is cheaper than a stream's thread-pool round trips
+ * (200 files of 1 MiB: 60 ms vs 210 ms).
  */
-import { createReadStream, lstatSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { closeSync, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, readSync } from "node:fs";
 import { join } from "node:path";
 import type { LayerEntry } from "./entry.js";
 import { readXattrs } from "./xattrs.js";
@@ -20,6 +22,28 @@ export interface WalkOptions {
 
 /** Files up to this size are read in one synchronous call. */
 const SMALL_FILE = 256 * 1024;
+/** The size of the pieces a larger file is read in. */
+const PIECE = 1 << 20;
+
+/** A file's content in pieces, each a fresh buffer; the descriptor is closed when the reader stops. */
+function* readPieces(abs: string): Iterable<Buffer> {
+  const fd = openSync(abs, "r");
+  try {
+    for (;;) {
+      const b = Buffer.allocUnsafe(PIECE);
+      const n = readSync(fd, b, 0, PIECE, null);
+      if (n === 0) return;
+      yield n === PIECE ? b : b.subarray(0, n);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The content accessors of a regular file of `size` bytes. */
+function fileContent(abs: string, size: number): Pick<LayerEntry, "open" | "read"> {
+  return { open: () => readPieces(abs), ...(size <= SMALL_FILE ? { read: () => readFileSync(abs) } : {}) };
+}
 
 /** Byte order of UTF-8 names (Go's sort of strings), without allocating for ASCII names. */
 function byteOrder(a: string, b: string): number {
@@ -47,7 +71,7 @@ export function statEntry(root: string, path: string): LayerEntry | undefined {
   if (st.isDirectory()) return { ...base, type: "dir" };
   if (st.isFile()) {
     const size = Number(st.size);
-    return { ...base, type: "file", size, open: () => createReadStream(abs, { highWaterMark: 1 << 20 }), ...(size <= SMALL_FILE ? { read: () => readFileSync(abs) } : {}) };
+    return { ...base, type: "file", size, ...fileContent(abs, size) };
   }
   if (st.isSymbolicLink()) return { ...base, type: "symlink", linkname: readlinkSync(abs) };
   if (st.isFIFO()) return { ...base, type: "fifo" };
@@ -89,7 +113,7 @@ export async function* walkDirectory(root: string, opts: WalkOptions = {}): Asyn
       }
       if (st.isFile()) {
         const size = Number(st.size);
-        yield { ...base, type: "file", size, open: () => createReadStream(abs, { highWaterMark: 1 << 20 }), ...(size <= SMALL_FILE ? { read: () => readFileSync(abs) } : {}) };
+        yield { ...base, type: "file", size, ...fileContent(abs, size) };
       } else if (st.isSymbolicLink()) yield { ...base, type: "symlink", linkname: readlinkSync(abs) };
       else if (st.isFIFO()) yield { ...base, type: "fifo" };
       else if (st.isCharacterDevice() || st.isBlockDevice()) {
