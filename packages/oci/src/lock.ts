@@ -23,33 +23,63 @@ export function pidAlive(pid: number): boolean {
  * A simple cross-process lock file (O_EXCL create holding the owner's pid). A lock whose owner pid
  * is gone is taken over at once, so a killed process does not block the store; a live owner is
  * waited for however long it holds the lock (a prune may hold the store's gc lock for minutes).
+ * Taking over goes through a second lock (`PATH.break`, see breakStale): two waiters that both saw
+ * the dead owner must not both remove "the stale lock", the second removing the first one's fresh lock.
  */
 export async function withFileLock<T>(path: string, fn: () => Promise<T>, opts: FileLockOptions | number = {}): Promise<T> {
   const { staleMs = 30_000, timeoutMs = 120_000 } = typeof opts === "number" ? { staleMs: opts } : opts;
   const start = Date.now();
   for (;;) {
-    try {
-      // synchronous: taking a free lock is three tiny local calls, cheaper than three trips through
-      // libuv's thread pool (a no-op rebuild takes the gc lock once per cached step)
-      const fd = openSync(path, "wx");
-      try {
-        writeSync(fd, String(process.pid));
-      } finally {
-        closeSync(fd);
-      }
-      break;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-      if (await lockIsStale(path, staleMs)) await rm(path, { force: true });
-      if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for lock ${path} (held by pid ${await readOwner(path)}; remove the file if no tsbuild is running)`);
-      await new Promise((r) => setTimeout(r, 10 + Math.random() * 20));
-    }
+    if (tryCreate(path)) break;
+    if (await lockIsStale(path, staleMs)) await breakStale(path, staleMs);
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for lock ${path} (held by pid ${await readOwner(path)}; remove the file if no tsbuild is running)`);
+    await new Promise((r) => setTimeout(r, 10 + Math.random() * 20));
   }
   try {
     return await fn();
   } finally {
     rmSync(path, { force: true });
   }
+}
+
+/**
+ * Removes the lock at `path` if it is still stale when looked at again under `PATH.break` (taken
+ * O_EXCL): whoever removes a stale lock holds the break lock while it checks and removes, so a lock
+ * taken meanwhile by a live process is seen as live and left alone. A break lock whose owner died in
+ * those few calls is removed like any lock with a dead owner.
+ */
+async function breakStale(path: string, staleMs: number): Promise<void> {
+  const brk = `${path}.break`;
+  if (!tryCreate(brk)) {
+    if (await lockIsStale(brk, staleMs)) await rm(brk, { force: true });
+    return; // someone else is breaking it: wait and try again
+  }
+  try {
+    if (await lockIsStale(path, staleMs)) await rm(path, { force: true });
+  } finally {
+    rmSync(brk, { force: true });
+  }
+}
+
+/**
+ * Creates the lock file holding our pid; false when it exists. Synchronous: taking a free lock is three
+ * tiny local calls, cheaper than three trips through libuv's thread pool (a no-op rebuild takes the gc
+ * lock once per cached step).
+ */
+function tryCreate(path: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(path, "wx");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    return false;
+  }
+  try {
+    writeSync(fd, String(process.pid));
+  } finally {
+    closeSync(fd);
+  }
+  return true;
 }
 
 async function readOwner(path: string): Promise<number | undefined> {

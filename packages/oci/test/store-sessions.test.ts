@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { liveSessions, pidAlive, Store, withFileLock } from "../src/index.js";
 
@@ -28,6 +29,38 @@ describe("locks and sessions", () => {
     await expect(withFileLock(lock, async () => "stolen", { staleMs: 10, timeoutMs: 300 })).rejects.toThrow(/timed out waiting for lock .*held by pid/);
     rmSync(lock);
   });
+
+  it("waiters that all find a dead owner's lock take it over one at a time (no one removes another's fresh lock)", async () => {
+    const dir = join(work, "race");
+    mkdirSync(dir, { recursive: true });
+    const lock = join(dir, "x.lock");
+    const log = join(dir, "log");
+    // each process waits for the same moment, then takes the lock and logs entering and leaving it
+    const child = join(dir, "child.mjs");
+    writeFileSync(child, [
+      `import { withFileLock } from ${JSON.stringify(new URL("../dist/lock.js", import.meta.url).pathname)};`,
+      `import { appendFileSync } from "node:fs";`,
+      `const [lock, log, go] = process.argv.slice(2);`,
+      `while (Date.now() < Number(go)) {}`,
+      `await withFileLock(lock, async () => { appendFileSync(log, "in\\n"); await new Promise((r) => setTimeout(r, 30)); appendFileSync(log, "out\\n"); });`,
+    ].join("\n"));
+    for (let round = 0; round < 4; round++) {
+      writeFileSync(lock, String(deadPid()));
+      writeFileSync(log, "");
+      const go = Date.now() + 500;
+      const codes = await Promise.all(Array.from({ length: 6 }, () => new Promise<number | null>((done) => {
+        spawn(process.execPath, [child, lock, log, String(go)], { stdio: "inherit" }).on("close", done);
+      })));
+      expect(codes).toEqual([0, 0, 0, 0, 0, 0]);
+      let inside = 0;
+      for (const line of readFileSync(log, "utf8").split("\n").filter(Boolean)) {
+        inside += line === "in" ? 1 : -1;
+        expect(inside).toBeLessThanOrEqual(1);
+      }
+      expect(existsSync(lock)).toBe(false);
+      expect(existsSync(`${lock}.break`)).toBe(false);
+    }
+  }, 30_000);
 
   it("a session protects what it holds until it ends; a dead pid's session protects nothing", async () => {
     const store = await Store.open(join(work, "store"));
