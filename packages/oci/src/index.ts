@@ -9,7 +9,7 @@ export * from "./reference.js";
 export * from "./image-store.js";
 export * from "./store.js";
 export { StoreSession, liveSessions, withGcLock, stampedPid, type SessionRecord } from "./store-sessions.js";
-export { pidAlive, withFileLock } from "./lock.js";
+export { acquireFileLock, pidAlive, withFileLock } from "./lock.js";
 export { dirSize } from "./fs-usage.js";
 export * from "./layer/index.js";
 export { writeFileAtomic } from "./fs-atomic.js";

@@ -27,6 +27,16 @@ export function pidAlive(pid: number): boolean {
  * the dead owner must not both remove "the stale lock", the second removing the first one's fresh lock.
  */
 export async function withFileLock<T>(path: string, fn: () => Promise<T>, opts: FileLockOptions | number = {}): Promise<T> {
+  const release = await acquireFileLock(path, opts);
+  try {
+    return await fn();
+  } finally {
+    release();
+  }
+}
+
+/** Takes the lock file as withFileLock does and returns what releases it (for a lock held across calls). */
+export async function acquireFileLock(path: string, opts: FileLockOptions | number = {}): Promise<() => void> {
   const { staleMs = 30_000, timeoutMs = 120_000 } = typeof opts === "number" ? { staleMs: opts } : opts;
   const start = Date.now();
   for (;;) {
@@ -35,11 +45,7 @@ export async function withFileLock<T>(path: string, fn: () => Promise<T>, opts: 
     if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for lock ${path} (held by pid ${await readOwner(path)}; remove the file if no tsbuild is running)`);
     await new Promise((r) => setTimeout(r, 10 + Math.random() * 20));
   }
-  try {
-    return await fn();
-  } finally {
-    rmSync(path, { force: true });
-  }
+  return () => rmSync(path, { force: true });
 }
 
 /**

@@ -3,10 +3,10 @@
  * mounts: bind (read-only unless asked), cache (a persistent directory by id, shared, private or
  * locked), tmpfs, and secret (a file bind-mounted read-only from a tmpfs copy, never in a layer).
  */
-import { mkdir, open, rm, writeFile, chmod, chown } from "node:fs/promises";
+import { mkdir, rm, writeFile, chmod, chown } from "node:fs/promises";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import type { RuntimeMount } from "@tsbuild/oci";
+import { acquireFileLock, type RuntimeMount } from "@tsbuild/oci";
 
 export type RunMount =
   | { type: "bind"; target: string; source: string; readwrite?: boolean }
@@ -19,7 +19,6 @@ export interface PreparedMounts {
   release(): Promise<void>;
 }
 
-const lockWaiters = new Map<string, Promise<void>>();
 /** cache directories mounted by a run of this process right now, and by how many */
 const inUse = new Map<string, number>();
 
@@ -48,15 +47,10 @@ export async function prepareRunMounts(list: RunMount[], opts: { cacheRoot: stri
             await chown(dir, m.uid ?? 0, m.gid ?? 0);
           }
           if (m.sharing === "locked") {
-            while (lockWaiters.has(dir)) await lockWaiters.get(dir);
-            let release!: () => void;
-            lockWaiters.set(dir, new Promise<void>((r) => (release = r)));
-            const lockFile = await open(join(opts.cacheRoot, `${id}.lock`), "w");
-            cleanups.push(async () => {
-              await lockFile.close();
-              lockWaiters.delete(dir);
-              release();
-            });
+            // one run at a time, in this process and in any other build on the store: a lock file per
+            // cache (a dead owner's is taken over), waited for as long as the holder runs, as BuildKit does
+            const release = await acquireFileLock(join(opts.cacheRoot, `${id}.lock`), { timeoutMs: Infinity });
+            cleanups.push(async () => release());
           }
           if (throwaway) cleanups.push(() => rm(dir, { recursive: true, force: true }));
           else {
