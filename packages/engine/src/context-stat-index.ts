@@ -11,6 +11,10 @@
  * A stat tuple is (size, mtimeMs, ctimeMs, ino, mode) as lstat gives them: ctime too, so an edit
  * that keeps size and mtime (cp -p, rsync -t, touch -r) still changes it. It is rewritten (atomically)
  * only when a hash was added or changed; a file that is not this format is an empty index.
+ *
+ * A file changed in the same tick of the file system's clock as its last change keeps its stat tuple
+ * (git's "racily clean" files): a file that changed shortly before this build loaded the index, or
+ * while it runs, is hashed for this build but not written to the index, so the next build reads it again.
  */
 import { createHash } from "node:crypto";
 import type { Stats } from "node:fs";
@@ -32,6 +36,15 @@ function tupleOf(st: Stats): number[] {
   return [st.size, st.mtimeMs, st.ctimeMs, st.ino, st.mode];
 }
 
+/**
+ * How long after a change a file's stat tuple is trusted to tell the next change: nanosecond times come
+ * from the kernel's coarse clock (a tick is 10 ms at most); whole-second times (ext3, FAT, some network
+ * file systems) need two seconds.
+ */
+export function racyWindowMs(ctimeMs: number): number {
+  return ctimeMs % 1000 === 0 ? 2000 : 20;
+}
+
 function sameStat(tuples: ArrayLike<number>, at: number, st: Stats): boolean {
   return tuples[at] === st.size && tuples[at + 1] === st.mtimeMs && tuples[at + 2] === st.ctimeMs && tuples[at + 3] === st.ino && tuples[at + 4] === st.mode;
 }
@@ -48,13 +61,19 @@ export class ContextStatIndex {
   /** a write under way, and whether something was learnt that no write has taken yet */
   private writing: Promise<void> | undefined;
   private unsaved = false;
+  /** when the index was loaded: a file changed since shortly before is remembered for this build only */
+  private loadedAt = Date.now();
+  /** paths learnt for this build only (racily clean), never written */
+  private racy = new Set<string>();
 
   constructor(readonly file: string) {}
 
   async load(): Promise<void> {
+    this.loadedAt = Date.now();
     this.count = 0;
     this.slots = new Map();
     this.learnt = new Map();
+    this.racy = new Set();
     this.paths = Buffer.alloc(0);
     const buf = await readFile(this.file).catch(() => undefined);
     if (!buf || buf.length < HEAD || !buf.subarray(0, MAGIC.length).equals(MAGIC)) return;
@@ -85,6 +104,11 @@ export class ContextStatIndex {
 
   remember(path: string, st: Stats, hexHash: string): void {
     this.learnt.set(path, { tuple: tupleOf(st), hash: Buffer.from(hexHash, "hex") });
+    if (st.ctimeMs > this.loadedAt - racyWindowMs(st.ctimeMs)) {
+      this.racy.add(path);
+      return;
+    }
+    this.racy.delete(path);
     this.unsaved = true;
   }
 
@@ -113,14 +137,15 @@ export class ContextStatIndex {
   /** The loaded file with what was learnt put in (in place; new paths at the end): mostly two copies. */
   private async write(): Promise<void> {
     const added: string[] = [];
-    for (const p of this.learnt.keys()) if (!this.slots.has(p)) added.push(p);
+    const learnt = [...this.learnt].filter(([p]) => !this.racy.has(p));
+    for (const [p] of learnt) if (!this.slots.has(p)) added.push(p);
     const count = this.count + added.length;
     const tuples = new Float64Array(count * FIELDS);
     tuples.set(this.tuples.subarray(0, this.count * FIELDS));
     const hashes = Buffer.alloc(count * HASH);
     this.hashes.copy(hashes, 0, 0, this.count * HASH);
     let next = this.count;
-    for (const [p, l] of this.learnt) {
+    for (const [p, l] of learnt) {
       const i = this.slots.get(p) ?? next++; // (the added ones in the order of `added`)
       tuples.set(l.tuple, i * FIELDS);
       l.hash.copy(hashes, i * HASH);

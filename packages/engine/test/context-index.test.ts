@@ -8,12 +8,14 @@ import { lstatSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ContextIndex } from "../src/context-digest.js";
-import { ContextStatIndex } from "../src/context-stat-index.js";
+import { ContextStatIndex, racyWindowMs } from "../src/context-stat-index.js";
 import { diffListings } from "../src/listing-diff.js";
 
 const work = mkdtempSync(join(tmpdir(), "tsbuild-context-index-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 const HASH = "ab".repeat(32);
+/** Lets files just written age past the racy window (a file changed right before a build is not indexed). */
+const settle = () => new Promise((r) => setTimeout(r, 30));
 
 describe("ContextStatIndex", () => {
   it("gives a hash back only for the same size, mtime, ctime, inode and mode, after a save and a load", async () => {
@@ -21,6 +23,7 @@ describe("ContextStatIndex", () => {
     const t = new Date("2024-01-01T00:00:00Z");
     writeFileSync(f, "one\n");
     utimesSync(f, t, t);
+    await settle();
     const index = new ContextStatIndex(join(work, "index-1.bin"));
     await index.load();
     index.remember(f, lstatSync(f), HASH);
@@ -38,6 +41,7 @@ describe("ContextStatIndex", () => {
   it("a later build's hashes go in place, new paths after, the others kept", async () => {
     const [a, b, c] = ["p.txt", "q.txt", "r.txt"].map((n) => join(work, n)) as [string, string, string];
     for (const f of [a, b, c]) writeFileSync(f, `${f}\n`);
+    await settle();
     const file = join(work, "index-4.bin");
     const first = new ContextStatIndex(file);
     await first.load();
@@ -56,8 +60,10 @@ describe("ContextStatIndex", () => {
   it("a torn or foreign file is an empty index", async () => {
     const f = join(work, "b.txt");
     writeFileSync(f, "b\n");
+    await settle();
     const file = join(work, "index-2.bin");
     const index = new ContextStatIndex(file);
+    await index.load();
     index.remember(f, lstatSync(f), HASH);
     await index.save();
     const { readFileSync } = await import("node:fs");
@@ -69,11 +75,38 @@ describe("ContextStatIndex", () => {
       expect(broken.lookup(f, lstatSync(f))).toBeUndefined();
     }
   });
+  it("a file changed right before the build (same clock tick possible) is hashed but not indexed; once settled it is", async () => {
+    const f = join(work, "racy.txt");
+    writeFileSync(f, "1\n");
+    const file = join(work, "index-racy.bin");
+    const first = new ContextStatIndex(file);
+    await first.load();
+    first.remember(f, lstatSync(f), HASH);
+    expect(first.lookup(f, lstatSync(f))).toBe(HASH); // this build uses it
+    await first.save();
+    const second = new ContextStatIndex(file);
+    await second.load();
+    expect(second.lookup(f, lstatSync(f))).toBeUndefined(); // the next one reads the file again
+    second.remember(f, lstatSync(f), HASH); // changed 20+ ms before this load? not yet: still racy
+    await settle();
+    const third = new ContextStatIndex(file);
+    await third.load();
+    third.remember(f, lstatSync(f), HASH);
+    await third.save();
+    const fourth = new ContextStatIndex(file);
+    await fourth.load();
+    expect(fourth.lookup(f, lstatSync(f))).toBe(HASH);
+  });
+  it("whole-second file times (ext3, FAT, network file systems) get a two-second window", () => {
+    expect(racyWindowMs(1_700_000_000_000)).toBe(2000);
+    expect(racyWindowMs(1_700_000_000_123.456)).toBe(20);
+  });
   it("a rebuild that learns nothing does not write the index", async () => {
     const dir = join(work, "ctx");
     const { mkdirSync, statSync } = await import("node:fs");
     mkdirSync(join(dir, "d"), { recursive: true });
     writeFileSync(join(dir, "d", "x"), "x\n");
+    await settle();
     const file = join(work, "index-3.bin");
     const first = new ContextIndex(file);
     await first.load();
