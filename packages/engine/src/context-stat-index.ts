@@ -39,7 +39,8 @@ function tupleOf(st: Stats): number[] {
 /**
  * How long after a change a file's stat tuple is trusted to tell the next change: nanosecond times come
  * from the kernel's coarse clock (a tick is 10 ms at most); whole-second times (ext3, FAT, some network
- * file systems) need two seconds.
+ * file systems) need two seconds. Times are compared with this machine's clock: on a network file system
+ * whose server's clock runs behind by more than the window, a file changed just before a build looks settled.
  */
 export function racyWindowMs(ctimeMs: number): number {
   return ctimeMs % 1000 === 0 ? 2000 : 20;

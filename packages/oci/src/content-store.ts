@@ -200,7 +200,11 @@ class FileContentWriter implements ContentWriter {
   private written = 0;
   private done = false;
   private unsynced = 0;
-  private writeback: Promise<void> | undefined;
+  /** writes and the early fdatasync still running: commit and abort wait for them */
+  private readonly running = new Set<Promise<void>>();
+  private writeback = false;
+  /** the first write or writeback that failed: the blob is not committed then */
+  private failure: unknown;
 
   constructor(
     private readonly fh: FileHandle,
@@ -209,12 +213,25 @@ class FileContentWriter implements ContentWriter {
     private readonly expected: Expected | undefined,
   ) {}
 
+  /** bytes given to write() so far (some may still be on their way to the file) */
   get offset(): number {
     return this.written;
   }
 
   get digest(): Digest {
     return `sha256:${this.hash.copy().digest("hex")}`;
+  }
+
+  /** Runs an operation on the file that commit and abort wait for; its failure fails the commit. */
+  private track(op: Promise<void>): Promise<void> {
+    const p = op.catch((e: unknown) => {
+      this.failure ??= e;
+      throw e;
+    });
+    const settled = p.then(() => undefined, () => undefined);
+    this.running.add(settled);
+    void settled.then(() => this.running.delete(settled));
+    return p;
   }
 
   /** Each chunk is written at its own offset, so a caller may start the next write before this one ends. */
@@ -226,29 +243,36 @@ class FileContentWriter implements ContentWriter {
     if (max !== undefined && this.written > max) {
       throw new SizeMismatchError(max, this.written);
     }
-    let off = 0;
-    while (off < chunk.length) {
-      const { bytesWritten } = await this.fh.write(chunk, off, chunk.length - off, at + off);
-      off += bytesWritten;
-    }
+    await this.track((async () => {
+      let off = 0;
+      while (off < chunk.length) {
+        const { bytesWritten } = await this.fh.write(chunk, off, chunk.length - off, at + off);
+        off += bytesWritten;
+      }
+    })());
     this.unsynced += chunk.length;
     if (this.unsynced >= EARLY_WRITEBACK && !this.writeback && !this.done) {
       this.unsynced = 0;
-      // only a head start: a failure here shows again in commit's fsync
-      this.writeback = this.fh.datasync().then(
-        () => { this.writeback = undefined; },
-        () => { this.writeback = undefined; },
-      );
+      this.writeback = true;
+      // not waited for here; a failure is kept and fails the commit (the kernel reports a writeback
+      // error once per descriptor: commit's own fsync would not see it again)
+      this.track(this.fh.datasync()).catch(() => undefined).finally(() => (this.writeback = false));
     }
+  }
+
+  /** Waits for every write and writeback still running; throws the first that failed. */
+  private async settle(): Promise<void> {
+    while (this.running.size) await Promise.all(this.running);
+    if (this.failure !== undefined) throw this.failure;
   }
 
   async commit(expected?: Expected): Promise<BlobInfo> {
     const exp = { ...this.expected, ...expected };
-    const digest: Digest = `sha256:${this.hash.digest("hex")}`;
     try {
+      await this.settle();
+      const digest: Digest = `sha256:${this.hash.digest("hex")}`;
       if (exp.size !== undefined && exp.size !== this.written) throw new SizeMismatchError(exp.size, this.written);
       if (exp.digest !== undefined && exp.digest !== digest) throw new DigestMismatchError(exp.digest, digest);
-      await this.writeback;
       await this.fh.sync();
       await this.fh.close();
       this.done = true;
@@ -264,7 +288,7 @@ class FileContentWriter implements ContentWriter {
   async abort(): Promise<void> {
     if (!this.done) {
       this.done = true;
-      await this.writeback; // never closes the descriptor under a running fdatasync
+      await this.settle().catch(() => undefined); // never closes the descriptor under a running write
       await this.fh.close().catch(() => undefined);
     }
     await rm(this.tmp, { force: true });

@@ -1,4 +1,4 @@
-import { closeSync, openSync, rmSync, writeSync } from "node:fs";
+import { closeSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { readFile, rm, stat } from "node:fs/promises";
 
 export interface FileLockOptions {
@@ -6,6 +6,8 @@ export interface FileLockOptions {
   staleMs?: number;
   /** give up waiting after this long */
   timeoutMs?: number;
+  /** stop waiting when this aborts (throws its reason) */
+  signal?: AbortSignal;
 }
 
 /** Whether a process with this pid exists (EPERM: it exists, owned by someone else). */
@@ -19,8 +21,33 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
+/** When process `pid` started (clock ticks since boot, /proc/PID/stat field 22), or undefined if it is gone. */
+function startTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+  } catch {
+    return undefined;
+  }
+}
+
+let self: string | undefined;
+/** What a lock file says of its owner: "PID START", so that a pid used again by another process is not its owner. */
+function ownerText(): string {
+  self ??= `${process.pid} ${startTime(process.pid) ?? ""}`.trim();
+  return self;
+}
+
+/** Whether the owner a lock file names is running: its pid exists and, when the file says, started when it did. */
+function ownerAlive(text: string): boolean {
+  const [pid, start] = text.trim().split(" ");
+  if (!pidAlive(Number(pid))) return false;
+  const now = start === undefined ? undefined : startTime(Number(pid));
+  return now === undefined || now === start;
+}
+
 /**
- * A simple cross-process lock file (O_EXCL create holding the owner's pid). A lock whose owner pid
+ * A simple cross-process lock file (O_EXCL create holding the owner's pid and start time). A lock whose owner pid
  * is gone is taken over at once, so a killed process does not block the store; a live owner is
  * waited for however long it holds the lock (a prune may hold the store's gc lock for minutes).
  * Taking over goes through a second lock (`PATH.break`, see breakStale): two waiters that both saw
@@ -37,9 +64,10 @@ export async function withFileLock<T>(path: string, fn: () => Promise<T>, opts: 
 
 /** Takes the lock file as withFileLock does and returns what releases it (for a lock held across calls). */
 export async function acquireFileLock(path: string, opts: FileLockOptions | number = {}): Promise<() => void> {
-  const { staleMs = 30_000, timeoutMs = 120_000 } = typeof opts === "number" ? { staleMs: opts } : opts;
+  const { staleMs = 30_000, timeoutMs = 120_000, signal } = typeof opts === "number" ? { staleMs: opts } : opts;
   const start = Date.now();
   for (;;) {
+    signal?.throwIfAborted();
     if (tryCreate(path)) break;
     if (await lockIsStale(path, staleMs)) await breakStale(path, staleMs);
     if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for lock ${path} (held by pid ${await readOwner(path)}; remove the file if no tsbuild is running)`);
@@ -52,7 +80,10 @@ export async function acquireFileLock(path: string, opts: FileLockOptions | numb
  * Removes the lock at `path` if it is still stale when looked at again under `PATH.break` (taken
  * O_EXCL): whoever removes a stale lock holds the break lock while it checks and removes, so a lock
  * taken meanwhile by a live process is seen as live and left alone. A break lock whose owner died in
- * those few calls is removed like any lock with a dead owner.
+ * those few calls is removed like any lock with a dead owner (by check-then-remove: two waiters racing
+ * on a dead breaker's lock could still both break; that needs a process killed inside these calls).
+ * Owners are told apart by pid and start time within this pid namespace: builds in other pid
+ * namespaces (containers) sharing one store are not told apart.
  */
 async function breakStale(path: string, staleMs: number): Promise<void> {
   const brk = `${path}.break`;
@@ -81,22 +112,22 @@ function tryCreate(path: string): boolean {
     return false;
   }
   try {
-    writeSync(fd, String(process.pid));
+    writeSync(fd, ownerText());
   } finally {
     closeSync(fd);
   }
   return true;
 }
 
-async function readOwner(path: string): Promise<number | undefined> {
-  const text = await readFile(path, "utf8").catch(() => "");
-  return /^\d+$/.test(text.trim()) ? Number(text.trim()) : undefined;
+async function readOwner(path: string): Promise<string | undefined> {
+  const text = (await readFile(path, "utf8").catch(() => "")).trim();
+  return /^\d+( \d+)?$/.test(text) ? text.split(" ")[0] : undefined;
 }
 
 async function lockIsStale(path: string, staleMs: number): Promise<boolean> {
   const s = await stat(path).catch(() => undefined);
   if (!s) return false;
-  const owner = await readOwner(path);
-  if (owner !== undefined) return !pidAlive(owner);
+  const text = (await readFile(path, "utf8").catch(() => "")).trim();
+  if (/^\d+( \d+)?$/.test(text)) return !ownerAlive(text);
   return Date.now() - s.mtimeMs > staleMs;
 }

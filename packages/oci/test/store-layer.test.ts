@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { Writable } from "node:stream";
+import { open } from "node:fs/promises";
 import { Store, storeLayer, storeLayerBytes, walkDirectory, writeLayer, type ContentStore, type LayerEntry } from "../src/index.js";
 
 // storeLayer writes an uncompressed layer straight into the content store (one hash, one write in
@@ -49,6 +50,33 @@ describe("storeLayer, uncompressed", () => {
     const tar = await streamed(walkDirectory(big));
     expect(r.size).toBe(tar.length);
     expect((await store.readBytes(r.diffId)).equals(tar)).toBe(true);
+  });
+
+  it("the content writer: commit waits for writes still in flight; a failed early writeback fails the commit and leaves nothing", async () => {
+    const store = await Store.open(join(work, "store-writer"));
+    const parts = Array.from({ length: 4 }, (_, i) => randomBytes((1 << 20) + i));
+    const w = await store.content.writer("overlapping");
+    const writes = parts.map((p) => w.write(p)); // not awaited one by one
+    const info = await w.commit();
+    await Promise.all(writes);
+    expect((await store.content.readBytes(info.digest)).equals(Buffer.concat(parts))).toBe(true);
+    // the kernel reports a writeback error once per descriptor: the early fdatasync's must not be lost
+    const probe = await open(join(work, "probe"), "w");
+    const proto = Object.getPrototypeOf(probe) as { datasync: () => Promise<void> };
+    await probe.close();
+    const real = proto.datasync;
+    proto.datasync = async () => {
+      throw Object.assign(new Error("EIO: i/o error, fdatasync"), { code: "EIO" });
+    };
+    try {
+      const failing = await store.content.writer("writeback");
+      for (let i = 0; i < 20; i++) await failing.write(Buffer.alloc(1 << 20, i)); // 20 MiB: one early writeback
+      await expect(failing.commit()).rejects.toThrow(/EIO/);
+    } finally {
+      proto.datasync = real;
+    }
+    expect(readdirSync(join(store.root, "blobs", "sha256"))).toEqual([info.digest.slice("sha256:".length)]);
+    expect(readdirSync(join(store.root, "blobs", "ingest"))).toEqual([]);
   });
 
   it("a large file read in pieces closes its descriptor when the reader stops half-way", async () => {

@@ -3,7 +3,7 @@ import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFi
 import { tmpdir } from "node:os";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
-import { liveSessions, pidAlive, Store, withFileLock } from "../src/index.js";
+import { acquireFileLock, liveSessions, pidAlive, Store, withFileLock } from "../src/index.js";
 
 const work = mkdtempSync(join(tmpdir(), "tsbuild-sessions-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -28,6 +28,24 @@ describe("locks and sessions", () => {
     utimesSync(lock, new Date(0), new Date(0));
     await expect(withFileLock(lock, async () => "stolen", { staleMs: 10, timeoutMs: 300 })).rejects.toThrow(/timed out waiting for lock .*held by pid/);
     rmSync(lock);
+  });
+
+  it("a lock naming a live pid that started at another time (the pid used again) is taken over; waiting stops on abort", async () => {
+    const dir = join(work, "reused");
+    mkdirSync(dir, { recursive: true });
+    const lock = join(dir, "x.lock");
+    writeFileSync(lock, `${process.pid} 1`); // our pid, but not our start time: a killed process's lock
+    expect(await withFileLock(lock, async () => "taken over")).toBe("taken over");
+    await withFileLock(lock, async () => {
+      expect(readFileSync(lock, "utf8")).toMatch(new RegExp(`^${process.pid} \\d+$`));
+      // a live owner (ourselves): a waiter with a signal stops when it aborts, without the lock
+      const ac = new AbortController();
+      const waiting = acquireFileLock(lock, { timeoutMs: Infinity, signal: ac.signal });
+      setTimeout(() => ac.abort(new Error("interrupted")), 100);
+      await expect(waiting).rejects.toThrow(/interrupted/);
+      expect(existsSync(lock)).toBe(true);
+    });
+    expect(existsSync(lock)).toBe(false);
   });
 
   it("waiters that all find a dead owner's lock take it over one at a time (no one removes another's fresh lock)", async () => {

@@ -130,7 +130,7 @@ export class RuncExecutor {
       await writeFile(etc.hosts, `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.0.1\t${hostname}\n`);
       await writeFile(etc.resolv, await hostResolvConf(network));
       await writeFile(etc.hostname, `${hostname}\n`);
-      prepared = await prepareRunMounts(req.mounts ?? [], { cacheRoot: this.opts.cacheRoot, scratch: bundle });
+      prepared = await prepareRunMounts(req.mounts ?? [], { cacheRoot: this.opts.cacheRoot, scratch: bundle, ...(req.signal ? { signal: req.signal } : {}) });
       // the reference BuildKit (Debian's, 0.8) keeps the directories it creates for RUN --mount
       // targets in the layer, and removes the stubs of the generated /etc files and of file mounts
       const fileMounts = prepared.mounts.filter((m) => m.type === "bind" && m.options?.includes("bind") && !m.options.includes("rbind"));

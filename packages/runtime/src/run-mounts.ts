@@ -22,10 +22,27 @@ export interface PreparedMounts {
 /** cache directories mounted by a run of this process right now, and by how many */
 const inUse = new Map<string, number>();
 
-export async function prepareRunMounts(list: RunMount[], opts: { cacheRoot: string; scratch: string }): Promise<PreparedMounts> {
+/** A cache's directory name: as BuildKit, caches with the same id but other owner or mode are separate caches. */
+function cacheDirName(m: Extract<RunMount, { type: "cache" }>): string {
+  return createHash("sha256").update(`${m.id}\0${m.uid ?? 0}\0${m.gid ?? 0}\0${(m.mode ?? 0o755).toString(8)}`).digest("hex").slice(0, 24);
+}
+
+/**
+ * @param opts.signal stops waiting for a locked cache (another build's RUN may hold it for minutes)
+ */
+export async function prepareRunMounts(list: RunMount[], opts: { cacheRoot: string; scratch: string; signal?: AbortSignal }): Promise<PreparedMounts> {
   const mounts: RuntimeMount[] = [];
   const cleanups: (() => Promise<void>)[] = [];
   try {
+    // sharing=locked: one run at a time, in this process and in any other build on the store — a lock
+    // file per cache (a dead owner's is taken over), waited for as long as the holder runs, as BuildKit
+    // does; taken in one order, so two runs that lock the same caches cannot wait for each other
+    const locked = [...new Set(list.flatMap((m) => (m.type === "cache" && m.sharing === "locked" ? [cacheDirName(m)] : [])))].sort();
+    if (locked.length) await mkdir(opts.cacheRoot, { recursive: true });
+    for (const id of locked) {
+      const release = await acquireFileLock(join(opts.cacheRoot, `${id}.lock`), { timeoutMs: Infinity, ...(opts.signal ? { signal: opts.signal } : {}) });
+      cleanups.push(async () => release());
+    }
     for (const m of list) {
       switch (m.type) {
         case "bind":
@@ -35,8 +52,7 @@ export async function prepareRunMounts(list: RunMount[], opts: { cacheRoot: stri
           mounts.push({ destination: m.target, type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev", ...(m.size ? [`size=${m.size}`] : [])] });
           break;
         case "cache": {
-          // as BuildKit: caches with the same id but other owner or mode are separate caches
-          const id = createHash("sha256").update(`${m.id}\0${m.uid ?? 0}\0${m.gid ?? 0}\0${(m.mode ?? 0o755).toString(8)}`).digest("hex").slice(0, 24);
+          const id = cacheDirName(m);
           let dir = join(opts.cacheRoot, id);
           // private, as BuildKit: the cache itself when no other run has it, else a fresh throwaway one
           const throwaway = m.sharing === "private" && (inUse.get(dir) ?? 0) > 0;
@@ -45,12 +61,6 @@ export async function prepareRunMounts(list: RunMount[], opts: { cacheRoot: stri
           if (fresh) {
             await chmod(dir, m.mode ?? 0o755);
             await chown(dir, m.uid ?? 0, m.gid ?? 0);
-          }
-          if (m.sharing === "locked") {
-            // one run at a time, in this process and in any other build on the store: a lock file per
-            // cache (a dead owner's is taken over), waited for as long as the holder runs, as BuildKit does
-            const release = await acquireFileLock(join(opts.cacheRoot, `${id}.lock`), { timeoutMs: Infinity });
-            cleanups.push(async () => release());
           }
           if (throwaway) cleanups.push(() => rm(dir, { recursive: true, force: true }));
           else {

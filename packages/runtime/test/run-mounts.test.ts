@@ -3,6 +3,7 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { prepareRunMounts } from "../src/index.js";
 
 // sharing=locked holds a cache for one run at a time across processes (two builds on one store), not
 // only within one: each process prepares the locked cache mount, logs entering and leaving, releases.
@@ -36,4 +37,25 @@ describe("RUN --mount=type=cache,sharing=locked", () => {
     expect(readdirSync(cacheRoot).filter((n) => n.endsWith(".lock") || n.endsWith(".break"))).toEqual([]);
     expect(existsSync(cacheRoot)).toBe(true);
   }, 30_000);
+
+  it("takes several locked caches in one order (no two runs wait for each other) and stops waiting on abort", async () => {
+    const cacheRoot = join(work, "cache-order");
+    const scratch = mkdtempSync(join(work, "scratch-"));
+    const cache = (id: string) => ({ type: "cache" as const, target: `/${id}`, id, sharing: "locked" as const });
+    // run 1 names a then b, run 2 b then a: taken in one order, the second simply waits for the first
+    const first = await prepareRunMounts([cache("a"), cache("b")], { cacheRoot, scratch });
+    const ac = new AbortController();
+    const second = prepareRunMounts([cache("b"), cache("a")], { cacheRoot, scratch, signal: ac.signal });
+    let settled = false;
+    void second.then(() => (settled = true), () => (settled = true));
+    await new Promise((r) => setTimeout(r, 150));
+    expect(settled).toBe(false);
+    ac.abort(new Error("interrupted by SIGINT"));
+    await expect(second).rejects.toThrow(/interrupted/);
+    // the abandoned waiter took nothing: a third run gets both caches once the first releases them
+    await first.release();
+    const third = await prepareRunMounts([cache("b"), cache("a")], { cacheRoot, scratch });
+    await third.release();
+    expect(readdirSync(cacheRoot).filter((n) => n.endsWith(".lock"))).toEqual([]);
+  });
 });

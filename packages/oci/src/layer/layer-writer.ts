@@ -192,8 +192,11 @@ export async function storeLayerBytes(
   }
 }
 
-/** Writes of an uncompressed layer that may be in flight at once (the thread pool writes while the tar is read and hashed). */
-const WRITES_IN_FLIGHT = 3;
+/**
+ * Writes of an uncompressed layer that may be in flight at once (the thread pool writes while the tar
+ * is read and hashed); with the writer's early fdatasync that is three of libuv's four threads.
+ */
+const WRITES_IN_FLIGHT = 2;
 
 /**
  * An uncompressed layer is its tar: the content writer's one hash gives the diff id and the digest,
@@ -211,7 +214,7 @@ async function storeUncompressed(w: ContentWriter, bytes: AsyncIterable<Buffer>)
       write.catch(() => undefined);
       inFlight.push(write);
     }
-    await Promise.all(inFlight.splice(0));
+    await Promise.all(inFlight);
     const info = await w.commit();
     const mediaType = ociLayerMediaType("none");
     return { diffId: info.digest, size: info.size, digest: info.digest, compressedSize: info.size, mediaType, descriptor: { mediaType, digest: info.digest, size: info.size } };
