@@ -5,7 +5,7 @@
 // mtime), so a cache of another build of the file is never given to V8; V8 itself rejects one made by
 // another Node version or with other V8 flags. Either way it is written again, atomically (temp file,
 // fsync, rename); a directory that cannot be written (read-only install) just means no cache.
-const { closeSync, fstatSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } = require("node:fs");
+const { closeSync, fstatSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } = require("node:fs");
 const { createRequire } = require("node:module");
 const { dirname } = require("node:path");
 const { Script } = require("node:vm");
@@ -27,13 +27,14 @@ function readCache(cacheFile, identity) {
   return { status: "found", data, grade };
 }
 
-function writeCache(cacheFile, identity, grade, data) {
+function writeCache(cacheFile, identity, grade, script) {
   const temp = `${cacheFile}.${process.pid}.tmp`;
   try {
+    const data = script.createCachedData();
     const fd = openSync(temp, "w", 0o644);
     try {
-      writeSync(fd, `${MAGIC}\t${identity}\t${grade}\t${data.length}\n`);
-      writeSync(fd, data);
+      writeFileSync(fd, `${MAGIC}\t${identity}\t${grade}\t${data.length}\n`); // at the file position, whole
+      writeFileSync(fd, data);
       fsyncSync(fd);
     } finally {
       closeSync(fd);
@@ -75,7 +76,7 @@ function runWithCodeCache(file) {
     cacheStatus,
     saveCache(grade) {
       if (cacheStatus === "used" && (cache.grade === "full" || grade !== "full")) return false;
-      return writeCache(cacheFile, identity, grade, script.createCachedData());
+      return writeCache(cacheFile, identity, grade, script);
     },
   };
 }
