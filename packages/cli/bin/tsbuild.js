@@ -43,5 +43,5 @@ if (bundleIsCurrent()) {
 } else {
   const file = join(__dirname, "../dist/main.js");
   debug(`running ${file}`);
-  finish(import(file).then(({ main }) => main(argv)));
+  finish(import(require("node:url").pathToFileURL(file).href).then(({ main }) => main(argv)));
 }

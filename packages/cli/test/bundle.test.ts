@@ -65,7 +65,12 @@ describe.skipIf(!built)("the bundled CLI (dist/bundle)", () => {
   });
 
   it("is run by bin/tsbuild.js, unless a package was compiled after it (then dist/main.js is)", () => {
-    const entry = () => spawnSync("node", [bin, "--help"], { env: { ...process.env, TSBUILD_DEBUG: "1" } }).stderr.toString();
+    const entry = () => {
+      const r = spawnSync("node", [bin, "--help"], { env: { ...process.env, TSBUILD_DEBUG: "1" } });
+      expect(r.status).toBe(0);
+      expect(r.stdout.toString()).toContain("usage: tsbuild");
+      return r.stderr.toString();
+    };
     expect(entry()).toContain("dist/bundle/tsbuild.cjs");
     const info = `${cliDir}../engine/dist/.tsbuildinfo`;
     const was = statSync(info);
