@@ -8,7 +8,16 @@ export type { Command, CommandIO } from "./command.js";
 const DEFAULT_COMMAND = "build";
 
 function defaultIO(): CommandIO {
-  return { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, cwd: process.cwd() };
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    // process.stdin makes its stream on first use (3-4 ms, a socket for a pipe): only commands that read it pay
+    get stdin() {
+      return process.stdin;
+    },
+    env: process.env,
+    cwd: process.cwd(),
+  };
 }
 
 async function help(io: CommandIO): Promise<void> {
@@ -20,22 +29,23 @@ async function help(io: CommandIO): Promise<void> {
   io.stdout.write(lines.join("\n") + "\n");
 }
 
+/** The command `main(argv)` runs: the first word when it names one, else build (undefined: help). */
+export function commandName(argv: readonly string[]): string | undefined {
+  const first = argv[0];
+  if (first === undefined || first === "--help" || first === "-h" || first === "help") return undefined;
+  return Object.hasOwn(commands, first) ? first : DEFAULT_COMMAND;
+}
+
 /** Entry point of the `tsbuild` command; resolves to the exit code. */
 export async function main(argv: readonly string[], io: CommandIO = defaultIO()): Promise<number> {
   const [first, ...rest] = argv;
-  if (first === undefined || first === "--help" || first === "-h" || first === "help") {
+  const name = commandName(argv);
+  if (name === undefined) {
     await help(io);
     return first === undefined ? EXIT_USAGE : EXIT_OK;
   }
-  const loader = commands[first];
-  const name = loader ? first : DEFAULT_COMMAND;
-  const args = loader ? rest : argv;
-  const load = commands[name];
-  if (!load) {
-    io.stderr.write(`tsbuild: unknown command "${first}" (see tsbuild --help)\n`);
-    return EXIT_USAGE;
-  }
-  const command = await load();
+  const command = await commands[name]!();
+  const args = name === first ? rest : argv;
   try {
     return await command.run(args, io);
   } catch (err) {
