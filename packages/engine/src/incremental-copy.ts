@@ -21,6 +21,7 @@ import { OverlaySnapshotter } from "@tsbuild/snapshot";
 import type { SolverEnv, StageState } from "./build-context-types.js";
 import type { CacheRecord } from "./cache.js";
 import { Copier, type CopyRequest } from "./fileops/copy.js";
+import { statTimes } from "./fileops/copy-file.js";
 import { chainName } from "./snapshot-chain.js";
 import { quotePath } from "./context-listing.js";
 import { diffListings } from "./listing-diff.js";
@@ -214,7 +215,8 @@ function copyMeta(from: string, to: string): void {
   const st = lstatSync(from);
   lchownSync(to, st.uid, st.gid);
   chmodSync(to, st.mode & 0o7777);
-  utimesSync(to, st.atime, st.mtime);
+  const t = statTimes(st);
+  utimesSync(to, t.atime, t.mtime);
 }
 
 /** Whether each component of `rel` under `root` is a real directory (no symlink on the way). */

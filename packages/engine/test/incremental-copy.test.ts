@@ -24,6 +24,8 @@ beforeAll(async () => {
     for (let f = 0; f < 20; f++) writeFileSync(join(ctx, "src", `d${d}`, f % 2 ? `f${f}.txt` : `sub/f${f}.txt`), `file ${d}/${f}\n`);
   }
   symlinkSync("d0/f1.txt", join(ctx, "src", "link"));
+  // changed at .9996 of a second: Node's Stats Dates round that up to the next second
+  utimesSync(join(ctx, "src/d0/f1.txt"), 1_700_000_000.9996, 1_700_000_000.9996);
   writeFileSync(join(ctx, "Dockerfile"), [
     "FROM base:1",
     "WORKDIR /app",
@@ -82,6 +84,11 @@ async function expectSameAsFullCopy(changes: () => void): Promise<void> {
 describe("incremental COPY", () => {
   it("a first build copies in full", async () => {
     expect((await buildIt()).detail).toBeUndefined();
+  });
+  it("keeps a file's second as the source has it, also at .9996 of it (a kept file then matches, and the patch goes on)", async () => {
+    const full = await buildIt({ noCache: true });
+    expect((await entries(full.copyLayer)).find((e) => e.startsWith("app/src/d0/f1.txt "))).toContain(" 1700000000000 ");
+    expect(full.seen).toContain("./d0/f1.txt regular file 644 0:0 9 1700000000\n");
   });
   it("a changed file", () => expectSameAsFullCopy(() => writeFileSync(join(ctx, "src/d1/f3.txt"), "changed\n")), 60_000);
   it("added files in new directories, a removed file and a removed directory", () => expectSameAsFullCopy(() => {

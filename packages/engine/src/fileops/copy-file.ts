@@ -19,8 +19,18 @@ export interface FileMeta {
   owner: Owner;
   /** permission bits, setuid/setgid/sticky included */
   mode: number;
-  atime: Date;
-  mtime: Date;
+  /** seconds since the epoch, to the microsecond (see statTimes) */
+  atime: number;
+  mtime: number;
+}
+
+/**
+ * A file's times as utimes wants them to keep them: seconds with the fraction of stat's *Ms fields.
+ * Not Stats.atime/mtime: Node rounds those Dates to the millisecond, so a file changed at :19.9996
+ * would get :20.000 in the copy (and a layer header one second later than the source says).
+ */
+export function statTimes(st: { atimeMs: number; mtimeMs: number }): { atime: number; mtime: number } {
+  return { atime: st.atimeMs / 1000, mtime: st.mtimeMs / 1000 };
 }
 
 export function copyRegularFile(srcAbs: string, dstAbs: string, meta: FileMeta): void {

@@ -14,7 +14,7 @@ import { posix } from "node:path";
 import { resolveInRoot } from "@tsbuild/oci";
 import type { IgnoreMatcher } from "../context/dockerignore.js";
 import { goMatch, hasMeta } from "./go-match.js";
-import { copyRegularFile } from "./copy-file.js";
+import { copyRegularFile, statTimes } from "./copy-file.js";
 
 export class CopyError extends Error {
   override readonly name = "CopyError";
@@ -153,14 +153,16 @@ export class Copier {
       this.copyChildren(srcRel, dstRel, applyChmod, made);
       lchownSync(dstAbs, o.uid, o.gid);
       chmodSync(dstAbs, mode);
-      utimesSync(dstAbs, st.atime, st.mtime);
+      const t = statTimes(st);
+      utimesSync(dstAbs, t.atime, t.mtime);
       return;
     }
     if (existing) rmSync(dstAbs, { recursive: true, force: true });
     if (st.isSymbolicLink()) {
       symlinkSync(readlinkSync(srcAbs), dstAbs);
       lchownSync(dstAbs, o.uid, o.gid);
-      lutimesSync(dstAbs, st.atime, st.mtime);
+      const t = statTimes(st);
+      lutimesSync(dstAbs, t.atime, t.mtime);
       return;
     }
     if (st.isFile()) {
@@ -170,7 +172,7 @@ export class Copier {
         linkSync(first, dstAbs);
         return;
       }
-      copyRegularFile(srcAbs, dstAbs, { size: st.size, owner: o, mode, atime: st.atime, mtime: st.mtime });
+      copyRegularFile(srcAbs, dstAbs, { size: st.size, owner: o, mode, ...statTimes(st) });
       if (st.nlink > 1) this.links.set(key, dstAbs);
       return;
     }
@@ -189,7 +191,8 @@ export class Copier {
     const o = this.owner(st);
     lchownSync(dstAbs, o.uid, o.gid);
     chmodSync(dstAbs, this.req.chmod ?? st.mode & 0o7777);
-    utimesSync(dstAbs, st.atime, st.mtime);
+    const t = statTimes(st);
+    utimesSync(dstAbs, t.atime, t.mtime);
   }
 
   private copyChildren(srcRel: string, dstRel: string, applyChmod: boolean, newDir = false): void {
