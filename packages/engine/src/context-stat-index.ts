@@ -58,14 +58,12 @@ export class ContextStatIndex {
   private hashes = Buffer.alloc(0);
   private paths = Buffer.alloc(0);
   /** hashes learnt by this build (they win over the loaded ones) */
-  private learnt = new Map<string, { tuple: number[]; hash: Buffer }>();
+  private learnt = new Map<string, { tuple: number[]; hash: Buffer; racy: boolean }>();
   /** a write under way, and whether something was learnt that no write has taken yet */
   private writing: Promise<void> | undefined;
   private unsaved = false;
-  /** when the index was loaded: a file changed since shortly before is remembered for this build only */
+  /** when the index was loaded: a file changed since shortly before is remembered for this build only (racy) */
   private loadedAt = Date.now();
-  /** paths learnt for this build only (racily clean), never written */
-  private racy = new Set<string>();
 
   constructor(readonly file: string) {}
 
@@ -74,7 +72,6 @@ export class ContextStatIndex {
     this.count = 0;
     this.slots = new Map();
     this.learnt = new Map();
-    this.racy = new Set();
     this.paths = Buffer.alloc(0);
     const buf = await readFile(this.file).catch(() => undefined);
     if (!buf || buf.length < HEAD || !buf.subarray(0, MAGIC.length).equals(MAGIC)) return;
@@ -104,13 +101,9 @@ export class ContextStatIndex {
   }
 
   remember(path: string, st: Stats, hexHash: string): void {
-    this.learnt.set(path, { tuple: tupleOf(st), hash: Buffer.from(hexHash, "hex") });
-    if (st.ctimeMs > this.loadedAt - racyWindowMs(st.ctimeMs)) {
-      this.racy.add(path);
-      return;
-    }
-    this.racy.delete(path);
-    this.unsaved = true;
+    const racy = st.ctimeMs > this.loadedAt - racyWindowMs(st.ctimeMs);
+    this.learnt.set(path, { tuple: tupleOf(st), hash: Buffer.from(hexHash, "hex"), racy });
+    if (!racy) this.unsaved = true;
   }
 
   /**
@@ -138,7 +131,7 @@ export class ContextStatIndex {
   /** The loaded file with what was learnt put in (in place; new paths at the end): mostly two copies. */
   private async write(): Promise<void> {
     const added: string[] = [];
-    const learnt = [...this.learnt].filter(([p]) => !this.racy.has(p));
+    const learnt = [...this.learnt].filter(([, l]) => !l.racy);
     for (const [p] of learnt) if (!this.slots.has(p)) added.push(p);
     const count = this.count + added.length;
     const tuples = new Float64Array(count * FIELDS);

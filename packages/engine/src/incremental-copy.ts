@@ -14,14 +14,14 @@
  * previous layer without whiteouts or hard links. Anything else, and any failure on the way,
  * copies in full.
  */
-import { chmodSync, lchownSync, lstatSync, mkdirSync, utimesSync } from "node:fs";
+import { chmodSync, lchownSync, lstatSync, mkdirSync } from "node:fs";
 import { join, posix } from "node:path";
 import { statEntry, storePatchedLayer, walkDirectory, type LayerEntry, type StoredLayer } from "@tsbuild/oci";
 import { OverlaySnapshotter } from "@tsbuild/snapshot";
 import type { SolverEnv, StageState } from "./build-context-types.js";
 import type { CacheRecord } from "./cache.js";
 import { Copier, type CopyRequest } from "./fileops/copy.js";
-import { statTimes } from "./fileops/copy-file.js";
+import { keepTimes } from "./fileops/copy-file.js";
 import { chainName } from "./snapshot-chain.js";
 import { quotePath } from "./context-listing.js";
 import { diffListings } from "./listing-diff.js";
@@ -215,8 +215,7 @@ function copyMeta(from: string, to: string): void {
   const st = lstatSync(from);
   lchownSync(to, st.uid, st.gid);
   chmodSync(to, st.mode & 0o7777);
-  const t = statTimes(st);
-  utimesSync(to, t.atime, t.mtime);
+  keepTimes(to, st);
 }
 
 /** Whether each component of `rel` under `root` is a real directory (no symlink on the way). */

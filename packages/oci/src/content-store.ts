@@ -30,7 +30,7 @@ export interface Expected {
 export interface ContentWriter {
   /** hashes `chunk` at once and writes it at its offset: the next write may start before this one ends */
   write(chunk: Uint8Array): Promise<void>;
-  /** bytes written so far */
+  /** bytes given to write() so far (some may still be on their way to the file) */
   readonly offset: number;
   /** the digest of the bytes written so far (what commit will name the blob) */
   readonly digest: Digest;

@@ -7,7 +7,7 @@
  * through copyFileSync, which clones or copies it in the kernel (reflinks where the file system
  * has them) and never holds it in memory.
  */
-import { chmodSync, closeSync, constants, copyFileSync, fchmodSync, fchownSync, futimesSync, lchownSync, openSync, readSync, utimesSync, writeSync } from "node:fs";
+import { chmodSync, closeSync, constants, copyFileSync, fchmodSync, fchownSync, futimesSync, lchownSync, lutimesSync, openSync, readSync, utimesSync, writeSync } from "node:fs";
 import type { Owner } from "./copy.js";
 
 /** Files up to this size are copied through the buffer. */
@@ -31,6 +31,12 @@ export interface FileMeta {
  */
 export function statTimes(st: { atimeMs: number; mtimeMs: number }): { atime: number; mtime: number } {
   return { atime: st.atimeMs / 1000, mtime: st.mtimeMs / 1000 };
+}
+
+/** Gives `abs` (the link itself, for a symlink) the times `st` has, to the microsecond (see statTimes). */
+export function keepTimes(abs: string, st: { atimeMs: number; mtimeMs: number; isSymbolicLink(): boolean }): void {
+  const t = statTimes(st);
+  (st.isSymbolicLink() ? lutimesSync : utimesSync)(abs, t.atime, t.mtime);
 }
 
 export function copyRegularFile(srcAbs: string, dstAbs: string, meta: FileMeta): void {

@@ -8,13 +8,13 @@
  */
 import { chmod, lchown, lstat, mkdir, readdir, readlink, rm, writeFile } from "node:fs/promises";
 import {
-  chmodSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync, utimesSync,
+  chmodSync, lchownSync, linkSync, lstatSync, mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync,
 } from "node:fs";
 import { posix } from "node:path";
 import { resolveInRoot } from "@tsbuild/oci";
 import type { IgnoreMatcher } from "../context/dockerignore.js";
 import { goMatch, hasMeta } from "./go-match.js";
-import { copyRegularFile, statTimes } from "./copy-file.js";
+import { copyRegularFile, keepTimes, statTimes } from "./copy-file.js";
 
 export class CopyError extends Error {
   override readonly name = "CopyError";
@@ -153,16 +153,14 @@ export class Copier {
       this.copyChildren(srcRel, dstRel, applyChmod, made);
       lchownSync(dstAbs, o.uid, o.gid);
       chmodSync(dstAbs, mode);
-      const t = statTimes(st);
-      utimesSync(dstAbs, t.atime, t.mtime);
+      keepTimes(dstAbs, st);
       return;
     }
     if (existing) rmSync(dstAbs, { recursive: true, force: true });
     if (st.isSymbolicLink()) {
       symlinkSync(readlinkSync(srcAbs), dstAbs);
       lchownSync(dstAbs, o.uid, o.gid);
-      const t = statTimes(st);
-      lutimesSync(dstAbs, t.atime, t.mtime);
+      keepTimes(dstAbs, st);
       return;
     }
     if (st.isFile()) {
@@ -191,8 +189,7 @@ export class Copier {
     const o = this.owner(st);
     lchownSync(dstAbs, o.uid, o.gid);
     chmodSync(dstAbs, this.req.chmod ?? st.mode & 0o7777);
-    const t = statTimes(st);
-    utimesSync(dstAbs, t.atime, t.mtime);
+    keepTimes(dstAbs, st);
   }
 
   private copyChildren(srcRel: string, dstRel: string, applyChmod: boolean, newDir = false): void {
