@@ -40,7 +40,7 @@ function ownerText(): string {
 
 /** Whether the owner a lock file names is running: its pid exists and, when the file says, started when it did. */
 function ownerAlive(text: string): boolean {
-  const [pid, start] = text.trim().split(" ");
+  const [pid, start] = text.split(" ");
   if (!pidAlive(Number(pid))) return false;
   const now = start === undefined ? undefined : startTime(Number(pid));
   return now === undefined || now === start;
@@ -70,7 +70,7 @@ export async function acquireFileLock(path: string, opts: FileLockOptions | numb
     signal?.throwIfAborted();
     if (tryCreate(path)) break;
     if (await lockIsStale(path, staleMs)) await breakStale(path, staleMs);
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for lock ${path} (held by pid ${await readOwner(path)}; remove the file if no tsbuild is running)`);
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for lock ${path} (held by pid ${(await readOwner(path))?.split(" ")[0]}; remove the file if no tsbuild is running)`);
     await new Promise((r) => setTimeout(r, 10 + Math.random() * 20));
   }
   return () => rmSync(path, { force: true });
@@ -119,15 +119,16 @@ function tryCreate(path: string): boolean {
   return true;
 }
 
+/** The owner a lock file names ("PID" or "PID START"), or undefined while it is being written. */
 async function readOwner(path: string): Promise<string | undefined> {
   const text = (await readFile(path, "utf8").catch(() => "")).trim();
-  return /^\d+( \d+)?$/.test(text) ? text.split(" ")[0] : undefined;
+  return /^\d+( \d+)?$/.test(text) ? text : undefined;
 }
 
 async function lockIsStale(path: string, staleMs: number): Promise<boolean> {
   const s = await stat(path).catch(() => undefined);
   if (!s) return false;
-  const text = (await readFile(path, "utf8").catch(() => "")).trim();
-  if (/^\d+( \d+)?$/.test(text)) return !ownerAlive(text);
+  const owner = await readOwner(path);
+  if (owner !== undefined) return !ownerAlive(owner);
   return Date.now() - s.mtimeMs > staleMs;
 }
