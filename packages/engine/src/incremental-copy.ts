@@ -110,8 +110,9 @@ export async function incrementalCopy(env: SolverEnv, st: StageState, createdBy:
   if (changed.some((p) => below.some((l) => lstatSync(join(l, destOf(p)), { throwIfNoEntry: false })))) return undefined;
   const key = `delta-${Math.random().toString(36).slice(2)}`;
   const delta = await snap.deltaDir(key);
+  let copier: Copier | undefined;
   try {
-    const copier = new Copier({ ...plan.request, targetRoot: delta });
+    copier = new Copier({ ...plan.request, targetRoot: delta });
     const fromPrev = new Set<string>(); // directories made in the delta: they shadow the previous tree's
     const fromContext = new Map<string, string>(); // delta directory → the context directory it mirrors
     const ensureParents = (dest: string) => {
@@ -208,6 +209,8 @@ export async function incrementalCopy(env: SolverEnv, st: StageState, createdBy:
     // (a layer it cannot patch, a file gone since it was hashed, …): the full copy does it, or says what is wrong
     await snap.remove(key);
     return undefined;
+  } finally {
+    copier?.close();
   }
 }
 

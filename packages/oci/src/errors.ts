@@ -33,3 +33,10 @@ export class ImageNotFoundError extends Error {
     super(`image ${ref} is not in the store (see tsbuild images; pull, load or build it first)`);
   }
 }
+/** A path inside a root that cannot be written as asked (not a directory, a symlink loop, …). */
+export class UnsafePathError extends Error {
+  override readonly name = "UnsafePathError";
+  constructor(readonly path: string, reason: string, readonly code?: string) {
+    super(`/${path.replace(/^\/+/, "")}: ${reason}`);
+  }
+}

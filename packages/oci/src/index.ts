@@ -18,3 +18,4 @@ export * from "./image-writer.js";
 export * from "./image-reader.js";
 export { TarWriter } from "./tar-writer.js";
 export { compressImage } from "./compressed-image.js";
+export * from "./root/safe-root.js";

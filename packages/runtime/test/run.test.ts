@@ -87,6 +87,25 @@ describe.each([["overlay"], ["copy"]] as const)("RUN steps on the %s snapshotter
   });
 });
 
+describe.each([["overlay"], ["copy"]] as const)("mount stubs on the %s snapshotter, against a step that swaps their parent for a symlink", (kind) => {
+  /** names, kinds, modes, sizes and times of everything in the canary (a host directory no step may touch) */
+  const state = (dir: string) => execFileSync("find", [dir, "-printf", "%p %y %m %s %T@\\n"]).toString();
+  it("removes and re-times nothing outside the root (BuildKit's CVE-2024-23652 pattern)", async () => {
+    const canary = mkdtempSync(join(work, "canary-"));
+    // what the stubs would be if /stuff led to the canary: empty files and the directory holding them
+    execFileSync("sh", ["-c", `mkdir -p ${canary}/keep; : > ${canary}/keep/tok; : > ${canary}/hostname; touch -d 2001-01-01 ${canary}/keep/tok ${canary}/keep ${canary}`]);
+    const before = state(canary);
+    const s = kind === "overlay" ? overlay : copy;
+    // a file mount's stub, in a directory of the image (/stuff/keep); /etc/hostname's, in /etc
+    const mounts = [{ type: "secret" as const, target: "/stuff/keep/tok", data: Buffer.from("s3cret") }];
+    // (on overlay a directory of a lower layer cannot be renamed: that mv fails, the ln still runs)
+    const r = await step(s, `mv /stuff /stuff.old; ln -s ${canary} /stuff; mv /etc /etc.old; ln -s ${canary} /etc; true`, { mounts });
+    expect(r.exitCode).toBe(0);
+    expect(state(canary)).toBe(before);
+    if (kind === "copy") expect(r.entries).toContain(`symlink stuff 777 0:0 -> ${canary}`);
+  });
+});
+
 describe("the container", () => {
   it("runs as the USER with supplementary groups and HOME", async () => {
     const r = await step(overlay, "id; echo HOME=$HOME; pwd", { user: "app", cwd: "/tmp" });

@@ -5,9 +5,11 @@
  * about 8 calls a file, where copyFileSync and path-based chown/chmod/utimes made 14 (two of them
  * failing: a reflink and copy_file_range, which cannot cross into an overlay). A large file goes
  * through copyFileSync, which clones or copies it in the kernel (reflinks where the file system
- * has them) and never holds it in memory.
+ * has them) and never holds it in memory. The copy is a new entry in a directory of a SafeRoot,
+ * created O_EXCL (never written through a symlink planted in the target).
  */
-import { chmodSync, closeSync, constants, copyFileSync, fchmodSync, fchownSync, futimesSync, lchownSync, lutimesSync, openSync, readSync, utimesSync, writeSync } from "node:fs";
+import { closeSync, constants, copyFileSync, lutimesSync, openSync, readSync, utimesSync, writeSync } from "node:fs";
+import { createFileAt, fdPath, setMetaAt, setMetaFd, type RootDir } from "@tsbuild/oci";
 import type { Owner } from "./copy.js";
 
 /** Files up to this size are copied through the buffer. */
@@ -39,18 +41,17 @@ export function keepTimes(abs: string, st: { atimeMs: number; mtimeMs: number; i
   (st.isSymbolicLink() ? lutimesSync : utimesSync)(abs, t.atime, t.mtime);
 }
 
-export function copyRegularFile(srcAbs: string, dstAbs: string, meta: FileMeta): void {
+/** Copies a regular file to the new entry `name` in `dir` (created O_EXCL, never through a symlink). */
+export function copyRegularFile(srcAbs: string, dir: RootDir, name: string, meta: FileMeta): void {
   if (meta.size > SMALL_FILE) {
-    copyFileSync(srcAbs, dstAbs, constants.COPYFILE_FICLONE);
-    lchownSync(dstAbs, meta.owner.uid, meta.owner.gid);
-    chmodSync(dstAbs, meta.mode); // after chown, which clears setuid/setgid
-    utimesSync(dstAbs, meta.atime, meta.mtime);
+    copyFileSync(srcAbs, fdPath(dir.fd, name), constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+    setMetaAt(dir, name, { uid: meta.owner.uid, gid: meta.owner.gid, mode: meta.mode, atime: meta.atime, mtime: meta.mtime });
     return;
   }
   buffer ??= Buffer.allocUnsafe(SMALL_FILE);
   const src = openSync(srcAbs, constants.O_RDONLY | constants.O_NOFOLLOW);
   try {
-    const dst = openSync(dstAbs, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, meta.mode & 0o777);
+    const dst = createFileAt(dir, name, meta.mode & 0o777);
     try {
       // to the end of the file, whatever its size now: the bytes copied are the bytes there
       for (;;) {
@@ -58,9 +59,8 @@ export function copyRegularFile(srcAbs: string, dstAbs: string, meta: FileMeta):
         if (n === 0) break;
         for (let at = 0; at < n; ) at += writeSync(dst, buffer, at, n - at);
       }
-      fchownSync(dst, meta.owner.uid, meta.owner.gid);
-      fchmodSync(dst, meta.mode); // the umask applied at open; chown cleared setuid/setgid
-      futimesSync(dst, meta.atime, meta.mtime);
+      // the umask applied at open; chown clears setuid/setgid
+      setMetaFd(dst, { uid: meta.owner.uid, gid: meta.owner.gid, mode: meta.mode, atime: meta.atime, mtime: meta.mtime });
     } finally {
       closeSync(dst);
     }

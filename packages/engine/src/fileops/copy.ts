@@ -6,15 +6,16 @@
  * symlinks copied as links, context files owned by 0:0 unless --chown, modes and mtimes kept,
  * --chmod on everything copied. Every target path is resolved inside the target root.
  */
-import { chmod, lchown, lstat, mkdir, readdir, readlink, rm, writeFile } from "node:fs/promises";
-import {
-  chmodSync, lchownSync, linkSync, lstatSync, mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync,
-} from "node:fs";
+import { lstat, readdir, readlink } from "node:fs/promises";
+import { closeSync, lstatSync, readdirSync, readlinkSync, writeSync } from "node:fs";
 import { posix } from "node:path";
-import { resolveInRoot } from "@tsbuild/oci";
+import {
+  createFileAt, fdPath, linkAt, lstatAt, mkdirAt, openDirAt, removeAt, resolveInRoot, SafeRoot, setMetaAt, setMetaFd, symlinkAt,
+  UnsafePathError, type RootDir,
+} from "@tsbuild/oci";
 import type { IgnoreMatcher } from "../context/dockerignore.js";
 import { goMatch, hasMeta } from "./go-match.js";
-import { copyRegularFile, keepTimes, statTimes } from "./copy-file.js";
+import { copyRegularFile, statTimes } from "./copy-file.js";
 
 export class CopyError extends Error {
   override readonly name = "CopyError";
@@ -44,8 +45,8 @@ export interface CopyRequest {
   targetRoot: string;
   chown?: Owner;
   chmod?: number;
-  /** ADD: extract local tar archives */
-  unpack?: (archivePath: string, destDir: string) => Promise<boolean>;
+  /** ADD: extracts a local tar archive (false: not one) into the directory `destDir()` makes and names */
+  unpack?: (archivePath: string, destDir: () => string) => Promise<boolean>;
   instruction: "COPY" | "ADD";
 }
 
@@ -95,104 +96,119 @@ async function exists(path: string): Promise<boolean> {
 }
 
 export class Copier {
-  /** (dev, ino) of a source file → where it was copied: hard links stay hard links */
+  /** (dev, ino) of a source file → where it was copied (resolved, relative to the target root): hard links stay hard links */
   private readonly links = new Map<string, string>();
+  private safeRoot: SafeRoot | undefined;
   constructor(private readonly req: CopyRequest) {}
+
+  /** The target root, opened on first use; every write into it goes through it. */
+  private get root(): SafeRoot {
+    this.safeRoot ??= SafeRoot.open(this.req.targetRoot);
+    return this.safeRoot;
+  }
+
+  /** Closes the target root (after run(), or after the last copyPath/copyDirMeta). */
+  close(): void {
+    this.safeRoot?.close();
+    this.safeRoot = undefined;
+  }
 
   private owner(st: { uid: number; gid: number }): Owner {
     if (this.req.chown) return this.req.chown;
     return this.req.source.isContext ? { uid: 0, gid: 0 } : { uid: st.uid, gid: st.gid };
   }
 
-  /** mkdir -p inside the target root: created dirs 0755, owned by --chown (or root). */
-  private async mkdirp(rel: string): Promise<string> {
-    const parts = rel.split("/").filter(Boolean);
-    let resolved = "";
-    for (const part of parts) {
-      const candidate = await resolveInRoot(this.req.targetRoot, resolved ? `${resolved}/${part}` : part);
-      const abs = posix.join(this.req.targetRoot, candidate);
-      const st = await lstat(abs).catch(() => undefined);
-      if (!st) {
-        await mkdir(abs, { mode: 0o755 });
-        await chmod(abs, 0o755);
-        const o = this.req.chown ?? { uid: 0, gid: 0 };
-        await lchown(abs, o.uid, o.gid);
-      } else if (!st.isDirectory()) {
-        throw new CopyError(`cannot create directory /${candidate}: a file is in the way`);
-      }
-      resolved = candidate;
+  /** mkdir -p inside the target root, symlinks followed inside it: created dirs 0755, owned by --chown (or root). */
+  private mkdirp(rel: string): RootDir {
+    const o = this.req.chown ?? { uid: 0, gid: 0 };
+    try {
+      return this.root.dir(rel, { mode: 0o755, uid: o.uid, gid: o.gid });
+    } catch (e) {
+      if (e instanceof UnsafePathError && e.code === "ENOTDIR") throw new CopyError(`cannot create directory ${e.path.startsWith("/") ? "" : "/"}${e.path}: a file is in the way`);
+      if (e instanceof UnsafePathError) throw new CopyError(`${this.req.instruction}: ${e.message}`);
+      throw e;
     }
-    return resolved;
   }
 
-  /** A target path (relative) resolved inside the root: its parent resolved, the name kept. */
-  private async target(rel: string): Promise<string> {
-    const dir = posix.dirname(rel) === "." ? "" : posix.dirname(rel);
-    const parent = await this.mkdirp(dir);
-    const name = posix.basename(rel);
-    return parent ? `${parent}/${name}` : name;
+  /** A target path (relative): its parent resolved inside the root (and made), the name kept. */
+  private target(rel: string): { dir: RootDir; name: string } {
+    const dir = this.mkdirp(posix.dirname(rel) === "." ? "" : posix.dirname(rel));
+    return { dir, name: posix.basename(rel) };
   }
 
   /**
-   * One entry and, for a directory, everything below it. Synchronous on purpose: a COPY of a
-   * 20,000-file context is some 120,000 system calls, and each asynchronous one would be a round
-   * trip through libuv's thread pool costing several times the call itself.
+   * One entry and, for a directory, everything below it, written as `name` in `dir`. Synchronous on
+   * purpose: a COPY of a 20,000-file context is some 120,000 system calls, and each asynchronous one
+   * would be a round trip through libuv's thread pool costing several times the call itself.
    */
-  private copyEntry(srcRel: string, dstRel: string, applyChmod: boolean, inNewDir = false): void {
+  private copyEntry(srcRel: string, dir: RootDir, name: string, applyChmod: boolean, inNewDir = false): void {
     const srcAbs = posix.join(this.req.source.root, srcRel);
     const st = lstatSync(srcAbs);
-    const dstAbs = posix.join(this.req.targetRoot, dstRel);
     // nothing can be in the way in a directory this copy has just made
-    const existing = inNewDir ? undefined : lstatSync(dstAbs, { throwIfNoEntry: false });
+    const existing = inNewDir ? undefined : lstatAt(dir, name);
     const o = this.owner(st);
     const mode = applyChmod && this.req.chmod !== undefined ? this.req.chmod : st.mode & 0o7777;
+    const meta = { uid: o.uid, gid: o.gid, mode, ...statTimes(st) };
     if (st.isDirectory()) {
-      if (existing && !existing.isDirectory()) rmSync(dstAbs, { force: true });
+      if (existing && !existing.isDirectory()) removeAt(dir, name);
       const made = !existing || !existing.isDirectory();
-      if (made) mkdirSync(dstAbs);
-      this.copyChildren(srcRel, dstRel, applyChmod, made);
-      lchownSync(dstAbs, o.uid, o.gid);
-      chmodSync(dstAbs, mode);
-      keepTimes(dstAbs, st);
+      if (made) mkdirAt(dir, name);
+      const fd = openDirAt(dir, name);
+      try {
+        this.copyChildren(srcRel, { fd, rel: dir.rel ? `${dir.rel}/${name}` : name }, applyChmod, made);
+        setMetaFd(fd, meta);
+      } finally {
+        closeSync(fd);
+      }
       return;
     }
-    if (existing) rmSync(dstAbs, { recursive: true, force: true });
+    if (existing) {
+      removeAt(dir, name);
+      if (existing.isDirectory() || existing.isSymbolicLink()) this.root.forget(dir);
+    }
     if (st.isSymbolicLink()) {
-      symlinkSync(readlinkSync(srcAbs), dstAbs);
-      lchownSync(dstAbs, o.uid, o.gid);
-      keepTimes(dstAbs, st);
+      symlinkAt(dir, name, readlinkSync(srcAbs));
+      setMetaAt(dir, name, { uid: o.uid, gid: o.gid, ...statTimes(st) });
       return;
     }
     if (st.isFile()) {
       const key = `${st.dev}:${st.ino}`;
       const first = st.nlink > 1 ? this.links.get(key) : undefined;
-      if (first) {
-        linkSync(first, dstAbs);
-        return;
-      }
-      copyRegularFile(srcAbs, dstAbs, { size: st.size, owner: o, mode, ...statTimes(st) });
-      if (st.nlink > 1) this.links.set(key, dstAbs);
+      if (first !== undefined && this.linkTo(first, dir, name)) return;
+      copyRegularFile(srcAbs, dir, name, { size: st.size, owner: o, mode, ...statTimes(st) });
+      if (st.nlink > 1) this.links.set(key, dir.rel ? `${dir.rel}/${name}` : name);
       return;
     }
     throw new CopyError(`${this.req.instruction}: /${srcRel} is a ${st.isFIFO() ? "fifo" : "special file"}, which cannot be copied`);
   }
 
+  /** A hard link to the copy made earlier at `firstRel`, found again through real directories; false when it is gone. */
+  private linkTo(firstRel: string, dir: RootDir, name: string): boolean {
+    const slash = firstRel.lastIndexOf("/");
+    const fd = this.root.openExact(slash === -1 ? "" : firstRel.slice(0, slash));
+    if (fd === undefined) return false;
+    try {
+      linkAt({ fd, rel: "" }, firstRel.slice(slash + 1), dir, name);
+      return true;
+    } finally {
+      closeSync(fd);
+    }
+  }
+
   /** One source entry (a directory with everything below it) to `dstRel`, as COPY copies a directory's contents. */
   copyPath(srcRel: string, dstRel: string): void {
-    this.copyEntry(srcRel, dstRel, true);
+    const { dir, name } = this.target(dstRel);
+    this.copyEntry(srcRel, dir, name, true);
   }
 
   /** A directory's owner, mode and times from its source (after its entries changed). */
   copyDirMeta(srcRel: string, dstRel: string): void {
     const st = lstatSync(posix.join(this.req.source.root, srcRel));
-    const dstAbs = posix.join(this.req.targetRoot, dstRel);
     const o = this.owner(st);
-    lchownSync(dstAbs, o.uid, o.gid);
-    chmodSync(dstAbs, this.req.chmod ?? st.mode & 0o7777);
-    keepTimes(dstAbs, st);
+    setMetaFd(this.mkdirp(dstRel).fd, { uid: o.uid, gid: o.gid, mode: this.req.chmod ?? st.mode & 0o7777, ...statTimes(st) });
   }
 
-  private copyChildren(srcRel: string, dstRel: string, applyChmod: boolean, newDir = false): void {
+  private copyChildren(srcRel: string, dir: RootDir, applyChmod: boolean, newDir = false): void {
     const names = readdirSync(posix.join(this.req.source.root, srcRel)).sort();
     const ign = this.req.source.isContext ? this.req.source.ignore : undefined;
     for (const n of names) {
@@ -201,11 +217,30 @@ export class Copier {
         const st = lstatSync(posix.join(this.req.source.root, childSrc));
         if (!st.isDirectory() || !ign.mayIncludeBelow(childSrc)) continue;
       }
-      this.copyEntry(childSrc, dstRel ? `${dstRel}/${n}` : n, applyChmod, newDir);
+      this.copyEntry(childSrc, dir, n, applyChmod, newDir);
+    }
+  }
+
+  /** Whether `rel` is (or leads, through symlinks inside the root, to) a directory of the target. */
+  private isDirInTarget(rel: string): boolean {
+    try {
+      this.root.dir(rel);
+      return true;
+    } catch (e) {
+      if (e instanceof UnsafePathError) return false;
+      throw e;
     }
   }
 
   async run(): Promise<void> {
+    try {
+      await this.copyAll();
+    } finally {
+      this.close();
+    }
+  }
+
+  private async copyAll(): Promise<void> {
     const { dest, workdir } = this.req;
     const destIsDir = dest.endsWith("/") || dest === "." || dest.endsWith("/.") || dest === "..";
     const destAbs = clean(dest.startsWith("/") ? dest : posix.join(workdir || "/", dest));
@@ -234,27 +269,32 @@ export class Copier {
       const followed = m === "" ? "" : await followInRoot(this.req.source.root, m);
       const st = await lstat(posix.join(this.req.source.root, followed));
       if (st.isDirectory()) {
-        const dir = await this.mkdirp(destAbs);
-        this.copyChildren(followed, dir, true);
+        this.copyChildren(followed, this.mkdirp(destAbs), true);
         continue;
       }
-      const destIsExistingDir = !destIsDir && (await lstat(posix.join(this.req.targetRoot, await resolveInRoot(this.req.targetRoot, destAbs))).catch(() => undefined))?.isDirectory();
-      const targetRel = destIsDir || destIsExistingDir ? `${destAbs}/${posix.basename(m)}` : destAbs;
-      if (this.req.unpack) {
-        const dir = await this.mkdirp(destIsDir || destIsExistingDir ? destAbs : posix.dirname(destAbs));
-        if (await this.req.unpack(posix.join(this.req.source.root, followed), posix.join(this.req.targetRoot, destIsDir || destIsExistingDir ? dir : (await this.target(destAbs)).replace(/\/[^/]*$/, "")))) continue;
-      }
-      const t = await this.target(targetRel);
-      this.copyEntry(followed, t, true);
+      const intoDir = destIsDir || this.isDirInTarget(destAbs);
+      const targetRel = intoDir ? `${destAbs}/${posix.basename(m)}` : destAbs;
+      // an archive is unpacked into the destination itself, made a directory (as BuildKit's unpack:
+      // "ADD x.tar /a/b" extracts into /a/b), through its descriptor's path
+      if (this.req.unpack && (await this.req.unpack(posix.join(this.req.source.root, followed), () => fdPath(this.mkdirp(destAbs).fd)))) continue;
+      const t = this.target(targetRel);
+      this.copyEntry(followed, t.dir, t.name, true);
     }
     for (const f of this.req.inline ?? []) {
-      const t = await this.target(destIsDir ? `${destAbs}/${f.name}` : destAbs);
-      const abs = posix.join(this.req.targetRoot, t);
-      await rm(abs, { recursive: true, force: true });
-      await writeFile(abs, f.content);
+      const t = this.target(destIsDir ? `${destAbs}/${f.name}` : destAbs);
       const o = this.req.chown ?? { uid: 0, gid: 0 };
-      await lchown(abs, o.uid, o.gid);
-      await chmod(abs, this.req.chmod ?? 0o644);
+      const existing = lstatAt(t.dir, t.name);
+      if (existing) {
+        removeAt(t.dir, t.name);
+        if (existing.isDirectory() || existing.isSymbolicLink()) this.root.forget(t.dir);
+      }
+      const fd = createFileAt(t.dir, t.name, 0o600);
+      try {
+        writeSync(fd, f.content);
+        setMetaFd(fd, { uid: o.uid, gid: o.gid, mode: this.req.chmod ?? 0o644 });
+      } finally {
+        closeSync(fd);
+      }
     }
   }
 }

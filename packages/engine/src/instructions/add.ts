@@ -29,7 +29,7 @@ async function archiveKind(path: string): Promise<"gzip" | "bzip2" | "xz" | "tar
   }
 }
 
-async function unpack(archive: string, destDir: string): Promise<boolean> {
+async function unpack(archive: string, destDir: () => string): Promise<boolean> {
   const kind = await archiveKind(archive);
   if (!kind) return false;
   let stream: Readable = createReadStream(archive);
@@ -38,8 +38,7 @@ async function unpack(archive: string, destDir: string): Promise<boolean> {
     stream.pipe(child.stdin);
     stream = child.stdout;
   }
-  await mkdir(destDir, { recursive: true });
-  await applyLayer(stream, destDir);
+  await applyLayer(stream, destDir());
   return true;
 }
 

@@ -1,32 +1,32 @@
 import { posix } from "node:path";
-import { chown, lstat, mkdir } from "node:fs/promises";
-import { resolveInRoot } from "@tsbuild/oci";
+import { SafeRoot, UnsafePathError } from "@tsbuild/oci";
 import { resolveUser } from "@tsbuild/runtime";
 import type { WorkdirInstruction } from "@tsbuild/dockerfile";
 import type { InstructionHandler } from "./types.js";
 import { fsStep } from "../fs-step.js";
 
-/** WORKDIR: sets the working directory and creates every missing component, owned by USER (mode 0755). */
+/**
+ * WORKDIR: sets the working directory and creates every missing component, owned by USER (mode
+ * 0755), symlinks on the way followed inside the root (SafeRoot).
+ */
 export const workdir: InstructionHandler<WorkdirInstruction> = async (env, st, i) => {
   const dir = posix.resolve(st.image.config.WorkingDir || "/", i.path);
   // BuildKit keeps a trailing separator as written
   st.image.config.WorkingDir = i.path.endsWith("/") && dir !== "/" ? `${dir}/` : dir;
-  return fsStep(env, st, `WORKDIR ${dir}`, async (root) => {
-    const parts = dir.split("/").filter(Boolean);
-    let owner: { uid: number; gid: number } | null = null;
-    let cur = "";
-    for (const p of parts) {
-      const resolved = await resolveInRoot(root, cur ? `${cur}/${p}` : p);
-      const abs = posix.join(root, resolved);
-      if (!(await lstat(abs).catch(() => undefined))) {
-        if (owner === null) {
-          const u = await resolveUser(root, st.image.config.User);
-          owner = { uid: u.uid, gid: u.gid };
-        }
-        await mkdir(abs, { mode: 0o755 });
-        await chown(abs, owner.uid, owner.gid);
+  return fsStep(env, st, `WORKDIR ${dir}`, async (rootPath) => {
+    const root = SafeRoot.open(rootPath);
+    try {
+      try {
+        root.dir(dir);
+        return; // there already
+      } catch (e) {
+        if (!(e instanceof UnsafePathError) || e.code !== "ENOENT") throw e;
       }
-      cur = resolved;
+      // the USER is looked up only when something is to be made (an unknown one is no error otherwise)
+      const u = await resolveUser(rootPath, st.image.config.User);
+      root.dir(dir, { mode: 0o755, uid: u.uid, gid: u.gid });
+    } finally {
+      root.close();
     }
   }, { user: st.image.config.User ?? "" });
 };

@@ -2,26 +2,30 @@
  * Applies a layer (gzip, zstd or plain tar, sniffed) to a directory: whiteouts and opaque
  * directories, hard links, owners, modes, mtimes (directories last), xattrs, devices and fifos.
  *
- * Safety: every entry lands inside the target. Names climbing out with ".." are refused; parent
- * directories are resolved with symlinks followed inside the target (an absolute link means the
- * target, never the host); hard links must point at an existing non-directory inside the target.
+ * Safety: every write goes through SafeRoot (../root/safe-root.ts): parents are resolved component
+ * by component from a descriptor of the target, symlinks followed as if the target were "/", and
+ * each entry is made, replaced and given its metadata as PARENT-DESCRIPTOR + NAME, never followed.
+ * Names climbing out with ".." are refused; hard links must point at an existing non-directory
+ * inside the target. Files are created under their own name (O_EXCL|O_NOFOLLOW, after what was
+ * there is removed): no temporary name a layer could plant, and names up to NAME_MAX work.
  * A refused or broken layer throws (UnsafeLayerError / TarFormatError) and nothing outside the
  * target is touched; `applyLayerToNewDir` also removes the half-applied directory, so a refused
  * layer never leaves a partial tree.
  */
-import { spawn } from "node:child_process";
-import { createWriteStream } from "node:fs";
-import { chmod, lchown, link, lstat, lutimes, mkdir, rm, rename, readdir, symlink, utimes } from "node:fs/promises";
-import { posix } from "node:path";
+import { closeSync, writeSync } from "node:fs";
+import { mkdir, rm } from "node:fs/promises";
 import type { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import { DigestingStream, type Digest } from "../digest.js";
-import { UnsafeLayerError } from "../errors.js";
+import { UnsafeLayerError, UnsafePathError } from "../errors.js";
+import {
+  createFileAt, linkAt, lstatAt, mkdirAt, mknodAt, readdirAt, removeAt, SafeRoot, setMetaAt, setMetaFd, setXattrAt,
+  symlinkAt, type RootDir,
+} from "../root/safe-root.js";
 import { OPAQUE_MARKER, WHITEOUT_PREFIX } from "./entry.js";
 import { decompressStream } from "./compression.js";
 import { readTar } from "./tar-reader.js";
-import { normalizeEntryName, resolveInRoot } from "./safe-path.js";
-import { setXattr } from "./xattrs.js";
+import type { TarHeader } from "./tar-format.js";
+import { normalizeEntryName } from "./safe-path.js";
 
 export interface ApplyOptions {
   /** set owners from the layer (default: when running as root) */
@@ -33,18 +37,25 @@ export interface ApplyResult {
   entries: number;
 }
 
-function runTool(cmd: string, args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const c = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
-    let err = "";
-    c.stderr.on("data", (d: Buffer) => (err += d.toString()));
-    c.on("error", reject);
-    c.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(" ")}: ${err.trim()}`))));
-  });
+const seconds = (d: Date) => d.getTime() / 1000;
+const PATH_MAX = 4096;
+
+/** An entry's parent, made (0755) when missing; a path error becomes the layer's. */
+function parentOf(root: SafeRoot, entry: string, name: string): { dir: RootDir; name: string } {
+  try {
+    return root.parent(name, { mode: 0o755 });
+  } catch (e) {
+    if (e instanceof UnsafePathError) throw new UnsafeLayerError(entry, e.message);
+    throw e;
+  }
 }
 
-async function removeIfPresent(abs: string): Promise<void> {
-  await rm(abs, { recursive: true, force: true });
+/** Removes `dir/name`; a removed directory or symlink may have been on the way of a remembered path. */
+function remove(root: SafeRoot, dir: RootDir, name: string): void {
+  const st = lstatAt(dir, name);
+  if (!st) return;
+  removeAt(dir, name);
+  if (st.isDirectory() || st.isSymbolicLink()) root.forget(dir);
 }
 
 export async function applyLayer(source: Readable, target: string, opts: ApplyOptions = {}): Promise<ApplyResult> {
@@ -53,99 +64,115 @@ export async function applyLayer(source: Readable, target: string, opts: ApplyOp
   const diff = new DigestingStream();
   plain.on("error", (e) => diff.destroy(e));
   plain.pipe(diff);
-  const written = new Set<string>();
-  const dirTimes: { abs: string; mtime: Date }[] = [];
+  const root = SafeRoot.open(target);
+  const rootBytes = Buffer.byteLength(target) + 1;
   let entries = 0;
+  try {
+    const written = new Set<string>();
+    const dirTimes: { rel: string; mtime: number }[] = [];
+    const owner = (h: TarHeader) => (sameOwner ? { uid: h.uid, gid: h.gid } : {});
 
-  for await (const entry of readTar(diff)) {
-    const h = entry.header;
-    entries++;
-    const name = normalizeEntryName(h.name);
-    if (name === "") {
-      // the root itself: apply its metadata, as docker does
+    for await (const entry of readTar(diff)) {
+      const h = entry.header;
+      entries++;
+      const name = normalizeEntryName(h.name);
+      // the kernel's PATH_MAX: a longer path could be made one component at a time, but no path-based
+      // tool (rm -r, a snapshot's removal, the container's own) could reach it again
+      if (rootBytes + Buffer.byteLength(name) >= PATH_MAX) throw new UnsafeLayerError(h.name.slice(0, 200), `path longer than ${PATH_MAX} bytes`);
+      if (name === "") {
+        // the root itself: apply its metadata, as docker does
+        if (h.type === "5") {
+          setMetaFd(root.fd, { ...owner(h), mode: h.mode });
+          dirTimes.push({ rel: "", mtime: seconds(h.mtime) });
+        }
+        continue;
+      }
+      const { dir, name: base } = parentOf(root, h.name, name);
+      const rel = dir.rel ? `${dir.rel}/${base}` : base;
+
+      if (base === OPAQUE_MARKER) {
+        // keep what this layer already wrote in the directory, drop what lower layers had
+        for (const child of readdirAt(dir)) {
+          if (!written.has(dir.rel ? `${dir.rel}/${child}` : child)) remove(root, dir, child);
+        }
+        continue;
+      }
+      if (base.startsWith(WHITEOUT_PREFIX)) {
+        const victim = base.slice(WHITEOUT_PREFIX.length);
+        if (victim === "" || victim === "." || victim === ".." || victim.includes("/")) throw new UnsafeLayerError(h.name, "bad whiteout name");
+        remove(root, dir, victim);
+        continue;
+      }
+
+      const existing = lstatAt(dir, base);
+      if (existing && !(existing.isDirectory() && h.type === "5")) remove(root, dir, base);
+
+      switch (h.type) {
+        case "5":
+          if (!existing?.isDirectory()) mkdirAt(dir, base, 0o700);
+          break;
+        case "0":
+        case "7": {
+          const fd = createFileAt(dir, base, 0o600);
+          try {
+            for await (const chunk of entry.body()) {
+              for (let at = 0; at < chunk.length; ) at += writeSync(fd, chunk, at, chunk.length - at);
+            }
+            setMetaFd(fd, { ...owner(h), mode: h.mode, mtime: seconds(h.mtime) });
+          } finally {
+            closeSync(fd);
+          }
+          break;
+        }
+        case "2":
+          symlinkAt(dir, base, h.linkname);
+          break;
+        case "1": {
+          const from = parentOf(root, h.name, normalizeEntryName(h.linkname));
+          const st = lstatAt(from.dir, from.name);
+          if (!st) throw new UnsafeLayerError(h.name, `hard link to ${h.linkname}, which is not in the layer or below it`);
+          if (st.isDirectory()) throw new UnsafeLayerError(h.name, "hard link to a directory");
+          linkAt(from.dir, from.name, dir, base);
+          written.add(rel);
+          continue; // a hard link shares the target's metadata
+        }
+        case "3":
+        case "4":
+          await mknodAt(dir, base, h.type === "3" ? "c" : "b", h.devmajor, h.devminor);
+          break;
+        case "6":
+          await mknodAt(dir, base, "p");
+          break;
+        default:
+          // unknown types (e.g. GNU sparse) are refused rather than silently dropped
+          throw new UnsafeLayerError(h.name, `unsupported tar entry type ${JSON.stringify(h.type)}`);
+      }
+      written.add(rel);
       if (h.type === "5") {
-        if (sameOwner) await lchown(target, h.uid, h.gid);
-        await chmod(target, h.mode & 0o7777);
-        dirTimes.push({ abs: target, mtime: h.mtime });
+        setMetaAt(dir, base, { ...owner(h), mode: h.mode });
+        dirTimes.push({ rel, mtime: seconds(h.mtime) });
+      } else if (h.type !== "0" && h.type !== "7") {
+        setMetaAt(dir, base, { ...owner(h), ...(h.type === "2" ? {} : { mode: h.mode }), mtime: seconds(h.mtime) });
       }
-      continue;
-    }
-    const slash = name.lastIndexOf("/");
-    const parentRel = await resolveInRoot(target, slash === -1 ? "" : name.slice(0, slash));
-    const base = name.slice(slash + 1);
-    const parentAbs = posix.join(target, parentRel);
-    const rel = parentRel ? `${parentRel}/${base}` : base;
-    const abs = posix.join(target, rel);
-
-    if (base === OPAQUE_MARKER) {
-      // keep what this layer already wrote in the directory, drop what lower layers had
-      const dirAbs = parentAbs;
-      for (const child of await readdir(dirAbs).catch(() => [] as string[])) {
-        const childRel = parentRel ? `${parentRel}/${child}` : child;
-        if (!written.has(childRel)) await removeIfPresent(posix.join(dirAbs, child));
+      // xattrs do not change times
+      for (const [k, v] of h.pax) {
+        if (k.startsWith("SCHILY.xattr.")) await setXattrAt(dir, base, k.slice("SCHILY.xattr.".length), v);
       }
-      continue;
     }
-    if (base.startsWith(WHITEOUT_PREFIX)) {
-      const victim = base.slice(WHITEOUT_PREFIX.length);
-      if (victim === "" || victim === "." || victim === ".." || victim.includes("/")) throw new UnsafeLayerError(h.name, "bad whiteout name");
-      await removeIfPresent(posix.join(parentAbs, victim));
-      continue;
-    }
-
-    await mkdir(parentAbs, { recursive: true });
-    const existing = await lstat(abs).catch(() => undefined);
-    if (existing && !(existing.isDirectory() && h.type === "5")) await removeIfPresent(abs);
-
-    switch (h.type) {
-      case "5":
-        if (!existing?.isDirectory()) await mkdir(abs);
-        break;
-      case "0":
-      case "7": {
-        const tmp = `${abs}.tsbuild-partial`;
-        await pipeline(entry.body(), createWriteStream(tmp, { mode: 0o600 }));
-        await rename(tmp, abs);
-        break;
+    // directories' times last (their entries changed them), deepest first; each directory found again
+    // with no symlink followed: one the layer replaced by a link since keeps nothing of this
+    for (const d of dirTimes.reverse()) {
+      const fd = root.openExact(d.rel);
+      if (fd === undefined) continue;
+      try {
+        setMetaFd(fd, { mtime: d.mtime });
+      } finally {
+        closeSync(fd);
       }
-      case "2":
-        await symlink(h.linkname, abs);
-        break;
-      case "1": {
-        const linkName = normalizeEntryName(h.linkname);
-        const ls = linkName.lastIndexOf("/");
-        const linkParent = await resolveInRoot(target, ls === -1 ? "" : linkName.slice(0, ls));
-        const linkRel = linkParent ? `${linkParent}/${linkName.slice(ls + 1)}` : linkName.slice(ls + 1);
-        const srcAbs = posix.join(target, linkRel);
-        const st = await lstat(srcAbs).catch(() => undefined);
-        if (!st) throw new UnsafeLayerError(h.name, `hard link to ${h.linkname}, which is not in the layer or below it`);
-        if (st.isDirectory()) throw new UnsafeLayerError(h.name, "hard link to a directory");
-        await link(srcAbs, abs);
-        written.add(rel);
-        continue; // a hard link shares the target's metadata
-      }
-      case "3":
-      case "4":
-        await runTool("mknod", [abs, h.type === "3" ? "c" : "b", String(h.devmajor), String(h.devminor)]);
-        break;
-      case "6":
-        await runTool("mkfifo", [abs]);
-        break;
-      default:
-        // unknown types (e.g. GNU sparse) are refused rather than silently dropped
-        throw new UnsafeLayerError(h.name, `unsupported tar entry type ${JSON.stringify(h.type)}`);
     }
-    written.add(rel);
-    if (sameOwner) await lchown(abs, h.uid, h.gid);
-    if (h.type !== "2") await chmod(abs, h.mode & 0o7777);
-    for (const [k, v] of h.pax) {
-      if (k.startsWith("SCHILY.xattr.")) await setXattr(abs, k.slice("SCHILY.xattr.".length), v);
-    }
-    if (h.type === "5") dirTimes.push({ abs, mtime: h.mtime });
-    else if (h.type === "2") await lutimes(abs, h.mtime, h.mtime);
-    else await utimes(abs, h.mtime, h.mtime);
+  } finally {
+    root.close();
   }
-  for (const d of dirTimes.reverse()) await utimes(d.abs, d.mtime, d.mtime).catch(() => undefined);
   // readTar stops at the first zero block: what follows (the second one, any padding) is still
   // part of the layer's diff id, and the digest exists only once the stream has ended
   for await (const _rest of diff) void _rest;
