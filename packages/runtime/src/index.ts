@@ -5,3 +5,4 @@ export { prepareRunMounts, type RunMount, type PreparedMounts } from "./run-moun
 export { findStubs, removeStubs, type Stubs } from "./stubs.js";
 export { abortOnSignals } from "./signals.js";
 export { mountSecretTmpfs, secretTmpfsSize, SecretMountError, type SecretFile, type SecretTmpfs } from "./secret-tmpfs.js";
+export { deadContainers, deleteContainer } from "./dead-containers.js";
