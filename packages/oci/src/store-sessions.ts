@@ -26,7 +26,7 @@ import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promise
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { processAlive, processStartTime, withFileLock } from "./lock.js";
-import { ownerStamp, type OwnerCheck } from "./owner-stamp.js";
+import { OwnerCheck, ownerStamp } from "./owner-stamp.js";
 import type { Digest } from "./digest.js";
 
 export interface SessionRecord {
@@ -146,10 +146,13 @@ function parseSession(text: string): SessionRecord | undefined {
 export async function liveSessions(root: string, removeDead = false): Promise<SessionRecord[]> {
   const dir = sessionsDir(root);
   const out: SessionRecord[] = [];
+  const owners = new OwnerCheck();
   for (const n of await readdir(dir).catch(() => [] as string[])) {
     if (!n.endsWith(".json")) continue;
     const rec = parseSession(await readFile(join(dir, n), "utf8").catch(() => ""));
-    if (rec && processAlive(rec.pid, rec.start)) out.push(rec);
+    // the name's stamp knows the owner's pid namespace (a build in another container is live)
+    const named = owners.state(n.replace(/\.json$/, ""));
+    if (rec && (named === "unowned" ? processAlive(rec.pid, rec.start) : named === "live")) out.push(rec);
     else if (removeDead && !n.startsWith(".tmp-")) await rm(join(dir, n), { force: true });
   }
   return out;

@@ -224,7 +224,7 @@ describe("the container", () => {
       const ac = new AbortController();
       abortOnSignals(ac, async () => { await s.remove("sig"); await unmountAll(); });
       console.log("started");
-      await ex.run({ rootfs: a.root, args: ["/bin/sleep", "61"], signal: ac.signal });
+      await ex.run({ rootfs: a.root, args: ["/bin/sleep", "61"], signal: ac.signal, mounts: [{ type: "secret", target: "/run/secrets/s", data: Buffer.from("sig-secret") }] });
       await new Promise(() => {}); // the signal handler exits
     `;
     const { spawn } = await import("node:child_process");
@@ -235,6 +235,8 @@ describe("the container", () => {
     const code = await new Promise((r) => child.on("exit", (c) => r(c)));
     expect(code).toBe(exitCode);
     expect(readFileSync("/proc/mounts", "utf8")).not.toContain(join(work, "overlay", "a"));
+    expect(readFileSync("/proc/mounts", "utf8")).not.toContain(join(work, "scratch")); // the secret tmpfs too
+    expect(readdirSync(join(work, "scratch"))).toEqual([]);
     expect(spawnSync("runc", ["--root", stateDir, "list", "-q"]).stdout.toString().trim()).toBe("");
     expect(spawnSync("pgrep", ["-f", "sleep 61"]).stdout.toString().trim()).toBe("");
   });
