@@ -14,6 +14,7 @@ import { loadContext } from "./context/build-context.js";
 import type { EventSink } from "./events.js";
 import type { SolverEnv, StageState, StepRecord } from "./build-context-types.js";
 import { solve } from "./solver.js";
+import { sweepDeadBuilds } from "./dead-builds.js";
 import { Semaphore } from "./semaphore.js";
 import { LocalCache } from "./cache.js";
 import { ContextIndex } from "./context-digest.js";
@@ -80,6 +81,11 @@ export interface BuildResult {
 
 export async function build(opts: BuildOptions): Promise<BuildResult> {
   const store = await Store.open(opts.root ?? defaultStoreRoot());
+  // what killed builds left (containers, mounts, scratch, active snapshots) goes first (dead-builds.ts)
+  const swept = await sweepDeadBuilds(store);
+  if (swept.failed.length) {
+    opts.onEvent?.({ type: "warning", message: `could not remove what an interrupted build left: ${swept.failed.join(", ")} (run tsbuild prune, or remove them by hand)` });
+  }
   // registered for the whole build: a concurrent prune keeps what it holds (store-guard.ts)
   const session = await store.startSession("build");
   try {

@@ -10,3 +10,4 @@ export { parseCacheFrom, parseCacheTo, CacheSpecError, type CacheFromSpec, type 
 export { CacheExportError } from "./cache-io/share.js";
 export { prune, type PruneOptions, type PruneReport } from "./prune/prune.js";
 export { diskUsage, type DiskUsage, type DiskUsageRow } from "./prune/disk-usage.js";
+export { sweepDeadBuilds, sweepTotal, type SweepReport } from "./dead-builds.js";

@@ -14,8 +14,7 @@ import type { Readable } from "node:stream";
 import { digestHex, isDigest, type Digest } from "./digest.js";
 import { BlobNotFoundError, DigestMismatchError, SizeMismatchError } from "./errors.js";
 import { syncDir } from "./fs-atomic.js";
-import { pidAlive } from "./lock.js";
-import { stampedPid } from "./store-sessions.js";
+import { OwnerCheck, ownerStamp } from "./owner-stamp.js";
 
 export interface BlobInfo {
   digest: Digest;
@@ -99,7 +98,7 @@ export class LocalContentStore implements ContentStore {
     await mkdir(this.ingestDir, { recursive: true });
     await mkdir(this.blobsDir, { recursive: true });
     const safeRef = ref.replace(/[^a-zA-Z0-9_.-]/g, "_").slice(0, 80);
-    const tmp = join(this.ingestDir, `${safeRef}-${process.pid}-${randomBytes(8).toString("hex")}`);
+    const tmp = join(this.ingestDir, `${safeRef}-${ownerStamp()}-${randomBytes(8).toString("hex")}`);
     const fh = await open(tmp, "wx", 0o644);
     return new FileContentWriter(fh, tmp, this.blobsDir, expected);
   }
@@ -154,10 +153,11 @@ export class LocalContentStore implements ContentStore {
   }
 
   /**
-   * Removes ingest files left by killed writers: those whose pid (stamped in the name) is gone.
-   * A live writer's file is left alone, so this is safe while builds run. Returns what it freed.
+   * Removes ingest files left by killed writers: those whose owner (stamped in the name,
+   * owner-stamp.ts) is gone, and those without a stamp unless `onlyDead`. A live writer's file is
+   * left alone, so this is safe while builds run. Returns what it freed.
    */
-  async cleanIngest(): Promise<{ files: number; bytes: number }> {
+  async cleanIngest(owners = new OwnerCheck(), onlyDead = false): Promise<{ files: number; bytes: number }> {
     let names: string[] = [];
     try {
       names = await readdir(this.ingestDir);
@@ -167,8 +167,8 @@ export class LocalContentStore implements ContentStore {
     let files = 0;
     let bytes = 0;
     for (const n of names) {
-      const pid = stampedPid(n);
-      if (pid !== undefined && pidAlive(pid)) continue;
+      const state = owners.state(n);
+      if (state === "live" || (onlyDead && state === "unowned")) continue;
       const s = await stat(join(this.ingestDir, n)).catch(() => undefined);
       await rm(join(this.ingestDir, n), { force: true });
       files++;

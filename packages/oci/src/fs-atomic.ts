@@ -1,12 +1,13 @@
 import { open, rename, mkdir, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
+import { ownerStamp } from "./owner-stamp.js";
 
 /** Writes a small file atomically: temp file in the same directory, fsync, rename, fsync dir. */
 export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
   const dir = dirname(path);
   await mkdir(dir, { recursive: true });
-  const tmp = join(dir, `.tmp-${process.pid}-${randomBytes(6).toString("hex")}`);
+  const tmp = join(dir, `.tmp-${ownerStamp()}-${randomBytes(6).toString("hex")}`);
   const fh = await open(tmp, "w", mode);
   try {
     await fh.writeFile(data);

@@ -22,7 +22,7 @@ export function pidAlive(pid: number): boolean {
 }
 
 /** When process `pid` started (clock ticks since boot, /proc/PID/stat field 22), or undefined if it is gone. */
-function startTime(pid: number): string | undefined {
+export function processStartTime(pid: number): string | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
@@ -34,15 +34,20 @@ function startTime(pid: number): string | undefined {
 let self: string | undefined;
 /** What a lock file says of its owner: "PID START", so that a pid used again by another process is not its owner. */
 function ownerText(): string {
-  self ??= `${process.pid} ${startTime(process.pid) ?? ""}`.trim();
+  self ??= `${process.pid} ${processStartTime(process.pid) ?? ""}`.trim();
   return self;
 }
 
 /** Whether the owner a lock file names is running: its pid exists and, when the file says, started when it did. */
 function ownerAlive(text: string): boolean {
   const [pid, start] = text.split(" ");
-  if (!pidAlive(Number(pid))) return false;
-  const now = start === undefined ? undefined : startTime(Number(pid));
+  return processAlive(Number(pid), start);
+}
+
+/** Whether process `pid` runs and, when `start` is given, is the one that started then (not a later user of the pid). */
+export function processAlive(pid: number, start?: string): boolean {
+  if (!pidAlive(pid)) return false;
+  const now = start === undefined ? undefined : processStartTime(pid);
   return now === undefined || now === start;
 }
 

@@ -5,8 +5,8 @@
  * - `<root>/locks/gc.lock` is the store's gc lock. `tsbuild prune` holds it for its whole removal
  *   phase; everything below that registers or protects something takes it briefly, so each such
  *   step happens either wholly before a prune or wholly after it.
- * - A build starts a session: `<root>/locks/sessions/<pid>-<random>.json`, created atomically under
- *   the gc lock with one JSON line (pid, start time, kind); each `hold()` then appends one JSON line
+ * - A build starts a session: `<root>/locks/sessions/<PID.START>-<random>.json` (owner-stamp.ts),
+ *   created atomically under the gc lock with one JSON line (pid, process start, ISO start time, kind); each `hold()` then appends one JSON line
  *   (under the gc lock) naming what the build protects: blob digests (layers it reuses from the
  *   cache) and committed snapshot names (what it mounts or unpacks). Appends are not fsync'ed: a
  *   session means nothing after a crash (its pid is gone), it only has to be visible to a prune
@@ -18,18 +18,21 @@
  * - `hold()` is called BEFORE the caller checks that the thing exists: if a prune removed it just
  *   before, the caller sees it missing and recreates it (a cache miss, a fresh unpack); if not, the
  *   hold is on disk before any later prune looks.
- * - A session whose pid is dead is ignored (and its file removed by the next prune): a killed
- *   build protects nothing.
+ * - A session whose process is dead (pid gone, or used again by a process started later) is ignored,
+ *   and its file removed by the next build or prune: a killed build protects nothing.
  */
-import { closeSync, constants as fsConstants, mkdirSync, openSync, writeSync } from "node:fs";
+import { closeSync, constants as fsConstants, mkdirSync, openSync, readdirSync, writeSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { pidAlive, withFileLock } from "./lock.js";
+import { processAlive, processStartTime, withFileLock } from "./lock.js";
+import { OwnerCheck, ownerStamp } from "./owner-stamp.js";
 import type { Digest } from "./digest.js";
 
 export interface SessionRecord {
   pid: number;
+  /** the process's start time (/proc/PID/stat field 22; absent in files of older versions) */
+  start?: string;
   /** ISO time the session started */
   started: string;
   /** what the session is: "build", "pull", … (for messages) */
@@ -59,13 +62,14 @@ export class StoreSession {
   private constructor(
     private readonly root: string,
     private readonly file: string,
-    private readonly record: Pick<SessionRecord, "pid" | "started" | "kind">,
+    private readonly record: Pick<SessionRecord, "pid" | "start" | "started" | "kind">,
   ) {}
 
   /** Registers a session (waits while a prune is removing things). */
   static async start(root: string, kind: string): Promise<StoreSession> {
-    const file = join(sessionsDir(root), `${process.pid}-${randomBytes(6).toString("hex")}.json`);
-    const s = new StoreSession(root, file, { pid: process.pid, started: new Date().toISOString(), kind });
+    const file = join(sessionsDir(root), `${ownerStamp()}-${randomBytes(6).toString("hex")}.json`);
+    const start = processStartTime(process.pid);
+    const s = new StoreSession(root, file, { pid: process.pid, ...(start !== undefined ? { start } : {}), started: new Date().toISOString(), kind });
     await mkdir(sessionsDir(root), { recursive: true });
     await withGcLock(root, () => s.create());
     return s;
@@ -104,7 +108,7 @@ export class StoreSession {
 
   /** The first line (and what is held so far), renamed into place so a reader never sees a session without its pid. */
   private async create(): Promise<void> {
-    const tmp = join(sessionsDir(this.root), `.tmp-${process.pid}-${randomBytes(6).toString("hex")}`);
+    const tmp = join(sessionsDir(this.root), `.tmp-${ownerStamp()}-${randomBytes(6).toString("hex")}`);
     const held = this.digests.size || this.snapshots.size ? JSON.stringify({ digests: [...this.digests], snapshots: [...this.snapshots] }) + "\n" : "";
     await mkdir(sessionsDir(this.root), { recursive: true });
     await writeFile(tmp, JSON.stringify(this.record) + "\n" + held);
@@ -117,8 +121,8 @@ function parseSession(text: string): SessionRecord | undefined {
   const lines = text.split("\n");
   let rec: SessionRecord | undefined;
   try {
-    const head = JSON.parse(lines[0]!) as Pick<SessionRecord, "pid" | "started" | "kind">;
-    rec = { pid: head.pid, started: head.started, kind: head.kind, digests: [], snapshots: [] };
+    const head = JSON.parse(lines[0]!) as Pick<SessionRecord, "pid" | "start" | "started" | "kind">;
+    rec = { pid: head.pid, ...(typeof head.start === "string" ? { start: head.start } : {}), started: head.started, kind: head.kind, digests: [], snapshots: [] };
   } catch {
     return undefined; // created by a rename: an unreadable one is not ours
   }
@@ -142,17 +146,30 @@ function parseSession(text: string): SessionRecord | undefined {
 export async function liveSessions(root: string, removeDead = false): Promise<SessionRecord[]> {
   const dir = sessionsDir(root);
   const out: SessionRecord[] = [];
+  const owners = new OwnerCheck();
   for (const n of await readdir(dir).catch(() => [] as string[])) {
     if (!n.endsWith(".json")) continue;
     const rec = parseSession(await readFile(join(dir, n), "utf8").catch(() => ""));
-    if (rec && pidAlive(rec.pid)) out.push(rec);
+    // the name's stamp knows the owner's pid namespace (a build in another container is live)
+    const named = owners.state(n.replace(/\.json$/, ""));
+    if (rec && (named === "unowned" ? processAlive(rec.pid, rec.start) : named === "live")) out.push(rec);
     else if (removeDead && !n.startsWith(".tmp-")) await rm(join(dir, n), { force: true });
   }
   return out;
 }
 
-/** The pid a store file name was stamped with (`<anything>-<pid>-<random>`), if any. */
-export function stampedPid(name: string): number | undefined {
-  const m = /-(\d+)-[A-Za-z0-9]+$/.exec(name);
-  return m ? Number(m[1]) : undefined;
+/**
+ * The session files (and half-made ones) of dead processes, judged by the owner stamp in their names
+ * alone (no file is read): one readdir, synchronous (cheaper than a trip through libuv's thread pool
+ * when, as nearly always, there is nothing to remove).
+ */
+export function deadSessionFiles(root: string, owners: OwnerCheck): string[] {
+  const dir = sessionsDir(root);
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return names.filter((n) => owners.state(n.replace(/\.json$/, "")) === "dead").map((n) => join(dir, n));
 }

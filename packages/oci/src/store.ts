@@ -15,6 +15,7 @@ import { isIndexMediaType, isManifestMediaType } from "./media-types.js";
 import { looksLikeIndex, parseIndex, parseManifest } from "./validate.js";
 import { StoreSession, withGcLock } from "./store-sessions.js";
 import type { Descriptor } from "./types/image.js";
+import { ownerStamp } from "./owner-stamp.js";
 
 /** TSBUILD_ROOT, else /var/lib/tsbuild as root, else $XDG_DATA_HOME/tsbuild (~/.local/share/tsbuild). */
 export function defaultStoreRoot(env: NodeJS.ProcessEnv = process.env): string {
@@ -63,11 +64,12 @@ export class Store {
   }
 
   /**
-   * A fresh scratch directory under <root>/tmp (the caller removes it), stamped with our pid
-   * (`build-<pid>-XXXXXX`) so a prune can tell a dead process's leftovers from a live one's.
+   * A fresh scratch directory under <root>/tmp (the caller removes it), stamped with its owner
+   * (`build-PID.START-XXXXXX`, owner-stamp.ts) so a later build or prune can tell a dead process's
+   * leftovers from a live one's.
    */
   async tmpDir(prefix = "build-"): Promise<string> {
-    return mkdtemp(join(this.root, "tmp", `${prefix}${process.pid}-`));
+    return mkdtemp(join(this.root, "tmp", `${prefix}${ownerStamp()}-`));
   }
 
   /** Registers a running build (or other user) whose blobs and snapshots prune must not remove (store-sessions.ts). */

@@ -11,6 +11,7 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
+import { ownerStamp } from "@tsbuild/oci";
 import { buildSpec, DEFAULT_PATH, type NetworkMode } from "./spec.js";
 import { resolveUser } from "./user.js";
 import { prepareRunMounts, type RunMount } from "./run-mounts.js";
@@ -111,7 +112,8 @@ export class RuncExecutor {
 
   private async runOnce(req: RunRequest): Promise<RunResult> {
     hookExit();
-    const id = `tsbuild-${randomBytes(6).toString("hex")}`;
+    // stamped with its builder: a later build deletes it if this process dies (dead-containers.ts)
+    const id = `tsbuild-${ownerStamp()}-${randomBytes(6).toString("hex")}`;
     const bundle = join(this.opts.scratch, id);
     const network = req.network ?? "default";
     const hostname = req.hostname ?? "buildkitsandbox"; // BuildKit's, so RUN output matches

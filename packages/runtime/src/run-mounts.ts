@@ -1,12 +1,14 @@
 /**
  * The mounts a RUN step can ask for (`RUN --mount=…`), as typed inputs, turned into runtime-spec
  * mounts: bind (read-only unless asked), cache (a persistent directory by id, shared, private or
- * locked), tmpfs, and secret (a file bind-mounted read-only from a tmpfs copy, never in a layer).
+ * locked), tmpfs, and secret (a file bind-mounted read-only from the run's own secrets tmpfs,
+ * secret-tmpfs.ts: never in a layer, never on the store's disk).
  */
-import { mkdir, rm, writeFile, chmod, chown } from "node:fs/promises";
+import { mkdir, rm, chmod, chown } from "node:fs/promises";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { acquireFileLock, type RuntimeMount } from "@tsbuild/oci";
+import { mountSecretTmpfs } from "./secret-tmpfs.js";
 
 export type RunMount =
   | { type: "bind"; target: string; source: string; readwrite?: boolean }
@@ -34,6 +36,14 @@ export async function prepareRunMounts(list: RunMount[], opts: { cacheRoot: stri
   const mounts: RuntimeMount[] = [];
   const cleanups: (() => Promise<void>)[] = [];
   try {
+    // every secret of the run on one tmpfs, mounted before anything else and released last
+    const secrets = list.filter((m): m is Extract<RunMount, { type: "secret" }> => m.type === "secret");
+    let secretFiles: string[] = [];
+    if (secrets.length) {
+      const fs = await mountSecretTmpfs(join(opts.scratch, "secrets"), secrets.map((m) => ({ data: m.data, mode: m.mode ?? 0o400, uid: m.uid ?? 0, gid: m.gid ?? 0 })));
+      cleanups.push(fs.release);
+      secretFiles = fs.files;
+    }
     // sharing=locked: one run at a time, in this process and in any other build on the store — a lock
     // file per cache (a dead owner's is taken over), waited for as long as the holder runs, as BuildKit
     // does; taken in one order, so two runs that lock the same caches cannot wait for each other
@@ -71,16 +81,9 @@ export async function prepareRunMounts(list: RunMount[], opts: { cacheRoot: stri
           mounts.push({ destination: m.target, type: "bind", source: dir, options: ["rbind", "rw"] });
           break;
         }
-        case "secret": {
-          const dir = join(opts.scratch, `secret-${Math.random().toString(36).slice(2)}`);
-          await mkdir(dir, { recursive: true, mode: 0o700 });
-          const file = join(dir, "secret");
-          await writeFile(file, m.data, { mode: m.mode ?? 0o400 });
-          await chown(file, m.uid ?? 0, m.gid ?? 0);
-          cleanups.push(() => rm(dir, { recursive: true, force: true }));
-          mounts.push({ destination: m.target, type: "bind", source: file, options: ["bind", "ro"] });
+        case "secret":
+          mounts.push({ destination: m.target, type: "bind", source: secretFiles[secrets.indexOf(m)] as string, options: ["bind", "ro"] });
           break;
-        }
       }
     }
   } catch (e) {

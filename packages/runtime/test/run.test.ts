@@ -4,6 +4,7 @@ import { createServer } from "node:net";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { randomBytes } from "node:crypto";
 import { OverlaySnapshotter, CopySnapshotter, activeMounts, type Snapshotter } from "@tsbuild/snapshot";
 import type { LayerEntry } from "@tsbuild/oci";
 import { RuncExecutor, type RunRequest } from "../src/index.js";
@@ -155,6 +156,36 @@ describe("the container", () => {
     expect(first.entries.filter((e) => !/^dir (proc|dev|sys) /.test(e)).sort()).toEqual(
       ["dir root 755 0:0", "dir root/.cache 755 0:0", "dir scratch 755 0:0", "dir src 755 0:0"].sort());
   });
+  it("secrets live on a tmpfs of their own (0700, nosuid,nodev,noexec, sized to them) while the RUN runs, and nowhere after", async () => {
+    const token = `tok-${randomBytes(16).toString("hex")}`;
+    const mounts = [
+      { type: "secret" as const, target: "/run/secrets/a", data: Buffer.from(token) },
+      { type: "secret" as const, target: "/run/secrets/b", data: Buffer.from("second"), mode: 0o440, uid: 1000, gid: 1000 },
+    ];
+    // tmpfs mount points under the scratch dir (the run's bundle): "mount options | fstype source superoptions"
+    const secretMounts = () => readFileSync("/proc/self/mountinfo", "utf8").split("\n")
+      .filter((l) => (l.split(" ")[4] ?? "").startsWith(join(work, "scratch") + "/")).map((l) => `${l.split(" ")[5]} | ${l.split(" - ")[1]}`);
+    const seen = new Set<string>();
+    const poll = setInterval(() => secretMounts().forEach((m) => seen.add(m)), 10);
+    let r: Awaited<ReturnType<typeof step>>;
+    try {
+      r = await step(overlay, "cat /run/secrets/a; echo; ls -ln /run/secrets/b | cut -c1-10; ls -ln /run/secrets/b | tr -s ' ' | cut -d' ' -f3,4; (echo x > /run/secrets/a) 2>/dev/null || echo ro; sleep 0.4", { mounts });
+    } finally {
+      clearInterval(poll);
+    }
+    expect(r.out).toBe(`${token}\n-r--r-----\n1000 1000\nro\n`);
+    expect([...seen]).toHaveLength(1);
+    const [flags, fs] = [...seen][0]!.split(" | ") as [string, string];
+    expect(flags.split(",")).toEqual(expect.arrayContaining(["nosuid", "nodev", "noexec"]));
+    const [fstype, source, options] = fs.split(" ");
+    expect([fstype, source]).toEqual(["tmpfs", "tsbuild-secrets"]);
+    expect(options).toMatch(/(^|,)mode=700(,|$)/);
+    expect(options).toMatch(/(^|,)size=12k(,|$)/); // two one-page files and a page of slack
+    expect(secretMounts()).toEqual([]);
+    expect(readdirSync(join(work, "scratch"))).toEqual([]);
+    // the secret's bytes were never written to the disk the store and the scratch dir are on
+    expect(spawnSync("grep", ["-rlF", token, work]).stdout.toString()).toBe("");
+  });
   it("has docker's default capability bounding set, for root and for a USER", async () => {
     for (const user of ["root", "app"]) {
       const r = await step(overlay, "grep -E '^Cap(Bnd|Prm|Eff):' /proc/self/status", { user });
@@ -212,7 +243,7 @@ describe("the container", () => {
       const ac = new AbortController();
       abortOnSignals(ac, async () => { await s.remove("sig"); await unmountAll(); });
       console.log("started");
-      await ex.run({ rootfs: a.root, args: ["/bin/sleep", "61"], signal: ac.signal });
+      await ex.run({ rootfs: a.root, args: ["/bin/sleep", "61"], signal: ac.signal, mounts: [{ type: "secret", target: "/run/secrets/s", data: Buffer.from("sig-secret") }] });
       await new Promise(() => {}); // the signal handler exits
     `;
     const { spawn } = await import("node:child_process");
@@ -223,6 +254,8 @@ describe("the container", () => {
     const code = await new Promise((r) => child.on("exit", (c) => r(c)));
     expect(code).toBe(exitCode);
     expect(readFileSync("/proc/mounts", "utf8")).not.toContain(join(work, "overlay", "a"));
+    expect(readFileSync("/proc/mounts", "utf8")).not.toContain(join(work, "scratch")); // the secret tmpfs too
+    expect(readdirSync(join(work, "scratch"))).toEqual([]);
     expect(spawnSync("runc", ["--root", stateDir, "list", "-q"]).stdout.toString().trim()).toBe("");
     expect(spawnSync("pgrep", ["-f", "sleep 61"]).stdout.toString().trim()).toBe("");
   });

@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { release } from "node:os";
-import { writeFileAtomic } from "@tsbuild/oci";
+import { ownerStamp, writeFileAtomic } from "@tsbuild/oci";
 import type { Snapshotter } from "./snapshotter.js";
 import { OverlaySnapshotter } from "./overlay.js";
 import { CopySnapshotter } from "./copy.js";
@@ -16,7 +16,7 @@ export async function overlaySupported(scratch: string): Promise<boolean> {
   const dev = (await stat(scratch)).dev;
   const known = probed.get(dev);
   if (known !== undefined) return known;
-  const d = await mkdtemp(join(scratch, "overlay-probe-"));
+  const d = await mkdtemp(join(scratch, `overlay-probe-${ownerStamp()}-`));
   let ok = false;
   try {
     for (const s of ["l1", "l2", "u", "w", "m"]) await mkdir(join(d, s));

@@ -1,10 +1,13 @@
 /**
  * The snapshots on disk, for prune and du: committed snapshots of both snapshotters under a
  * snapshots root (<root>/overlay/c/<id>, <root>/copy/c/<id>), and what interrupted work leaves
- * there: staging dirs of commits, trash of removals, active snapshots, probe dirs.
+ * there: staging dirs of commits, trash of removals, active snapshots, probe dirs (each stamped
+ * with its owner where it was made by this version, @tsbuild/oci owner-stamp.ts).
  */
+import { readdirSync } from "node:fs";
 import { readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { OwnerCheck, type OwnerState } from "@tsbuild/oci";
 import { Layout } from "./layout.js";
 import { unmountUnder } from "./mounts.js";
 
@@ -17,8 +20,8 @@ export interface CommittedSnapshot {
 
 export interface SnapshotDebris {
   path: string;
-  /** the pid that made it, when its name says (a live pid's debris is work in progress) */
-  pid?: number;
+  /** whether its owner (stamped in its name) runs: a live owner's debris is work in progress */
+  owner: OwnerState;
   /** true when nothing says who made it: only removable while no build is running */
   unowned: boolean;
 }
@@ -39,22 +42,47 @@ export async function listCommitted(snapshotsRoot: string): Promise<CommittedSna
   return out;
 }
 
-export async function listSnapshotDebris(snapshotsRoot: string): Promise<SnapshotDebris[]> {
+export async function listSnapshotDebris(snapshotsRoot: string, owners = new OwnerCheck()): Promise<SnapshotDebris[]> {
   const out: SnapshotDebris[] = [];
   const stamped = (path: string, name: string): SnapshotDebris => {
-    const m = /-(\d+)-[0-9a-f]+$/.exec(name);
-    return m ? { path, pid: Number(m[1]), unowned: false } : { path, unowned: true };
+    const owner = owners.state(name);
+    return { path, owner, unowned: owner === "unowned" };
   };
+  const unowned = (path: string): SnapshotDebris => ({ path, owner: "unowned", unowned: true });
   for (const kind of KINDS) {
     const root = join(snapshotsRoot, kind);
-    for (const n of await readdir(root).catch(() => [] as string[])) if (n.startsWith(".trash-")) out.push(stamped(join(root, n), n));
+    for (const n of await readdir(root).catch(() => [] as string[])) if (n.startsWith(".trash-") || n.startsWith(".commit-")) out.push(stamped(join(root, n), n));
     for (const n of await readdir(join(root, "c")).catch(() => [] as string[])) {
-      if (n.includes(".commit-")) out.push(stamped(join(root, "c", n), n));
-      else if (/^[0-9a-f]{12}$/.test(n) && (await new Layout(root).readMeta(join(root, "c", n))) === undefined) out.push({ path: join(root, "c", n), unowned: true });
+      if (n.includes(".commit-")) out.push(stamped(join(root, "c", n), n)); // staged here by older versions
+      else if (/^[0-9a-f]{12}$/.test(n) && (await new Layout(root).readMeta(join(root, "c", n))) === undefined) out.push(unowned(join(root, "c", n)));
     }
-    for (const n of await readdir(join(root, "a")).catch(() => [] as string[])) out.push({ path: join(root, "a", n), unowned: true });
+    for (const n of await readdir(join(root, "a")).catch(() => [] as string[])) out.push(stamped(join(root, "a", n), n));
   }
-  for (const n of await readdir(join(snapshotsRoot, "tmp")).catch(() => [] as string[])) out.push({ path: join(snapshotsRoot, "tmp", n), unowned: true });
+  for (const n of await readdir(join(snapshotsRoot, "tmp")).catch(() => [] as string[])) out.push(stamped(join(snapshotsRoot, "tmp", n), n));
+  return out;
+}
+
+/**
+ * The debris of dead owners only, without reading any committed snapshot's directory (c/): what a
+ * build sweeps before it starts, five synchronous readdirs of small directories.
+ */
+export function deadSnapshotDebris(snapshotsRoot: string, owners: OwnerCheck): string[] {
+  const out: string[] = [];
+  const dirs = [...KINDS.flatMap((k) => [join(snapshotsRoot, k), join(snapshotsRoot, k, "a")]), join(snapshotsRoot, "tmp")];
+  const listed = dirs.map((d) => {
+    try {
+      return readdirSync(d);
+    } catch {
+      return [];
+    }
+  });
+  for (const [i, names] of listed.entries()) {
+    const top = i < KINDS.length * 2 && i % 2 === 0;
+    for (const n of names) {
+      if (top && !n.startsWith(".trash-") && !n.startsWith(".commit-")) continue;
+      if (owners.state(n) === "dead") out.push(join(dirs[i] as string, n));
+    }
+  }
   return out;
 }
 

@@ -1,8 +1,12 @@
-/** Where snapshots live: <root>/c/<id>/{fs,meta.json} committed, <root>/a/<id>/... active. */
+/**
+ * Where snapshots live: <root>/c/<id>/{fs,meta.json} committed, <root>/a/<PID.START>-<id>/... active
+ * (stamped with their owner, @tsbuild/oci owner-stamp.ts, so that a later build can tell a dead
+ * build's active snapshots from a live one's), commit staging and trash in <root>, stamped too.
+ */
 import { createHash, randomBytes } from "node:crypto";
 import { mkdir, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { writeFileAtomic } from "@tsbuild/oci";
+import { ownerStamp, writeFileAtomic } from "@tsbuild/oci";
 import { spreadSubdirectories } from "./spread.js";
 
 export interface SnapshotMeta {
@@ -37,7 +41,7 @@ export class Layout {
     return `c/${idOf(name)}/fs`;
   }
   activeDir(key: string): string {
-    return join(this.root, "a", idOf(key));
+    return join(this.root, "a", `${ownerStamp()}-${idOf(key)}`);
   }
   /**
    * The directory of a new active snapshot, empty (anything left under its key is removed), in a
@@ -71,8 +75,10 @@ export class Layout {
    */
   async commitTree(name: string, parent: string | undefined, tree: string, activeDir: string): Promise<boolean> {
     const target = this.committedDir(name);
-    const staging = `${target}.commit-${process.pid}-${randomBytes(4).toString("hex")}`;
+    // beside c/, not in it: a build's sweep for dead builds' debris reads <root>, never the (large) c/
+    const staging = join(this.root, `.commit-${ownerStamp()}-${randomBytes(4).toString("hex")}`);
     await mkdir(staging, { recursive: true });
+    await mkdir(join(this.root, "c"), { recursive: true });
     let won = false;
     try {
       await rename(tree, join(staging, "fs"));
@@ -96,7 +102,7 @@ export class Layout {
    * sees a half-removed snapshot as valid), then deleted.
    */
   async discard(dir: string): Promise<void> {
-    const trash = join(this.root, `.trash-${process.pid}-${randomBytes(6).toString("hex")}`);
+    const trash = join(this.root, `.trash-${ownerStamp()}-${randomBytes(6).toString("hex")}`);
     try {
       await rename(dir, trash);
     } catch (e) {

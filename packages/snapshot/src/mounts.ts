@@ -3,7 +3,7 @@
  * and when the process is interrupted (SIGINT/SIGTERM) or exits, so a build never leaks a mount.
  */
 import { spawnSync } from "node:child_process";
-import { readFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
 import { exec, execOk } from "./exec.js";
 
 const active = new Set<string>();
@@ -58,20 +58,32 @@ export async function unmountAll(): Promise<void> {
   for (const t of [...active].reverse()) await unmount(t);
 }
 
+/** Mount points (in this mount namespace) at or under `dir`, deepest first: one (synchronous, small) read of /proc/self/mountinfo. */
+export function mountPointsUnder(dir: string): string[] {
+  let text = "";
+  try {
+    text = readFileSync("/proc/self/mountinfo", "utf8");
+  } catch {
+    return [];
+  }
+  const prefix = dir.endsWith("/") ? dir : `${dir}/`;
+  return text.split("\n").map((l) => l.split(" ")[4]).filter((t): t is string => !!t)
+    .map((t) => t.replace(/\\(\d{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))))
+    .filter((t) => t === dir || t.startsWith(prefix))
+    .sort((a, b) => b.length - a.length);
+}
+
+/** Unmounts a mount point lazily (a dead build's: nothing of ours uses it); one already gone is fine. */
+export async function unmountLazy(target: string): Promise<void> {
+  const r = await exec("umount", ["-l", target]);
+  if (r.code !== 0 && !/not mounted|no mount point|not found/.test(r.stderr)) throw new Error(`umount ${target}: ${r.stderr.trim()} (unmount it by hand, then prune again)`);
+  active.delete(target);
+}
+
 /**
  * Lazily unmounts every mount at or under `dir` (deepest first), e.g. what a killed build left
  * in its scratch or active snapshot dir, so removing the dir never deletes through a mount.
  */
 export async function unmountUnder(dir: string): Promise<void> {
-  const text = await readFile("/proc/self/mountinfo", "utf8").catch(() => "");
-  const prefix = dir.endsWith("/") ? dir : `${dir}/`;
-  const targets = text.split("\n").map((l) => l.split(" ")[4]).filter((t): t is string => !!t)
-    .map((t) => t.replace(/\\(\d{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))))
-    .filter((t) => t === dir || t.startsWith(prefix))
-    .sort((a, b) => b.length - a.length);
-  for (const t of targets) {
-    const r = await exec("umount", ["-l", t]);
-    if (r.code !== 0 && !/not mounted|no mount point/.test(r.stderr)) throw new Error(`umount ${t}: ${r.stderr.trim()} (unmount it by hand, then prune again)`);
-    active.delete(t);
-  }
+  for (const t of mountPointsUnder(dir)) await unmountLazy(t);
 }

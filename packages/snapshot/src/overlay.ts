@@ -7,7 +7,7 @@
  */
 import { mkdir, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
-import type { LayerEntry } from "@tsbuild/oci";
+import { ownerStamp, type LayerEntry } from "@tsbuild/oci";
 import type { ActiveSnapshot, Snapshotter } from "./snapshotter.js";
 import { Layout, renameFirstWins } from "./layout.js";
 import { mountOverlay, unmount } from "./mounts.js";
@@ -63,13 +63,13 @@ export class OverlaySnapshotter implements Snapshotter {
       cur.unshift(r);
     }
     if (cur.length) pieces.push(cur);
-    const mnt = `${flat}.mnt-${process.pid}`;
+    const mnt = `${flat}.mnt-${ownerStamp()}-0`; // stamped: a dead build's mount here is swept
     await mkdir(mnt, { recursive: true });
     let below: string | undefined;
     try {
       for (const [i, piece] of pieces.entries()) {
         const lowers = below ? [...piece, below] : piece.length === 1 ? [...piece, "empty"] : piece;
-        const out = `${flatRel}.tmp${i}-${process.pid}`;
+        const out = `${flatRel}.tmp-${ownerStamp()}-${i}`;
         await mkdir(join(this.root, out), { recursive: true });
         await mountOverlay(mnt, lowers, undefined, undefined, this.root);
         try {

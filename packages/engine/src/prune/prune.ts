@@ -12,6 +12,7 @@ import { removeCommitted, removeDebris, unmountUnder } from "@tsbuild/snapshot";
 import { LocalCache } from "../cache.js";
 import { analyzeStore, snapshotsRoot } from "./store-usage.js";
 import { planPrune, type PrunePolicy } from "./prune-plan.js";
+import { sweepDeadBuilds, sweepTotal } from "../dead-builds.js";
 
 export interface PruneOptions extends PrunePolicy {
   /** the store (default: TSBUILD_ROOT or /var/lib/tsbuild) */
@@ -33,6 +34,8 @@ export interface PruneReport {
 export async function prune(opts: PruneOptions = {}): Promise<PruneReport> {
   const store = await Store.open(opts.root ?? defaultStoreRoot());
   const cache = new LocalCache(store);
+  // dead builds' containers are killed, their mounts and stamped leftovers removed (dead-builds.ts)
+  const sweptCount = sweepTotal(await sweepDeadBuilds(store));
   return store.withGcLock(async () => {
     await liveSessions(store.root, true); // forget sessions of dead processes
     const plan = planPrune(await analyzeStore(store, cache), opts);
@@ -54,7 +57,7 @@ export async function prune(opts: PruneOptions = {}): Promise<PruneReport> {
     const blobs = await store.gc({ keep: plan.keepBlobs, ...(plan.keepWrittenSince !== undefined ? { keepWrittenSince: plan.keepWrittenSince } : {}) });
     const sum = (xs: { size: number }[]) => xs.reduce((a, x) => a + x.size, 0);
     return {
-      records: plan.records.length, snapshots: plan.snapshots.length, mounts: plan.mounts.length, leftovers: plan.leftovers.length, blobs: blobs.length,
+      records: plan.records.length, snapshots: plan.snapshots.length, mounts: plan.mounts.length, leftovers: plan.leftovers.length + sweptCount, blobs: blobs.length,
       reclaimed: sum(plan.snapshots) + sum(plan.mounts) + sum(plan.leftovers) + sum(plan.cacheFiles) + sum(blobs), notes: plan.notes,
     };
   });

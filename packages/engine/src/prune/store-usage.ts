@@ -5,7 +5,7 @@
  */
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { dirSize, isDigest, liveSessions, pidAlive, stampedPid, type Digest, type SessionRecord, type Store } from "@tsbuild/oci";
+import { dirSize, isDigest, liveSessions, OwnerCheck, type Digest, type SessionRecord, type Store } from "@tsbuild/oci";
 import { listCommitted, listSnapshotDebris, type CommittedSnapshot, type SnapshotDebris } from "@tsbuild/snapshot";
 import { LocalCache, leaseId } from "../cache.js";
 import { chainName } from "../snapshot-chain.js";
@@ -144,13 +144,11 @@ async function cacheFiles(store: Store): Promise<StoreUsage["cacheFiles"]> {
   return out;
 }
 
-/** Scratch dirs and ingest files of dead pids, and snapshot debris (dead pids', or unowned). */
+/** Scratch dirs and ingest files of dead owners, and snapshot debris (dead owners', or unowned). */
 async function leftovers(store: Store, root: string): Promise<Leftover[]> {
   const out: Leftover[] = [];
-  const dead = (name: string) => {
-    const pid = stampedPid(name);
-    return pid === undefined ? "unowned" : pidAlive(pid) ? "live" : "dead";
-  };
+  const owners = new OwnerCheck();
+  const dead = (name: string) => owners.state(name);
   for (const [dir, what] of [[join(store.root, "tmp"), "tmp"], [join(store.root, "blobs", "ingest"), "ingest"]] as const) {
     for (const n of await readdir(dir).catch(() => [] as string[])) {
       const state = dead(n);
@@ -158,8 +156,8 @@ async function leftovers(store: Store, root: string): Promise<Leftover[]> {
       out.push({ path: join(dir, n), size: await dirSize(join(dir, n)), what, unowned: state === "unowned" });
     }
   }
-  for (const d of await listSnapshotDebris(root)) {
-    if (d.pid !== undefined && pidAlive(d.pid)) continue;
+  for (const d of await listSnapshotDebris(root, owners)) {
+    if (d.owner === "live") continue;
     out.push({ path: d.path, size: await dirSize(d.path), what: "snapshot debris", unowned: d.unowned, snapshotDebris: d });
   }
   return out;
