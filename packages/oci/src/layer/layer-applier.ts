@@ -156,7 +156,12 @@ export async function applyLayer(source: Readable, target: string, opts: ApplyOp
       }
       // xattrs do not change times
       for (const [k, v] of h.pax) {
-        if (k.startsWith("SCHILY.xattr.")) await setXattrAt(dir, base, k.slice("SCHILY.xattr.".length), v);
+        if (!k.startsWith("SCHILY.xattr.")) continue;
+        const key = k.slice("SCHILY.xattr.".length);
+        // refused as containerd refuses it (e.g. a user.* xattr on a symlink: EPERM)
+        await setXattrAt(dir, base, key, v).catch((e: Error) => {
+          throw new UnsafeLayerError(h.name, `cannot set its extended attribute ${key} (${e.message.replace(/^.*: /, "")})`);
+        });
       }
     }
     // directories' times last (their entries changed them), deepest first; each directory found again
