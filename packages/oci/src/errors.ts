@@ -33,3 +33,9 @@ export class ImageNotFoundError extends Error {
     super(`image ${ref} is not in the store (see tsbuild images; pull, load or build it first)`);
   }
 }
+/** An image that does not hold together (a blob missing, a manifest or config unreadable, a layer not the one its config names): it is not named. */
+export class CorruptImageError extends InvalidContentError {
+  constructor(readonly of: string, problem: string, remedy: string) {
+    super(`${of} is corrupt: ${problem}; ${remedy}`);
+  }
+}

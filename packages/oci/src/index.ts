@@ -18,3 +18,5 @@ export * from "./image-writer.js";
 export * from "./image-reader.js";
 export { TarWriter } from "./tar-writer.js";
 export { compressImage } from "./compressed-image.js";
+export { verifyImage, verifyManifest, layerDiffId, type VerifyContext } from "./verify-image.js";
+export { readArchive } from "./archive-reader.js";
