@@ -263,3 +263,32 @@ describe("load refuses a damaged or hostile archive before naming anything", () 
     await refused(await dockerArchive("bad:1", img, { manifestJson: json([{ Config: 7, Layers: "x" }]) }), /manifest.json of the archive is not a list of/);
   });
 });
+
+describe("import refuses what is not a whole tar before naming anything", () => {
+  const imported = async (tarball: Buffer) => {
+    const root = join(work, `store-${stores++}`);
+    const r = await runCli(["import", "--root", root, "-", "imp:1"], { cwd: work, stdin: tarball });
+    return { ...r, root };
+  };
+  it("a tarball cut short, plain or gzip, garbage, and a bad header checksum", async () => {
+    const truncated = one.subarray(0, 700);
+    const badSum = Buffer.from(one);
+    badSum.write("x", 0, "latin1");
+    for (const t of [truncated, gzipSync(truncated), Buffer.alloc(4096, 7), badSum]) {
+      const r = await imported(t);
+      expect(r.code).not.toBe(0);
+      expect(r.err).toMatch(/the tarball on standard input is not a whole tar archive \(.*\): nothing was imported/);
+      await expectNothingLoaded(r.root);
+    }
+  });
+  it("a whole tar (and its gzip) is imported, its digest its diff id", async () => {
+    for (const t of [one, gzipSync(one)]) {
+      const r = await imported(t);
+      expect(r.err).toBe("");
+      const store = await Store.open(r.root);
+      const rec = await store.images.get("imp:1");
+      const m = JSON.parse((await store.content.readBytes(rec!.target.digest)).toString());
+      expect(m.layers[0].digest).toBe(sha256Digest(one));
+    }
+  });
+});
