@@ -3,18 +3,19 @@
  * docker-archive (manifest.json, repositories, <config>.json, <layer>/layer.tar) as `docker save`
  * writes it, readable by `docker load`, `podman load` and skopeo. Reading them back: archive-reader.ts.
  */
-import { createWriteStream } from "node:fs";
-import { copyFile, mkdir, rm, stat, writeFile } from "node:fs/promises";
+import { createWriteStream, type WriteStream } from "node:fs";
+import { copyFile, mkdir, open, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import type { ContentStore } from "./content-store.js";
 import { digestHex, type Digest } from "./digest.js";
-import { InvalidContentError } from "./errors.js";
+import { ArchiveWriteError, InvalidContentError } from "./errors.js";
 import { isIndexMediaType, layerCompression, MediaTypes } from "./media-types.js";
 import { familiarName, parseReference } from "./reference.js";
 import type { Descriptor, ImageIndex, ImageManifest } from "./types/image.js";
 import { parseConfig, parseIndex, parseManifest, looksLikeIndex } from "./validate.js";
 import { TarWriter } from "./tar-writer.js";
+import { tempBeside } from "./fs-atomic.js";
 import { decompressStream } from "./layer/compression.js";
 
 export const CONTAINERD_NAME_ANNOTATION = "io.containerd.image.name";
@@ -24,6 +25,17 @@ export interface NamedTarget {
   /** full or short name; undefined for an unnamed image */
   name?: string;
   target: Descriptor;
+}
+
+/** A new temp file beside `dest` (renamed onto it when whole), opened before anything is written to it. */
+async function createBeside(dest: string): Promise<{ tmp: string; out: WriteStream }> {
+  const tmp = tempBeside(dest);
+  try {
+    const fh = await open(tmp, "wx", 0o644);
+    return { tmp, out: fh.createWriteStream() };
+  } catch (e) {
+    throw new ArchiveWriteError(dest, (e as NodeJS.ErrnoException).code ?? (e as Error).message);
+  }
 }
 
 /** Every blob a descriptor needs, parents first. */
@@ -63,9 +75,9 @@ export async function writeOciLayout(store: ContentStore, images: NamedTarget[],
     await writeFile(join(dest, "index.json"), index);
     return;
   }
-  const tmp = `${dest}.tmp-${process.pid}`;
+  const { tmp, out } = await createBeside(dest);
   try {
-    const w = new TarWriter(createWriteStream(tmp));
+    const w = new TarWriter(out);
     await w.bytes("oci-layout", layout);
     await w.bytes("index.json", index);
     for (const d of blobs.keys()) {
@@ -74,9 +86,9 @@ export async function writeOciLayout(store: ContentStore, images: NamedTarget[],
       await w.file(`blobs/sha256/${digestHex(d)}`, store.blobPath(d), info.size);
     }
     await w.finish();
-    const { rename } = await import("node:fs/promises");
     await rename(tmp, dest);
   } catch (e) {
+    out.destroy();
     await rm(tmp, { force: true });
     throw e;
   }
@@ -99,8 +111,7 @@ async function imageManifest(store: ContentStore, d: Descriptor): Promise<ImageM
 }
 
 export async function writeDockerArchive(store: ContentStore, images: NamedTarget[], dest: string, scratch: string): Promise<void> {
-  const tmp = `${dest}.tmp-${process.pid}`;
-  const out = createWriteStream(tmp);
+  const { tmp, out } = await createBeside(dest);
   const w = new TarWriter(out);
   const manifest: { Config: string; RepoTags: string[] | null; Layers: string[] }[] = [];
   const repositories: Record<string, Record<string, string>> = {};
@@ -151,7 +162,6 @@ export async function writeDockerArchive(store: ContentStore, images: NamedTarge
     await w.bytes("manifest.json", JSON.stringify(manifest));
     await w.bytes("repositories", JSON.stringify(repositories));
     await w.finish();
-    const { rename } = await import("node:fs/promises");
     await rename(tmp, dest);
   } catch (e) {
     out.destroy();

@@ -39,3 +39,10 @@ export class CorruptImageError extends InvalidContentError {
     super(`${of} is corrupt: ${problem}; ${remedy}`);
   }
 }
+/** An archive could not be written where it was asked for. */
+export class ArchiveWriteError extends Error {
+  override readonly name = "ArchiveWriteError";
+  constructor(readonly dest: string, reason: string) {
+    super(`cannot write ${dest}: ${reason} (is its directory there and writable?)`);
+  }
+}
