@@ -159,9 +159,11 @@ describe("store check and a killed write", () => {
   it("a kill -9 during a blob write leaves nothing that store check accepts wrongly", async () => {
     const child = spawn(process.execPath, [bin, "import", "-", "half:1"], { env: { ...process.env, TSBUILD_ROOT: root }, stdio: ["pipe", "ignore", "ignore"] });
     child.stdin.on("error", () => undefined); // EPIPE once it is killed
-    const chunk = Buffer.alloc(1 << 20, 1);
+    // the first 8 MiB of a tar of one 16 MiB file: a whole tar is only refused at its end
+    writeFileSync(join(work, "big.bin"), Buffer.alloc(16 << 20, 1));
+    const tarball = execFileSync("tar", ["-c", "-C", work, "big.bin"], { maxBuffer: 32 << 20 });
     for (let i = 0; i < 8; i++) {
-      child.stdin.write(chunk);
+      child.stdin.write(tarball.subarray(i << 20, (i + 1) << 20));
       await new Promise((r) => setTimeout(r, 30));
     }
     // wait until the half-written blob is on disk, then kill

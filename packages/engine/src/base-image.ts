@@ -2,7 +2,7 @@
  * FROM: an image from the local store first, then from its registry; its layers unpacked once
  * into snapshots named by chain id; `scratch`; or an earlier stage's result.
  */
-import { normalizeName, resolveImage, type Descriptor, type ImageConfig, type ResolvedImage, type StoredLayer } from "@tsbuild/oci";
+import { InvalidContentError, normalizeName, resolveImage, type Descriptor, type Digest, type ImageConfig, type ResolvedImage, type StoredLayer } from "@tsbuild/oci";
 import { unpackLayer } from "@tsbuild/snapshot";
 import type { PlatformSpec } from "@tsbuild/dockerfile";
 import type { SolverEnv } from "./build-context-types.js";
@@ -20,27 +20,31 @@ export interface BaseImage {
 
 const unpacking = new Map<string, Promise<void>>();
 
-/** Makes sure every layer of an image is a snapshot; returns the top snapshot name. */
-export async function unpackImage(env: Pick<SolverEnv, "snapshotter" | "store"> & GuardEnv, img: ResolvedImage): Promise<string | undefined> {
+/** What to do when a base image's layer is missing or is not the one its config names. */
+export const IMAGE_REMEDY = "pull or load the image again";
+
+/**
+ * Makes sure every layer of an image is a snapshot; returns the top snapshot name. A snapshot is
+ * committed under its chain name only after its diff id matched the config's (unpack.ts).
+ * @param of what the image is, for errors: "image docker.io/library/alpine:3"
+ */
+export async function unpackImage(env: Pick<SolverEnv, "snapshotter" | "store"> & GuardEnv, img: ResolvedImage, of: string): Promise<string | undefined> {
+  if (img.config.rootfs.diff_ids.length !== img.manifest.layers.length) {
+    throw new InvalidContentError(`${of} is corrupt: its manifest has ${img.manifest.layers.length} layers but its config ${img.config.rootfs.diff_ids.length} diff ids; ${IMAGE_REMEDY}`);
+  }
   const names: string[] = [];
   for (const diffId of img.config.rootfs.diff_ids.slice(0, img.manifest.layers.length)) names.push(chainName(names.at(-1), diffId));
   await holdSnapshots(env, names);
   let parent: string | undefined;
   for (let i = 0; i < img.manifest.layers.length; i++) {
     const layer = img.manifest.layers[i] as Descriptor;
-    const diffId = img.config.rootfs.diff_ids[i] as string;
+    const diffId = img.config.rootfs.diff_ids[i] as Digest;
     const name = names[i] as string;
     if (!(await env.snapshotter.exists(name))) {
       let p = unpacking.get(name);
       if (!p) {
-        const par = parent;
-        p = (async () => {
-          const r = await unpackLayer(env.snapshotter, name, par, env.store.content.reader(layer.digest));
-          if (r.diffId !== diffId) {
-            await env.snapshotter.remove(name);
-            throw new Error(`layer ${layer.digest} has diff id ${r.diffId}, but the image config says ${diffId}: the image is corrupt`);
-          }
-        })().finally(() => unpacking.delete(name));
+        const source = { digest: layer.digest, diffId, of, remedy: IMAGE_REMEDY, open: () => env.store.content.reader(layer.digest) };
+        p = unpackLayer(env.snapshotter, name, parent, source).then(() => undefined).finally(() => unpacking.delete(name));
         unpacking.set(name, p);
       }
       await p;
@@ -78,7 +82,7 @@ export async function resolveBase(env: SolverEnv, ref: string, platform: Platfor
   let target: Descriptor | undefined = env.pull ? undefined : (await env.store.images.get(ref).catch(() => undefined))?.target;
   target ??= await pullOnce(env, ref, platform);
   const img = await resolveImage(env.store.content, target, { os: platform.os, architecture: platform.architecture });
-  const snapshot = await unpackImage(env, img);
+  const snapshot = await unpackImage(env, img, `image ${normalizeName(ref)}`);
   return {
     config: img.config,
     layers: img.manifest.layers.map((d, i) => ({ descriptor: d, diffId: img.config.rootfs.diff_ids[i]! })),

@@ -69,7 +69,7 @@ export async function exportImage(
   switch (out.type) {
     case "image": {
       const targets = out.names ?? names;
-      for (const n of targets) await store.images.put(n, manifest);
+      await store.images.putAll(targets.map((name) => ({ name, target: manifest }))); // every -t at once, or none
       if (out.push) {
         if (targets.length === 0) throw new OutputError("push=true needs a name (-t NAME or name=NAME)");
         const target = await shipped();

@@ -13,6 +13,9 @@ import { draftRecord, lookupStep, type StepInputs } from "./step-cache.js";
 import { holdSnapshots } from "./store-guard.js";
 import type { Semaphore } from "./semaphore.js";
 
+/** What to do when a cached step's layer is missing or corrupt. */
+const CACHE_REMEDY = "run tsbuild store check, then build again (or build with --no-cache)";
+
 function now(env: SolverEnv): string {
   return new Date(env.epoch !== undefined ? env.epoch * 1000 : Date.now()).toISOString();
 }
@@ -52,7 +55,11 @@ export async function fsStep(
   if (hit) {
     if (hit.layer) {
       const name = chainName(st.snapshot, hit.layer.diffId); // held already, with its layer (lookupStep → holdHit)
-      if (!(await env.snapshotter.exists(name))) await unpackLayer(env.snapshotter, name, st.snapshot, env.store.content.reader(hit.layer.descriptor.digest));
+      const { digest } = hit.layer.descriptor;
+      if (!(await env.snapshotter.exists(name))) {
+        const source = { digest, diffId: hit.layer.diffId, of: "the build cache", remedy: CACHE_REMEDY, open: () => env.store.content.reader(digest) };
+        await unpackLayer(env.snapshotter, name, st.snapshot, source);
+      }
       st.snapshot = name;
       st.layers.push({ descriptor: hit.layer.descriptor, diffId: hit.layer.diffId });
       st.lastCreated = hit.created;

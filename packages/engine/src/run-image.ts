@@ -11,6 +11,8 @@ import { rm } from "node:fs/promises";
 export interface RunImageOptions {
   store: Store;
   target: Descriptor;
+  /** the image's name, for errors */
+  name?: string;
   /** replaces CMD (and ENTRYPOINT is kept), as docker run IMAGE CMD… does */
   cmd?: string[];
   network?: NetworkMode;
@@ -28,7 +30,7 @@ export async function runImage(opts: RunImageOptions): Promise<number> {
   // a session, so a concurrent prune keeps the snapshots this container runs on (store-guard.ts)
   const session = await opts.store.startSession("run");
   try {
-    const top = await unpackImage({ snapshotter, store: opts.store, session }, img);
+    const top = await unpackImage({ snapshotter, store: opts.store, session }, img, `image ${opts.name ?? opts.target.digest}`);
     const key = `run-${randomBytes(6).toString("hex")}`;
     const active = await snapshotter.prepare(key, top);
     const scratch = await opts.store.tmpDir("run-");

@@ -40,3 +40,16 @@ export class UnsafePathError extends Error {
     super(`/${path.replace(/^\/+/, "")}: ${reason}`);
   }
 }
+/** An image that does not hold together (a blob missing, a manifest or config unreadable, a layer not the one its config names): it is not named. */
+export class CorruptImageError extends InvalidContentError {
+  constructor(readonly of: string, problem: string, remedy: string) {
+    super(`${of} is corrupt: ${problem}; ${remedy}`);
+  }
+}
+/** An archive could not be written where it was asked for. */
+export class ArchiveWriteError extends Error {
+  override readonly name = "ArchiveWriteError";
+  constructor(readonly dest: string, reason: string) {
+    super(`cannot write ${dest}: ${reason} (is its directory there and writable?)`);
+  }
+}

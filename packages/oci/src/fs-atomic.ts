@@ -3,12 +3,20 @@ import { dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { ownerStamp } from "./owner-stamp.js";
 
+/**
+ * A temp name beside `path` for a file renamed onto it: short and random, never `path` plus a
+ * suffix (a 255-byte file name has no room for one, and a suffix is a name someone can plant).
+ */
+export function tempBeside(path: string): string {
+  return join(dirname(path), `.tmp-${ownerStamp()}-${randomBytes(6).toString("hex")}`);
+}
+
 /** Writes a small file atomically: temp file in the same directory, fsync, rename, fsync dir. */
 export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
   const dir = dirname(path);
   await mkdir(dir, { recursive: true });
-  const tmp = join(dir, `.tmp-${ownerStamp()}-${randomBytes(6).toString("hex")}`);
-  const fh = await open(tmp, "w", mode);
+  const tmp = tempBeside(path);
+  const fh = await open(tmp, "wx", mode);
   try {
     await fh.writeFile(data);
     await fh.sync();

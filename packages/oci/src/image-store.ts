@@ -26,6 +26,8 @@ export interface ImageStore {
   list(): Promise<ImageRecord[]>;
   get(name: string): Promise<ImageRecord | undefined>;
   put(name: string, target: Descriptor): Promise<void>;
+  /** names several images in one atomic update of the names: all of them, or none */
+  putAll(images: { name: string; target: Descriptor }[]): Promise<void>;
   remove(name: string): Promise<boolean>;
 }
 
@@ -65,16 +67,24 @@ export class LocalImageStore implements ImageStore {
   }
 
   async put(name: string, target: Descriptor): Promise<void> {
-    const full = normalizeName(name);
+    await this.putAll([{ name, target }]);
+  }
+
+  async putAll(images: { name: string; target: Descriptor }[]): Promise<void> {
+    const named = images.map((i) => ({ full: normalizeName(i.name), target: i.target }));
     await this.update((idx) => {
-      const current = idx.manifests.find((d) => d.annotations?.[REF_NAME_ANNOTATION] === full);
-      if (current && sameTarget(current, target)) return false; // a no-op rebuild: nothing to rewrite
-      idx.manifests = idx.manifests.filter((d) => d.annotations?.[REF_NAME_ANNOTATION] !== full);
-      idx.manifests.push({
-        ...target,
-        annotations: { ...target.annotations, [REF_NAME_ANNOTATION]: full, [CREATED_ANNOTATION]: new Date().toISOString() },
-      });
-      return true;
+      let changed = false;
+      for (const { full, target } of named) {
+        const current = idx.manifests.find((d) => d.annotations?.[REF_NAME_ANNOTATION] === full);
+        if (current && sameTarget(current, target)) continue; // a no-op rebuild: nothing to rewrite
+        idx.manifests = idx.manifests.filter((d) => d.annotations?.[REF_NAME_ANNOTATION] !== full);
+        idx.manifests.push({
+          ...target,
+          annotations: { ...target.annotations, [REF_NAME_ANNOTATION]: full, [CREATED_ANNOTATION]: new Date().toISOString() },
+        });
+        changed = true;
+      }
+      return changed;
     });
   }
 

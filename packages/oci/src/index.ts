@@ -20,3 +20,5 @@ export * from "./image-reader.js";
 export { TarWriter } from "./tar-writer.js";
 export { compressImage } from "./compressed-image.js";
 export * from "./root/safe-root.js";
+export { verifyImage, verifyManifest, layerDiffId, type VerifyContext } from "./verify-image.js";
+export { readArchive } from "./archive-reader.js";

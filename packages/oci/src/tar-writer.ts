@@ -6,10 +6,16 @@ import { encodeHeader, padding } from "./layer/tar-format.js";
 
 export class TarWriter {
   private readonly dirs = new Set<string>();
-  constructor(private readonly out: Writable, private readonly mtime = new Date(0)) {}
+  /** the output's first error: the next write throws it (an 'error' with no listener would crash node) */
+  private failure: Error | undefined;
+  constructor(private readonly out: Writable, private readonly mtime = new Date(0)) {
+    out.on("error", (e) => (this.failure ??= e));
+  }
 
   private async push(b: Buffer): Promise<void> {
+    if (this.failure) throw this.failure;
     if (!this.out.write(b)) await once(this.out, "drain");
+    if (this.failure) throw this.failure;
   }
 
   private header(name: string, type: "0" | "5", size: number, mode: number): Buffer {
@@ -51,6 +57,7 @@ export class TarWriter {
 
   async finish(): Promise<void> {
     await this.push(Buffer.alloc(1024));
+    if (this.failure) throw this.failure;
     this.out.end();
     await once(this.out, "finish");
   }

@@ -2,11 +2,12 @@
  * Pull: tag or digest → manifest (through an index, for the platform asked) → config and layers,
  * downloaded concurrently and streamed into the content store with digest verification. A dropped
  * connection resumes with a Range request (or restarts when the server ignores it); a blob whose
- * digest does not match is never stored. Pulling an image whose blobs are all in the store costs one
+ * digest does not match is never stored, and the image is named only once its layers matched its
+ * config's diff ids. Pulling an image whose blobs are all in the store costs one
  * manifest request.
  */
 import {
-  isIndexMediaType, MediaTypes, parseIndex, parseManifest, parseReference, sha256Digest, repositoryOf,
+  isIndexMediaType, MediaTypes, parseIndex, parseManifest, parseReference, sha256Digest, repositoryOf, verifyImage,
   type ContentWriter, type Descriptor, type Digest, type Platform, type Store,
 } from "@tsbuild/oci";
 import { RegistryClient, type ClientOptions } from "./client.js";
@@ -14,6 +15,9 @@ import { RegistryError, UnsupportedMediaTypeError } from "./errors.js";
 import { checkBlobMediaTypes, checkManifestMediaType, manifestJson } from "./media-support.js";
 import { BlobLocations } from "./locations.js";
 import { formatPlatform, hostPlatform, platformMatches } from "./platform.js";
+
+/** What a pull of a corrupt image says to do. */
+const PULL_REMEDY = "the registry serves a corrupt image and nothing was named (push the image again, or pull it from another source)";
 
 export const MANIFEST_ACCEPT = [
   MediaTypes.OCI_INDEX, MediaTypes.DOCKER_MANIFEST_LIST, MediaTypes.OCI_MANIFEST, MediaTypes.DOCKER_MANIFEST,
@@ -153,6 +157,9 @@ export async function pull(store: Store, ref: string, opts: PullOptions = {}): P
     });
     const name = r.tag ? `${repositoryOf(r)}:${r.tag}` : `${repositoryOf(r)}@${r.digest}`;
     const { platform: _platform, ...target } = manifestDesc;
+    // every blob was verified against its digest as it streamed in; the image as a whole (layers
+    // against the config's diff ids) before it is named, unless the name already has it (verified then)
+    if ((await store.images.get(name))?.target.digest !== target.digest) await verifyImage(store.content, target, { of: `image ${name}`, remedy: PULL_REMEDY });
     await store.images.put(name, target);
     await new BlobLocations(store.root).add(r.domain, r.path, blobs.map((b) => b.digest));
     return { name, manifest: target, ...(index ? { index } : {}), downloaded, requests: puller.requests };

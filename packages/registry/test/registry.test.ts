@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
 import { createServer, request as httpRequest, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { randomBytes } from "node:crypto";
-import { DigestMismatchError, Store, storeLayer, writeImage, resolveImage, type Descriptor } from "@tsbuild/oci";
+import { CorruptImageError, DigestMismatchError, MediaTypes, Store, storeLayer, writeImage, resolveImage, type Descriptor } from "@tsbuild/oci";
 import { pull, push, saveCredential, UnauthorizedError, RegistryError, RegistryTimeoutError } from "../src/index.js";
 import { startRegistry, type RegistryServer } from "./helpers/registry-server.js";
 import { startProxy } from "./helpers/counting-proxy.js";
@@ -88,6 +89,49 @@ describe("push and pull against docker-registry", () => {
     const dest = await freshStore();
     const r = await pull(dest, `${registry.host}/converted:1`);
     expect(r.manifest.digest).toBe(skopeoDigest(`${registry.host}/converted:1`));
+  });
+});
+
+describe("a corrupt image in the registry is never named", () => {
+  const canary = join(work, "canary");
+  mkdirSync(canary, { recursive: true });
+  writeFileSync(join(canary, "motd"), "host\n");
+  const canaryState = () => `${readFileSync(join(canary, "motd"), "utf8")} ${statSync(join(canary, "motd")).mtimeMs} ${statSync(canary).mtimeMs}`;
+  const before = canaryState();
+  const layers = async (store: Store) => [
+    await storeLayer(store.content, [{ path: "a", type: "file", mode: 0o644, uid: 0, gid: 0, mtime: new Date(0), size: 2, open: () => Readable.from([Buffer.from("a\n")]) }]),
+    await storeLayer(store.content, [{ path: "b", type: "file", mode: 0o644, uid: 0, gid: 0, mtime: new Date(0), size: 2, open: () => Readable.from([Buffer.from("b\n")]) }]),
+  ];
+  /** Pulls `ref` into a fresh store: refused, nothing named, only blobs whose bytes are their digest. */
+  const refused = async (ref: string, message: RegExp) => {
+    const dest = await freshStore();
+    const err = await pull(dest, ref).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CorruptImageError);
+    expect((err as Error).message).toMatch(message);
+    expect(await dest.images.list()).toEqual([]);
+    for await (const b of dest.content.walk()) {
+      expect(`sha256:${createHash("sha256").update(readFileSync(dest.content.blobPath(b.digest))).digest("hex")}`).toBe(b.digest);
+    }
+    expect(canaryState()).toBe(before);
+  };
+  it("a layer that is not the one its config's diff id names", async () => {
+    const store = await freshStore();
+    const [a, b] = await layers(store);
+    const img = await writeImage(store.content, { architecture: "amd64", os: "linux" }, [a!, { ...b!, diffId: a!.diffId }]);
+    await push(store, img.manifest, `${registry.host}/liar:1`);
+    await refused(`${registry.host}/liar:1`, new RegExp(`image ${registry.host}/liar:1 is corrupt: layer ${b!.descriptor.digest} has diff id ${b!.diffId}, but its config says ${a!.diffId}; the registry serves a corrupt image and nothing was named`));
+  });
+  it("more layers than diff ids", async () => {
+    const store = await freshStore();
+    const [a, b] = await layers(store);
+    const config = await store.content.putBytes(JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [a!.diffId] } }));
+    const manifest = JSON.stringify({
+      schemaVersion: 2, mediaType: MediaTypes.OCI_MANIFEST,
+      config: { mediaType: MediaTypes.OCI_CONFIG, digest: config.digest, size: config.size }, layers: [a!.descriptor, b!.descriptor],
+    });
+    const m = await store.content.putBytes(manifest);
+    await push(store, { mediaType: MediaTypes.OCI_MANIFEST, digest: m.digest, size: m.size }, `${registry.host}/short:1`);
+    await refused(`${registry.host}/short:1`, /its manifest has 2 layers but its config 1 diff ids/);
   });
 });
 

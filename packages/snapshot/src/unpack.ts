@@ -1,21 +1,50 @@
 import type { Readable } from "node:stream";
-import { applyLayer, type Digest } from "@tsbuild/oci";
+import { applyLayer, BlobNotFoundError, type Digest } from "@tsbuild/oci";
+import { LayerDiffIdMismatchError, LayerMissingError } from "./errors.js";
 import type { Snapshotter } from "./snapshotter.js";
+
+/** A layer to unpack: where its bytes come from and what the image config says it is. */
+export interface LayerSource {
+  /** the layer blob's digest (for errors) */
+  digest: Digest;
+  /** the diff id the image config gives the layer: the snapshot is committed only if the layer's matches */
+  diffId: Digest;
+  /** what the layer belongs to, for errors: "image docker.io/library/alpine:3", "the build cache" */
+  of: string;
+  /** what to do when the layer is missing or corrupt: "pull or load the image again" */
+  remedy: string;
+  /** opens the layer's bytes; called once, where they are read (never before the snapshot is ready) */
+  open(): Readable;
+}
 
 /**
  * Unpacks an image layer into a committed snapshot `name` on top of `parent`: the layer is applied
- * to a prepared snapshot (on overlay, the kernel turns its deletions into whiteouts) and committed.
- * A failed or hostile layer leaves no snapshot behind.
+ * to a prepared snapshot (on overlay, the kernel turns its deletions into whiteouts), its diff id
+ * compared with the config's, and only then committed under `name` (a chain name later builds
+ * trust). A missing, corrupt, hostile or wrong layer leaves no snapshot behind and throws a typed
+ * error.
  */
-export async function unpackLayer(s: Snapshotter, name: string, parent: string | undefined, layer: Readable): Promise<{ diffId: Digest }> {
+export async function unpackLayer(s: Snapshotter, name: string, parent: string | undefined, layer: LayerSource): Promise<{ diffId: Digest }> {
   const key = `unpack-${name}-${process.pid}-${Date.now()}`;
   const a = await s.prepare(key, parent);
+  let diffId: Digest;
   try {
-    const r = await applyLayer(layer, a.root);
-    await s.commit(name, key);
-    return { diffId: r.diffId };
+    try {
+      diffId = (await applyLayer(layer.open(), a.root)).diffId;
+    } catch (e) {
+      if (e instanceof BlobNotFoundError) throw new LayerMissingError(layer.digest, layer.of, layer.remedy);
+      throw e;
+    }
+    if (diffId !== layer.diffId) throw new LayerDiffIdMismatchError(layer.digest, layer.of, layer.diffId, diffId, layer.remedy);
   } catch (e) {
     await s.remove(key);
     throw e;
   }
+  try {
+    await s.commit(name, key);
+  } catch (e) {
+    await s.remove(key).catch(() => undefined);
+    throw e;
+  }
+  return { diffId };
 }

@@ -84,32 +84,58 @@ describe("snapshotters agree", () => {
 });
 
 import { Readable } from "node:stream";
-import { writeLayer, type LayerEntry, UnsafeLayerError } from "@tsbuild/oci";
+import { LocalContentStore, sha256Digest, writeLayer, type Digest, type LayerEntry, UnsafeLayerError } from "@tsbuild/oci";
 import { Writable } from "node:stream";
-import { unpackLayer } from "../src/index.js";
+import { LayerDiffIdMismatchError, LayerMissingError, unpackLayer, type LayerSource } from "../src/index.js";
 
 async function tar(entries: LayerEntry[]): Promise<Buffer> {
   const chunks: Buffer[] = [];
   await writeLayer(entries, new Writable({ write(c, _e, cb) { chunks.push(c); cb(); } }));
   return Buffer.concat(chunks);
 }
+/** An uncompressed layer in memory: its digest is its diff id (unless the test says otherwise). */
+const layerOf = (buf: Buffer, diffId: Digest = sha256Digest(buf)): LayerSource => ({
+  digest: sha256Digest(buf), diffId, of: "image test:1", remedy: "pull or load the image again", open: () => Readable.from([buf]),
+});
 const t0 = new Date(0);
 const file = (path: string, text: string): LayerEntry => ({ path, type: "file", mode: 0o644, uid: 0, gid: 0, mtime: t0, size: text.length, open: () => Readable.from([Buffer.from(text)]) });
 
 describe.each([["overlay"], ["copy"]] as const)("unpacking image layers (%s)", (kind) => {
   it("applies layers with whiteouts into a snapshot chain; a hostile layer leaves nothing", async () => {
     const s: Snapshotter = kind === "overlay" ? new OverlaySnapshotter(join(work, `unpack-${kind}`)) : new CopySnapshotter(join(work, `unpack-${kind}`));
-    await unpackLayer(s, "L1", undefined, Readable.from([await tar([{ path: "d", type: "dir", mode: 0o755, uid: 0, gid: 0, mtime: t0 }, file("d/a", "a"), file("d/b", "b")])]));
-    await unpackLayer(s, "L2", "L1", Readable.from([await tar([{ path: "d/a", type: "whiteout", mode: 0, uid: 0, gid: 0, mtime: t0 }, file("c", "c")])]));
+    await unpackLayer(s, "L1", undefined, layerOf(await tar([{ path: "d", type: "dir", mode: 0o755, uid: 0, gid: 0, mtime: t0 }, file("d/a", "a"), file("d/b", "b")])));
+    await unpackLayer(s, "L2", "L1", layerOf(await tar([{ path: "d/a", type: "whiteout", mode: 0, uid: 0, gid: 0, mtime: t0 }, file("c", "c")])));
     const v = await s.view("v", "L2");
     expect(readdirSync(v.root).sort()).toEqual(["c", "d"]);
     expect(readdirSync(join(v.root, "d"))).toEqual(["b"]);
     await s.remove("v");
     const hostile = Buffer.from(await tar([file("x", "x")]));
     hostile.write("../../escape\0", 0, "latin1"); // rename the entry to climb out (and break the checksum)
-    await expect(unpackLayer(s, "L3", "L2", Readable.from([hostile]))).rejects.toThrow();
+    await expect(unpackLayer(s, "L3", "L2", layerOf(hostile))).rejects.toThrow();
     expect(await s.exists("L3")).toBe(false);
     expect(activeMounts()).toEqual([]);
     void UnsafeLayerError;
+  });
+
+  it("a layer whose diff id is not the config's is never committed under its chain name", async () => {
+    const s: Snapshotter = kind === "overlay" ? new OverlaySnapshotter(join(work, `diffid-${kind}`)) : new CopySnapshotter(join(work, `diffid-${kind}`));
+    const claimed = sha256Digest("another layer");
+    const err = await unpackLayer(s, "W", undefined, layerOf(await tar([file("x", "x")]), claimed)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LayerDiffIdMismatchError);
+    expect((err as Error).message).toMatch(/of image test:1 has diff id sha256:[0-9a-f]{64}, but the image config says sha256:.*the image is corrupt; pull or load the image again/);
+    expect(await s.exists("W")).toBe(false);
+    expect(readdirSync(join(work, `diffid-${kind}`, "a"))).toEqual([]);
+    expect(activeMounts()).toEqual([]);
+  });
+
+  it("a layer missing from the content store is a typed error, not a crash, and leaves no snapshot", async () => {
+    const s: Snapshotter = kind === "overlay" ? new OverlaySnapshotter(join(work, `missing-${kind}`)) : new CopySnapshotter(join(work, `missing-${kind}`));
+    const content = new LocalContentStore(join(work, `missing-content-${kind}`));
+    const digest = sha256Digest("gone");
+    const err = await unpackLayer(s, "M", undefined, { ...layerOf(Buffer.from("gone")), open: () => content.reader(digest) }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LayerMissingError);
+    expect((err as Error).message).toBe(`layer ${digest} of image test:1 is missing from the store; pull or load the image again`);
+    expect(await s.exists("M")).toBe(false);
+    expect(activeMounts()).toEqual([]);
   });
 });

@@ -2,7 +2,7 @@ import { createReadStream } from "node:fs";
 import { resolve } from "node:path";
 import type { Readable } from "node:stream";
 import { DockerfileError, expandInstruction, hostPlatform, parseDockerfile, toInstruction, type CommandLine } from "@tsbuild/dockerfile";
-import { decompressStream, DigestingStream, MediaTypes, writeImage, type ContainerConfig, type ImageConfig } from "@tsbuild/oci";
+import { decompressStream, ingestLayerTar, MediaTypes, writeImage, type ContainerConfig, type ImageConfig } from "@tsbuild/oci";
 import type { Command } from "../command.js";
 import { EXIT_OK } from "../command.js";
 import { list, parseArgs, UsageError } from "../args.js";
@@ -70,11 +70,8 @@ export const importCommand: Command = {
     for (const c of list(args, "change")) applyChange(container, c);
     const img = await withStoreSession(args, io, "import", async (store) => {
       const source: Readable = file === "-" ? (io.stdin as Readable) : createReadStream(resolve(io.cwd, file));
-      // The layer is stored as the uncompressed tar: its digest is its diff id.
-      const plain = await decompressStream(source);
-      const hashed = plain.pipe(new DigestingStream());
-      plain.on("error", (e) => hashed.destroy(e));
-      const blob = await store.content.ingest(hashed);
+      // The layer is stored as the uncompressed tar (its digest is its diff id), read as a tar on its way in.
+      const blob = await ingestLayerTar(store.content, await decompressStream(source), file === "-" ? "the tarball on standard input" : file);
       const platform = hostPlatform();
       const created = new Date().toISOString();
       const config: Omit<ImageConfig, "rootfs"> = {

@@ -14,13 +14,12 @@ export const loadCommand: Command = {
     const input = str(args, "input");
     if (!input) throw new UsageError("give the archive with -i FILE");
     await withStoreSession(args, io, "load", async (store) => {
-      for (const img of await readArchive(store.content, resolve(io.cwd, input))) {
-        if (img.name) {
-          await store.images.put(img.name, img.target);
-          io.stdout.write(`Loaded image: ${familiarName(img.name)}\n`);
-        } else {
-          io.stdout.write(`Loaded image ID: ${img.target.digest} (unnamed: tag it with tsbuild tag)\n`);
-        }
+      // every image is verified before any is named; then all are named at once
+      const images = await readArchive(store.content, resolve(io.cwd, input));
+      await store.images.putAll(images.flatMap((img) => (img.name ? [{ name: img.name, target: img.target }] : [])));
+      for (const img of images) {
+        if (img.name) io.stdout.write(`Loaded image: ${familiarName(img.name)}\n`);
+        else io.stdout.write(`Loaded image ID: ${img.target.digest} (unnamed: tag it with tsbuild tag)\n`);
       }
     });
     return EXIT_OK;

@@ -19,6 +19,6 @@ export const runCommand: Command = {
     const store = await openStore(args, io);
     const { record } = await findImage(store, image);
     const network = (str(args, "network") ?? "default") as "default" | "host" | "none";
-    return runImage({ store, target: record.target, cmd, network, onOutput: (s, c) => (s === "stdout" ? io.stdout : io.stderr).write(c) });
+    return runImage({ store, target: record.target, name: record.name, cmd, network, onOutput: (s, c) => (s === "stdout" ? io.stdout : io.stderr).write(c) });
   },
 };

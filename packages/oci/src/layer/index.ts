@@ -9,3 +9,4 @@ export { readTar, type TarEntry } from "./tar-reader.js";
 export { TarFormatError, type TarHeader } from "./tar-format.js";
 export { normalizeEntryName, resolveInRoot } from "./safe-path.js";
 export { readXattrs, setXattr } from "./xattrs.js";
+export { ingestLayerTar } from "./ingest-layer.js";
