@@ -19,8 +19,13 @@ const reHeredoc = /^(\d*)<<(-?)([^<]*)$/;
 const VALID_DIRECTIVES = new Set(["escape", "syntax", "check"]);
 const HEREDOC_INSTRUCTIONS = new Set(["add", "copy", "run"]);
 
+/** ONBUILD ONBUILD … deeper than this is refused while parsing (it never lowers; the recursion would overflow). */
+const MAX_ONBUILD_NESTING = 1000;
+
 class ParserState {
   escapeToken = "\\";
+  /** how many ONBUILDs the instruction being parsed is inside */
+  onbuildDepth = 0;
   directivesDone = false;
   readonly seen = new Set<string>();
   readonly directives: Directive[] = [];
@@ -456,7 +461,17 @@ const DISPATCH: Record<string, LineParser> = {
   maintainer: parseString,
   onbuild: (rest, state, where) => {
     if (rest === "") return { next: [], json: false };
-    const inner = nodeFromLine(rest, state, [], where.file, where.position);
+    // lowering refuses ONBUILD ONBUILD anyway; a chain of thousands would overflow the stack here
+    if (state.onbuildDepth >= MAX_ONBUILD_NESTING) {
+      throw new DockerfileError("parse", "Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed", where.file, where.position);
+    }
+    state.onbuildDepth++;
+    let inner: Node;
+    try {
+      inner = nodeFromLine(rest, state, [], where.file, where.position);
+    } finally {
+      state.onbuildDepth--;
+    }
     const holder = emptyNode("");
     holder.children = [inner];
     return { next: [holder], json: false };

@@ -112,6 +112,10 @@ describe("parsing is linear in the Dockerfile's size", () => {
     expect(() => timed(`FROM ${deep}\n`)).toThrow(DockerfileError);
   });
 
+  it("a chain of 600k ONBUILDs is a DockerfileError, not a stack overflow", () => {
+    expect(() => timed("FROM scratch\n" + "ONBUILD ".repeat(600_000) + "RUN x\n")).toThrow(/Chaining ONBUILD/);
+  });
+
   it.each(shapes)(`$name: under ${budget} ms`, ({ text, check }) => {
     const { parsed, graph, ms } = timed(text);
     check(parsed, graph);
