@@ -82,9 +82,9 @@ describe("parsing is linear in the Dockerfile's size", () => {
       check: (p) => expect(p.directives[0]!.value.length).toBe(5 * MB + 2),
     },
     {
-      name: "ENV with 1M pairs",
-      text: "FROM scratch\nENV " + "k=v ".repeat(1_000_000) + "\n",
-      check: (p) => expect(p.children[1]!.next).toHaveLength(3_000_000),
+      name: "ENV with 500k pairs",
+      text: "FROM scratch\nENV " + "k=v ".repeat(500_000) + "\n",
+      check: (p) => expect(p.children[1]!.next).toHaveLength(1_500_000),
     },
     {
       name: "RUN with 100k --mount flags",
@@ -92,9 +92,9 @@ describe("parsing is linear in the Dockerfile's size", () => {
       check: (_p, g) => expect(g.stages[1]!.dependsOn).toEqual([0]),
     },
     {
-      name: "50k stages, each copying from the one before",
-      text: Array.from({ length: 50_000 }, (_, i) => `FROM ${i ? `s${i - 1}` : "scratch"} AS s${i}\nCOPY --from=${i ? `s${i - 1}` : "img"} a b\n`).join(""),
-      check: (_p, g) => expect(g.reachable).toHaveLength(50_000),
+      name: "25k stages, each copying from the one before",
+      text: Array.from({ length: 25_000 }, (_, i) => `FROM ${i ? `s${i - 1}` : "scratch"} AS s${i}\nCOPY --from=${i ? `s${i - 1}` : "img"} a b\n`).join(""),
+      check: (_p, g) => expect(g.reachable).toHaveLength(25_000),
     },
     {
       name: "RUN with 1M heredoc operators",
