@@ -75,3 +75,25 @@ export function emptyNode(value = ""): Node {
     prevComment: [],
   };
 }
+
+/** The lists of every leaf node: one frozen empty array, as a Dockerfile can have millions of leaves. */
+const NO_NODES: Node[] = Object.freeze([]) as unknown as Node[];
+const NO_HEREDOCS: Heredoc[] = Object.freeze([]) as unknown as Heredoc[];
+const NO_STRINGS: string[] = Object.freeze([]) as unknown as string[];
+
+/** An argument (a leaf of the tree): like emptyNode(value), but its lists are shared and frozen. */
+export function valueNode(value: string): Node {
+  return {
+    value,
+    next: NO_NODES,
+    children: NO_NODES,
+    heredocs: NO_HEREDOCS,
+    json: false,
+    original: "",
+    flags: NO_STRINGS,
+    startLine: 0,
+    endLine: 0,
+    column: 1,
+    prevComment: NO_STRINGS,
+  };
+}

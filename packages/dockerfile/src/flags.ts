@@ -34,7 +34,8 @@ export function parseFlags(instruction: string, raw: readonly string[], spec: Fl
     }
     if (kind === "strings") {
       const prev = out.get(key);
-      out.set(key, [...(Array.isArray(prev) ? prev : []), value]);
+      if (Array.isArray(prev)) prev.push(value);
+      else out.set(key, [value]);
       continue;
     }
     if (out.has(key)) throw new DockerfileError("bad-flag", `duplicate flag specified: ${name}`, file, pos);

@@ -90,8 +90,13 @@ export function lower(parsed: ParsedDockerfile, opts: LowerOptions = {}): BuildG
     }
   };
 
-  const allNames = instructions.flatMap((i, n) => (i.kind === "from" && i.stageName ? [[i.stageName, n] as const] : []));
+  const allNames = new Set(instructions.flatMap((i) => (i.kind === "from" && i.stageName ? [i.stageName] : [])));
   const stageCount = instructions.filter((i) => i.kind === "from").length;
+  /** the first stage of each name (a second one is an error) */
+  const byName = new Map<string, Stage>();
+  /** dependsOn and imageRefs of the current stage, as sets: a stage may name thousands */
+  let depends = new Set<number>();
+  let images = new Set<string>();
   let current: Stage | undefined;
   for (const instr of instructions) {
     if (instr.kind === "from") {
@@ -105,14 +110,14 @@ export function lower(parsed: ParsedDockerfile, opts: LowerOptions = {}): BuildG
         throw new DockerfileError("parse", `failed to parse platform ${platform}`, file, instr.position, "write --platform=os/arch[/variant]");
       }
       if (instr.stageName !== undefined) {
-        const dup = stages.find((s) => s.name === instr.stageName);
+        const dup = byName.get(instr.stageName);
         if (dup) {
           throw new DockerfileError("duplicate-stage", `duplicate stage name "${instr.stageName}"`, file, instr.position,
             `the name is already used at line ${dup.position.line}; choose another`);
         }
       }
       const lowerRef = ref.toLowerCase();
-      const baseStage = stages.find((s) => s.name === lowerRef);
+      const baseStage = byName.get(lowerRef);
       const base: StageBase = baseStage
         ? { kind: "stage", index: baseStage.index }
         : lowerRef === "scratch"
@@ -130,6 +135,9 @@ export function lower(parsed: ParsedDockerfile, opts: LowerOptions = {}): BuildG
         position: instr.position,
       };
       stages.push(current);
+      if (current.name !== undefined) byName.set(current.name, current);
+      depends = new Set(current.dependsOn);
+      images = new Set();
       continue;
     }
     if (!current) {
@@ -147,9 +155,12 @@ export function lower(parsed: ParsedDockerfile, opts: LowerOptions = {}): BuildG
     if (instr.kind === "arg") for (const a of instr.args) declared.add(a.key);
     current.instructions.push(instr);
     for (const ref of stageRefs(instr)) {
-      const resolved = resolveStageRef(ref, stages, current, allNames.map(([n]) => n), stageCount);
+      const resolved = resolveStageRef(ref, byName, current, allNames, stageCount);
       if (resolved.kind === "stage") {
-        if (!current.dependsOn.includes(resolved.index)) current.dependsOn.push(resolved.index);
+        if (!depends.has(resolved.index)) {
+          depends.add(resolved.index);
+          current.dependsOn.push(resolved.index);
+        }
       } else if (resolved.kind === "forward") {
         throw new DockerfileError("forward-stage-reference", `stage "${ref}" is referenced before it is defined`, file, instr.position,
           "a stage can only use stages defined above it");
@@ -158,7 +169,8 @@ export function lower(parsed: ParsedDockerfile, opts: LowerOptions = {}): BuildG
           "stage indexes count FROM lines from 0");
       } else if (resolved.kind === "self") {
         throw new DockerfileError("unknown-stage", `circular dependency: stage "${ref}" refers to itself`, file, instr.position);
-      } else if (!current.imageRefs.includes(ref)) {
+      } else if (!images.has(ref)) {
+        images.add(ref);
         current.imageRefs.push(ref);
       }
     }
@@ -216,7 +228,7 @@ function stageRefs(instr: Instruction): string[] {
   return [];
 }
 
-function resolveStageRef(ref: string, stages: Stage[], current: Stage, allNames: string[], stageCount: number):
+function resolveStageRef(ref: string, byName: ReadonlyMap<string, Stage>, current: Stage, allNames: ReadonlySet<string>, stageCount: number):
   { kind: "stage"; index: number } | { kind: "forward" } | { kind: "self" } | { kind: "image" } | { kind: "unknown" } {
   if (/^\d+$/.test(ref)) {
     const i = Number(ref);
@@ -226,22 +238,31 @@ function resolveStageRef(ref: string, stages: Stage[], current: Stage, allNames:
     return { kind: "forward" };
   }
   const name = ref.toLowerCase();
-  const s = stages.find((st) => st.name === name);
+  const s = byName.get(name);
   if (s) return s.index === current.index ? { kind: "self" } : { kind: "stage", index: s.index };
-  if (allNames.includes(name)) return { kind: "forward" };
+  if (allNames.has(name)) return { kind: "forward" };
   return { kind: "image" };
 }
 
+/** Depth-first post-order from the target, without recursion (a chain of stages can be 100k long). */
 function reachableFrom(stages: Stage[], target: number): number[] {
-  const seen = new Set<number>();
+  const seen = new Set<number>([target]);
   const order: number[] = [];
-  const visit = (i: number): void => {
-    if (seen.has(i)) return;
-    seen.add(i);
-    for (const d of (stages[i] as Stage).dependsOn) visit(d);
-    order.push(i);
-  };
-  visit(target);
+  const stack: { index: number; next: number }[] = [{ index: target, next: 0 }];
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1] as { index: number; next: number };
+    const deps = (stages[top.index] as Stage).dependsOn;
+    if (top.next < deps.length) {
+      const d = deps[top.next++] as number;
+      if (!seen.has(d)) {
+        seen.add(d);
+        stack.push({ index: d, next: 0 });
+      }
+      continue;
+    }
+    stack.pop();
+    order.push(top.index);
+  }
   return order;
 }
 

@@ -6,19 +6,26 @@
  * allows, stages, ARG scoping) are in instructions.ts and lower.ts.
  */
 import type { Directive, Heredoc, Node, ParsedDockerfile, ParseWarning } from "./ast.js";
-import { emptyNode } from "./ast.js";
+import { emptyNode, valueNode } from "./ast.js";
 import { DockerfileError, type Position } from "./errors.js";
 import { parseJsonArray } from "./json-array.js";
 import { expandWords } from "./shell-lex.js";
+import { isJsSpace, isLineTerminator, isSpaceChar } from "./blanks.js";
 
 const reWhitespace = /[\t\v\f\r ]+/;
-const reDirective = /^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$/;
+/** `#`, the directive's name and `=`; the value is cut out by directiveValue (linear, where a regex backtracks). */
+const reDirectiveName = /^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=/;
 const reHeredoc = /^(\d*)<<(-?)([^<]*)$/;
 const VALID_DIRECTIVES = new Set(["escape", "syntax", "check"]);
 const HEREDOC_INSTRUCTIONS = new Set(["add", "copy", "run"]);
 
+/** ONBUILD ONBUILD … deeper than this is refused while parsing (it never lowers; the recursion would overflow). */
+const MAX_ONBUILD_NESTING = 1000;
+
 class ParserState {
   escapeToken = "\\";
+  /** how many ONBUILDs the instruction being parsed is inside */
+  onbuildDepth = 0;
   directivesDone = false;
   readonly seen = new Set<string>();
   readonly directives: Directive[] = [];
@@ -36,8 +43,9 @@ class ParserState {
   /** BuildKit's DirectiveParser: directives only until the first line that is not one. */
   possibleDirective(line: string, lineNo: number): void {
     if (this.directivesDone) return;
-    const m = reDirective.exec(line);
-    if (!m) {
+    const m = reDirectiveName.exec(line);
+    const value = m ? directiveValue(line, m[0].length) : undefined;
+    if (!m || value === undefined) {
       this.directivesDone = true;
       return;
     }
@@ -50,20 +58,48 @@ class ParserState {
       throw new DockerfileError("directive", `only one ${name} parser directive can be used`, this.file, { line: lineNo, column: 1 });
     }
     this.seen.add(name);
-    const value = m[2] as string;
     this.directives.push({ name, value, line: lineNo });
     if (name === "escape") this.setEscapeToken(value, lineNo);
   }
 }
 
+/**
+ * The value group of `\s*(.+?)\s*$` matched from `from` (what BuildKit's directive regex takes
+ * after the `=`), or undefined when it does not match; found in one pass, as the backtracking
+ * regex took time quadratic in a run of blanks.
+ */
+function directiveValue(line: string, from: number): string | undefined {
+  let start = from;
+  while (start < line.length && isJsSpace(line.charCodeAt(start))) start++;
+  let end = line.length;
+  while (end > start && isJsSpace(line.charCodeAt(end - 1))) end--;
+  if (end > start) {
+    for (let k = start; k < end; k++) if (isLineTerminator(line.charCodeAt(k))) return undefined;
+    return line.slice(start, end);
+  }
+  // only blanks after the `=`: the regex gives `(.+?)` the last one that is not a line terminator
+  for (let k = line.length - 1; k >= from; k--) if (!isLineTerminator(line.charCodeAt(k))) return line[k];
+  return undefined;
+}
+
 function trimNewline(s: string): string {
-  return s.replace(/[\r\n]+$/, "");
+  let end = s.length;
+  while (end > 0 && (s.charCodeAt(end - 1) === 0x0a || s.charCodeAt(end - 1) === 0x0d)) end--;
+  return end === s.length ? s : s.slice(0, end);
+}
+/** The index of the first character that is not `\s` (s.length when there is none). */
+function leadingWhitespace(s: string): number {
+  let k = 0;
+  while (k < s.length && isJsSpace(s.charCodeAt(k))) k++;
+  return k;
 }
 function trimLeadingWhitespace(s: string): string {
-  return s.replace(/^\s+/u, "");
+  const k = leadingWhitespace(s);
+  return k === 0 ? s : s.slice(k);
 }
+/** `#` after blanks (trailing newlines are blanks too, so they need no trimming first). */
 function isComment(s: string): boolean {
-  return trimLeadingWhitespace(trimNewline(s)).startsWith("#");
+  return s.charCodeAt(leadingWhitespace(s)) === 0x23;
 }
 
 /** Splits text into lines that keep their "\n" (BuildKit's scanLines). */
@@ -120,7 +156,8 @@ export function parseDockerfile(text: string, opts: ParseOptions = {}): ParsedDo
     if (currentLine === 0 && raw.charCodeAt(0) === 0xfeff) raw = raw.slice(1);
     if (isComment(raw)) {
       const c = trimNewline(raw).trim().slice(1).trim();
-      comments = c === "" ? [] : [...comments, c];
+      if (c === "") comments = [];
+      else comments.push(c);
     }
     let line = processLine(raw, true, currentLine + 1);
     currentLine++;
@@ -198,20 +235,22 @@ export function parseDockerfile(text: string, opts: ParseOptions = {}): ParsedDo
 
 function nodeFromLine(line: string, state: ParserState, comments: string[], file: string, position: Required<Position>): Node {
   const { cmd, flags, args } = splitCommand(line);
-  const node = emptyNode(cmd);
-  node.original = line;
-  node.flags = flags;
-  node.prevComment = comments;
-  node.startLine = position.line;
-  node.endLine = position.line;
-  node.column = position.column;
   const fn = DISPATCH[cmd.toLowerCase()];
-  if (fn) {
-    const r = fn(args, state, { file, position });
-    node.next = r.next;
-    node.json = r.json;
-  }
-  return node;
+  const r = fn ? fn(args, state, { file, position }) : undefined;
+  // emptyNode's fields in emptyNode's order, built once: one node per instruction
+  return {
+    value: cmd,
+    next: r ? r.next : [],
+    children: [],
+    heredocs: [],
+    json: r ? r.json : false,
+    original: line,
+    flags,
+    startLine: position.line,
+    endLine: position.line,
+    column: position.column,
+    prevComment: comments,
+  };
 }
 
 /** Where the instruction being parsed is: errors point at its keyword, over all of its lines. */
@@ -230,7 +269,7 @@ function splitCommand(line: string): { cmd: string; flags: string[]; args: strin
   return { cmd, flags, args: rest.trim() };
 }
 
-const isSpace = (ch: string): boolean => /^\s$/u.test(ch);
+const isSpace = isSpaceChar;
 
 /** BuildKit's extractBuilderFlags: leading `--x[=y]` words (quotes and `\` handled), `--` ends them. */
 export function extractBuilderFlags(line: string): { rest: string; flags: string[] } {
@@ -294,7 +333,7 @@ export function extractBuilderFlags(line: string): { rest: string; flags: string
   return { rest: "", flags: words };
 }
 
-const valueNodes = (values: string[]): Node[] => values.map((v) => emptyNode(v));
+const valueNodes = (values: string[]): Node[] => values.map(valueNode);
 
 /** BuildKit's parseWords: words with quotes kept (removed later by expansion). */
 export function parseWords(rest: string, escapeToken: string): string[] {
@@ -422,7 +461,17 @@ const DISPATCH: Record<string, LineParser> = {
   maintainer: parseString,
   onbuild: (rest, state, where) => {
     if (rest === "") return { next: [], json: false };
-    const inner = nodeFromLine(rest, state, [], where.file, where.position);
+    // lowering refuses ONBUILD ONBUILD anyway; a chain of thousands would overflow the stack here
+    if (state.onbuildDepth >= MAX_ONBUILD_NESTING) {
+      throw new DockerfileError("parse", "Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed", where.file, where.position);
+    }
+    state.onbuildDepth++;
+    let inner: Node;
+    try {
+      inner = nodeFromLine(rest, state, [], where.file, where.position);
+    } finally {
+      state.onbuildDepth--;
+    }
     const holder = emptyNode("");
     holder.children = [inner];
     return { next: [holder], json: false };

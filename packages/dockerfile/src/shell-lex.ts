@@ -4,6 +4,8 @@
  * substitution, no globbing. Used for the instructions and flags where BuildKit expands variables.
  */
 
+import { isSpaceChar } from "./blanks.js";
+
 export class ExpansionError extends Error {
   override readonly name = "ExpansionError";
 }
@@ -56,9 +58,16 @@ export function expandWithMatches(word: string, env: EnvLookup, opts: LexOptions
   return new ShellWord(word, env, opts).run();
 }
 
-const isSpace = (ch: string): boolean => /^\s$/u.test(ch);
-const isDigit = (ch: string): boolean => /^\p{Nd}$/u.test(ch);
-const isLetter = (ch: string): boolean => /^\p{L}$/u.test(ch);
+const isSpace = isSpaceChar;
+// ASCII first: these run on every character of a word
+const isDigit = (ch: string): boolean => {
+  const c = ch.length === 1 ? ch.charCodeAt(0) : 0x80;
+  return c < 0x80 ? c >= 0x30 && c <= 0x39 : /^\p{Nd}$/u.test(ch);
+};
+const isLetter = (ch: string): boolean => {
+  const c = ch.length === 1 ? ch.charCodeAt(0) : 0x80;
+  return c < 0x80 ? (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) : /^\p{L}$/u.test(ch);
+};
 const isSpecialParam = (ch: string): boolean => "@*#?-$!0".includes(ch) && ch !== "";
 
 class Words {
@@ -121,6 +130,8 @@ class ShellWord {
       return { result, words, matched: this.matched, unmatched: this.unmatched };
     } catch (e) {
       if (e instanceof ExpansionError) throw new ExpansionError(`failed to process "${this.source}": ${e.message}`);
+      // `${a:-${a:-…}}` a hundred thousand deep runs out of stack: a bad Dockerfile, not a crash
+      if (e instanceof RangeError) throw new ExpansionError(`failed to process "${this.source}": substitutions nested too deeply`);
       throw e;
     }
   }
@@ -350,6 +361,8 @@ function shellPatternToRegex(pattern: string, greedy: boolean, global = false): 
   const chars = Array.from(pattern);
   let out = "";
   const star = greedy ? ".*" : ".*?";
+  // the first "]" at or after i + 2, kept between `[`s: i only grows, so one search serves many (-1: none left)
+  let closeAt = -2;
   for (let i = 0; i < chars.length; i++) {
     const tok = chars[i] as string;
     switch (tok) {
@@ -369,7 +382,8 @@ function shellPatternToRegex(pattern: string, greedy: boolean, global = false): 
         continue;
       }
       case "[": {
-        const end = chars.indexOf("]", i + 2);
+        if (closeAt !== -1 && closeAt < i + 2) closeAt = chars.indexOf("]", i + 2);
+        const end = closeAt;
         if (end === -1) {
           out += "\\[";
           continue;

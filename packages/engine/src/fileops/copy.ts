@@ -11,7 +11,7 @@ import { closeSync, lstatSync, readdirSync, readlinkSync, writeSync } from "node
 import { posix } from "node:path";
 import {
   createFileAt, fdPath, linkAt, lstatAt, mkdirAt, openDirAt, removeAt, resolveInRoot, SafeRoot, setMetaAt, setMetaFd, symlinkAt,
-  UnsafePathError, type RootDir,
+  UnsafeLayerError, UnsafePathError, type RootDir,
 } from "@tsbuild/oci";
 import type { IgnoreMatcher } from "../context/dockerignore.js";
 import { goMatch, hasMeta } from "./go-match.js";
@@ -70,21 +70,61 @@ export async function followInRoot(root: string, rel: string): Promise<string> {
   throw new CopyError(`too many levels of symbolic links at ${rel}`);
 }
 
-/** Expands one source (glob or not) into relative paths inside the source root. */
+/**
+ * A directory of the source root, symlinks on the way resolved inside the root (as BuildKit does:
+ * an absolute link means the root, ".." stops there): what a glob lists, never a host directory.
+ */
+async function dirInRoot(src: CopySource, rel: string, pattern: string): Promise<string> {
+  try {
+    return await resolveInRoot(src.root, rel);
+  } catch (e) {
+    if (e instanceof UnsafeLayerError) throw new CopyError(`too many levels of symbolic links in "${pattern}"`);
+    throw e;
+  }
+}
+
+/** "a/b" in its parent resolved inside the root, the last name kept (a link there is followed later, inside the root too). */
+async function parentInRoot(src: CopySource, rel: string, pattern: string): Promise<string> {
+  const slash = rel.lastIndexOf("/");
+  if (slash < 0) return rel;
+  const parent = await dirInRoot(src, rel.slice(0, slash), pattern);
+  return parent ? `${parent}/${rel.slice(slash + 1)}` : rel.slice(slash + 1);
+}
+
+/**
+ * A plain source: its parent resolved inside the root. A link there that leads (inside the root)
+ * nowhere gives where it leads, so that the copy says "not found" of the source as written
+ * rather than failing on the path the link names.
+ */
+async function plainInRoot(src: CopySource, rel: string, pattern: string): Promise<string> {
+  const path = await parentInRoot(src, rel, pattern);
+  const st = path === "" ? undefined : await lstat(posix.join(src.root, path)).catch(() => undefined);
+  if (!st?.isSymbolicLink()) return path;
+  const followed = await followInRoot(src.root, path);
+  return (await lstat(posix.join(src.root, followed)).catch(() => undefined)) ? path : followed;
+}
+
+/**
+ * Expands one source (glob or not) into relative paths inside the source root. Every directory on
+ * the way is resolved inside the root, so a returned path joined to the root crosses no symlink
+ * but its last name: a link out of the context can never make a glob list, or a check stat, a
+ * host directory. .dockerignore applies to these resolved paths (where the files really are).
+ */
 export async function expandSource(src: CopySource, pattern: string): Promise<string[]> {
   const p = clean(pattern);
-  if (!hasMeta(p)) return [p];
+  if (!hasMeta(p)) return [await plainInRoot(src, p, pattern)];
   const parts = p.split("/");
   let current: string[] = [""];
   for (const part of parts) {
     const next: string[] = [];
     for (const dir of current) {
+      const real = dir === "" ? "" : await dirInRoot(src, dir, pattern);
       if (!hasMeta(part)) {
-        next.push(dir ? `${dir}/${part}` : part);
+        next.push(real ? `${real}/${part}` : part);
         continue;
       }
-      const names = await readdir(posix.join(src.root, dir)).catch(() => [] as string[]);
-      for (const n of names.sort()) if (goMatch(part, n)) next.push(dir ? `${dir}/${n}` : n);
+      const names = await readdir(posix.join(src.root, real)).catch(() => [] as string[]);
+      for (const n of names.sort()) if (goMatch(part, n)) next.push(real ? `${real}/${n}` : n);
     }
     current = next;
   }

@@ -48,8 +48,10 @@ async function incrementalPlan(env: SolverEnv, st: StageState, i: CopyInstructio
   if (i.chown && !chown) return undefined; // names need the image's /etc/passwd
   const srcDir = posix.normalize(`/${src}`).replace(/^\/+/, "");
   if (srcDir && env.context.ignore?.excluded(srcDir)) return undefined;
+  // no symlink on the way (checked first: the lstat then never crosses one out of the context)
+  if (srcDir && (await followInRoot(env.context.dir, srcDir).catch(() => undefined)) !== srcDir) return undefined;
   const st0 = await lstat(posix.join(env.context.dir, srcDir)).catch(() => undefined);
-  if (!st0?.isDirectory() || (srcDir && (await followInRoot(env.context.dir, srcDir)) !== srcDir)) return undefined; // no symlink on the way
+  if (!st0?.isDirectory()) return undefined;
   const workdir = st.image.config.WorkingDir || "/";
   const destDir = posix.normalize(i.dest.startsWith("/") ? i.dest : posix.join(workdir, i.dest)).replace(/^\/+/, "").replace(/\/+$/, "");
   const chmod = parseChmod(i.chmod);
