@@ -2,13 +2,13 @@
 import type { BuildGraph, Stage, StageArgScope } from "@tsbuild/dockerfile";
 import type { Store, StoredLayer, StoreSession } from "@tsbuild/oci";
 import type { Snapshotter } from "@tsbuild/snapshot";
-import type { RuncExecutor, NetworkMode } from "@tsbuild/runtime";
+import type { Executor, NetworkMode } from "@tsbuild/runtime";
 import type { ClientOptions } from "@tsbuild/registry";
 import type { BuildContext } from "./context/build-context.js";
 import type { EventSink } from "./events.js";
 import type { ImageState } from "./image/image-state.js";
 import type { Semaphore } from "./semaphore.js";
-import type { LocalCache } from "./cache.js";
+import type { BuildCache } from "./cache.js";
 import type { ContextIndex } from "./context-digest.js";
 import type { MissExplainer } from "./explain.js";
 import type { ContextListings } from "./context-listing.js";
@@ -27,7 +27,7 @@ export interface StepRecord {
 export interface SolverEnv {
   store: Store;
   snapshotter: Snapshotter;
-  executor: RuncExecutor;
+  executor: Executor;
   context: BuildContext;
   graph: BuildGraph;
   emit: EventSink;
@@ -48,7 +48,7 @@ export interface SolverEnv {
   /** bounds the RUN containers running at once: unbounded unless BuildOptions.maxParallelRuns (as BuildKit) */
   runLimiter: Semaphore;
   /** the local build cache; lookups are skipped for stages in `noCacheStages` (all with --no-cache) */
-  cache: LocalCache;
+  cache: BuildCache;
   noCache: boolean;
   noCacheStages: Set<string>;
   contextIndex: ContextIndex;

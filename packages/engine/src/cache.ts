@@ -35,7 +35,23 @@ export function leaseId(key: string): string {
   return `cache-${key.replace(/^sha256:/, "")}`;
 }
 
-export class LocalCache {
+/**
+ * The build cache as a build uses it: records by step key, their children (other steps that
+ * followed the same parent), and writes that may finish after the step. LocalCache (the store's
+ * cache/records) implements it; ImportingCache adds records from --cache-from behind it.
+ */
+export interface BuildCache {
+  /** The record of `key` when its layer (if any) is in the store; looking it up marks it used. */
+  get(key: string): Promise<CacheRecord | undefined>;
+  /** The records made on `parent`, layers present; not marked used. */
+  children(parent: string): Promise<CacheRecord[]>;
+  /** Every record (for --explain's search of what a miss was closest to); not marked used. */
+  all(): Promise<CacheRecord[]>;
+  /** Writes `r` once `after` has settled (its layer's own write); get() answers it from memory meanwhile. */
+  putLater(r: CacheRecord, after?: Promise<unknown>): Promise<void>;
+}
+
+export class LocalCache implements BuildCache {
   constructor(private readonly store: Store) {}
 
   private get dir(): string {

@@ -8,7 +8,7 @@
  *   RUN make: build-arg VERSION 1.2 → 1.3
  *   FROM busybox: base image digest changed (sha256:4b6f… → sha256:91aa…)
  */
-import type { CacheRecord, LocalCache } from "./cache.js";
+import type { BuildCache, CacheRecord } from "./cache.js";
 import type { ContextListings } from "./context-listing.js";
 
 /** Where the steps that missed in this build are, by their new key. */
@@ -20,7 +20,7 @@ const ORDER = ["args", "instruction", "source", "env", "user", "workdir", "netwo
 export class MissExplainer {
   private records?: Promise<CacheRecord[]>;
 
-  constructor(private readonly cache: LocalCache, private readonly listings: ContextListings) {}
+  constructor(private readonly cache: BuildCache, private readonly listings: ContextListings) {}
 
   /** The whole line: `INSTRUCTION: reason`, or `FROM NAME: …` when the base changed. */
   async explain(now: CacheRecord, missed: MissedSteps): Promise<string> {

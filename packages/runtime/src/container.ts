@@ -16,28 +16,7 @@ import { buildSpec, DEFAULT_PATH, type NetworkMode } from "./spec.js";
 import { resolveUser } from "./user.js";
 import { prepareRunMounts, type RunMount } from "./run-mounts.js";
 import { findStubs, removeStubs, type Stubs } from "./stubs.js";
-
-export interface RunRequest {
-  /** the container's root file system (a prepared snapshot) */
-  rootfs: string;
-  args: string[];
-  env?: string[];
-  cwd?: string;
-  /** USER as written in the Dockerfile */
-  user?: string;
-  network?: NetworkMode;
-  mounts?: RunMount[];
-  hostname?: string;
-  onOutput?: (stream: "stdout" | "stderr", chunk: Buffer) => void;
-  signal?: AbortSignal;
-  timeoutMs?: number;
-}
-
-export interface RunResult {
-  exitCode: number;
-  /** set when the run was ended by timeout or abort */
-  killed?: "timeout" | "abort";
-}
+import type { Executor, RunRequest, RunResult } from "./executor.js";
 
 export interface ExecutorOptions {
   /** runc's state directory (--root): ours alone, so we never touch other containers */
@@ -95,7 +74,7 @@ async function hostResolvConf(network: NetworkMode): Promise<string> {
   }
 }
 
-export class RuncExecutor {
+export class RuncExecutor implements Executor {
   private readonly runc: string;
   constructor(private readonly opts: ExecutorOptions) {
     this.runc = opts.runc ?? "runc";

@@ -1,4 +1,5 @@
-export { RuncExecutor, RuncError, killAll, settleRuns, type RunRequest, type RunResult, type ExecutorOptions } from "./container.js";
+export { RuncExecutor, RuncError, killAll, settleRuns, type ExecutorOptions } from "./container.js";
+export type { Executor, RunRequest, RunResult } from "./executor.js";
 export { buildSpec, DEFAULT_CAPABILITIES, DEFAULT_PATH, type NetworkMode, type SpecInput } from "./spec.js";
 export { resolveUser, UserResolutionError, type ResolvedUser } from "./user.js";
 export { prepareRunMounts, type RunMount, type PreparedMounts } from "./run-mounts.js";
