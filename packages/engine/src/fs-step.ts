@@ -8,23 +8,13 @@ import { chainName } from "./snapshot-chain.js";
 import { storeLayer, type Descriptor, type Digest, type LayerEntry, type StoredLayer } from "@tsbuild/oci";
 import { unpackLayer } from "@tsbuild/snapshot";
 import type { SolverEnv, StageState } from "./build-context-types.js";
-import { BUILDKIT_COMMENT } from "./history.js";
+import { addHistory, BUILDKIT_COMMENT, historyNow as now } from "./history.js";
 import { draftRecord, lookupStep, type StepInputs } from "./step-cache.js";
 import { holdSnapshots } from "./store-guard.js";
 import type { Semaphore } from "./semaphore.js";
 
 /** What to do when a cached step's layer is missing or corrupt. */
 const CACHE_REMEDY = "run tsbuild store check, then build again (or build with --no-cache)";
-
-function now(env: SolverEnv): string {
-  return new Date(env.epoch !== undefined ? env.epoch * 1000 : Date.now()).toISOString();
-}
-
-/** History times: a metadata step takes the time of the last layer before it, so a rebuild from cache is identical. */
-export function addHistory(env: SolverEnv, st: StageState, createdBy: string, emptyLayer: boolean, comment = BUILDKIT_COMMENT, created?: string): void {
-  const when = created ?? st.lastCreated ?? now(env);
-  st.image.history.push({ created: when, created_by: createdBy, comment, ...(emptyLayer ? { empty_layer: true } : {}) });
-}
 
 export interface FsStepResult {
   layer?: string;

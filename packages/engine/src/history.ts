@@ -1,5 +1,6 @@
 /** created_by texts as BuildKit writes them into image history. */
 import { goQuote } from "@tsbuild/dockerfile";
+import type { StageState } from "./build-context-types.js";
 
 /** Go's %q of a []string: ["a" "b"] */
 export function goList(l: readonly string[]): string {
@@ -11,3 +12,20 @@ export function goPlainList(l: readonly string[]): string {
 }
 
 export const BUILDKIT_COMMENT = "buildkit.dockerfile.v0";
+
+/** What history times depend on: SOURCE_DATE_EPOCH, when set. */
+export interface BuildClock {
+  /** SOURCE_DATE_EPOCH, seconds */
+  readonly epoch?: number;
+}
+
+/** Now, or SOURCE_DATE_EPOCH when set, as an image's history and config write it. */
+export function historyNow(clock: BuildClock): string {
+  return new Date(clock.epoch !== undefined ? clock.epoch * 1000 : Date.now()).toISOString();
+}
+
+/** History times: a metadata step takes the time of the last layer before it, so a rebuild from cache is identical. */
+export function addHistory(clock: BuildClock, st: StageState, createdBy: string, emptyLayer: boolean, comment = BUILDKIT_COMMENT, created?: string): void {
+  const when = created ?? st.lastCreated ?? historyNow(clock);
+  st.image.history.push({ created: when, created_by: createdBy, comment, ...(emptyLayer ? { empty_layer: true } : {}) });
+}

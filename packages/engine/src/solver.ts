@@ -4,6 +4,8 @@
  * failure aborts the others. Every step gets a cache key: H(parent key, the instruction as it ran,
  * platform) — for COPY/ADD the content of what it selects is part of it (issue: build cache).
  */
+import { handlerRoles } from "./handler-roles.js";
+import type { HandlerRoles } from "./roles.js";
 import {
   DockerfileError, expandInstruction, formatPlatform, parseDockerfile, StageArgScope, toInstruction,
   type Instruction, type Stage,
@@ -61,6 +63,14 @@ function lookup(st: StageState): (name: string) => string | undefined {
   };
 }
 
+/** Each build's handler roles, made on its first instruction. */
+const roles = new WeakMap<SolverEnv, HandlerRoles>();
+function rolesOf(env: SolverEnv): HandlerRoles {
+  let r = roles.get(env);
+  if (!r) roles.set(env, (r = handlerRoles(env)));
+  return r;
+}
+
 async function runInstruction(env: SolverEnv, st: StageState, raw: Instruction, label: string, n: number, total: number): Promise<void> {
   if (env.signal.aborted) throw new BuildError("the build was cancelled", env.graph.file, raw.position, raw.original);
   const instr = expandInstruction(raw, { lookup: lookup(st), escapeToken: env.graph.escapeToken, file: env.graph.file });
@@ -70,12 +80,12 @@ async function runInstruction(env: SolverEnv, st: StageState, raw: Instruction, 
   env.emit({ type: "step-start", id, stage: label, step: `${n}/${total}`, instruction: text, position: raw.position });
   const t0 = Date.now();
   try {
-    const handler = handlers[instr.kind as Exclude<Instruction["kind"], "from">] as InstructionHandler | undefined;
+    const handler = handlers[instr.kind as Exclude<Instruction["kind"], "from">] as InstructionHandler<Instruction, keyof HandlerRoles> | undefined;
     if (!handler) throw new DockerfileError("unknown-instruction", `${instr.kind.toUpperCase()} cannot be used here`, env.graph.file, raw.position);
     const position = `${env.graph.file}:${raw.position.line}`;
     st.current = { instruction: text, position };
     const before = st.image.history.length;
-    const r = (await handler(env, st, instr)) ?? {};
+    const r = (await handler(rolesOf(env), st, instr)) ?? {};
     let cached: boolean;
     let explain = r.explain;
     if (r.key) {

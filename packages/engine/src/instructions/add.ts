@@ -7,7 +7,6 @@ import { spawn } from "node:child_process";
 import { chompHeredocContent, type AddInstruction } from "@tsbuild/dockerfile";
 import { applyLayer } from "@tsbuild/oci";
 import type { InstructionHandler } from "./types.js";
-import { fsStep } from "../fs-step.js";
 import { copyFiles, CopyError } from "../fileops/copy.js";
 import { BuildError, NotSupportedError } from "../errors.js";
 import { parseChmod, resolveChown } from "./owner.js";
@@ -54,34 +53,33 @@ async function download(url: string, dir: string): Promise<{ path: string; name:
   return { path, name };
 }
 
-export const add: InstructionHandler<AddInstruction> = async (env, st, i) => {
+export const add: InstructionHandler<AddInstruction, "graph" | "steps" | "context" | "sources"> = async (roles, st, i) => {
   if (i.checksum !== undefined || i.keepGitDir || i.exclude.length) throw new NotSupportedError("ADD --checksum/--keep-git-dir/--exclude are not supported yet");
   const urls = i.sources.filter((s) => /^https?:\/\//.test(s));
   const locals = i.sources.filter((s) => !/^https?:\/\//.test(s) && !/^<</.test(s));
   const inline = i.heredocs.map((h) => ({ name: h.name, content: h.chomp ? chompHeredocContent(h.content) : h.content }));
-  const dl = join(env.scratch, `add-${st.stepId}`);
-  await mkdir(dl, { recursive: true });
+  const dl = await roles.sources.scratchDir("add");
   try {
     const downloaded: { path: string; name: string }[] = [];
     for (const u of urls) downloaded.push(await download(u, dl));
     // downloads are never cached (their content is only known after fetching); local sources are
     const inputs = urls.length ? undefined : {
-      source: await sourceIdentity(env, st, undefined, locals), chown: i.chown ?? "", chmod: i.chmod ?? "", workdir: st.image.config.WorkingDir || "/", heredocs: JSON.stringify(inline),
+      source: await sourceIdentity(roles, st, undefined, locals), chown: i.chown ?? "", chmod: i.chmod ?? "", workdir: st.image.config.WorkingDir || "/", heredocs: JSON.stringify(inline),
     };
-    return await fsStep(env, st, `ADD ${[...i.sources, i.dest].join(" ")} # buildkit`, async (root) => {
+    return await roles.steps.change(st, `ADD ${[...i.sources, i.dest].join(" ")} # buildkit`, async (root) => {
       try {
         const chown = await resolveChown(root, i.chown);
         const chmod = parseChmod(i.chmod);
         const common = { dest: i.dest, workdir: st.image.config.WorkingDir || "/", targetRoot: root, ...(chown ? { chown } : {}), ...(chmod !== undefined ? { chmod } : {}), instruction: "ADD" as const };
         if (locals.length || inline.length) {
-          await copyFiles({ ...common, source: { root: env.context.dir, ignore: env.context.ignore, isContext: true }, sources: locals, inline, unpack });
+          await copyFiles({ ...common, source: { root: roles.context.dir, ignore: roles.context.ignore, isContext: true }, sources: locals, inline, unpack });
         }
         if (downloaded.length) {
           // a downloaded file is never unpacked; it keeps mode 0600 unless --chmod
           await copyFiles({ ...common, source: { root: dl, isContext: true }, sources: downloaded.map((d) => d.name) });
         }
       } catch (e) {
-        if (e instanceof CopyError) throw new BuildError(e.message, env.graph.file, i.position, i.original);
+        if (e instanceof CopyError) throw new BuildError(e.message, roles.graph.file, i.position, i.original);
         throw e;
       }
     }, inputs);

@@ -1,8 +1,8 @@
 import type { ArgInstruction } from "@tsbuild/dockerfile";
 import type { InstructionHandler } from "./types.js";
-import { addHistory } from "../fs-step.js";
+import { addHistory } from "../history.js";
 
-export const arg: InstructionHandler<ArgInstruction> = async (e, st, i) => {
+export const arg: InstructionHandler<ArgInstruction, "clock"> = async (e, st, i) => {
   for (const a of i.args) st.args.declare(a);
-  addHistory(e, st, `ARG ${i.args.map((a) => (a.value !== undefined ? `${a.key}=${a.value}` : a.key)).join(" ")}`, true);
+  addHistory(e.clock, st, `ARG ${i.args.map((a) => (a.value !== undefined ? `${a.key}=${a.value}` : a.key)).join(" ")}`, true);
 };

@@ -1,7 +1,7 @@
 import type { CmdInstruction, CommandLine } from "@tsbuild/dockerfile";
 import type { InstructionHandler } from "./types.js";
 import type { RuntimeConfig } from "../image/image-state.js";
-import { addHistory } from "../fs-step.js";
+import { addHistory } from "../history.js";
 import { goList } from "../history.js";
 
 /** Shell form runs through SHELL (default /bin/sh -c), as BuildKit stores it. */
@@ -11,10 +11,10 @@ export function argv(config: RuntimeConfig, c: CommandLine | undefined): string[
   return [...(config.Shell ?? ["/bin/sh", "-c"]), c.command];
 }
 
-export const cmd: InstructionHandler<CmdInstruction> = async (e, st, i) => {
+export const cmd: InstructionHandler<CmdInstruction, "clock"> = async (e, st, i) => {
   const args = argv(st.image.config, i.cmd);
   st.image.config.Cmd = i.cmd ? args : null;
   st.cmdSet = true;
   if (i.cmd?.form === "shell") st.image.config.ArgsEscaped = true;
-  addHistory(e, st, `CMD ${goList(args)}`, true);
+  addHistory(e.clock, st, `CMD ${goList(args)}`, true);
 };

@@ -3,29 +3,30 @@ import { chompHeredocContent } from "@tsbuild/dockerfile";
 import type { InstructionHandler } from "./types.js";
 import { lstat } from "node:fs/promises";
 import { posix } from "node:path";
-import { fsStep, type Shortcut } from "../fs-step.js";
-import { incrementalCopy, type IncrementalCopy } from "../incremental-copy.js";
+import type { Shortcut } from "../fs-step.js";
+import type { IncrementalCopy } from "../incremental-copy.js";
 import { hasMeta } from "../fileops/go-match.js";
 import { followInRoot } from "../fileops/copy.js";
-import type { SolverEnv, StageState } from "../build-context-types.js";
+import type { StageState } from "../build-context-types.js";
+import type { ContextService } from "../roles.js";
 import { copyFiles, CopyError } from "../fileops/copy.js";
 import { BuildError, NotSupportedError } from "../errors.js";
 import { sourceIdentity, withCopySource } from "./copy-source.js";
 import { numericChown, parseChmod, resolveChown } from "./owner.js";
 
-export const copy: InstructionHandler<CopyInstruction> = async (env, st, i) => {
+export const copy: InstructionHandler<CopyInstruction, "graph" | "steps" | "context" | "sources"> = async (roles, st, i) => {
   if (i.parents) throw new NotSupportedError("COPY --parents is not supported yet");
   if (i.exclude.length) throw new NotSupportedError("COPY --exclude is not supported yet");
   const sources = i.sources.filter((s) => !/^<<-?/.test(s) || !i.heredocs.some((h) => s.replace(/^<<-?/, "").replace(/["']/g, "") === h.name));
   const inline = i.heredocs.map((h) => ({ name: h.name, content: h.chomp ? chompHeredocContent(h.content) : h.content }));
-  const identity = await sourceIdentity(env, st, i.from, sources);
+  const identity = await sourceIdentity(roles, st, i.from, sources);
   const inputs = { source: identity, chown: i.chown ?? "", chmod: i.chmod ?? "", workdir: st.image.config.WorkingDir || "/", heredocs: JSON.stringify(inline) };
   const createdBy = `COPY ${[...i.sources, i.dest].join(" ")} # buildkit`;
-  const plan = await incrementalPlan(env, st, i, sources, inline.length > 0);
-  const shortcut: Shortcut | undefined = plan ? () => incrementalCopy(env, st, createdBy, inputs, plan) : undefined;
+  const plan = await incrementalPlan(roles.context, st, i, sources, inline.length > 0);
+  const shortcut: Shortcut | undefined = plan ? roles.steps.incrementalCopy(st, createdBy, inputs, plan) : undefined;
   // the source (a mounted view of a stage or an image for --from) is opened only when the step runs:
   // a cache hit reads nothing from it (its key names the stage's key or the image's id)
-  return fsStep(env, st, createdBy, (root) => withCopySource(env, st, i.from, async (source) => {
+  return roles.steps.change(st, createdBy, (root) => withCopySource(roles, st, i.from, async (source) => {
     try {
       const chown = await resolveChown(root, i.chown);
       const chmod = parseChmod(i.chmod);
@@ -34,23 +35,23 @@ export const copy: InstructionHandler<CopyInstruction> = async (env, st, i) => {
         ...(chown ? { chown } : {}), ...(chmod !== undefined ? { chmod } : {}), instruction: "COPY",
       });
     } catch (e) {
-      if (e instanceof CopyError || (e as Error).name === "UserResolutionError") throw new BuildError((e as Error).message, env.graph.file, i.position, i.original);
+      if (e instanceof CopyError || (e as Error).name === "UserResolutionError") throw new BuildError((e as Error).message, roles.graph.file, i.position, i.original);
       throw e;
     }
   }), inputs, shortcut);
 };
 
 /** Where a COPY can be redone from its previous result (incremental-copy.ts): one context directory, owners by number. */
-async function incrementalPlan(env: SolverEnv, st: StageState, i: CopyInstruction, sources: string[], heredocs: boolean): Promise<IncrementalCopy | undefined> {
+async function incrementalPlan(context: ContextService, st: StageState, i: CopyInstruction, sources: string[], heredocs: boolean): Promise<IncrementalCopy | undefined> {
   const [src] = sources;
   if (i.from !== undefined || heredocs || sources.length !== 1 || src === undefined || hasMeta(src)) return undefined;
   const chown = i.chown ? numericChown(i.chown) : undefined;
   if (i.chown && !chown) return undefined; // names need the image's /etc/passwd
   const srcDir = posix.normalize(`/${src}`).replace(/^\/+/, "");
-  if (srcDir && env.context.ignore?.excluded(srcDir)) return undefined;
+  if (srcDir && context.ignore?.excluded(srcDir)) return undefined;
   // no symlink on the way (checked first: the lstat then never crosses one out of the context)
-  if (srcDir && (await followInRoot(env.context.dir, srcDir).catch(() => undefined)) !== srcDir) return undefined;
-  const st0 = await lstat(posix.join(env.context.dir, srcDir)).catch(() => undefined);
+  if (srcDir && (await followInRoot(context.dir, srcDir).catch(() => undefined)) !== srcDir) return undefined;
+  const st0 = await lstat(posix.join(context.dir, srcDir)).catch(() => undefined);
   if (!st0?.isDirectory()) return undefined;
   const workdir = st.image.config.WorkingDir || "/";
   const destDir = posix.normalize(i.dest.startsWith("/") ? i.dest : posix.join(workdir, i.dest)).replace(/^\/+/, "").replace(/\/+$/, "");
@@ -58,7 +59,7 @@ async function incrementalPlan(env: SolverEnv, st: StageState, i: CopyInstructio
   return {
     srcDir, destDir,
     request: {
-      source: { root: env.context.dir, ...(env.context.ignore ? { ignore: env.context.ignore } : {}), isContext: true }, sources, inline: [], dest: i.dest, workdir,
+      source: { root: context.dir, ...(context.ignore ? { ignore: context.ignore } : {}), isContext: true }, sources, inline: [], dest: i.dest, workdir,
       ...(chown ? { chown } : {}), ...(chmod !== undefined ? { chmod } : {}), instruction: "COPY",
     },
   };

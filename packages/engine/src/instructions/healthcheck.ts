@@ -1,10 +1,10 @@
 import { parseDuration, type HealthcheckInstruction } from "@tsbuild/dockerfile";
 import type { InstructionHandler } from "./types.js";
-import { addHistory } from "../fs-step.js";
+import { addHistory } from "../history.js";
 import { goQuote } from "@tsbuild/dockerfile";
 import { DockerfileError } from "@tsbuild/dockerfile";
 
-export const healthcheck: InstructionHandler<HealthcheckInstruction> = async (e, st, i) => {
+export const healthcheck: InstructionHandler<HealthcheckInstruction, "clock" | "graph"> = async (e, st, i) => {
   const dur = (name: string, v: string | undefined): number | undefined => {
     if (v === undefined) return undefined;
     const ns = parseDuration(v);
@@ -21,5 +21,5 @@ export const healthcheck: InstructionHandler<HealthcheckInstruction> = async (e,
   };
   st.image.config.Healthcheck = hc as typeof st.image.config.Healthcheck;
   const q = (v: string | undefined) => goQuote(v ?? "");
-  addHistory(e, st, `HEALTHCHECK &{[${i.test.map(goQuote).join(" ")}] ${q(i.interval)} ${q(i.timeout)} ${q(i.startPeriod)} ${q(i.startInterval)} '\\x${(i.retries ?? 0).toString(16).padStart(2, "0")}'}`, true);
+  addHistory(e.clock, st, `HEALTHCHECK &{[${i.test.map(goQuote).join(" ")}] ${q(i.interval)} ${q(i.timeout)} ${q(i.startPeriod)} ${q(i.startInterval)} '\\x${(i.retries ?? 0).toString(16).padStart(2, "0")}'}`, true);
 };

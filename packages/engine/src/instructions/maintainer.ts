@@ -1,8 +1,8 @@
 import type { MaintainerInstruction } from "@tsbuild/dockerfile";
 import type { InstructionHandler } from "./types.js";
-import { addHistory } from "../fs-step.js";
+import { addHistory } from "../history.js";
 
-export const maintainer: InstructionHandler<MaintainerInstruction> = async (e, st, i) => {
+export const maintainer: InstructionHandler<MaintainerInstruction, "clock"> = async (e, st, i) => {
   st.image.author = i.maintainer;
-  addHistory(e, st, `MAINTAINER ${i.maintainer}`, true);
+  addHistory(e.clock, st, `MAINTAINER ${i.maintainer}`, true);
 };

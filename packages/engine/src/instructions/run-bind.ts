@@ -6,14 +6,15 @@
  */
 import { copyFileSync, linkSync, lstatSync, mkdirSync, readdirSync, symlinkSync, readlinkSync } from "node:fs";
 import { rm } from "node:fs/promises";
-import { randomBytes } from "node:crypto";
 import { join, posix } from "node:path";
 import { resolveInRoot } from "@tsbuild/oci";
 import type { RunMount } from "@tsbuild/runtime";
-import type { SolverEnv, StageState } from "../build-context-types.js";
-import { resolveBase } from "../base-image.js";
-import { earlierStage } from "./copy-source.js";
+import type { StageState } from "../build-context-types.js";
+import type { ContextService, HandlerRoles } from "../roles.js";
 import { BuildError } from "../errors.js";
+
+/** What bind mounts read: the context, earlier stages and images; errors name the Dockerfile. */
+export type BindRoles = Pick<HandlerRoles, "graph" | "context" | "sources">;
 
 export interface BindSpec {
   target: string;
@@ -26,11 +27,9 @@ export interface BindSpec {
 
 
 /** What a bind mount makes the step depend on (for its cache key). */
-export async function bindIdentity(env: SolverEnv, st: StageState, b: BindSpec): Promise<string> {
-  if (b.from === undefined) return `context:${await env.contextIndex.digest(env.context.dir, env.context.ignore, [b.source || "."])}`;
-  const idx = earlierStage(env, st, b.from);
-  if (idx !== undefined) return `stage:${(await env.stages.get(idx))?.key}:${b.source}`;
-  return `image:${(await resolveBase(env, b.from, env.graph.targetPlatform)).configDigest}:${b.source}`;
+export async function bindIdentity(roles: BindRoles, st: StageState, b: BindSpec): Promise<string> {
+  if (b.from === undefined) return `context:${await roles.context.digest([b.source || "."])}`;
+  return `${(await roles.sources.resolve(st, b.from)).identity}:${b.source}`;
 }
 
 /** A hard link, or a copy where the context and the store are on different file systems. */
@@ -47,10 +46,10 @@ function link(from: string, to: string): void {
  * The context below `rel` as .dockerignore lets the build see it: hard links (cheap; for a
  * read-only mount, so never written through) or copies (for a writable one).
  */
-function filteredContext(env: SolverEnv, rel: string, into: string, copies: boolean): void {
-  const ignore = env.context.ignore;
+function filteredContext(context: ContextService, rel: string, into: string, copies: boolean): void {
+  const ignore = context.ignore;
   const copy = (r: string, dest: string): void => {
-    const abs = join(env.context.dir, r);
+    const abs = join(context.dir, r);
     const st = lstatSync(abs);
     if (st.isDirectory()) {
       mkdirSync(dest, { recursive: true });
@@ -68,40 +67,33 @@ function filteredContext(env: SolverEnv, rel: string, into: string, copies: bool
 
 /** Runs `fn` with the bind mounts in place (views, filtered trees), removing them after. */
 export async function withBinds<T>(
-  env: SolverEnv, st: StageState, binds: BindSpec[], where: { position: { line: number; column: number }; original: string }, fn: (mounts: RunMount[]) => Promise<T>,
+  roles: BindRoles, st: StageState, binds: BindSpec[], where: { position: { line: number; column: number }; original: string }, fn: (mounts: RunMount[]) => Promise<T>,
 ): Promise<T> {
   const cleanups: (() => Promise<void>)[] = [];
   const mounts: RunMount[] = [];
-  const fail = (msg: string) => new BuildError(msg, env.graph.file, where.position, where.original);
+  const fail = (msg: string) => new BuildError(msg, roles.graph.file, where.position, where.original);
+  const { context, sources } = roles;
   try {
     for (const b of binds) {
       const target = posix.resolve(st.image.config.WorkingDir || "/", b.target);
       const rel = posix.normalize(`/${b.source}`).replace(/^\/+/, "");
       let source: string;
       if (b.from === undefined) {
-        const resolved = await resolveInRoot(env.context.dir, rel); // symlinks followed inside the context
-        if (resolved && env.context.ignore?.excluded(resolved) && !env.context.ignore.mayIncludeBelow(resolved)) throw fail(`RUN --mount source "${b.source}" is excluded by .dockerignore`);
-        const inside = join(env.context.dir, resolved);
+        const resolved = await resolveInRoot(context.dir, rel); // symlinks followed inside the context
+        if (resolved && context.ignore?.excluded(resolved) && !context.ignore.mayIncludeBelow(resolved)) throw fail(`RUN --mount source "${b.source}" is excluded by .dockerignore`);
+        const inside = join(context.dir, resolved);
         if (!lstatSync(inside, { throwIfNoEntry: false })) throw fail(`RUN --mount source "${b.source}" not found in the build context`);
-        const tree = join(env.scratch, `bind-${randomBytes(6).toString("hex")}`);
-        if (env.context.ignore || b.readwrite) {
+        if (context.ignore || b.readwrite) {
+          const tree = join(await sources.scratchDir("bind"), "tree");
           cleanups.push(() => rm(tree, { recursive: true, force: true }));
-          filteredContext(env, resolved, tree, b.readwrite);
+          filteredContext(context, resolved, tree, b.readwrite);
           source = tree;
         } else source = inside;
       } else {
-        const idx = earlierStage(env, st, b.from);
-        const snapshot = idx !== undefined ? (await env.stages.get(idx))?.snapshot : (await resolveBase(env, b.from, env.graph.targetPlatform)).snapshot;
-        const key = `bind-${randomBytes(6).toString("hex")}`;
-        let root: string;
-        if (snapshot === undefined) {
-          root = join(env.scratch, key);
-          mkdirSync(root, { recursive: true });
-        } else {
-          // a read-only view, or a throwaway writable snapshot for rw
-          root = (b.readwrite ? await env.snapshotter.prepare(key, snapshot) : await env.snapshotter.view(key, snapshot)).root;
-          cleanups.push(() => env.snapshotter.remove(key));
-        }
+        // a read-only view, or a throwaway writable snapshot for rw
+        const view = await sources.view((await sources.resolve(st, b.from)).snapshot, b.readwrite);
+        cleanups.push(() => view.release());
+        const root = view.root;
         source = join(root, await resolveInRoot(root, rel));
         if (!lstatSync(source, { throwIfNoEntry: false })) throw fail(`RUN --mount source "${b.source}" not found in ${b.from}`);
       }

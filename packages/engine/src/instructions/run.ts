@@ -1,11 +1,11 @@
 import { chompHeredocContent, type RunInstruction } from "@tsbuild/dockerfile";
 import type { RunMount } from "@tsbuild/runtime";
 import type { InstructionHandler } from "./types.js";
-import { fsStep } from "../fs-step.js";
 import { BuildError, NotSupportedError } from "../errors.js";
 import { envMap } from "../image/image-state.js";
 import { bindIdentity, withBinds, type BindSpec } from "./run-bind.js";
-import type { SolverEnv, StageState } from "../build-context-types.js";
+import type { StageState } from "../build-context-types.js";
+import type { HandlerRoles } from "../roles.js";
 
 function runArgs(st: StageState, i: RunInstruction): string[] {
   const shell = st.image.config.Shell ?? ["/bin/sh", "-c"];
@@ -19,7 +19,7 @@ function runArgs(st: StageState, i: RunInstruction): string[] {
   return [...shell, i.cmd.command];
 }
 
-function parseMounts(env: SolverEnv, i: RunInstruction): { mounts: RunMount[]; binds: BindSpec[] } {
+function parseMounts(env: Pick<HandlerRoles, "graph"> & { secrets: ReadonlyMap<string, Buffer> }, i: RunInstruction): { mounts: RunMount[]; binds: BindSpec[] } {
   const out: RunMount[] = [];
   const binds: BindSpec[] = [];
   for (const spec of i.mounts) {
@@ -58,10 +58,11 @@ function parseMounts(env: SolverEnv, i: RunInstruction): { mounts: RunMount[]; b
   return { mounts: out, binds };
 }
 
-export const run: InstructionHandler<RunInstruction> = async (env, st, i) => {
+export const run: InstructionHandler<RunInstruction, "graph" | "steps" | "context" | "sources" | "containers"> = async (roles, st, i) => {
+  const { containers } = roles;
   if (i.security !== undefined && i.security !== "sandbox") throw new NotSupportedError(`RUN --security=${i.security} is not supported yet`);
   const args = runArgs(st, i);
-  const { mounts, binds } = parseMounts(env, i);
+  const { mounts, binds } = parseMounts({ graph: roles.graph, secrets: containers.secrets }, i);
   const argEntries = st.args.entries();
   const vars = envMap(st.image.config);
   const keyEnv = [...(st.image.config.Env ?? [])];
@@ -72,28 +73,28 @@ export const run: InstructionHandler<RunInstruction> = async (env, st, i) => {
   for (const [k, v] of st.args.proxyArgs()) if (!vars.has(k)) runEnv.push(`${k}=${v}`);
   const prefix = argEntries.length ? `|${argEntries.length} ${argEntries.map(([k, v]) => `${k}=${v}`).join(" ")} ` : "";
   const createdBy = `RUN ${prefix}${args.join(" ")} # buildkit`;
-  const network = (i.network ?? env.network) as "default" | "host" | "none";
+  const network = (i.network ?? containers.network) as "default" | "host" | "none";
   if (!["default", "host", "none"].includes(network)) throw new NotSupportedError(`RUN --network=${network} is not supported (default, host or none)`);
   const id = st.stepId;
   const tail: string[] = [];
   const inputs = {
     args: JSON.stringify(argEntries), env: JSON.stringify(keyEnv), user: st.image.config.User ?? "", workdir: st.image.config.WorkingDir || "/",
-    network, mounts: JSON.stringify(i.mounts), secrets: JSON.stringify([...env.secrets.keys()].sort()),
-    ...(binds.length ? { binds: JSON.stringify(await Promise.all(binds.map((b) => bindIdentity(env, st, b)))) } : {}),
+    network, mounts: JSON.stringify(i.mounts), secrets: JSON.stringify([...containers.secrets.keys()].sort()),
+    ...(binds.length ? { binds: JSON.stringify(await Promise.all(binds.map((b) => bindIdentity(roles, st, b)))) } : {}),
   };
-  return fsStep(env, st, createdBy, async (root) => {
-    const r = await withBinds(env, st, binds, i, (bound) => env.executor.run({
-      rootfs: root, args, env: runEnv, cwd: st.image.config.WorkingDir || "/", user: st.image.config.User ?? "", network, mounts: [...mounts, ...bound], signal: env.signal,
+  return roles.steps.change(st, createdBy, async (root) => {
+    const r = await withBinds(roles, st, binds, i, (bound) => containers.executor.run({
+      rootfs: root, args, env: runEnv, cwd: st.image.config.WorkingDir || "/", user: st.image.config.User ?? "", network, mounts: [...mounts, ...bound], signal: containers.signal,
       onOutput: (stream, chunk) => {
         const text = chunk.toString();
-        env.emit({ type: "step-output", id, stream, data: text });
+        containers.emit({ type: "step-output", id, stream, data: text });
         tail.push(...text.split("\n").filter(Boolean));
         if (tail.length > 20) tail.splice(0, tail.length - 20);
       },
     }));
-    if (r.killed === "abort") throw new BuildError("the build was cancelled", env.graph.file, i.position, i.original, r.exitCode, tail);
+    if (r.killed === "abort") throw new BuildError("the build was cancelled", roles.graph.file, i.position, i.original, r.exitCode, tail);
     if (r.exitCode !== 0) {
-      throw new BuildError(`process "${args.join(" ")}" did not complete successfully: exit code: ${r.exitCode}`, env.graph.file, i.position, i.original, r.exitCode, tail);
+      throw new BuildError(`process "${args.join(" ")}" did not complete successfully: exit code: ${r.exitCode}`, roles.graph.file, i.position, i.original, r.exitCode, tail);
     }
-  }, inputs, undefined, env.runLimiter); // a container waits or sleeps as often as it computes: not bounded by cores
+  }, inputs, undefined, "containers"); // a container waits or sleeps as often as it computes: not bounded by cores
 };

@@ -1,9 +1,9 @@
 import type { ShellInstruction } from "@tsbuild/dockerfile";
 import type { InstructionHandler } from "./types.js";
-import { addHistory } from "../fs-step.js";
+import { addHistory } from "../history.js";
 import { goPlainList } from "../history.js";
 
-export const shell: InstructionHandler<ShellInstruction> = async (e, st, i) => {
+export const shell: InstructionHandler<ShellInstruction, "clock"> = async (e, st, i) => {
   st.image.config.Shell = i.shell;
-  addHistory(e, st, `SHELL ${goPlainList(i.shell)}`, true);
+  addHistory(e.clock, st, `SHELL ${goPlainList(i.shell)}`, true);
 };

@@ -1,8 +1,8 @@
 import type { StopsignalInstruction } from "@tsbuild/dockerfile";
 import type { InstructionHandler } from "./types.js";
-import { addHistory } from "../fs-step.js";
+import { addHistory } from "../history.js";
 
-export const stopsignal: InstructionHandler<StopsignalInstruction> = async (e, st, i) => {
+export const stopsignal: InstructionHandler<StopsignalInstruction, "clock"> = async (e, st, i) => {
   st.image.config.StopSignal = i.signal;
-  addHistory(e, st, `STOPSIGNAL ${i.signal}`, true);
+  addHistory(e.clock, st, `STOPSIGNAL ${i.signal}`, true);
 };

@@ -1,9 +1,13 @@
 import type { Instruction } from "@tsbuild/dockerfile";
-import type { SolverEnv, StageState } from "../build-context-types.js";
+import type { StageState } from "../build-context-types.js";
+import type { HandlerRoles } from "../roles.js";
 
-/** One Dockerfile instruction's semantics: change the stage state (config, layers, args). */
-export type InstructionHandler<I extends Instruction = Instruction> = (
-  env: SolverEnv,
+/**
+ * One Dockerfile instruction's semantics: change the stage state (config, layers, args), with the
+ * roles `R` it names (roles.ts) and nothing else.
+ */
+export type InstructionHandler<I extends Instruction = Instruction, R extends keyof HandlerRoles = never> = (
+  roles: Pick<HandlerRoles, R>,
   st: StageState,
   instr: I,
 ) => Promise<{ layer?: string; cached?: boolean; key?: string; explain?: string; detail?: string } | void>;

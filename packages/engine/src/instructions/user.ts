@@ -1,8 +1,8 @@
 import type { UserInstruction } from "@tsbuild/dockerfile";
 import type { InstructionHandler } from "./types.js";
-import { addHistory } from "../fs-step.js";
+import { addHistory } from "../history.js";
 
-export const user: InstructionHandler<UserInstruction> = async (e, st, i) => {
+export const user: InstructionHandler<UserInstruction, "clock"> = async (e, st, i) => {
   st.image.config.User = i.user;
-  addHistory(e, st, `USER ${i.user}`, true);
+  addHistory(e.clock, st, `USER ${i.user}`, true);
 };

@@ -1,14 +1,14 @@
 import { DockerfileError, type VolumeInstruction } from "@tsbuild/dockerfile";
 import type { InstructionHandler } from "./types.js";
-import { addHistory } from "../fs-step.js";
+import { addHistory } from "../history.js";
 import { goPlainList } from "../history.js";
 
-export const volume: InstructionHandler<VolumeInstruction> = async (e, st, i) => {
+export const volume: InstructionHandler<VolumeInstruction, "clock" | "graph"> = async (e, st, i) => {
   st.image.config.Volumes = { ...st.image.config.Volumes };
   const paths = i.paths.map((v) => v.trim());
   for (const v of paths) {
     if (v === "") throw new DockerfileError("missing-arguments", "VOLUME specified can not be an empty string", e.graph.file, i.position);
     st.image.config.Volumes[v] = {};
   }
-  addHistory(e, st, `VOLUME ${goPlainList(paths)}`, true);
+  addHistory(e.clock, st, `VOLUME ${goPlainList(paths)}`, true);
 };

@@ -3,17 +3,16 @@ import { SafeRoot, UnsafePathError } from "@tsbuild/oci";
 import { resolveUser } from "@tsbuild/runtime";
 import type { WorkdirInstruction } from "@tsbuild/dockerfile";
 import type { InstructionHandler } from "./types.js";
-import { fsStep } from "../fs-step.js";
 
 /**
  * WORKDIR: sets the working directory and creates every missing component, owned by USER (mode
  * 0755), symlinks on the way followed inside the root (SafeRoot).
  */
-export const workdir: InstructionHandler<WorkdirInstruction> = async (env, st, i) => {
+export const workdir: InstructionHandler<WorkdirInstruction, "steps"> = async ({ steps }, st, i) => {
   const dir = posix.resolve(st.image.config.WorkingDir || "/", i.path);
   // BuildKit keeps a trailing separator as written
   st.image.config.WorkingDir = i.path.endsWith("/") && dir !== "/" ? `${dir}/` : dir;
-  return fsStep(env, st, `WORKDIR ${dir}`, async (rootPath) => {
+  return steps.change(st, `WORKDIR ${dir}`, async (rootPath) => {
     const root = SafeRoot.open(rootPath);
     try {
       try {

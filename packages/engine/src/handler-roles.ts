@@ -1,0 +1,59 @@
+/**
+ * The handlers' roles (roles.ts), made once per build from the build's state: the one place that
+ * knows which part of the state each role stands for.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import type { SolverEnv, StageState } from "./build-context-types.js";
+import { resolveBase } from "./base-image.js";
+import { fsStep } from "./fs-step.js";
+import { incrementalCopy } from "./incremental-copy.js";
+import { earlierStage } from "./instructions/copy-source.js";
+import type { HandlerRoles, StageSources } from "./roles.js";
+
+function stageSources(env: SolverEnv): StageSources {
+  const scratchDir = async (prefix: string) => {
+    const dir = join(env.scratch, `${prefix}-${randomBytes(6).toString("hex")}`);
+    await mkdir(dir, { recursive: true });
+    return dir;
+  };
+  return {
+    async resolve(st: StageState, from: string) {
+      const idx = earlierStage(env.graph, st, from);
+      if (idx !== undefined) {
+        const other = await env.stages.get(idx);
+        if (!other) throw new Error(`stage ${from} was not built`);
+        return { identity: `stage:${other.key}`, snapshot: other.snapshot };
+      }
+      const base = await resolveBase(env, from, env.graph.targetPlatform);
+      return { identity: `image:${base.configDigest}`, snapshot: base.snapshot };
+    },
+    async view(snapshot: string | undefined, writable: boolean) {
+      if (snapshot === undefined) return { root: await scratchDir("empty"), release: async () => undefined };
+      const key = `view-${randomBytes(8).toString("hex")}`;
+      const view = writable ? await env.snapshotter.prepare(key, snapshot) : await env.snapshotter.view(key, snapshot);
+      return { root: view.root, release: () => env.snapshotter.remove(key) };
+    },
+    scratchDir,
+  };
+}
+
+export function handlerRoles(env: SolverEnv): HandlerRoles {
+  return {
+    graph: env.graph,
+    clock: env,
+    steps: {
+      change: (st, createdBy, change, inputs, shortcut, bound = "files") =>
+        fsStep(env, st, createdBy, change, inputs, shortcut, bound === "containers" ? env.runLimiter : env.limiter),
+      incrementalCopy: (st, createdBy, inputs, plan) => () => incrementalCopy(env, st, createdBy, inputs, plan),
+    },
+    context: {
+      dir: env.context.dir,
+      ignore: env.context.ignore,
+      digest: (sources) => env.contextIndex.digest(env.context.dir, env.context.ignore, sources),
+    },
+    sources: stageSources(env),
+    containers: { executor: env.executor, network: env.network, secrets: env.secrets, signal: env.signal, emit: env.emit },
+  };
+}

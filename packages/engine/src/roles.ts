@@ -1,0 +1,76 @@
+/**
+ * The roles an instruction handler is given. Each handler names the few it uses in its type
+ * (`InstructionHandler<I, "steps" | "context">`), so its signature says what it may touch; the
+ * solver makes them once per build from the build's state (handlerRoles) and no handler sees that
+ * state whole.
+ */
+import type { BuildGraph } from "@tsbuild/dockerfile";
+import type { Executor, NetworkMode } from "@tsbuild/runtime";
+import type { IgnoreMatcher } from "./context/dockerignore.js";
+import type { EventSink } from "./events.js";
+import type { FsStepResult, Shortcut } from "./fs-step.js";
+import type { BuildClock } from "./history.js";
+import type { IncrementalCopy } from "./incremental-copy.js";
+import type { StageState } from "./build-context-types.js";
+import type { StepInputs } from "./step-cache.js";
+
+/** A step that changes the file system: cache lookup, snapshot, change, diff, store, commit (fs-step.ts). */
+export interface StepRunner {
+  /**
+   * Runs `change` on a writable snapshot of the stage's root unless the cache has the step, and
+   * moves the stage on (layer, snapshot, history, key). `inputs` undefined: never cached.
+   * @param bound "containers" for a RUN (not bounded by cores), else tsbuild's own file work
+   */
+  change(st: StageState, createdBy: string, change: (root: string) => Promise<void>, inputs?: StepInputs, shortcut?: Shortcut, bound?: "files" | "containers"): Promise<FsStepResult>;
+  /** The shortcut that redoes a COPY of one context directory from its previous result (incremental-copy.ts). */
+  incrementalCopy(st: StageState, createdBy: string, inputs: StepInputs & { source: string }, plan: IncrementalCopy): Shortcut;
+}
+
+/** The build context: its directory, its .dockerignore, and the digest of what a step selects from it. */
+export interface ContextService {
+  readonly dir: string;
+  readonly ignore: IgnoreMatcher;
+  /** The content digest of the files `sources` select (names, modes, owners, contents; context-digest.ts). */
+  digest(sources: string[]): Promise<string>;
+}
+
+/** What COPY --from and RUN --mount from= read: an earlier stage or an image. */
+export interface StageSources {
+  /**
+   * What `from` names for stage `st`: an earlier stage (by name or index) or an image, as
+   * `identity` (`stage:KEY`, `image:CONFIG-DIGEST`: what a cache key depends on) and the committed
+   * snapshot of its root (undefined: empty). An image is pulled and unpacked as FROM would.
+   */
+  resolve(st: StageState, from: string): Promise<{ identity: string; snapshot: string | undefined }>;
+  /**
+   * A view of `snapshot`'s root (an empty directory for undefined): read-only, or a throwaway
+   * writable copy; `release()` removes it.
+   */
+  view(snapshot: string | undefined, writable: boolean): Promise<{ root: string; release(): Promise<void> }>;
+  /** A new directory in the build's scratch space (removed with the build at the latest). */
+  scratchDir(prefix: string): Promise<string>;
+}
+
+/** What a RUN needs beyond its step: the container runtime and the build's run settings. */
+export interface Containers {
+  readonly executor: Executor;
+  /** --network, for RUNs without --network */
+  readonly network: NetworkMode;
+  /** --secret values by id */
+  readonly secrets: ReadonlyMap<string, Buffer>;
+  /** aborted when the build is stopped */
+  readonly signal: AbortSignal;
+  /** step output goes out as events */
+  readonly emit: EventSink;
+}
+
+export interface HandlerRoles {
+  /** the Dockerfile as lowered: its file name (for errors), stages, target platform */
+  graph: BuildGraph;
+  /** history times */
+  clock: BuildClock;
+  steps: StepRunner;
+  context: ContextService;
+  sources: StageSources;
+  containers: Containers;
+}
