@@ -51,6 +51,17 @@ export function parseOutput(spec: string, tags: string[]): OutputSpec {
   }
 }
 
+/** Copies the tree `from` into the directory `to`: entries replaced or added, everything else there kept (cp -a). */
+async function mergeTree(from: string, to: string): Promise<void> {
+  const { execFile } = await import("node:child_process");
+  await new Promise<void>((resolve, reject) => {
+    execFile("cp", ["-a", "--reflink=auto", "--", `${from}/.`, `${to}/`], (e, _out, err) => {
+      if (e) reject(new OutputError(`cannot write the root file system into ${to}: ${String(err).trim() || e.message}`));
+      else resolve();
+    });
+  });
+}
+
 async function rootfsInto(store: Store, layers: StoredLayer[], dir: string): Promise<void> {
   await mkdir(dir, { recursive: true });
   for (const l of layers) await applyLayer(store.content.reader(l.descriptor.digest), dir);
@@ -86,9 +97,19 @@ export async function exportImage(
     case "docker":
       await writeDockerArchive(store.content, named(manifest), out.dest, scratch);
       return `docker archive ${out.dest}`;
-    case "local":
-      await rootfsInto(store, layers, out.dest);
+    case "local": {
+      // flattened apart, then merged in: the layers' whiteouts and opaque directories apply to the
+      // image's own files only, never to what the destination held before (as BuildKit's local exporter)
+      const dir = `${scratch}/rootfs-local`;
+      await rootfsInto(store, layers, dir);
+      try {
+        await mkdir(out.dest, { recursive: true });
+        await mergeTree(dir, out.dest);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
       return `root file system in ${out.dest}`;
+    }
     case "tar": {
       const dir = `${scratch}/rootfs-export`;
       await rootfsInto(store, layers, dir);

@@ -2,7 +2,7 @@
  * The store as a whole (DESIGN.md): content, image names, leases that protect blobs of builds in
  * progress and caches, garbage collection and verification.
  */
-import { mkdir, readdir, readFile, rm, mkdtemp, stat } from "node:fs/promises";
+import { chmod, mkdir, readdir, readFile, rm, mkdtemp, stat } from "node:fs/promises";
 import { createReadStream } from "node:fs";
 import { createHash } from "node:crypto";
 import { join, resolve } from "node:path";
@@ -45,6 +45,9 @@ export interface CheckReport {
   repaired: boolean;
 }
 
+/** Store directories no other user may enter. */
+const PRIVATE_DIRS = ["tmp", "snapshots", "cache", "runc"];
+
 export class Store {
   readonly content: LocalContentStore;
   readonly images: LocalImageStore;
@@ -57,9 +60,13 @@ export class Store {
   /** @param root made absolute (runc and the overlay mounts need absolute paths) */
   static async open(rootDir: string): Promise<Store> {
     const root = resolve(rootDir);
-    for (const d of ["blobs/sha256", "blobs/ingest", "refs", "tmp", "locks", "leases", "snapshots", "cache"]) {
+    for (const d of ["blobs/sha256", "blobs/ingest", "refs", "tmp", "locks", "leases", "snapshots", "cache", "runc"]) {
       await mkdir(join(root, d), { recursive: true });
     }
+    // where image trees are unpacked, mounted or made (snapshots, build scratch, RUN cache mounts,
+    // runc bundles) is for the store's owner alone: an image's device nodes and setuid files must not
+    // be reachable by other users of the host (as docker and containerd keep their roots 0700/0711)
+    for (const d of PRIVATE_DIRS) await chmod(join(root, d), 0o700).catch(() => undefined);
     return new Store(root);
   }
 

@@ -296,6 +296,30 @@ describe("hostile layers are refused or contained, and leave nothing behind", ()
         expect(readlinkSync(join(d, long("s")))).toBe(long("t"));
       } },
     { name: "a name of 256 bytes", tar: () => craft([file("n".repeat(256))]), expect: "refused" },
+    { name: "hard links across directories after more directories than the resolver keeps open", tar: () => craft([
+      file("usr/bin/git", "git"), ...Array.from({ length: 130 }, (_, n) => file(`d${n}/f`, String(n))),
+      { h: { name: "usr/lib/git-core/git-0", type: "1", linkname: "usr/bin/git" } },
+      { h: { name: "s", type: "2", linkname: "d1" } }, ...Array.from({ length: 70 }, (_, n) => file(`e${n}/f`)),
+      { h: { name: "h/link", type: "1", linkname: "s/f" } }]),
+      expect: "contained", check: (d) => {
+        expect(lstatSync(join(d, "usr/lib/git-core/git-0")).ino).toBe(lstatSync(join(d, "usr/bin/git")).ino);
+        expect(readFileSync(join(d, "h/link"), "utf8")).toBe("1");
+      } },
+    { name: "directories replaced by symlinks again and again (descriptors forgotten while in use)", tar: () => craft(
+      Array.from({ length: 100 }, (_, n) => [{ h: { name: `t${n % 7}/`, type: "5" as const } }, { h: { name: `x${n % 7}/y/`, type: "5" as const } },
+        file(`x${n % 7}/y/f${n}`), { h: { name: `x${n % 7}`, type: "2" as const, linkname: `t${n % 7}` } }, file(`x${n % 7}/z${n}`)]).flat()),
+      expect: "contained" },
+    { name: "a path over PATH_MAX reached through symlinked parents", tar: () => {
+      const deep = Array.from({ length: 1500 }, () => "a").join("/");
+      return craft([{ h: { name: "l1", type: "2", linkname: deep } }, { h: { name: "l1/l2", type: "2", linkname: deep } },
+        { h: { name: "l1/l2/l3", type: "2", linkname: deep } }, file("l1/l2/l3/f")]);
+    }, expect: "refused" },
+    { name: "a symlink with no target", tar: () => craft([{ h: { name: "l", type: "2", linkname: "" } }]), expect: "refused" },
+    { name: "a symlink whose target has a NUL byte (PAX linkpath)", tar: () => craft([{ h: { name: "l", type: "2", linkname: "x", pax: new Map([["linkpath", Buffer.from("a\0b")]]) } }]), expect: "refused" },
+    { name: "a refused hard link makes no directories", tar: () => craft([{ h: { name: "up", type: "2", linkname: outside } }, { h: { name: "h", type: "1", linkname: "up/nothere/passwd" } }]),
+      expect: "refused" },
+    { name: "overlayfs's own xattrs in a layer are dropped", tar: () => craft([{ h: { name: "a/", type: "5", pax: new Map([["SCHILY.xattr.trusted.overlay.redirect", Buffer.from("/secret")], ["SCHILY.xattr.trusted.overlay.opaque", Buffer.from("y")]]) } }]),
+      expect: "contained", check: (d) => expect(execFileSync("getfattr", ["-d", "-m", "-", join(d, "a")]).toString()).not.toContain("overlay") },
     { name: "a path of 5,000 bytes (longer than PATH_MAX: nothing could remove it again)", tar: () => craft([file(`${"deep/".repeat(1000)}end`, "deep")]), expect: "refused" },
     { name: "a path of 3,500 bytes", tar: () => craft([file(`${"deep/".repeat(700)}end`, "deep")]), expect: "contained",
       check: (d) => expect(readdirSync(join(d, "deep/deep/deep"))).toEqual(["deep"]) },

@@ -306,6 +306,7 @@ export class Copier {
       throw new CopyError(`When using ${this.req.instruction} with more than one source file, the destination must be a directory and end with a /`);
     }
     for (const m of matches) {
+      this.root.settle(); // no directory got for an earlier source is used again
       const followed = m === "" ? "" : await followInRoot(this.req.source.root, m);
       const st = await lstat(posix.join(this.req.source.root, followed));
       if (st.isDirectory()) {

@@ -40,10 +40,10 @@ export interface ApplyResult {
 const seconds = (d: Date) => d.getTime() / 1000;
 const PATH_MAX = 4096;
 
-/** An entry's parent, made (0755) when missing; a path error becomes the layer's. */
-function parentOf(root: SafeRoot, entry: string, name: string): { dir: RootDir; name: string } {
+/** An entry's parent, made (0755) when missing (`make`); a path error becomes the layer's. */
+function parentOf(root: SafeRoot, entry: string, name: string, make = true): { dir: RootDir; name: string } {
   try {
-    return root.parent(name, { mode: 0o755 });
+    return root.parent(name, make ? { mode: 0o755 } : undefined);
   } catch (e) {
     if (e instanceof UnsafePathError) throw new UnsafeLayerError(entry, e.message);
     throw e;
@@ -69,10 +69,12 @@ export async function applyLayer(source: Readable, target: string, opts: ApplyOp
   let entries = 0;
   try {
     const written = new Set<string>();
-    const dirTimes: { rel: string; mtime: number }[] = [];
+    /** directories by resolved path → mtime (the last entry for a path wins) */
+    const dirTimes = new Map<string, number>();
     const owner = (h: TarHeader) => (sameOwner ? { uid: h.uid, gid: h.gid } : {});
 
     for await (const entry of readTar(diff)) {
+      root.settle(); // no directory of an earlier entry is used again
       const h = entry.header;
       entries++;
       const name = normalizeEntryName(h.name);
@@ -83,7 +85,7 @@ export async function applyLayer(source: Readable, target: string, opts: ApplyOp
         // the root itself: apply its metadata, as docker does
         if (h.type === "5") {
           setMetaFd(root.fd, { ...owner(h), mode: h.mode });
-          dirTimes.push({ rel: "", mtime: seconds(h.mtime) });
+          dirTimes.set("", seconds(h.mtime));
         }
         continue;
       }
@@ -104,6 +106,9 @@ export async function applyLayer(source: Readable, target: string, opts: ApplyOp
         continue;
       }
 
+      if ((h.type === "1" || h.type === "2") && (h.linkname === "" || h.linkname.includes("\0"))) {
+        throw new UnsafeLayerError(h.name, h.linkname === "" ? "a link with no target" : "NUL byte in its link target");
+      }
       const existing = lstatAt(dir, base);
       if (existing && !(existing.isDirectory() && h.type === "5")) remove(root, dir, base);
 
@@ -128,7 +133,7 @@ export async function applyLayer(source: Readable, target: string, opts: ApplyOp
           symlinkAt(dir, base, h.linkname);
           break;
         case "1": {
-          const from = parentOf(root, h.name, normalizeEntryName(h.linkname));
+          const from = parentOf(root, h.name, normalizeEntryName(h.linkname), false);
           const st = lstatAt(from.dir, from.name);
           if (!st) throw new UnsafeLayerError(h.name, `hard link to ${h.linkname}, which is not in the layer or below it`);
           if (st.isDirectory()) throw new UnsafeLayerError(h.name, "hard link to a directory");
@@ -150,7 +155,7 @@ export async function applyLayer(source: Readable, target: string, opts: ApplyOp
       written.add(rel);
       if (h.type === "5") {
         setMetaAt(dir, base, { ...owner(h), mode: h.mode });
-        dirTimes.push({ rel, mtime: seconds(h.mtime) });
+        dirTimes.set(rel, seconds(h.mtime));
       } else if (h.type !== "0" && h.type !== "7") {
         setMetaAt(dir, base, { ...owner(h), ...(h.type === "2" ? {} : { mode: h.mode }), mtime: seconds(h.mtime) });
       }
@@ -158,23 +163,18 @@ export async function applyLayer(source: Readable, target: string, opts: ApplyOp
       for (const [k, v] of h.pax) {
         if (!k.startsWith("SCHILY.xattr.")) continue;
         const key = k.slice("SCHILY.xattr.".length);
+        // overlayfs's own (redirect, opaque, metacopy…) would make a RUN see another tree than the layers hold
+        if (key.startsWith("trusted.overlay.")) continue;
         // refused as containerd refuses it (e.g. a user.* xattr on a symlink: EPERM)
         await setXattrAt(dir, base, key, v).catch((e: Error) => {
           throw new UnsafeLayerError(h.name, `cannot set its extended attribute ${key} (${e.message.replace(/^.*: /, "")})`);
         });
       }
     }
-    // directories' times last (their entries changed them), deepest first; each directory found again
-    // with no symlink followed: one the layer replaced by a link since keeps nothing of this
-    for (const d of dirTimes.reverse()) {
-      const fd = root.openExact(d.rel);
-      if (fd === undefined) continue;
-      try {
-        setMetaFd(fd, { mtime: d.mtime });
-      } finally {
-        closeSync(fd);
-      }
-    }
+    // directories' times last (their entries changed them), each directory found again with no
+    // symlink followed: one the layer replaced by a link since keeps nothing of this
+    root.settle();
+    root.eachExact(dirTimes.keys(), (fd, rel) => setMetaFd(fd, { mtime: dirTimes.get(rel) as number }));
   } finally {
     root.close();
   }

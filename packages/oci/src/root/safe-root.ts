@@ -29,6 +29,8 @@ const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOL
 const MAX_LINKS = 40;
 /** resolved directories kept open between calls (a layer's entries come grouped by directory) */
 const CACHE_SIZE = 64;
+/** the kernel's: a longer path could be made a component at a time, but no path-based tool could reach it again */
+export const PATH_MAX = 4096;
 
 /** The path the kernel resolves to directory `fd` and, given a name, to that one entry in it (not followed). */
 export function fdPath(fd: number, name?: string): string {
@@ -76,6 +78,8 @@ function checkName(name: string): void {
 /** A root file system opened for writing; `close()` it when done. */
 export class SafeRoot {
   private readonly cache = new Map<string, RootDir>();
+  /** descriptors forgotten but maybe still in a caller's hands: closed by settle() */
+  private readonly retired = new Set<number>();
 
   private constructor(readonly path: string, readonly fd: number) {}
 
@@ -101,35 +105,56 @@ export class SafeRoot {
     return { fd: this.fd, rel: "" };
   }
 
+  /** Closes the root and every directory it resolved. */
   close(): void {
     this.forget();
+    this.settle();
     closeSync(this.fd);
   }
 
   /**
-   * Forgets the directories resolved so far (closes them), but `keep`. Call it after removing or
-   * replacing a directory or a symlink: a path resolved before may now lead elsewhere.
+   * Forgets the directories resolved so far, but `keep`. Call it after removing or replacing a
+   * directory or a symlink: a path resolved before may now lead elsewhere. Their descriptors stay
+   * open (a caller may still hold one) until `settle()`.
    */
   forget(keep?: RootDir): void {
     for (const [k, d] of this.cache) {
-      if (d === keep || d.fd === this.fd) continue;
-      closeSync(d.fd);
+      if (d === keep) continue;
+      if (d.fd !== this.fd) this.retired.add(d.fd);
       this.cache.delete(k);
     }
+  }
+
+  /** Closes the descriptors forgotten so far: call it only where no RootDir got before is used again (between a layer's entries). */
+  settle(): void {
+    for (const fd of this.retired) closeSync(fd);
+    this.retired.clear();
   }
 
   /**
    * The directory at `rel` (relative to the root, "/"-separated), symlinks on the way followed inside
    * the root. Missing directories are made when `make` is given, else a missing one is an error.
-   * The RootDir stays owned by this root: valid until `forget()`/`close()`, not to be closed.
+   * The RootDir stays owned by this root: valid until `settle()` after a `forget()`, or `close()`.
    */
   dir(rel: string, make?: MakeDirs): RootDir {
     const key = rel.split("/").filter((c) => c !== "" && c !== ".").join("/");
     if (key === "") return this.top;
     const hit = this.cache.get(key);
     if (hit) return hit;
-    const d = this.walk(key, make);
-    if (d.fd === this.fd) return d;
+    // from the nearest directory above already resolved (a layer's entries come in tree order)
+    let base = this.top;
+    let rest = key;
+    for (let at = key.lastIndexOf("/"); at > 0; at = key.lastIndexOf("/", at - 1)) {
+      const above = this.cache.get(key.slice(0, at));
+      if (above) {
+        base = above;
+        rest = key.slice(at + 1);
+        break;
+      }
+    }
+    const d = this.walk(base, rest, make);
+    // the root, or a directory cached already under another name ("a/b/.." is "a")
+    if (d.fd === this.fd || d === base) return d;
     if (this.cache.size >= CACHE_SIZE) this.forget();
     this.cache.set(key, d);
     return d;
@@ -164,14 +189,63 @@ export class SafeRoot {
     return fd === this.fd ? openSync(fdPath(this.fd), constants.O_RDONLY | constants.O_DIRECTORY) : fd;
   }
 
-  private walk(rel: string, make: MakeDirs | undefined): RootDir {
+  /**
+   * `fn` with each directory of `rels` (already resolved) opened with no symlink followed anywhere
+   * on the way (one that is no longer a real directory is skipped). Shares the walk of common
+   * prefixes, so a tree of N directories costs about N opens in all, not N × depth.
+   */
+  eachExact(rels: Iterable<string>, fn: (fd: number, rel: string) => void): void {
+    const sorted = [...new Set(rels)].map((r) => r.split("/").filter(Boolean)).sort((a, b) => {
+      for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return (a[i] as string) < (b[i] as string) ? -1 : 1;
+      return a.length - b.length;
+    });
+    /** the open directories along the current path: stack[i] is the directory of path[0..i] */
+    const stack: { name: string; fd: number | undefined }[] = [];
+    try {
+      for (const parts of sorted) {
+        let common = 0;
+        while (common < stack.length && common < parts.length && stack[common]?.name === parts[common]) common++;
+        while (stack.length > common) {
+          const fd = stack.pop()?.fd;
+          if (fd !== undefined) closeSync(fd);
+        }
+        for (let i = stack.length; i < parts.length; i++) {
+          const parent = i === 0 ? this.fd : stack[i - 1]?.fd;
+          let fd: number | undefined;
+          if (parent !== undefined) {
+            try {
+              fd = openSync(fdPath(parent, parts[i] as string), DIR_FLAGS);
+            } catch {
+              fd = undefined; // not a real directory (any more): nothing below it is reached
+            }
+          }
+          stack.push({ name: parts[i] as string, fd });
+        }
+        const here = parts.length === 0 ? this.fd : stack[stack.length - 1]?.fd;
+        if (here !== undefined) fn(here, parts.join("/"));
+      }
+    } finally {
+      for (const e of stack) if (e.fd !== undefined) closeSync(e.fd);
+    }
+  }
+
+  /** Walks `rel` from `base` (a resolved directory this root owns; never closed here). */
+  private walk(base: RootDir, rel: string, make: MakeDirs | undefined): RootDir {
+    /** the descriptors opened below `start` (owned by this walk until returned) */
     const fds: number[] = [];
     const names: string[] = [];
-    const top = () => fds[fds.length - 1] ?? this.fd;
+    let start = base;
+    // bytes of the resolved path, the root's own path included: below PATH_MAX, or nothing could reach it again
+    const rootBytes = Buffer.byteLength(this.path) + 1;
+    let bytes = rootBytes + Buffer.byteLength(start.rel);
+    const top = () => fds[fds.length - 1] ?? start.fd;
+    const resolved = () => [start.rel, ...names].filter(Boolean).join("/");
     const popAll = () => {
       for (const fd of fds) closeSync(fd);
       fds.length = 0;
       names.length = 0;
+      start = this.top;
+      bytes = rootBytes;
     };
     let queue = rel.split("/");
     let links = 0;
@@ -181,10 +255,17 @@ export class SafeRoot {
         if (c === "" || c === ".") continue;
         if (c === "..") {
           const fd = fds.pop();
-          if (fd !== undefined) closeSync(fd);
-          names.pop();
+          if (fd !== undefined) {
+            closeSync(fd);
+            bytes -= Buffer.byteLength(names.pop() as string) + 1;
+          } else if (start.fd !== this.fd) {
+            // above where this walk began: again from the root, through the resolved path
+            queue = [...start.rel.split("/"), "..", ...queue];
+            popAll();
+          }
           continue;
         }
+        if (c.includes("\0")) throw new UnsafePathError(joinRel(resolved(), "?"), "NUL byte in a name");
         const at = fdPath(top(), c);
         let fd: number | undefined;
         try {
@@ -192,30 +273,37 @@ export class SafeRoot {
         } catch (e) {
           const st = lstatSync(at, { throwIfNoEntry: false });
           if (st?.isSymbolicLink()) {
-            if (++links > MAX_LINKS) throw new UnsafePathError(rel, "too many levels of symbolic links");
+            if (++links > MAX_LINKS) throw new UnsafePathError(rel, "too many levels of symbolic links", "ELOOP");
             const target = readlinkSync(at);
             if (target.startsWith("/")) popAll();
             queue = [...target.split("/"), ...queue];
             continue;
           }
-          if (st && !st.isDirectory()) throw new UnsafePathError(joinRel(names.join("/"), c), "not a directory", "ENOTDIR");
-          if (st || !make || errno(e) !== "ENOENT") throw new UnsafePathError(joinRel(names.join("/"), c), `cannot open (${errno(e) ?? String(e)})`, errno(e));
+          if (st && !st.isDirectory()) throw new UnsafePathError(joinRel(resolved(), c), "not a directory", "ENOTDIR");
+          if (st || !make || errno(e) !== "ENOENT") throw new UnsafePathError(joinRel(resolved(), c), `cannot open (${errno(e) ?? String(e)})`, errno(e));
+          if (bytes + Buffer.byteLength(c) + 1 >= PATH_MAX) throw new UnsafePathError(resolved().slice(0, 200), `path longer than ${PATH_MAX} bytes`, "ENAMETOOLONG");
           mkdirSync(at, make.mode ?? 0o755);
           fd = openSync(at, DIR_FLAGS);
+          fds.push(fd);
+          names.push(c);
+          bytes += Buffer.byteLength(c) + 1;
           if (make.uid !== undefined) fchownSync(fd, make.uid, make.gid ?? make.uid);
           fchmodSync(fd, make.mode ?? 0o755); // the umask applied at mkdir
+          continue;
         }
         fds.push(fd);
         names.push(c);
+        bytes += Buffer.byteLength(c) + 1;
+        if (bytes >= PATH_MAX) throw new UnsafePathError(resolved().slice(0, 200), `path longer than ${PATH_MAX} bytes`, "ENAMETOOLONG");
       }
     } catch (e) {
-      popAll();
+      for (const f of fds) closeSync(f);
       throw e;
     }
     const fd = fds.pop();
     for (const f of fds) closeSync(f);
-    if (fd === undefined) return this.top;
-    return { fd, rel: names.join("/") };
+    if (fd === undefined) return start;
+    return { fd, rel: resolved() };
   }
 }
 
