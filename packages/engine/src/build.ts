@@ -12,20 +12,20 @@ import { chooseSnapshotter } from "@tsbuild/snapshot";
 import { RuncExecutor, type NetworkMode } from "@tsbuild/runtime";
 import { loadContext } from "./context/build-context.js";
 import type { EventSink } from "./events.js";
-import type { SolverEnv, StageState, StepRecord } from "./build-context-types.js";
-import { solve } from "./solver.js";
-import { sweepDeadBuilds } from "./dead-builds.js";
-import { Semaphore } from "./semaphore.js";
-import { LocalCache } from "./cache.js";
-import { ContextIndex } from "./context-digest.js";
-import { contextIndexPath } from "./context-stat-index.js";
-import { ContextListings } from "./context-listing.js";
-import { MissExplainer } from "./explain.js";
-import { exportImage, type OutputSpec } from "./export.js";
-import type { CacheFromSpec, CacheToSpec } from "./cache-io/spec.js";
-import { closeCacheSources, exportCaches, inlineCache, openCacheSources, type CacheIo } from "./cache-io/share.js";
-import { ImportingCache } from "./cache-io/importing-cache.js";
-import type { CacheSource } from "./cache-io/source.js";
+import type { SolverEnv, StageState, StepRecord } from "./solver/state.js";
+import { solve } from "./solver/solver.js";
+import { sweepDeadBuilds } from "./prune/dead-builds.js";
+import { Semaphore } from "./step/semaphore.js";
+import { LocalCache } from "./cache/build-cache.js";
+import { ContextIndex } from "./context/digest.js";
+import { contextIndexPath } from "./context/stat-index.js";
+import { ContextListings } from "./context/listing.js";
+import { MissExplainer } from "./cache/explain.js";
+import { exportImage, type OutputSpec } from "./image/export.js";
+import type { CacheFromSpec, CacheToSpec } from "./cache/io/spec.js";
+import { closeCacheSources, exportCaches, inlineCache, openCacheSources, type CacheIo } from "./cache/io/share.js";
+import { ImportingCache } from "./cache/io/importing-cache.js";
+import type { CacheSource } from "./cache/io/source.js";
 
 export interface BuildOptions {
   /** the build context directory */

@@ -6,8 +6,8 @@ import { gzipSync } from "node:zlib";
 import { Readable } from "node:stream";
 import { DigestingStream, MediaTypes, Store, writeImage, type Descriptor, type ImageManifest } from "@tsbuild/oci";
 import { build, type BuildOptions } from "../src/index.js";
-import { contextIndexPath } from "../src/context-stat-index.js";
-import { ContextStatIndex } from "../src/context-stat-index.js";
+import { contextIndexPath } from "../src/context/stat-index.js";
+import { ContextStatIndex } from "../src/context/stat-index.js";
 import { BASE_ENV_PATH, busyboxTar, makeBusyboxRootfs } from "../../../fixtures/support/busybox-rootfs.js";
 
 const work = mkdtempSync(join(tmpdir(), "tsbuild-cache-"));

@@ -3,8 +3,8 @@ import { createHash } from "node:crypto";
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ContextIndex } from "../src/context-digest.js";
-import { ContextListings } from "../src/context-listing.js";
+import { ContextIndex } from "../src/context/digest.js";
+import { ContextListings } from "../src/context/listing.js";
 
 const work = mkdtempSync(join(tmpdir(), "tsbuild-ctxdigest-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));

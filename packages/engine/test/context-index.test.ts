@@ -7,9 +7,9 @@ import { afterAll, describe, expect, it } from "vitest";
 import { lstatSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ContextIndex } from "../src/context-digest.js";
-import { ContextStatIndex, racyWindowMs } from "../src/context-stat-index.js";
-import { diffListings } from "../src/listing-diff.js";
+import { ContextIndex } from "../src/context/digest.js";
+import { ContextStatIndex, racyWindowMs } from "../src/context/stat-index.js";
+import { diffListings } from "../src/context/listing-diff.js";
 
 const work = mkdtempSync(join(tmpdir(), "tsbuild-context-index-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));

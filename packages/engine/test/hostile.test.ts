@@ -20,7 +20,7 @@ import { resolveImage, Store } from "@tsbuild/oci";
 import { chooseSnapshotter } from "@tsbuild/snapshot";
 import { push } from "@tsbuild/registry";
 import { build } from "../src/index.js";
-import { chainName } from "../src/snapshot-chain.js";
+import { chainName } from "../src/step/snapshot-chain.js";
 import { runCli } from "../../cli/test/helpers/run-cli.js";
 import { startRegistry, type RegistryServer } from "../../registry/test/helpers/registry-server.js";
 import { storeBusyboxBase } from "./helpers/busybox-base.js";

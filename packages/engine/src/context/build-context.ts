@@ -7,7 +7,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { IgnoreMatcher, parseDockerignore } from "./dockerignore.js";
-import { followInRoot } from "../fileops/copy.js";
+import { followInRoot } from "../copy/copier.js";
 
 export interface BuildContext {
   dir: string;

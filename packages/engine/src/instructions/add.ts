@@ -7,10 +7,11 @@ import { spawn } from "node:child_process";
 import { chompHeredocContent, type AddInstruction } from "@tsbuild/dockerfile";
 import { applyLayer } from "@tsbuild/oci";
 import type { InstructionHandler } from "./types.js";
-import { copyFiles, CopyError } from "../fileops/copy.js";
+import { copyFiles, CopyError } from "../copy/copier.js";
 import { BuildError, NotSupportedError } from "../errors.js";
-import { parseChmod, resolveChown } from "./owner.js";
-import { sourceIdentity } from "./copy-source.js";
+import { parseChmod } from "../copy/chmod.js";
+import { resolveChown } from "../copy/chown.js";
+import { sourceIdentity } from "../copy/copy-source.js";
 
 /** Recognises a local archive by its first bytes: gzip, bzip2, xz or a plain tar. */
 async function archiveKind(path: string): Promise<"gzip" | "bzip2" | "xz" | "tar" | undefined> {

@@ -1,8 +1,8 @@
 import type { CmdInstruction, CommandLine } from "@tsbuild/dockerfile";
 import type { InstructionHandler } from "./types.js";
 import type { RuntimeConfig } from "../image/image-state.js";
-import { addHistory } from "../history.js";
-import { goList } from "../history.js";
+import { addHistory } from "../step/history.js";
+import { goList } from "../step/history.js";
 
 /** Shell form runs through SHELL (default /bin/sh -c), as BuildKit stores it. */
 export function argv(config: RuntimeConfig, c: CommandLine | undefined): string[] {

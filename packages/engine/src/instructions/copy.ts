@@ -3,16 +3,17 @@ import { chompHeredocContent } from "@tsbuild/dockerfile";
 import type { InstructionHandler } from "./types.js";
 import { lstat } from "node:fs/promises";
 import { posix } from "node:path";
-import type { Shortcut } from "../fs-step.js";
-import type { IncrementalCopy } from "../incremental-copy.js";
-import { hasMeta } from "../fileops/go-match.js";
-import { followInRoot } from "../fileops/copy.js";
-import type { StageState } from "../build-context-types.js";
-import type { ContextService } from "../roles.js";
-import { copyFiles, CopyError } from "../fileops/copy.js";
+import type { Shortcut } from "../step/fs-step.js";
+import type { IncrementalCopy } from "../copy/incremental-copy.js";
+import { hasMeta } from "../copy/go-match.js";
+import { followInRoot } from "../copy/copier.js";
+import type { StageState } from "../solver/state.js";
+import type { ContextService } from "../solver/roles.js";
+import { copyFiles, CopyError } from "../copy/copier.js";
 import { BuildError, NotSupportedError } from "../errors.js";
-import { sourceIdentity, withCopySource } from "./copy-source.js";
-import { numericChown, parseChmod, resolveChown } from "./owner.js";
+import { sourceIdentity, withCopySource } from "../copy/copy-source.js";
+import { parseChmod } from "../copy/chmod.js";
+import { numericChown, resolveChown } from "../copy/chown.js";
 
 export const copy: InstructionHandler<CopyInstruction, "graph" | "steps" | "context" | "sources"> = async (roles, st, i) => {
   if (i.parents) throw new NotSupportedError("COPY --parents is not supported yet");

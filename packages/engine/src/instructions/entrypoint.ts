@@ -1,7 +1,7 @@
 import type { EntrypointInstruction } from "@tsbuild/dockerfile";
 import type { InstructionHandler } from "./types.js";
-import { addHistory } from "../history.js";
-import { goList } from "../history.js";
+import { addHistory } from "../step/history.js";
+import { goList } from "../step/history.js";
 import { argv } from "./cmd.js";
 
 export const entrypoint: InstructionHandler<EntrypointInstruction, "clock"> = async (e, st, i) => {

@@ -1,6 +1,6 @@
 import type { ExposeInstruction } from "@tsbuild/dockerfile";
 import type { InstructionHandler } from "./types.js";
-import { addHistory } from "../history.js";
+import { addHistory } from "../step/history.js";
 
 export const expose: InstructionHandler<ExposeInstruction, "clock"> = async (e, st, i) => {
   const ports: Record<string, Record<string, never>> = {};

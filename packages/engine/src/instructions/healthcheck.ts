@@ -1,6 +1,6 @@
 import { parseDuration, type HealthcheckInstruction } from "@tsbuild/dockerfile";
 import type { InstructionHandler } from "./types.js";
-import { addHistory } from "../history.js";
+import { addHistory } from "../step/history.js";
 import { goQuote } from "@tsbuild/dockerfile";
 import { DockerfileError } from "@tsbuild/dockerfile";
 

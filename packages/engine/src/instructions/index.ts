@@ -1,7 +1,7 @@
 /** The instruction table: one file per Dockerfile instruction. */
 import type { Instruction } from "@tsbuild/dockerfile";
 import type { InstructionHandler } from "./types.js";
-import type { HandlerRoles } from "../roles.js";
+import type { HandlerRoles } from "../solver/roles.js";
 import { add } from "./add.js";
 import { arg } from "./arg.js";
 import { cmd } from "./cmd.js";

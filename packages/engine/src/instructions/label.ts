@@ -1,6 +1,6 @@
 import type { LabelInstruction } from "@tsbuild/dockerfile";
 import type { InstructionHandler } from "./types.js";
-import { addHistory } from "../history.js";
+import { addHistory } from "../step/history.js";
 
 export const label: InstructionHandler<LabelInstruction, "clock"> = async (e, st, i) => {
   // the stage owns its config (a base's is cloned into it): changed in place, not copied per LABEL,

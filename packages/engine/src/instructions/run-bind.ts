@@ -9,8 +9,8 @@ import { rm } from "node:fs/promises";
 import { join, posix } from "node:path";
 import { resolveInRoot } from "@tsbuild/oci";
 import type { RunMount } from "@tsbuild/runtime";
-import type { StageState } from "../build-context-types.js";
-import type { ContextService, HandlerRoles } from "../roles.js";
+import type { StageState } from "../solver/state.js";
+import type { ContextService, HandlerRoles } from "../solver/roles.js";
 import { BuildError } from "../errors.js";
 
 /** What bind mounts read: the context, earlier stages and images; errors name the Dockerfile. */

@@ -4,8 +4,8 @@ import type { InstructionHandler } from "./types.js";
 import { BuildError, NotSupportedError } from "../errors.js";
 import { envMap } from "../image/image-state.js";
 import { bindIdentity, withBinds, type BindSpec } from "./run-bind.js";
-import type { StageState } from "../build-context-types.js";
-import type { HandlerRoles } from "../roles.js";
+import type { StageState } from "../solver/state.js";
+import type { HandlerRoles } from "../solver/roles.js";
 
 function runArgs(st: StageState, i: RunInstruction): string[] {
   const shell = st.image.config.Shell ?? ["/bin/sh", "-c"];

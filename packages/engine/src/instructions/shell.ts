@@ -1,7 +1,7 @@
 import type { ShellInstruction } from "@tsbuild/dockerfile";
 import type { InstructionHandler } from "./types.js";
-import { addHistory } from "../history.js";
-import { goPlainList } from "../history.js";
+import { addHistory } from "../step/history.js";
+import { goPlainList } from "../step/history.js";
 
 export const shell: InstructionHandler<ShellInstruction, "clock"> = async (e, st, i) => {
   st.image.config.Shell = i.shell;

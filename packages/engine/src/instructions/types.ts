@@ -1,6 +1,6 @@
 import type { Instruction } from "@tsbuild/dockerfile";
-import type { StageState } from "../build-context-types.js";
-import type { HandlerRoles } from "../roles.js";
+import type { StageState } from "../solver/state.js";
+import type { HandlerRoles } from "../solver/roles.js";
 
 /**
  * One Dockerfile instruction's semantics: change the stage state (config, layers, args), with the

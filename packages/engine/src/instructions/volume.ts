@@ -1,7 +1,7 @@
 import { DockerfileError, type VolumeInstruction } from "@tsbuild/dockerfile";
 import type { InstructionHandler } from "./types.js";
-import { addHistory } from "../history.js";
-import { goPlainList } from "../history.js";
+import { addHistory } from "../step/history.js";
+import { goPlainList } from "../step/history.js";
 
 export const volume: InstructionHandler<VolumeInstruction, "clock" | "graph"> = async (e, st, i) => {
   st.image.config.Volumes = { ...st.image.config.Volumes };

@@ -1,6 +1,6 @@
 /** The snapshot names (layer chain ids) every named image unpacks to: prune keeps those. */
 import { isIndexMediaType, parseConfig, parseIndex, parseManifest, type Descriptor, type Store } from "@tsbuild/oci";
-import { chainName } from "../snapshot-chain.js";
+import { chainName } from "../step/snapshot-chain.js";
 
 export async function imageSnapshotNames(store: Store): Promise<Set<string>> {
   const out = new Set<string>();

@@ -16,7 +16,7 @@
  */
 import type { Digest } from "@tsbuild/oci";
 import type { Leftover, RecordUsage, SnapshotUsage, StoreUsage } from "./store-usage.js";
-import { leaseId } from "../cache.js";
+import { leaseId } from "../cache/build-cache.js";
 
 export interface PrunePolicy {
   all?: boolean;

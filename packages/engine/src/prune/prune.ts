@@ -9,10 +9,10 @@
 import { rm } from "node:fs/promises";
 import { defaultStoreRoot, liveSessions, Store } from "@tsbuild/oci";
 import { removeCommitted, removeDebris, unmountUnder } from "@tsbuild/snapshot";
-import { LocalCache } from "../cache.js";
+import { LocalCache } from "../cache/build-cache.js";
 import { analyzeStore, snapshotsRoot } from "./store-usage.js";
 import { planPrune, type PrunePolicy } from "./prune-plan.js";
-import { sweepDeadBuilds, sweepTotal } from "../dead-builds.js";
+import { sweepDeadBuilds, sweepTotal } from "./dead-builds.js";
 
 export interface PruneOptions extends PrunePolicy {
   /** the store (default: TSBUILD_ROOT or /var/lib/tsbuild) */

@@ -7,8 +7,8 @@ import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { dirSize, isDigest, liveSessions, OwnerCheck, type Digest, type SessionRecord, type Store } from "@tsbuild/oci";
 import { listCommitted, listSnapshotDebris, type CommittedSnapshot, type SnapshotDebris } from "@tsbuild/snapshot";
-import { LocalCache, leaseId } from "../cache.js";
-import { chainName } from "../snapshot-chain.js";
+import { LocalCache, leaseId } from "../cache/build-cache.js";
+import { chainName } from "../step/snapshot-chain.js";
 import { imageSnapshotNames } from "./image-chains.js";
 
 export interface BlobUsage {

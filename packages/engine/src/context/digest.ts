@@ -8,11 +8,11 @@
 import { createHash } from "node:crypto";
 import { constants, createReadStream, lstatSync, readdirSync, readFileSync, readlinkSync, type Stats } from "node:fs";
 import { join, posix } from "node:path";
-import type { IgnoreMatcher } from "./context/dockerignore.js";
-import { expandSource, followInRoot } from "./fileops/copy.js";
-import { quotePath as q } from "./context-listing.js";
-import type { ContextListings } from "./context-listing.js";
-import { ContextStatIndex } from "./context-stat-index.js";
+import type { IgnoreMatcher } from "./dockerignore.js";
+import { expandSource, followInRoot } from "../copy/copier.js";
+import { quotePath as q } from "./listing.js";
+import type { ContextListings } from "./listing.js";
+import { ContextStatIndex } from "./stat-index.js";
 
 
 /** Files up to this size are read in one call; larger ones stream. */

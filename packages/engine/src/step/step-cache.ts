@@ -7,10 +7,10 @@
  */
 import { createHash } from "node:crypto";
 import { formatPlatform } from "@tsbuild/dockerfile";
-import type { SolverEnv, StageState } from "./build-context-types.js";
-import type { CacheRecord } from "./cache.js";
+import type { SolverEnv, StageState } from "../solver/state.js";
+import type { CacheRecord } from "../cache/build-cache.js";
 import { holdHit } from "./store-guard.js";
-import { stageLabel } from "./stage-label.js";
+import { stageLabel } from "../solver/stage-label.js";
 
 /** Named inputs of a step's key besides its parent and instruction, in a fixed order. */
 export type StepInputs = Record<string, string>;

@@ -9,7 +9,7 @@ import type { ClientOptions } from "@tsbuild/registry";
 import { CacheFormatError, isCacheManifest, parseCacheJson } from "./format.js";
 import { hasInlineCache, inlineRecords } from "./inline.js";
 import { recordMap, type CacheSource } from "./source.js";
-import type { CacheRecord } from "../cache.js";
+import type { CacheRecord } from "../build-cache.js";
 
 export async function openRegistrySource(store: Store, ref: string, opts: ClientOptions, platform: Platform): Promise<CacheSource> {
   const r = parseReference(ref);

@@ -7,7 +7,7 @@
  * same `{"records":[…]}` under the image config key `tsbuild.cache.v1`.
  */
 import { checkDescriptor, isDigest, MediaTypes, sha256Digest, type Descriptor, type Digest, type ImageManifest } from "@tsbuild/oci";
-import type { CacheRecord } from "../cache.js";
+import type { CacheRecord } from "../build-cache.js";
 
 export const CACHE_ARTIFACT_TYPE = "application/vnd.tsbuild.cache.v1";
 export const CACHE_CONFIG_MEDIA_TYPE = "application/vnd.tsbuild.cache.config.v1+json";

@@ -10,15 +10,15 @@ import {
   DockerfileError, expandInstruction, formatPlatform, parseDockerfile, StageArgScope, toInstruction,
   type Instruction, type Stage,
 } from "@tsbuild/dockerfile";
-import type { SolverEnv, StageState } from "./build-context-types.js";
-import { resolveBase } from "./base-image.js";
-import { handlers } from "./instructions/index.js";
-import { cloneState, type ImageState } from "./image/image-state.js";
-import { BuildError } from "./errors.js";
-import type { InstructionHandler } from "./instructions/types.js";
+import type { SolverEnv, StageState } from "./state.js";
+import { resolveBase } from "../image/base-image.js";
+import { handlers } from "../instructions/index.js";
+import { cloneState, type ImageState } from "../image/image-state.js";
+import { BuildError } from "../errors.js";
+import type { InstructionHandler } from "../instructions/types.js";
 import { DEFAULT_PATH } from "@tsbuild/runtime";
 import { normalizeName } from "@tsbuild/oci";
-import { draftRecord, lookupStep, stepKey as key } from "./step-cache.js";
+import { draftRecord, lookupStep, stepKey as key } from "../step/step-cache.js";
 import { stageLabel } from "./stage-label.js";
 
 async function initialState(env: SolverEnv, stage: Stage): Promise<StageState> {

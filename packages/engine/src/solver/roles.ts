@@ -6,13 +6,13 @@
  */
 import type { BuildGraph } from "@tsbuild/dockerfile";
 import type { Executor, NetworkMode } from "@tsbuild/runtime";
-import type { IgnoreMatcher } from "./context/dockerignore.js";
-import type { EventSink } from "./events.js";
-import type { FsStepResult, Shortcut } from "./fs-step.js";
-import type { BuildClock } from "./history.js";
-import type { IncrementalCopy } from "./incremental-copy.js";
-import type { StageState } from "./build-context-types.js";
-import type { StepInputs } from "./step-cache.js";
+import type { IgnoreMatcher } from "../context/dockerignore.js";
+import type { EventSink } from "../events.js";
+import type { FsStepResult, Shortcut } from "../step/fs-step.js";
+import type { BuildClock } from "../step/history.js";
+import type { IncrementalCopy } from "../copy/incremental-copy.js";
+import type { StageState } from "./state.js";
+import type { StepInputs } from "../step/step-cache.js";
 
 /** A step that changes the file system: cache lookup, snapshot, change, diff, store, commit (fs-step.ts). */
 export interface StepRunner {

@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { chainName } from "./snapshot-chain.js";
 import { storeLayer, type Descriptor, type Digest, type LayerEntry, type StoredLayer } from "@tsbuild/oci";
 import { unpackLayer } from "@tsbuild/snapshot";
-import type { SolverEnv, StageState } from "./build-context-types.js";
+import type { SolverEnv, StageState } from "../solver/state.js";
 import { addHistory, BUILDKIT_COMMENT, historyNow as now } from "./history.js";
 import { draftRecord, lookupStep, type StepInputs } from "./step-cache.js";
 import { holdSnapshots } from "./store-guard.js";

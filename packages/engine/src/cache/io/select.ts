@@ -5,10 +5,10 @@
  * layer); a step that has none (ADD of a URL) is left out.
  */
 import type { BuildGraph, Stage } from "@tsbuild/dockerfile";
-import type { CacheRecord, LocalCache } from "../cache.js";
-import type { StepRecord } from "../build-context-types.js";
+import type { CacheRecord, LocalCache } from "../build-cache.js";
+import type { StepRecord } from "../../solver/state.js";
 import type { CacheMode } from "./spec.js";
-import { stageLabel } from "../stage-label.js";
+import { stageLabel } from "../../solver/stage-label.js";
 
 
 /** The labels of the target stage and of every stage it is built FROM. */

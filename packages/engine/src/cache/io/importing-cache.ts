@@ -6,7 +6,7 @@
  * is a miss with a warning, never a wrong layer.
  */
 import type { Descriptor, Digest, Store } from "@tsbuild/oci";
-import { LocalCache, type CacheRecord } from "../cache.js";
+import { LocalCache, type CacheRecord } from "../build-cache.js";
 import type { CacheSource } from "./source.js";
 import { checkDiffId } from "./verify-layer.js";
 

@@ -16,7 +16,7 @@ import { join, relative } from "node:path";
 import { deadSessionFiles, OwnerCheck, type Store } from "@tsbuild/oci";
 import { deadSnapshotDebris, mountPointsUnder, unmountLazy } from "@tsbuild/snapshot";
 import { deadContainers, deleteContainer } from "@tsbuild/runtime";
-import { snapshotsRoot } from "./prune/store-usage.js";
+import { snapshotsRoot } from "./store-usage.js";
 
 export interface SweepReport {
   /** containers killed and deleted */

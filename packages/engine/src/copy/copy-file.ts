@@ -10,7 +10,7 @@
  */
 import { closeSync, constants, copyFileSync, lutimesSync, openSync, readSync, utimesSync, writeSync } from "node:fs";
 import { createFileAt, fdPath, setMetaAt, setMetaFd, type RootDir } from "@tsbuild/oci";
-import type { Owner } from "./copy.js";
+import type { Owner } from "./copier.js";
 
 /** Files up to this size are copied through the buffer. */
 const SMALL_FILE = 1 << 20;

@@ -18,15 +18,15 @@ import { chmodSync, lchownSync, lstatSync, mkdirSync } from "node:fs";
 import { join, posix } from "node:path";
 import { statEntry, storePatchedLayer, walkDirectory, type LayerEntry, type StoredLayer } from "@tsbuild/oci";
 import { OverlaySnapshotter } from "@tsbuild/snapshot";
-import type { SolverEnv, StageState } from "./build-context-types.js";
-import type { CacheRecord } from "./cache.js";
-import { Copier, type CopyRequest } from "./fileops/copy.js";
-import { keepTimes } from "./fileops/copy-file.js";
-import { chainName } from "./snapshot-chain.js";
-import { quotePath } from "./context-listing.js";
-import { diffListings } from "./listing-diff.js";
-import { keyOf, type StepInputs } from "./step-cache.js";
-import { holdHit, holdSnapshots } from "./store-guard.js";
+import type { SolverEnv, StageState } from "../solver/state.js";
+import type { CacheRecord } from "../cache/build-cache.js";
+import { Copier, type CopyRequest } from "./copier.js";
+import { keepTimes } from "./copy-file.js";
+import { chainName } from "../step/snapshot-chain.js";
+import { quotePath } from "../context/listing.js";
+import { diffListings } from "../context/listing-diff.js";
+import { keyOf, type StepInputs } from "../step/step-cache.js";
+import { holdHit, holdSnapshots } from "../step/store-guard.js";
 
 export interface IncrementalCopy {
   /** the source directory, relative to the context root ("" for the root) */

@@ -4,7 +4,7 @@
  * lines that differ are parsed. A path whose line differs, or that is in one listing only, is
  * changed; any path whose lines are equal is certainly unchanged (each path has one line).
  */
-import { entryPath } from "./context-listing.js";
+import { entryPath } from "./listing.js";
 
 export interface ListingDiff {
   /** the paths that were added, removed or changed, in string order */

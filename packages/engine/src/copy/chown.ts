@@ -1,5 +1,7 @@
 import { resolveUser } from "@tsbuild/runtime";
-import type { Owner } from "../fileops/copy.js";
+import type { Owner } from "./copier.js";
+
+/* COPY/ADD --chown: BuildKit resolves names in the image being built, at the step, never the host. */
 
 /** --chown=user[:group] resolved against the target image's passwd/group (numeric ids need neither). */
 export async function resolveChown(root: string, spec: string | undefined): Promise<Owner | undefined> {
@@ -8,12 +10,6 @@ export async function resolveChown(root: string, spec: string | undefined): Prom
   if (numeric) return numeric;
   const r = await resolveUser(root, spec);
   return { uid: r.uid, gid: r.gid };
-}
-
-export function parseChmod(spec: string | undefined): number | undefined {
-  if (spec === undefined) return undefined;
-  if (!/^[0-7]{3,4}$/.test(spec)) throw new Error(`invalid --chmod=${spec}: use an octal mode like 0644`);
-  return Number.parseInt(spec, 8);
 }
 
 /** --chown=uid[:gid] in numbers (gid defaults to uid), which needs no image; undefined for names. */

@@ -1,8 +1,8 @@
 /** Where COPY/ADD read from: the context, an earlier stage, or an image (COPY --from). */
 import type { BuildGraph } from "@tsbuild/dockerfile";
-import type { CopySource } from "../fileops/copy.js";
-import type { StageState } from "../build-context-types.js";
-import type { ContextService, StageSources } from "../roles.js";
+import type { CopySource } from "./copier.js";
+import type { StageState } from "../solver/state.js";
+import type { ContextService, StageSources } from "../solver/roles.js";
 
 /** The index of the earlier stage `from` names (by name or index), or undefined when it names an image. */
 export function earlierStage(graph: BuildGraph, st: StageState, from: string): number | undefined {

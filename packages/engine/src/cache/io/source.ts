@@ -4,7 +4,7 @@
  * layer no step needs is never fetched).
  */
 import type { Descriptor } from "@tsbuild/oci";
-import type { CacheRecord } from "../cache.js";
+import type { CacheRecord } from "../build-cache.js";
 
 export interface CacheSource {
   /** what to call it in messages, e.g. `local cache /ci/cache` */

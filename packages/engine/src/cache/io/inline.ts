@@ -7,7 +7,7 @@
  * --cache-to type=inline differs from one without; the same flags give the same id.)
  */
 import type { Descriptor, Digest, ImageManifest } from "@tsbuild/oci";
-import type { CacheRecord } from "../cache.js";
+import type { CacheRecord } from "../build-cache.js";
 import { cacheDocument, INLINE_CACHE_KEY, parseCacheDocument, type CacheDocument } from "./format.js";
 
 /**

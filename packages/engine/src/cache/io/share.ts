@@ -8,9 +8,9 @@
 import type { BuildGraph } from "@tsbuild/dockerfile";
 import type { Platform, Store } from "@tsbuild/oci";
 import type { ClientOptions } from "@tsbuild/registry";
-import { LocalCache } from "../cache.js";
-import type { StepRecord } from "../build-context-types.js";
-import type { EventSink } from "../events.js";
+import { LocalCache } from "../build-cache.js";
+import type { StepRecord } from "../../solver/state.js";
+import type { EventSink } from "../../events.js";
 import { cacheDocument, encodeCache, type CacheDocument } from "./format.js";
 import { inlineCacheField } from "./inline.js";
 import { writeLocalCache } from "./local-dest.js";

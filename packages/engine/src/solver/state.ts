@@ -4,14 +4,14 @@ import type { Store, StoredLayer, StoreSession } from "@tsbuild/oci";
 import type { Snapshotter } from "@tsbuild/snapshot";
 import type { Executor, NetworkMode } from "@tsbuild/runtime";
 import type { ClientOptions } from "@tsbuild/registry";
-import type { BuildContext } from "./context/build-context.js";
-import type { EventSink } from "./events.js";
-import type { ImageState } from "./image/image-state.js";
-import type { Semaphore } from "./semaphore.js";
-import type { BuildCache } from "./cache.js";
-import type { ContextIndex } from "./context-digest.js";
-import type { MissExplainer } from "./explain.js";
-import type { ContextListings } from "./context-listing.js";
+import type { BuildContext } from "../context/build-context.js";
+import type { EventSink } from "../events.js";
+import type { ImageState } from "../image/image-state.js";
+import type { Semaphore } from "../step/semaphore.js";
+import type { BuildCache } from "../cache/build-cache.js";
+import type { ContextIndex } from "../context/digest.js";
+import type { MissExplainer } from "../cache/explain.js";
+import type { ContextListings } from "../context/listing.js";
 
 export interface StepRecord {
   stage: string;

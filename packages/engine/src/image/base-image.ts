@@ -5,9 +5,9 @@
 import { InvalidContentError, normalizeName, resolveImage, type Descriptor, type Digest, type ImageConfig, type ResolvedImage, type StoredLayer } from "@tsbuild/oci";
 import { unpackLayer } from "@tsbuild/snapshot";
 import type { PlatformSpec } from "@tsbuild/dockerfile";
-import type { SolverEnv } from "./build-context-types.js";
-import { chainName } from "./snapshot-chain.js";
-import { holdSnapshots, type GuardEnv } from "./store-guard.js";
+import type { SolverEnv } from "../solver/state.js";
+import { chainName } from "../step/snapshot-chain.js";
+import { holdSnapshots, type GuardEnv } from "../step/store-guard.js";
 
 export interface BaseImage {
   config: ImageConfig;

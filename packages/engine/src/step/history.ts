@@ -1,6 +1,6 @@
 /** created_by texts as BuildKit writes them into image history. */
 import { goQuote } from "@tsbuild/dockerfile";
-import type { StageState } from "./build-context-types.js";
+import type { StageState } from "../solver/state.js";
 
 /** Go's %q of a []string: ["a" "b"] */
 export function goList(l: readonly string[]): string {

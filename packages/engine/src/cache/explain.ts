@@ -8,8 +8,8 @@
  *   RUN make: build-arg VERSION 1.2 → 1.3
  *   FROM busybox: base image digest changed (sha256:4b6f… → sha256:91aa…)
  */
-import type { BuildCache, CacheRecord } from "./cache.js";
-import type { ContextListings } from "./context-listing.js";
+import type { BuildCache, CacheRecord } from "./build-cache.js";
+import type { ContextListings } from "../context/listing.js";
 
 /** Where the steps that missed in this build are, by their new key. */
 export type MissedSteps = Map<string, { position: string; instruction: string }>;

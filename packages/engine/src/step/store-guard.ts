@@ -5,9 +5,9 @@
  * already (the build then sees it missing and recreates it) or will keep it.
  */
 import type { StoreSession } from "@tsbuild/oci";
-import type { CacheRecord } from "./cache.js";
+import type { CacheRecord } from "../cache/build-cache.js";
 import { chainName } from "./snapshot-chain.js";
-import type { SolverEnv } from "./build-context-types.js";
+import type { SolverEnv } from "../solver/state.js";
 
 export type GuardEnv = Pick<SolverEnv, "store"> & { session?: StoreSession | undefined };
 

@@ -5,11 +5,11 @@
 import { randomBytes } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import type { SolverEnv, StageState } from "./build-context-types.js";
-import { resolveBase } from "./base-image.js";
-import { fsStep } from "./fs-step.js";
-import { incrementalCopy } from "./incremental-copy.js";
-import { earlierStage } from "./instructions/copy-source.js";
+import type { SolverEnv, StageState } from "./state.js";
+import { resolveBase } from "../image/base-image.js";
+import { fsStep } from "../step/fs-step.js";
+import { incrementalCopy } from "../copy/incremental-copy.js";
+import { earlierStage } from "../copy/copy-source.js";
 import type { HandlerRoles, StageSources } from "./roles.js";
 
 function stageSources(env: SolverEnv): StageSources {
