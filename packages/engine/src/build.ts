@@ -6,11 +6,13 @@
 import { readFile, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { cpus } from "node:os";
+import type { Readable } from "node:stream";
 import { loadDockerfile, type PlatformSpec } from "@tsbuild/dockerfile";
 import { defaultStoreRoot, Store, writeImage, type Digest, type ImageConfig, type LayerCompression, type StoreSession } from "@tsbuild/oci";
 import { chooseSnapshotter } from "@tsbuild/snapshot";
 import { RuncExecutor, type NetworkMode } from "@tsbuild/runtime";
 import { loadContext } from "./context/build-context.js";
+import { unpackContextTar } from "./context/tar-context.js";
 import type { EventSink } from "./events.js";
 import type { SolverEnv, StageState, StepRecord } from "./solver/state.js";
 import { solve } from "./solver/solver.js";
@@ -28,8 +30,11 @@ import { ImportingCache } from "./cache/io/importing-cache.js";
 import type { CacheSource } from "./cache/io/source.js";
 
 export interface BuildOptions {
-  /** the build context directory */
-  context: string;
+  /**
+   * the build context: a directory, or a tar stream of one (plain, gzip or zstd, as
+   * `docker build -` reads standard input), unpacked into the store's scratch space for the build
+   */
+  context: string | Readable;
   /** the Dockerfile path (default CONTEXT/Dockerfile) */
   dockerfile?: string;
   /** the Dockerfile text (instead of reading `dockerfile`) */
@@ -88,14 +93,17 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   }
   // registered for the whole build: a concurrent prune keeps what it holds (store-guard.ts)
   const session = await store.startSession("build");
+  let unpacked: string | undefined;
   try {
-    return await buildInStore(opts, store, session);
+    const context = typeof opts.context === "string" ? opts.context : (unpacked = await unpackContextTar(store, opts.context, opts.signal));
+    return await buildInStore({ ...opts, context }, store, session);
   } finally {
+    if (unpacked) await rm(unpacked, { recursive: true, force: true });
     await session.end();
   }
 }
 
-async function buildInStore(opts: BuildOptions, store: Store, session: StoreSession): Promise<BuildResult> {
+async function buildInStore(opts: BuildOptions & { context: string }, store: Store, session: StoreSession): Promise<BuildResult> {
   const contextDir = resolve(opts.context);
   const dockerfilePath = opts.dockerfile ? resolve(opts.dockerfile) : join(contextDir, "Dockerfile");
   const text = opts.dockerfileText ?? (await readFile(dockerfilePath, "utf8"));

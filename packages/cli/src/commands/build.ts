@@ -3,8 +3,6 @@ import { resolve, dirname } from "node:path";
 import { build, BuildError, parseOutput, type OutputSpec, type StepRecord } from "@tsbuild/engine";
 import { parseCacheOptions } from "../cache-options.js";
 import { DockerfileError, parsePlatform } from "@tsbuild/dockerfile";
-import { applyLayer, defaultStoreRoot, Store } from "@tsbuild/oci";
-import { rm } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { abortOnSignals } from "@tsbuild/runtime";
 import type { Command } from "../command.js";
@@ -70,16 +68,9 @@ export const buildCommand: Command = {
     ]);
     const contextArg = args.positionals[0];
     if (!contextArg || args.positionals.length > 1) throw new UsageError("give exactly one build context (a directory)");
-    let context = resolve(io.cwd, contextArg);
-    let stdinContext: string | undefined;
-    if (contextArg === "-") {
-      if (str(args, "file") === "-") throw new UsageError("the context and the Dockerfile cannot both come from standard input");
-      // a tar stream (plain or compressed) on stdin: unpacked safely into scratch space of the store
-      const store = await Store.open(storeRoot(args, io));
-      stdinContext = await store.tmpDir("context-");
-      await applyLayer(io.stdin as Readable, stdinContext, { sameOwner: false });
-      context = stdinContext;
-    }
+    // "-": a tar stream (plain or compressed) on standard input, which the engine unpacks (context/tar-context.ts)
+    const context: string | Readable = contextArg === "-" ? (io.stdin as Readable) : resolve(io.cwd, contextArg);
+    if (contextArg === "-" && str(args, "file") === "-") throw new UsageError("the context and the Dockerfile cannot both come from standard input");
     const tags = list(args, "tag");
     const fileArg = str(args, "file");
     let dockerfileText: string | undefined;
@@ -166,7 +157,6 @@ export const buildCommand: Command = {
     } finally {
       print.finish();
       remove();
-      if (stdinContext) await rm(stdinContext, { recursive: true, force: true });
       void dirname;
     }
   },

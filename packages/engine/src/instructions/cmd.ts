@@ -11,9 +11,15 @@ export function argv(config: RuntimeConfig, c: CommandLine | undefined): string[
   return [...(config.Shell ?? ["/bin/sh", "-c"]), c.command];
 }
 
+/** CMD's config change: the command line as argv (`CMD` with nothing clears it); returns the argv. */
+export function setCmd(config: RuntimeConfig, c: CommandLine | undefined): string[] {
+  const args = argv(config, c);
+  config.Cmd = c ? args : null;
+  return args;
+}
+
 export const cmd: InstructionHandler<CmdInstruction, "clock"> = async (e, st, i) => {
-  const args = argv(st.image.config, i.cmd);
-  st.image.config.Cmd = i.cmd ? args : null;
+  const args = setCmd(st.image.config, i.cmd);
   st.cmdSet = true;
   if (i.cmd?.form === "shell") st.image.config.ArgsEscaped = true;
   addHistory(e.clock, st, `CMD ${goList(args)}`, true);

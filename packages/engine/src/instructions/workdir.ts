@@ -3,15 +3,25 @@ import { SafeRoot, UnsafePathError } from "@tsbuild/oci";
 import { resolveUser } from "@tsbuild/runtime";
 import type { WorkdirInstruction } from "@tsbuild/dockerfile";
 import type { InstructionHandler } from "./types.js";
+import type { RuntimeConfig } from "../image/image-state.js";
+
+/**
+ * WORKDIR's config change: the path resolved against the current working directory ("/" when
+ * none), a trailing separator kept as written (as BuildKit keeps it). Returns the directory
+ * without that separator (the one to create).
+ */
+export function setWorkdir(config: RuntimeConfig, path: string): string {
+  const dir = posix.resolve(config.WorkingDir || "/", path);
+  config.WorkingDir = path.endsWith("/") && dir !== "/" ? `${dir}/` : dir;
+  return dir;
+}
 
 /**
  * WORKDIR: sets the working directory and creates every missing component, owned by USER (mode
  * 0755), symlinks on the way followed inside the root (SafeRoot).
  */
 export const workdir: InstructionHandler<WorkdirInstruction, "steps"> = async ({ steps }, st, i) => {
-  const dir = posix.resolve(st.image.config.WorkingDir || "/", i.path);
-  // BuildKit keeps a trailing separator as written
-  st.image.config.WorkingDir = i.path.endsWith("/") && dir !== "/" ? `${dir}/` : dir;
+  const dir = setWorkdir(st.image.config, i.path);
   return steps.change(st, `WORKDIR ${dir}`, async (rootPath) => {
     const root = SafeRoot.open(rootPath);
     try {
