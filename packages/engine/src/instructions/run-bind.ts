@@ -9,24 +9,15 @@ import { rm } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { join, posix } from "node:path";
 import { resolveInRoot } from "@tsbuild/oci";
+import type { BindMountSpec } from "@tsbuild/dockerfile";
 import type { RunMount } from "@tsbuild/runtime";
 import type { SolverEnv, StageState } from "../build-context-types.js";
 import { resolveBase } from "../base-image.js";
 import { earlierStage } from "./copy-source.js";
 import { BuildError } from "../errors.js";
 
-export interface BindSpec {
-  target: string;
-  /** a path in the source (default its root) */
-  source: string;
-  /** a stage name or index, or an image; undefined for the context */
-  from?: string;
-  readwrite: boolean;
-}
-
-
 /** What a bind mount makes the step depend on (for its cache key). */
-export async function bindIdentity(env: SolverEnv, st: StageState, b: BindSpec): Promise<string> {
+export async function bindIdentity(env: SolverEnv, st: StageState, b: BindMountSpec): Promise<string> {
   if (b.from === undefined) return `context:${await env.contextIndex.digest(env.context.dir, env.context.ignore, [b.source || "."])}`;
   const idx = earlierStage(env, st, b.from);
   if (idx !== undefined) return `stage:${(await env.stages.get(idx))?.key}:${b.source}`;
@@ -68,7 +59,7 @@ function filteredContext(env: SolverEnv, rel: string, into: string, copies: bool
 
 /** Runs `fn` with the bind mounts in place (views, filtered trees), removing them after. */
 export async function withBinds<T>(
-  env: SolverEnv, st: StageState, binds: BindSpec[], where: { position: { line: number; column: number }; original: string }, fn: (mounts: RunMount[]) => Promise<T>,
+  env: SolverEnv, st: StageState, binds: BindMountSpec[], where: { position: { line: number; column: number }; original: string }, fn: (mounts: RunMount[]) => Promise<T>,
 ): Promise<T> {
   const cleanups: (() => Promise<void>)[] = [];
   const mounts: RunMount[] = [];
