@@ -12,6 +12,7 @@ export type DockerfileErrorCode =
   | "unknown-instruction"
   | "flag-not-allowed"
   | "bad-flag"
+  | "bad-mount"
   | "bad-json"
   | "unterminated-heredoc"
   | "unknown-stage"

@@ -5,7 +5,8 @@
  * HEALTHCHECK, MAINTAINER and ONBUILD are left to the shell / to the later build, as in BuildKit.
  */
 import { DockerfileError } from "./errors.js";
-import type { Instruction } from "./instructions.js";
+import type { ExpandedRunInstruction, Instruction, MountFlag, RunInstruction } from "./instructions.js";
+import { mountSpecFromFields, MountSpecError, type MountSpec } from "./mount-spec.js";
 import { expandWord, expandWords, ExpansionError, type EnvLookup } from "./shell-lex.js";
 
 export interface ExpandContext {
@@ -14,8 +15,28 @@ export interface ExpandContext {
   file: string;
 }
 
+/** An instruction after expandInstruction: a RUN gains its typed mounts. */
+export type Expanded<T extends Instruction> = T extends RunInstruction ? ExpandedRunInstruction : T;
+
+/**
+ * A RUN's mounts: each value expanded on its own (a variable holding a comma stays in its field,
+ * as in BuildKit; keys and keys without a value are not expanded), then typed and checked.
+ */
+function expandMounts(i: RunInstruction, w: (s: string) => string, file: string): { mountFlags: MountFlag[]; mounts: MountSpec[] } {
+  const mountFlags = i.mountFlags.map((f) => ({ text: f.text, fields: f.fields.map((x) => (x.value === undefined ? x : { ...x, value: w(x.value) })) }));
+  const mounts = mountFlags.map((f) => {
+    try {
+      return mountSpecFromFields(f.fields);
+    } catch (e) {
+      if (e instanceof MountSpecError) throw new DockerfileError("bad-mount", `--mount=${f.text}: ${e.message}`, file, i.position, e.hint);
+      throw e;
+    }
+  });
+  return { mountFlags, mounts };
+}
+
 /** Returns a copy of the instruction with its expandable fields expanded. */
-export function expandInstruction<T extends Instruction>(instr: T, ctx: ExpandContext): T {
+export function expandInstruction<T extends Instruction>(instr: T, ctx: ExpandContext): Expanded<T> {
   const w = (s: string): string => {
     try {
       return expandWord(s, ctx.lookup, { escapeToken: ctx.escapeToken });
@@ -36,9 +57,9 @@ export function expandInstruction<T extends Instruction>(instr: T, ctx: ExpandCo
   switch (i.kind) {
     case "env":
     case "label":
-      return { ...i, pairs: i.pairs.map((p) => ({ key: w(p.key), value: w(p.value) })) } as T;
+      return { ...i, pairs: i.pairs.map((p) => ({ key: w(p.key), value: w(p.value) })) } as Expanded<T>;
     case "arg":
-      return { ...i, args: i.args.map((a) => (a.value !== undefined ? { key: a.key, value: w(a.value) } : a)) } as T;
+      return { ...i, args: i.args.map((a) => (a.value !== undefined ? { key: a.key, value: w(a.value) } : a)) } as Expanded<T>;
     case "copy":
     case "add": {
       const out = { ...i, sources: i.sources.map(w), dest: w(i.dest) } as typeof i;
@@ -46,21 +67,21 @@ export function expandInstruction<T extends Instruction>(instr: T, ctx: ExpandCo
       if (i.chmod !== undefined) out.chmod = w(i.chmod);
       if (i.kind === "copy" && i.from !== undefined) (out as typeof i).from = w(i.from);
       if (i.kind === "add" && i.checksum !== undefined) (out as typeof i).checksum = w(i.checksum);
-      return out as T;
+      return out as Expanded<T>;
     }
     case "expose":
-      return { ...i, ports: i.ports.flatMap(ws) } as T;
+      return { ...i, ports: i.ports.flatMap(ws) } as Expanded<T>;
     case "volume":
-      return { ...i, paths: i.paths.map(w) } as T;
+      return { ...i, paths: i.paths.map(w) } as Expanded<T>;
     case "user":
-      return { ...i, user: w(i.user) } as T;
+      return { ...i, user: w(i.user) } as Expanded<T>;
     case "workdir":
-      return { ...i, path: w(i.path) } as T;
+      return { ...i, path: w(i.path) } as Expanded<T>;
     case "stopsignal":
-      return { ...i, signal: w(i.signal) } as T;
+      return { ...i, signal: w(i.signal) } as Expanded<T>;
     case "run":
-      return { ...i, mounts: i.mounts.map(w) } as T;
+      return { ...i, ...expandMounts(i, w, ctx.file) } as Expanded<T>;
     default:
-      return instr;
+      return instr as Expanded<T>;
   }
 }

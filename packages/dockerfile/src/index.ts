@@ -12,3 +12,7 @@ export * from "./platform.js";
 export { parseFlags } from "./flags.js";
 export type { FlagSpec, FlagValues } from "./flags.js";
 export * from "./arg-scope.js";
+export { parseSpecFields, splitSpecFields, quoteSpecField, SpecSyntaxError } from "./spec-fields.js";
+export type { SpecField } from "./spec-fields.js";
+export { parseMountSpec, mountSpecFromFields, canonicalMountSpec, parseRamBytes, MountSpecError } from "./mount-spec.js";
+export type { MountSpec, MountType, BindMountSpec, CacheMountSpec, TmpfsMountSpec, SecretMountSpec, SshMountSpec, CacheSharing } from "./mount-spec.js";

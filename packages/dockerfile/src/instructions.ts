@@ -7,6 +7,8 @@
 import type { Heredoc, Node } from "./ast.js";
 import { DockerfileError, type Position } from "./errors.js";
 import { flagBool, flagString, flagStrings, parseFlags, type FlagSpec } from "./flags.js";
+import { parseSpecFields, SpecSyntaxError, type SpecField } from "./spec-fields.js";
+import type { MountSpec } from "./mount-spec.js";
 
 export interface InstructionBase {
   /** lowercased keyword */
@@ -31,10 +33,19 @@ export interface RunInstruction extends InstructionBase {
   kind: "run";
   cmd: CommandLine;
   heredocs: Heredoc[];
-  /** raw `--mount` values, e.g. "type=cache,target=/root/.cache" */
-  mounts: string[];
+  /** the `--mount` flags as written (values unexpanded); see ExpandedRunInstruction for the typed mounts */
+  mountFlags: MountFlag[];
   network?: string;
   security?: string;
+}
+/** One `--mount` flag: its text, e.g. "type=cache,target=/root/.cache", split into CSV fields. */
+export interface MountFlag {
+  text: string;
+  fields: SpecField[];
+}
+/** A RUN whose variables are expanded (expandInstruction): its mounts typed and checked. */
+export interface ExpandedRunInstruction extends RunInstruction {
+  mounts: MountSpec[];
 }
 export interface CmdInstruction extends InstructionBase {
   kind: "cmd";
@@ -251,8 +262,16 @@ export function toInstruction(node: Node, file: string): Instruction {
       if (!cmd) throw err("missing-arguments", "RUN requires at least one argument");
       const network = flagString(flags, "network");
       const security = flagString(flags, "security");
+      const mountFlags = flagStrings(flags, "mount").map((text): MountFlag => {
+        try {
+          return { text, fields: parseSpecFields(text) };
+        } catch (e) {
+          if (e instanceof SpecSyntaxError) throw err("bad-mount", `--mount=${text}: failed to parse csv mounts: ${e.message}`, 'quote a whole field that holds a comma or a quote: "source=a,b"');
+          throw e;
+        }
+      });
       return {
-        kind, ...base, cmd, heredocs: node.heredocs, mounts: flagStrings(flags, "mount"),
+        kind, ...base, cmd, heredocs: node.heredocs, mountFlags,
         ...(network !== undefined ? { network } : {}), ...(security !== undefined ? { security } : {}),
       };
     }

@@ -217,11 +217,11 @@ function stageRefs(instr: Instruction): string[] {
   if (instr.kind === "copy" && instr.from !== undefined) return [instr.from];
   if (instr.kind === "run") {
     const out: string[] = [];
-    for (const m of instr.mounts) {
-      for (const field of m.split(",")) {
-        const [k, v] = field.split("=", 2);
-        if ((k ?? "").trim().toLowerCase() === "from" && v !== undefined && v !== "") out.push(v);
-      }
+    for (const m of instr.mountFlags) {
+      // the last from= wins, as when the mount is typed (mount-spec.ts); values are not yet expanded
+      let from: string | undefined;
+      for (const f of m.fields) if (f.key.toLowerCase() === "from" && f.value !== undefined) from = f.value;
+      if (from) out.push(from);
     }
     return out;
   }

@@ -12,8 +12,8 @@ import { mountSecretTmpfs } from "./secret-tmpfs.js";
 
 export type RunMount =
   | { type: "bind"; target: string; source: string; readwrite?: boolean }
-  | { type: "cache"; target: string; id: string; sharing?: "shared" | "private" | "locked"; mode?: number; uid?: number; gid?: number }
-  | { type: "tmpfs"; target: string; size?: number }
+  | { type: "cache"; target: string; id: string; sharing?: "shared" | "private" | "locked"; readonly?: boolean; mode?: number; uid?: number; gid?: number }
+  | { type: "tmpfs"; target: string; size?: number; readonly?: boolean }
   | { type: "secret"; target: string; data: Buffer; mode?: number; uid?: number; gid?: number };
 
 export interface PreparedMounts {
@@ -59,7 +59,7 @@ export async function prepareRunMounts(list: RunMount[], opts: { cacheRoot: stri
           mounts.push({ destination: m.target, type: "bind", source: m.source, options: ["rbind", m.readwrite ? "rw" : "ro"] });
           break;
         case "tmpfs":
-          mounts.push({ destination: m.target, type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev", ...(m.size ? [`size=${m.size}`] : [])] });
+          mounts.push({ destination: m.target, type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev", ...(m.size ? [`size=${m.size}`] : []), ...(m.readonly ? ["ro"] : [])] });
           break;
         case "cache": {
           const id = cacheDirName(m);
@@ -78,7 +78,7 @@ export async function prepareRunMounts(list: RunMount[], opts: { cacheRoot: stri
             inUse.set(held, (inUse.get(held) ?? 0) + 1);
             cleanups.push(async () => void (inUse.get(held) === 1 ? inUse.delete(held) : inUse.set(held, (inUse.get(held) ?? 1) - 1)));
           }
-          mounts.push({ destination: m.target, type: "bind", source: dir, options: ["rbind", "rw"] });
+          mounts.push({ destination: m.target, type: "bind", source: dir, options: ["rbind", m.readonly ? "ro" : "rw"] });
           break;
         }
         case "secret":

@@ -9,6 +9,7 @@ import type { Command } from "../command.js";
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from "../command.js";
 import { flag, list, parseArgs, str, UsageError } from "../args.js";
 import { parseBuildArgs } from "../build-args.js";
+import { parseSecretSpec } from "../secret-spec.js";
 import { readTextInput } from "../read-input.js";
 import { progressPrinter, type ProgressMode } from "../progress.js";
 import { COMPRESSION_OPTION, parseCompression } from "../compression-option.js";
@@ -26,11 +27,9 @@ const USAGE = "tsbuild [build] [-t NAME]... [-f FILE] [--build-arg K=V]... [--ta
 async function parseSecrets(specs: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<Map<string, Buffer>> {
   const out = new Map<string, Buffer>();
   for (const s of specs) {
-    const kv = new Map(s.split(",").map((p) => [p.slice(0, p.indexOf("=")), p.slice(p.indexOf("=") + 1)] as [string, string]));
-    const id = kv.get("id");
-    if (!id) throw new UsageError(`--secret ${s}: id= is required`);
-    if (kv.has("env")) out.set(id, Buffer.from(env[kv.get("env") as string] ?? ""));
-    else out.set(id, await readFile(resolve(cwd, kv.get("src") ?? kv.get("source") ?? id)));
+    const secret = parseSecretSpec(s);
+    if (secret.env !== undefined) out.set(secret.id, Buffer.from(env[secret.env] ?? ""));
+    else out.set(secret.id, await readFile(resolve(cwd, secret.src ?? secret.id)));
   }
   return out;
 }

@@ -7,6 +7,7 @@ import { createWriteStream } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
 import { applyLayer, compressImage, walkDirectory, writeDockerArchive, writeLayer, writeOciLayout, type Descriptor, type LayerCompression, type Store, type StoredLayer } from "@tsbuild/oci";
 import type { ClientOptions } from "@tsbuild/registry";
+import { parseSpecFields, SpecSyntaxError, type SpecField } from "@tsbuild/dockerfile";
 
 export type OutputSpec =
   | { type: "image"; names?: string[]; push?: boolean }
@@ -19,16 +20,28 @@ export class OutputError extends Error {
   override readonly name = "OutputError";
 }
 
-/** Parses `type=oci,dest=out.tar[,tar=false]` and friends. */
+/** The options each exporter takes; any other is an error, never ignored. */
+const OUTPUT_KEYS: Record<string, string[]> = {
+  image: ["type", "name", "push"], registry: ["type", "name", "push"], oci: ["type", "dest", "tar"], docker: ["type", "dest"], local: ["type", "dest"], tar: ["type", "dest"],
+};
+
+/** Parses `type=oci,dest=out.tar[,tar=false]` and friends (fields quoted as buildx: parseSpecFields). */
 export function parseOutput(spec: string, tags: string[]): OutputSpec {
-  const kv = new Map<string, string>();
-  for (const part of spec.split(",")) {
-    const eq = part.indexOf("=");
-    if (eq === -1) kv.set(part.trim(), "true");
-    else kv.set(part.slice(0, eq).trim(), part.slice(eq + 1).trim());
+  let fields: SpecField[];
+  try {
+    fields = parseSpecFields(spec);
+  } catch (e) {
+    if (e instanceof SpecSyntaxError) throw new OutputError(`--output ${spec}: ${e.message} (quote a whole field that holds a comma: "name=a,b")`);
+    throw e;
   }
-  if (!kv.has("type") && kv.size === 1 && [...kv.values()][0] === "true") return { type: "local", dest: [...kv.keys()][0] as string };
+  // keys lowercased and trimmed as buildx does; a key alone means KEY=true; the last one wins
+  const kv = new Map<string, string>();
+  for (const f of fields) kv.set(f.key.trim().toLowerCase(), f.value === undefined ? "true" : f.value.trim());
+  if (fields.length === 1 && fields[0]?.value === undefined) return { type: "local", dest: (fields[0] as SpecField).text.trim() };
   const type = kv.get("type") ?? "image";
+  const allowed = OUTPUT_KEYS[type];
+  const unknown = allowed ? [...kv.keys()].find((k) => !allowed.includes(k)) : undefined;
+  if (allowed && unknown !== undefined) throw new OutputError(`--output type=${type} does not take ${unknown}= (it takes ${allowed.map((k) => `${k}=`).join(", ")})`);
   const dest = kv.get("dest");
   const need = (): string => {
     if (!dest) throw new OutputError(`--output type=${type} needs dest=PATH`);

@@ -1,5 +1,5 @@
 /** The instruction table: one file per Dockerfile instruction. */
-import type { Instruction } from "@tsbuild/dockerfile";
+import type { Expanded, Instruction } from "@tsbuild/dockerfile";
 import type { InstructionHandler } from "./types.js";
 import type { HandlerRoles } from "../solver/roles.js";
 import { add } from "./add.js";
@@ -20,6 +20,6 @@ import { user } from "./user.js";
 import { volume } from "./volume.js";
 import { workdir } from "./workdir.js";
 
-export const handlers: { [K in Exclude<Instruction["kind"], "from">]: InstructionHandler<Extract<Instruction, { kind: K }>, keyof HandlerRoles> } = {
+export const handlers: { [K in Exclude<Instruction["kind"], "from">]: InstructionHandler<Expanded<Extract<Instruction, { kind: K }>>, keyof HandlerRoles> } = {
   add, arg, cmd, copy, entrypoint, env, expose, healthcheck, label, maintainer, onbuild, run, shell, stopsignal, user, volume, workdir,
 };

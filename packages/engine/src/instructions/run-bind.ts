@@ -8,6 +8,7 @@ import { copyFileSync, linkSync, lstatSync, mkdirSync, readdirSync, symlinkSync,
 import { rm } from "node:fs/promises";
 import { join, posix } from "node:path";
 import { resolveInRoot } from "@tsbuild/oci";
+import type { BindMountSpec } from "@tsbuild/dockerfile";
 import type { RunMount } from "@tsbuild/runtime";
 import type { StageState } from "../solver/state.js";
 import type { ContextService, HandlerRoles } from "../solver/roles.js";
@@ -16,18 +17,8 @@ import { BuildError } from "../errors.js";
 /** What bind mounts read: the context, earlier stages and images; errors name the Dockerfile. */
 export type BindRoles = Pick<HandlerRoles, "graph" | "context" | "sources">;
 
-export interface BindSpec {
-  target: string;
-  /** a path in the source (default its root) */
-  source: string;
-  /** a stage name or index, or an image; undefined for the context */
-  from?: string;
-  readwrite: boolean;
-}
-
-
 /** What a bind mount makes the step depend on (for its cache key). */
-export async function bindIdentity(roles: BindRoles, st: StageState, b: BindSpec): Promise<string> {
+export async function bindIdentity(roles: BindRoles, st: StageState, b: BindMountSpec): Promise<string> {
   if (b.from === undefined) return `context:${await roles.context.digest([b.source || "."])}`;
   return `${(await roles.sources.resolve(st, b.from)).identity}:${b.source}`;
 }
@@ -67,7 +58,7 @@ function filteredContext(context: ContextService, rel: string, into: string, cop
 
 /** Runs `fn` with the bind mounts in place (views, filtered trees), removing them after. */
 export async function withBinds<T>(
-  roles: BindRoles, st: StageState, binds: BindSpec[], where: { position: { line: number; column: number }; original: string }, fn: (mounts: RunMount[]) => Promise<T>,
+  roles: BindRoles, st: StageState, binds: BindMountSpec[], where: { position: { line: number; column: number }; original: string }, fn: (mounts: RunMount[]) => Promise<T>,
 ): Promise<T> {
   const cleanups: (() => Promise<void>)[] = [];
   const mounts: RunMount[] = [];

@@ -5,6 +5,7 @@
  * plus buildx's `ignore-error=true` (a failed export warns instead of failing the build). A bad spec
  * is a CacheSpecError, which the CLI reports as a usage error (exit 2).
  */
+import { parseSpecFields, SpecSyntaxError, type SpecField } from "@tsbuild/dockerfile";
 import { parseReference } from "@tsbuild/oci";
 
 /** min: the records of the final image's steps (the final stage's chain); max: every step the build ran or hit. */
@@ -26,15 +27,21 @@ export class CacheSpecError extends Error {
 /** buildx options that describe what tsbuild always does (an OCI image manifest with OCI media types). */
 const ALWAYS_TRUE = new Set(["oci-mediatypes", "image-manifest"]);
 
+/** The spec's fields (CSV, quoted as buildx), keys lowercased as buildx does, keys and values trimmed. */
 function split(flag: string, spec: string): Map<string, string> {
+  let fields: SpecField[];
+  try {
+    fields = parseSpecFields(spec);
+  } catch (e) {
+    if (e instanceof SpecSyntaxError) throw new CacheSpecError(`${flag} ${spec}: ${e.message} (quote a whole field that holds a comma: "ref=a,b")`);
+    throw e;
+  }
   const kv = new Map<string, string>();
-  for (const part of spec.split(",")) {
-    const eq = part.indexOf("=");
-    if (eq <= 0) throw new CacheSpecError(`${flag} ${spec}: "${part}" is not KEY=VALUE`);
-    const k = part.slice(0, eq).trim();
-    const v = part.slice(eq + 1).trim();
+  for (const f of fields) {
+    const k = f.key.trim().toLowerCase();
+    if (f.value === undefined || k === "") throw new CacheSpecError(`${flag} ${spec}: "${f.text}" is not KEY=VALUE`);
     if (kv.has(k)) throw new CacheSpecError(`${flag} ${spec}: ${k}= is given twice`);
-    kv.set(k, v);
+    kv.set(k, f.value.trim());
   }
   return kv;
 }
