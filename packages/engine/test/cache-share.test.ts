@@ -138,11 +138,11 @@ describe("sharing the build cache", () => {
     const manifest = JSON.parse(readFileSync(join(dir, "blobs", "sha256", index.manifests[0].digest.slice(7)), "utf8"));
     const config = JSON.parse(readFileSync(join(dir, "blobs", "sha256", manifest.config.digest.slice(7)), "utf8"));
     const rec = config.records.find((r: { createdBy: string }) => r.createdBy.includes("> both.txt"));
-    const blobPath = join(dir, "blobs", "sha256", rec.layer.descriptor.digest.slice(7));
-    const bytes = readFileSync(blobPath);
+    const layerFile = join(dir, "blobs", "sha256", rec.layer.descriptor.digest.slice(7));
+    const bytes = readFileSync(layerFile);
     const at = bytes.indexOf("both.txt") + 600; // inside the file's 512-byte content block
     bytes[at] = bytes[at]! ^ 0xff;
-    writeFileSync(blobPath, bytes); // same size, other content
+    writeFileSync(layerFile, bytes); // same size, other content
     const root = await freshStore();
     const out = join(work, "tampered-rootfs");
     const b = await run(root, { cacheFrom: from(`type=local,src=${dir}`), outputs: [{ type: "local", dest: out }] });

@@ -10,7 +10,8 @@ import { createReadStream, type ReadStream } from "node:fs";
 import { mkdir, open, readdir, readFile, rename, rm, stat, utimes, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { randomBytes, createHash, type Hash } from "node:crypto";
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
+import { openFileReader, type BlobReader } from "./blob-reader.js";
 import { digestHex, isDigest, type Digest } from "./digest.js";
 import { BlobNotFoundError, DigestMismatchError, SizeMismatchError } from "./errors.js";
 import { syncDir } from "./fs-atomic.js";
@@ -38,17 +39,29 @@ export interface ContentWriter {
   abort(): Promise<void>;
 }
 
+/** A range of a blob's bytes: from `start` up to `end` (exclusive). */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
 export interface ContentStore {
   readonly root: string;
   info(digest: Digest): Promise<BlobInfo | undefined>;
   has(digest: Digest): Promise<boolean>;
-  reader(digest: Digest): Readable;
+  /** when the blob was last written (or refreshed by putBytes), in ms since the epoch; undefined when it is not in the store (prune keeps blobs written after the oldest live build began) */
+  writtenAt(digest: Digest): Promise<number | undefined>;
+  /** a stream of the blob's bytes, or of `range` of them; a missing blob is a BlobNotFoundError on the stream */
+  reader(digest: Digest, range?: ByteRange): Readable;
+  /** random access to the blob's bytes (close it after); a missing blob is a BlobNotFoundError */
+  open(digest: Digest): Promise<BlobReader>;
   readBytes(digest: Digest): Promise<Buffer>;
   writer(ref: string, expected?: Expected): Promise<ContentWriter>;
   ingest(source: Readable | AsyncIterable<Uint8Array> | Iterable<Uint8Array>, expected?: Expected): Promise<BlobInfo>;
   putBytes(data: Uint8Array | string, expected?: Expected): Promise<BlobInfo>;
   delete(digest: Digest): Promise<void>;
   walk(): AsyncIterable<BlobInfo>;
+  /** the blob's file: for packages/oci's own fast paths (copying whole blobs into an archive); other packages read through reader() and open() */
   blobPath(digest: Digest): string;
 }
 
@@ -81,17 +94,21 @@ export class LocalContentStore implements ContentStore {
     return (await this.info(digest)) !== undefined;
   }
 
-  reader(digest: Digest): ReadStream {
-    return wrapNotFound(createReadStream(this.blobPath(digest)), digest);
+  async writtenAt(digest: Digest): Promise<number | undefined> {
+    return (await stat(this.blobPath(digest)).catch(() => undefined))?.mtimeMs;
+  }
+
+  reader(digest: Digest, range?: ByteRange): Readable {
+    if (range && range.end <= range.start) return Readable.from([]); // (createReadStream's end is inclusive: it cannot say "nothing")
+    return wrapNotFound(createReadStream(this.blobPath(digest), range ? { start: range.start, end: range.end - 1 } : {}), digest);
+  }
+
+  async open(digest: Digest): Promise<BlobReader> {
+    return notFoundAsBlob(digest, openFileReader(this.blobPath(digest)));
   }
 
   async readBytes(digest: Digest): Promise<Buffer> {
-    try {
-      return await readFile(this.blobPath(digest));
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") throw new BlobNotFoundError(digest);
-      throw e;
-    }
+    return notFoundAsBlob(digest, readFile(this.blobPath(digest)));
   }
 
   async writer(ref: string, expected?: Expected): Promise<ContentWriter> {
@@ -178,7 +195,17 @@ export class LocalContentStore implements ContentStore {
   }
 }
 
-/** Turns the ENOENT of a missing blob into a BlobNotFoundError. */
+/** Turns the ENOENT of a missing blob's file into a BlobNotFoundError. */
+async function notFoundAsBlob<T>(digest: Digest, op: Promise<T>): Promise<T> {
+  try {
+    return await op;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") throw new BlobNotFoundError(digest);
+    throw e;
+  }
+}
+
+/** Turns the ENOENT of a missing blob into a BlobNotFoundError (on the stream). */
 function wrapNotFound(s: ReadStream, digest: Digest): ReadStream {
   const orig = s.emit.bind(s);
   (s as unknown as { emit: (ev: string, ...a: unknown[]) => boolean }).emit = (ev: string, ...args: unknown[]) => {

@@ -4,7 +4,6 @@
  * chunks (PATCH with Content-Range, then PUT). Index children go before the index, blobs before
  * their manifest, and the manifest is PUT with its own media type. Pushing twice uploads nothing.
  */
-import { createReadStream } from "node:fs";
 import {
   isIndexMediaType, parseIndex, parseManifest, parseReference, type Descriptor, type Digest, type Store,
 } from "@tsbuild/oci";
@@ -70,10 +69,9 @@ export async function push(store: Store, target: Descriptor, ref: string, opts: 
     await client.expect(start, [202], `starting an upload to ${repo}`);
     await start.body.dump();
     let url = location(start);
-    const path = store.content.blobPath(d.digest);
     if (d.size <= chunkSize) {
       const put = await send("PUT", withDigest(url, d.digest), {
-        scope, headers: { "content-type": "application/octet-stream", "content-length": String(d.size) }, body: () => createReadStream(path),
+        scope, headers: { "content-type": "application/octet-stream", "content-length": String(d.size) }, body: () => store.content.reader(d.digest),
       });
       await client.expect(put, [201], `uploading ${d.digest} to ${repo}`);
       await put.body.dump();
@@ -83,7 +81,7 @@ export async function push(store: Store, target: Descriptor, ref: string, opts: 
         const patch = await send("PATCH", url, {
           scope,
           headers: { "content-type": "application/octet-stream", "content-range": `${off}-${end}`, "content-length": String(end - off + 1) },
-          body: () => createReadStream(path, { start: off, end }),
+          body: () => store.content.reader(d.digest, { start: off, end: end + 1 }),
         });
         await client.expect(patch, [202], `uploading a chunk of ${d.digest} to ${repo}`);
         await patch.body.dump();

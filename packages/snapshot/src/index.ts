@@ -1,4 +1,5 @@
 export type { Snapshotter, ActiveSnapshot } from "./snapshotter.js";
+export type { DeltaSnapshots } from "./delta.js";
 export { OverlaySnapshotter } from "./overlay.js";
 export { CopySnapshotter } from "./copy.js";
 export { chooseSnapshotter, overlaySupported } from "./choose.js";

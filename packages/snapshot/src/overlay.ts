@@ -9,6 +9,7 @@ import { mkdir, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { ownerStamp, type LayerEntry } from "@tsbuild/oci";
 import type { ActiveSnapshot, Snapshotter } from "./snapshotter.js";
+import type { DeltaSnapshots } from "./delta.js";
 import { Layout, renameFirstWins } from "./layout.js";
 import { mountOverlay, unmount } from "./mounts.js";
 import { overlayDiff } from "./overlay-diff.js";
@@ -17,8 +18,10 @@ import { execOk } from "./exec.js";
 
 const MAX_OPTION = 3800; // page size 4096 minus the upper/work part and some margin
 
-export class OverlaySnapshotter implements Snapshotter {
+export class OverlaySnapshotter implements Snapshotter, DeltaSnapshots {
   readonly kind = "overlay" as const;
+  /** its committed snapshots are layers of changes: a delta is one made by hand */
+  readonly delta: DeltaSnapshots = this;
   private readonly layout: Layout;
   private readonly active = new Map<string, { dir: string; parent?: string; readonly: boolean; lowers?: string[]; flush?: EarlyFlush }>();
 
@@ -112,7 +115,7 @@ export class OverlaySnapshotter implements Snapshotter {
    * a snapshot by hand, in overlay format (see whiteout()); commitDelta() makes it a snapshot and
    * remove(key) drops it.
    */
-  async deltaDir(key: string): Promise<string> {
+  async prepareDelta(key: string): Promise<string> {
     const dir = await this.layout.freshActiveDir(key);
     await mkdir(join(dir, "upper"), { recursive: true });
     this.active.set(key, { dir, readonly: false });
@@ -136,7 +139,7 @@ export class OverlaySnapshotter implements Snapshotter {
   }
 
   /** The directories of a committed snapshot's chain, nearest first (for looking paths up without mounting). */
-  async chainDirs(name: string): Promise<string[]> {
+  async layerDirs(name: string): Promise<string[]> {
     return (await this.layout.chain(name)).map((n) => join(this.layout.committedDir(n), "fs"));
   }
 

@@ -1,4 +1,5 @@
 import type { LayerEntry } from "@tsbuild/oci";
+import type { DeltaSnapshots } from "./delta.js";
 
 /** A prepared (writable) or viewed (read-only) snapshot, mounted at `root`. */
 export interface ActiveSnapshot {
@@ -27,4 +28,6 @@ export interface Snapshotter {
   exists(name: string): Promise<boolean>;
   /** the parent chain of a committed snapshot, nearest first */
   parents(name: string): Promise<string[]>;
+  /** snapshots made by hand as changes on a committed one (delta.ts), where the snapshotter can; absent, a caller does the step in full */
+  readonly delta?: DeltaSnapshots;
 }

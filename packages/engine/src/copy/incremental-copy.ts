@@ -8,16 +8,22 @@
  *   (the changed files, whiteouts for removed ones), instead of a second full tree.
  *
  * It is used only where the result is certainly the same as a full copy's: one source, a
- * directory of the context; no heredocs; owners by number; the overlay snapshotter; a previous run
+ * directory of the context; no heredocs; owners by number; a snapshotter that makes deltas
+ * (Snapshotter.delta: the overlay one, not the copy one); a previous run
  * on the same parent by the same instruction with the same options, whose snapshot is a full one;
  * few changes, none of them hard-linked; no changed path present in the layers below; and a
  * previous layer without whiteouts or hard links. Anything else, and any failure on the way,
  * copies in full.
+ *
+ * A step's data goes one way: the delta is prepared (DeltaSnapshots.prepareDelta), the changes are
+ * written into it (the Copier, through SafeRoot), its entries are listed, the layer is stored
+ * (storePatchedLayer reads the previous layer's blob through the content store), and the delta is
+ * committed as the step's snapshot.
  */
 import { chmodSync, lchownSync, lstatSync, mkdirSync } from "node:fs";
 import { join, posix } from "node:path";
 import { statEntry, storePatchedLayer, walkDirectory, type LayerEntry, type StoredLayer } from "@tsbuild/oci";
-import { OverlaySnapshotter } from "@tsbuild/snapshot";
+import type { DeltaSnapshots, Snapshotter } from "@tsbuild/snapshot";
 import type { SolverEnv, StageState } from "../solver/state.js";
 import type { CacheRecord } from "../cache/build-cache.js";
 import { Copier, type CopyRequest } from "./copier.js";
@@ -54,7 +60,7 @@ function within(dir: string, p: string): boolean {
 }
 
 /** The previous run of this step whose snapshot is a full tree on the current parent. */
-async function previousRun(env: SolverEnv, st: StageState, snap: OverlaySnapshotter, createdBy: string, inputs: StepInputs): Promise<{ record: CacheRecord; snapshot: string } | undefined> {
+async function previousRun(env: SolverEnv, st: StageState, snap: Snapshotter, createdBy: string, inputs: StepInputs): Promise<{ record: CacheRecord; snapshot: string } | undefined> {
   const snapshotOf = (r: CacheRecord) => chainName(st.snapshot, (r.layer as NonNullable<CacheRecord["layer"]>).diffId);
   let candidates = (await env.cache.children(st.key))
     // the same step in every input but the files: its key made with its own source is its key (platform, epoch… included)
@@ -84,7 +90,8 @@ async function previousRun(env: SolverEnv, st: StageState, snap: OverlaySnapshot
 /** The incremental copy, or undefined to copy in full (nothing is left behind then). */
 export async function incrementalCopy(env: SolverEnv, st: StageState, createdBy: string, inputs: StepInputs, plan: IncrementalCopy): Promise<IncrementalResult | undefined> {
   const snap = env.snapshotter;
-  if (!(snap instanceof OverlaySnapshotter) || !inputs.source?.startsWith("context:")) return undefined;
+  const deltas: DeltaSnapshots | undefined = snap.delta;
+  if (!deltas || !inputs.source?.startsWith("context:")) return undefined;
   const prev = await previousRun(env, st, snap, createdBy, inputs);
   if (!prev) return undefined;
   const [beforeLines, afterLines] = await Promise.all([
@@ -104,12 +111,12 @@ export async function incrementalCopy(env: SolverEnv, st: StageState, createdBy:
   const ctx = plan.request.source.root;
   if (changed.some((p) => (lstatSync(join(ctx, p), { throwIfNoEntry: false })?.nlink ?? 1) > 1 && after.get(p)?.startsWith("file "))) return undefined;
   const destOf = (p: string) => posix.join(plan.destDir, p.slice(plan.srcDir.length).replace(/^\//, ""));
-  const [prevTree] = (await snap.chainDirs(prev.snapshot)) as [string];
+  const [prevTree] = (await deltas.layerDirs(prev.snapshot)) as [string];
   if (!isRealDir(prevTree, plan.destDir)) return undefined;
-  const below = st.snapshot === undefined ? [] : await snap.chainDirs(st.snapshot);
+  const below = st.snapshot === undefined ? [] : await deltas.layerDirs(st.snapshot);
   if (changed.some((p) => below.some((l) => lstatSync(join(l, destOf(p)), { throwIfNoEntry: false })))) return undefined;
   const key = `delta-${Math.random().toString(36).slice(2)}`;
-  const delta = await snap.deltaDir(key);
+  const delta = await deltas.prepareDelta(key);
   let copier: Copier | undefined;
   try {
     copier = new Copier({ ...plan.request, targetRoot: delta });
@@ -141,7 +148,7 @@ export async function incrementalCopy(env: SolverEnv, st: StageState, createdBy:
         fresh.add(destOf(d));
       }
       if (!inAfter(p)) {
-        await snap.whiteout(join(delta, dest));
+        await deltas.whiteout(join(delta, dest));
         dropTree.add(dest);
       } else if (isDir(after.get(p)) && isDir(before.get(p))) {
         if (!lstatSync(join(delta, dest), { throwIfNoEntry: false })) mkdirSync(join(delta, dest));
@@ -200,7 +207,7 @@ export async function incrementalCopy(env: SolverEnv, st: StageState, createdBy:
     const name = chainName(st.snapshot, layer.diffId);
     await holdSnapshots(env, [name]);
     if (await snap.exists(name)) await snap.remove(key);
-    else await snap.commitDelta(name, prev.snapshot, key);
+    else await deltas.commitDelta(name, prev.snapshot, key);
     return {
       layer, committed, snapshot: name,
       detail: `incremental: ${changed.length} of ${diff.entries} entries changed`,

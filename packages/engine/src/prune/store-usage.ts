@@ -3,7 +3,7 @@
  * use), committed snapshots (and which record or image needs each), RUN cache mounts, leftovers
  * of dead builds, and the live build sessions. Read-only; prune-plan.ts decides from it.
  */
-import { readdir, readFile, stat } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { dirSize, isDigest, liveSessions, OwnerCheck, type Digest, type SessionRecord, type Store } from "@tsbuild/oci";
 import { listCommitted, listSnapshotDebris, type CommittedSnapshot, type SnapshotDebris } from "@tsbuild/snapshot";
@@ -75,8 +75,8 @@ export async function analyzeStore(store: Store, cache = new LocalCache(store)):
   const sessions = await liveSessions(store.root);
   const blobs = new Map<Digest, BlobUsage>();
   for await (const b of store.content.walk()) {
-    const s = await stat(store.content.blobPath(b.digest)).catch(() => undefined);
-    if (s) blobs.set(b.digest, { size: s.size, mtimeMs: s.mtimeMs });
+    const mtimeMs = await store.content.writtenAt(b.digest);
+    if (mtimeMs !== undefined) blobs.set(b.digest, { size: b.size, mtimeMs });
   }
   const imageBlobs = new Set<Digest>();
   for (const r of await store.images.list()) await store.closure(r.target, imageBlobs);

@@ -1,14 +1,14 @@
 /**
  * A layer made from an earlier (uncompressed) layer file with some paths replaced, without reading
  * the unchanged files again: only the tar headers are parsed, and the earlier layer's bytes go out
- * as large ranges (header, PAX records and body of every kept entry) read straight from its file,
- * except the entries `drop` names; the `fresh` entries are written in their place, in walk order
+ * as large ranges (header, PAX records and body of every kept entry) read straight from the
+ * store's blob (ContentStore.open, a random-access reader: never a file path here), except the entries `drop` names; the `fresh` entries are written in their place, in walk order
  * (byte order per path component, parents before children). Layers with whiteouts, opaque
  * directories, hard links or GNU/global headers are refused (PatchUnsupportedError): the caller
  * writes the layer in full instead.
  */
 import { createHash } from "node:crypto";
-import { open, type FileHandle } from "node:fs/promises";
+import { openFileReader, type BlobReader } from "../blob-reader.js";
 import type { ContentStore } from "../content-store.js";
 import type { Digest } from "../digest.js";
 import type { StoredLayer } from "../image-writer.js";
@@ -88,38 +88,33 @@ async function* tagged(bytes: AsyncIterable<Buffer>): AsyncIterable<Piece> {
   for await (const b of bytes) yield { bytes: b };
 }
 
-async function readAt(fh: FileHandle, pos: number, size: number): Promise<Buffer> {
-  const buf = Buffer.allocUnsafe(size);
-  let n = 0;
-  while (n < size) {
-    const { bytesRead } = await fh.read(buf, n, size - n, pos + n);
-    if (bytesRead === 0) break;
-    n += bytesRead;
-  }
-  return buf.subarray(0, n);
-}
-
 /**
  * The bytes of the patched layer, in pieces.
- * @param oldFile the earlier layer's file (an uncompressed tar)
+ * @param old the earlier layer (an uncompressed tar): a reader of its bytes (left open: its opener
+ *   closes it), or (tests) the path of a file holding them
  * @param drop which of the earlier layer's paths to leave out (those replaced or removed); it is
  *   given each entry's mtime too, and may throw to give the patch up
  */
 export async function* patchLayer(
-  oldFile: string, drop: PatchDrop, fresh: readonly LayerEntry[], opts: PatchOptions = {},
+  old: BlobReader | string, drop: PatchDrop, fresh: readonly LayerEntry[], opts: PatchOptions = {},
 ): AsyncIterable<Buffer> {
-  for await (const p of patchPieces(oldFile, drop, fresh, opts)) yield p.bytes;
+  const reader = typeof old === "string" ? await openFileReader(old) : old;
+  try {
+    for await (const p of patchPieces(reader, drop, fresh, opts)) yield p.bytes;
+  } finally {
+    if (reader !== old) await reader.close();
+  }
 }
 
 type PatchOptions = { sourceDateEpoch?: number; /** (tests) */ readSize?: number };
 
-/** A piece of the patched layer: bytes of the earlier layer (from offset `at` of its file) or fresh ones. */
+/** A piece of the patched layer: bytes of the earlier layer (from its offset `at`) or fresh ones. */
 interface Piece {
   bytes: Buffer;
   at?: number;
 }
 
-async function* patchPieces(oldFile: string, drop: PatchDrop, fresh: readonly LayerEntry[], opts: PatchOptions): AsyncIterable<Piece> {
+async function* patchPieces(old: BlobReader, drop: PatchDrop, fresh: readonly LayerEntry[], opts: PatchOptions): AsyncIterable<Piece> {
   const { readSize = CHUNK, ...tarOpts } = opts;
   const add = [...fresh].sort((a, b) => compareWalkOrder(a.path, b.path));
   let next = 0;
@@ -128,56 +123,51 @@ async function* patchPieces(oldFile: string, drop: PatchDrop, fresh: readonly La
     while (next < add.length && (path === undefined || compareWalkOrder((add[next] as LayerEntry).path, path) < 0)) out.push(add[next++] as LayerEntry);
     return out.length ? tagged(tarBytes(out, { ...tarOpts, end: false })) : undefined;
   };
-  const fh = await open(oldFile, "r");
-  try {
-    let start = 0; // where the piece in `buf` starts in the file
-    let pos = 0; // the next entry's first header
-    let keepFrom = 0; // the start of the kept bytes not handed out yet
-    let size = readSize;
-    for (let ended = false; !ended;) {
-      const asked = size;
-      const buf = await readAt(fh, start, asked);
-      size = readSize;
-      if (buf.length === 0) throw new TarFormatError("unexpected end of tar stream (truncated layer)");
-      const end = start + buf.length;
-      const kept = function* (upTo: number) {
-        if (keepFrom < upTo) yield { bytes: buf.subarray(keepFrom - start, upTo - start), at: keepFrom };
-        keepFrom = Math.max(keepFrom, upTo);
-      };
-      while (pos < end) {
-        const e = parseEntry(buf, pos - start, pos);
-        if (e === "more") {
-          if (pos === start) {
-            if (buf.length < asked) throw new TarFormatError("unexpected end of tar stream (truncated layer)");
-            size = asked * 2; // headers larger than a piece (long PAX records): a larger one
-          }
-          break;
+  let start = 0; // where the piece in `buf` starts in the earlier layer
+  let pos = 0; // the next entry's first header
+  let keepFrom = 0; // the start of the kept bytes not handed out yet
+  let size = readSize;
+  for (let ended = false; !ended;) {
+    const asked = size;
+    const buf = await old.read(start, asked);
+    size = readSize;
+    if (buf.length === 0) throw new TarFormatError("unexpected end of tar stream (truncated layer)");
+    const end = start + buf.length;
+    const kept = function* (upTo: number) {
+      if (keepFrom < upTo) yield { bytes: buf.subarray(keepFrom - start, upTo - start), at: keepFrom };
+      keepFrom = Math.max(keepFrom, upTo);
+    };
+    while (pos < end) {
+      const e = parseEntry(buf, pos - start, pos);
+      if (e === "more") {
+        if (pos === start) {
+          if (buf.length < asked) throw new TarFormatError("unexpected end of tar stream (truncated layer)");
+          size = asked * 2; // headers larger than a piece (long PAX records): a larger one
         }
-        if (e === "end") {
-          ended = true;
-          break;
-        }
-        const before = freshBefore(e.path);
-        if (before) {
-          yield* kept(pos);
-          yield* before;
-        }
-        if (drop(e.path, e.mtime)) {
-          yield* kept(pos);
-          keepFrom = e.end;
-        }
-        pos = e.end;
+        break;
       }
-      yield* kept(Math.min(pos, end));
-      // the next piece: from the entry that did not fit, or on through a body (skipped when dropped)
-      start = pos < end || keepFrom >= pos ? pos : end;
+      if (e === "end") {
+        ended = true;
+        break;
+      }
+      const before = freshBefore(e.path);
+      if (before) {
+        yield* kept(pos);
+        yield* before;
+      }
+      if (drop(e.path, e.mtime)) {
+        yield* kept(pos);
+        keepFrom = e.end;
+      }
+      pos = e.end;
     }
-    const rest = freshBefore(undefined);
-    if (rest) yield* rest;
-    yield { bytes: Buffer.alloc(1024) }; // the end-of-archive marker
-  } finally {
-    await fh.close();
+    yield* kept(Math.min(pos, end));
+    // the next piece: from the entry that did not fit, or on through a body (skipped when dropped)
+    start = pos < end || keepFrom >= pos ? pos : end;
   }
+  const rest = freshBefore(undefined);
+  if (rest) yield* rest;
+  yield { bytes: Buffer.alloc(1024) }; // the end-of-archive marker
 }
 
 /** Fresh bytes kept in memory from the digest pass to the write (beyond it: one pass that writes as it goes). */
@@ -185,7 +175,7 @@ const KEEP_FRESH = 16 << 20;
 
 /**
  * The patched layer of the uncompressed layer `old`, into the store. Its digest is known as soon as
- * the bytes are hashed (one pass over the earlier layer's file); writing them into the store and
+ * the bytes are hashed (one pass over the earlier layer's blob); writing them into the store and
  * making them durable goes on in `committed`, so that the build can go on meanwhile (the next step
  * needs the snapshot, not the blob): wait for it before anything reads the blob. Until then the blob
  * is not in the store; a killed build leaves at most an ingest file.
@@ -194,7 +184,21 @@ export async function storePatchedLayer(
   store: ContentStore, old: Descriptor, drop: PatchDrop, fresh: readonly LayerEntry[], opts: { sourceDateEpoch?: number } = {},
 ): Promise<{ layer: StoredLayer; committed: Promise<void> }> {
   if (layerCompression(old.mediaType) !== "none") throw new PatchUnsupportedError(`the layer is compressed (${old.mediaType})`);
-  const file = store.blobPath(old.digest);
+  const reader = await store.open(old.digest);
+  // the reader serves both passes: closed when the blob is written, or at once on a failure
+  try {
+    const out = await patchInto(store, reader, drop, fresh, opts);
+    void out.committed.then(() => reader.close(), () => reader.close()).catch(() => undefined);
+    return out;
+  } catch (e) {
+    await reader.close();
+    throw e;
+  }
+}
+
+async function patchInto(
+  store: ContentStore, old: BlobReader, drop: PatchDrop, fresh: readonly LayerEntry[], opts: { sourceDateEpoch?: number },
+): Promise<{ layer: StoredLayer; committed: Promise<void> }> {
   const done = (digest: Digest, size: number, committed: Promise<void>) => {
     committed.catch(() => undefined); // (seen by whoever waits for it; not an unhandled rejection meanwhile)
     return { layer: { descriptor: { mediaType: ociLayerMediaType("none"), digest, size }, diffId: digest }, committed };
@@ -202,18 +206,18 @@ export async function storePatchedLayer(
   if (fresh.reduce((n, e) => n + (e.size ?? 0), 0) > KEEP_FRESH) {
     const w = await store.writer("layer");
     try {
-      for await (const p of patchPieces(file, drop, fresh, opts)) await w.write(p.bytes);
+      for await (const p of patchPieces(old, drop, fresh, opts)) await w.write(p.bytes);
     } catch (e) {
       await w.abort();
       throw e;
     }
     return done(w.digest, w.offset, w.commit({ digest: w.digest, size: w.offset }).then(() => undefined));
   }
-  // the digest; what to write: ranges of the earlier layer's file, and the fresh bytes
+  // the digest; what to write: ranges of the earlier layer, and the fresh bytes
   const hash = createHash("sha256");
   let size = 0;
   const plan: (Buffer | { from: number; to: number })[] = [];
-  for await (const p of patchPieces(file, drop, fresh, opts)) {
+  for await (const p of patchPieces(old, drop, fresh, opts)) {
     hash.update(p.bytes);
     size += p.bytes.length;
     const last = plan[plan.length - 1];
@@ -222,29 +226,24 @@ export async function storePatchedLayer(
     else plan.push({ from: p.at, to: p.at + p.bytes.length });
   }
   const digest: Digest = `sha256:${hash.digest("hex")}`;
-  return done(digest, size, writePlan(store, file, plan, { digest, size }));
+  return done(digest, size, writePlan(store, old, plan, { digest, size }));
 }
 
 /** Writes the planned bytes into the store; the writer verifies them against the digest of the first pass. */
-async function writePlan(store: ContentStore, file: string, plan: (Buffer | { from: number; to: number })[], expected: { digest: Digest; size: number }): Promise<void> {
+async function writePlan(store: ContentStore, old: BlobReader, plan: (Buffer | { from: number; to: number })[], expected: { digest: Digest; size: number }): Promise<void> {
   const w = await store.writer("layer", expected);
   try {
-    const fh = await open(file, "r");
-    try {
-      for (const item of plan) {
-        if (Buffer.isBuffer(item)) {
-          await w.write(item);
-          continue;
-        }
-        for (let at = item.from; at < item.to;) {
-          const buf = await readAt(fh, at, Math.min(CHUNK, item.to - at));
-          if (buf.length === 0) throw new TarFormatError("the earlier layer shrank while it was patched");
-          await w.write(buf);
-          at += buf.length;
-        }
+    for (const item of plan) {
+      if (Buffer.isBuffer(item)) {
+        await w.write(item);
+        continue;
       }
-    } finally {
-      await fh.close();
+      for (let at = item.from; at < item.to;) {
+        const buf = await old.read(at, Math.min(CHUNK, item.to - at));
+        if (buf.length === 0) throw new TarFormatError("the earlier layer shrank while it was patched");
+        await w.write(buf);
+        at += buf.length;
+      }
     }
     await w.commit();
   } catch (e) {
