@@ -10,7 +10,7 @@ import { lstat, readdir, readlink } from "node:fs/promises";
 import { closeSync, lstatSync, readdirSync, readlinkSync, writeSync } from "node:fs";
 import { posix } from "node:path";
 import {
-  createFileAt, fdPath, linkAt, lstatAt, mkdirAt, openDirAt, removeAt, resolveInRoot, SafeRoot, setMetaAt, setMetaFd, symlinkAt,
+  createFileAt, fdPath, linkAt, lstatAt, mkdirAt, openDirAt, resolveInRoot, SafeRoot, setMetaAt, setMetaFd, symlinkAt,
   UnsafeLayerError, UnsafePathError, type RootDir,
 } from "@tsbuild/oci";
 import type { IgnoreMatcher } from "../context/dockerignore.js";
@@ -190,7 +190,7 @@ export class Copier {
     const mode = applyChmod && this.req.chmod !== undefined ? this.req.chmod : st.mode & 0o7777;
     const meta = { uid: o.uid, gid: o.gid, mode, ...statTimes(st) };
     if (st.isDirectory()) {
-      if (existing && !existing.isDirectory()) removeAt(dir, name);
+      if (existing && !existing.isDirectory()) this.root.remove(dir, name, existing);
       const made = !existing || !existing.isDirectory();
       if (made) mkdirAt(dir, name);
       const fd = openDirAt(dir, name);
@@ -202,10 +202,7 @@ export class Copier {
       }
       return;
     }
-    if (existing) {
-      removeAt(dir, name);
-      if (existing.isDirectory() || existing.isSymbolicLink()) this.root.forget(dir);
-    }
+    if (existing) this.root.remove(dir, name, existing);
     if (st.isSymbolicLink()) {
       symlinkAt(dir, name, readlinkSync(srcAbs));
       setMetaAt(dir, name, { uid: o.uid, gid: o.gid, ...statTimes(st) });
@@ -324,11 +321,7 @@ export class Copier {
     for (const f of this.req.inline ?? []) {
       const t = this.target(destIsDir ? `${destAbs}/${f.name}` : destAbs);
       const o = this.req.chown ?? { uid: 0, gid: 0 };
-      const existing = lstatAt(t.dir, t.name);
-      if (existing) {
-        removeAt(t.dir, t.name);
-        if (existing.isDirectory() || existing.isSymbolicLink()) this.root.forget(t.dir);
-      }
+      this.root.remove(t.dir, t.name);
       const fd = createFileAt(t.dir, t.name, 0o600);
       try {
         writeSync(fd, f.content);

@@ -42,7 +42,8 @@ function stageSources(env: SolverEnv): StageSources {
 export function handlerRoles(env: SolverEnv): HandlerRoles {
   return {
     graph: env.graph,
-    clock: env,
+    // its own value: no handler holds the build state, not even under another type
+    clock: env.epoch !== undefined ? { epoch: env.epoch } : {},
     steps: {
       change: (st, createdBy, change, inputs, shortcut, bound = "files") =>
         fsStep(env, st, createdBy, change, inputs, shortcut, bound === "containers" ? env.runLimiter : env.limiter),

@@ -8,5 +8,5 @@ export { GzipWorkerPool, sharedGzipPool } from "./gzip-pool.js";
 export { readTar, type TarEntry } from "./tar-reader.js";
 export { TarFormatError, type TarHeader } from "./tar-format.js";
 export { normalizeEntryName, resolveInRoot } from "./safe-path.js";
-export { readXattrs, setXattr } from "./xattrs.js";
+export { readXattrs } from "./xattrs.js";
 export { ingestLayerTar } from "./ingest-layer.js";

@@ -18,7 +18,7 @@ import type { Readable } from "node:stream";
 import { DigestingStream, type Digest } from "../digest.js";
 import { UnsafeLayerError, UnsafePathError } from "../errors.js";
 import {
-  createFileAt, linkAt, lstatAt, mkdirAt, mknodAt, readdirAt, removeAt, SafeRoot, setMetaAt, setMetaFd, setXattrAt,
+  createFileAt, linkAt, lstatAt, mkdirAt, mknodAt, PATH_MAX, readdirAt, SafeRoot, setMetaAt, setMetaFd, setXattrAt,
   symlinkAt, type RootDir,
 } from "../root/safe-root.js";
 import { OPAQUE_MARKER, WHITEOUT_PREFIX } from "./entry.js";
@@ -38,7 +38,6 @@ export interface ApplyResult {
 }
 
 const seconds = (d: Date) => d.getTime() / 1000;
-const PATH_MAX = 4096;
 
 /** An entry's parent, made (0755) when missing (`make`); a path error becomes the layer's. */
 function parentOf(root: SafeRoot, entry: string, name: string, make = true): { dir: RootDir; name: string } {
@@ -48,14 +47,6 @@ function parentOf(root: SafeRoot, entry: string, name: string, make = true): { d
     if (e instanceof UnsafePathError) throw new UnsafeLayerError(entry, e.message);
     throw e;
   }
-}
-
-/** Removes `dir/name`; a removed directory or symlink may have been on the way of a remembered path. */
-function remove(root: SafeRoot, dir: RootDir, name: string): void {
-  const st = lstatAt(dir, name);
-  if (!st) return;
-  removeAt(dir, name);
-  if (st.isDirectory() || st.isSymbolicLink()) root.forget(dir);
 }
 
 export async function applyLayer(source: Readable, target: string, opts: ApplyOptions = {}): Promise<ApplyResult> {
@@ -95,14 +86,14 @@ export async function applyLayer(source: Readable, target: string, opts: ApplyOp
       if (base === OPAQUE_MARKER) {
         // keep what this layer already wrote in the directory, drop what lower layers had
         for (const child of readdirAt(dir)) {
-          if (!written.has(dir.rel ? `${dir.rel}/${child}` : child)) remove(root, dir, child);
+          if (!written.has(dir.rel ? `${dir.rel}/${child}` : child)) root.remove(dir, child);
         }
         continue;
       }
       if (base.startsWith(WHITEOUT_PREFIX)) {
         const victim = base.slice(WHITEOUT_PREFIX.length);
         if (victim === "" || victim === "." || victim === ".." || victim.includes("/")) throw new UnsafeLayerError(h.name, "bad whiteout name");
-        remove(root, dir, victim);
+        root.remove(dir, victim);
         continue;
       }
 
@@ -110,7 +101,7 @@ export async function applyLayer(source: Readable, target: string, opts: ApplyOp
         throw new UnsafeLayerError(h.name, h.linkname === "" ? "a link with no target" : "NUL byte in its link target");
       }
       const existing = lstatAt(dir, base);
-      if (existing && !(existing.isDirectory() && h.type === "5")) remove(root, dir, base);
+      if (existing && !(existing.isDirectory() && h.type === "5")) root.remove(dir, base, existing);
 
       switch (h.type) {
         case "5":

@@ -1,6 +1,7 @@
 /**
- * Extended attributes. Node has no xattr API; Debian's `getfattr`/`setfattr` (package attr) are
- * used, only where xattrs are asked for or present in a layer, so the common path costs nothing.
+ * Reading extended attributes. Node has no xattr API; Debian's `getfattr` (package attr) is used,
+ * only where xattrs are asked for, so the common path costs nothing. (Setting one: SafeRoot's
+ * setXattrAt, through the entry's directory.)
  */
 import { spawn } from "node:child_process";
 
@@ -36,9 +37,4 @@ export async function readXattrs(root: string): Promise<Map<string, Record<strin
     out.set(current, rec);
   }
   return out;
-}
-
-export async function setXattr(path: string, key: string, value: Buffer): Promise<void> {
-  const r = await run("setfattr", ["-h", "-n", key, "-v", "0s" + value.toString("base64"), path]);
-  if (r.code !== 0) throw new Error(`setfattr ${key} on ${path} failed: ${r.stderr.trim()}`);
 }

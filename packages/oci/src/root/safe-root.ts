@@ -125,6 +125,17 @@ export class SafeRoot {
     }
   }
 
+  /**
+   * Removes `dir/name` (everything below a directory; a symlink itself, never followed), given its
+   * lstat when the caller has it; a directory or symlink removed may have been on the way of a path
+   * resolved before, so those are forgotten (all but `dir`).
+   */
+  remove(dir: RootDir, name: string, st: Stats | undefined = lstatAt(dir, name)): void {
+    if (!st) return;
+    removeAt(dir, name);
+    if (st.isDirectory() || st.isSymbolicLink()) this.forget(dir);
+  }
+
   /** Closes the descriptors forgotten so far: call it only where no RootDir got before is used again (between a layer's entries). */
   settle(): void {
     for (const fd of this.retired) closeSync(fd);
