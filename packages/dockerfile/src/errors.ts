@@ -9,6 +9,8 @@ export type DockerfileErrorCode =
   | "empty-file"
   | "parse"
   | "directive"
+  | "frontend"
+  | "build-arg"
   | "unknown-instruction"
   | "flag-not-allowed"
   | "bad-flag"

@@ -16,3 +16,12 @@ export { parseSpecFields, splitSpecFields, quoteSpecField, SpecSyntaxError } fro
 export type { SpecField } from "./spec-fields.js";
 export { parseMountSpec, mountSpecFromFields, canonicalMountSpec, parseRamBytes, MountSpecError } from "./mount-spec.js";
 export type { MountSpec, MountType, BindMountSpec, CacheMountSpec, TmpfsMountSpec, SecretMountSpec, SshMountSpec, CacheSharing } from "./mount-spec.js";
+export { chooseFrontend, DOCKERFILE_SYNTAX_VERSION, SYNTAX_BUILD_ARG } from "./syntax.js";
+export type { FrontendChoice } from "./syntax.js";
+export { chooseCheckOptions, parseCheckOptions, CHECK_BUILD_ARG } from "./check-options.js";
+export type { CheckOptions, CheckChoice } from "./check-options.js";
+export { findDirective } from "./directive-scan.js";
+export type { FoundDirective } from "./directive-scan.js";
+export { readBuilderArgs, BUILDER_ARGS } from "./builder-args.js";
+export type { BuilderArgs } from "./builder-args.js";
+export { parseGoBool } from "./go-bool.js";

@@ -10,6 +10,9 @@ import { toInstruction, type ArgInstruction, type Instruction } from "./instruct
 import { parseDockerfile } from "./parser.js";
 import { expandWord, ExpansionError } from "./shell-lex.js";
 import { hostPlatform, parsePlatform, platformArgs, PROXY_ARGS, type PlatformSpec } from "./platform.js";
+import { BUILDER_ARGS, readBuilderArgs, type BuilderArgs } from "./builder-args.js";
+import { chooseFrontend, type FrontendChoice } from "./syntax.js";
+import { chooseCheckOptions } from "./check-options.js";
 
 export type StageBase =
   | { kind: "image"; ref: string }
@@ -46,6 +49,12 @@ export interface BuildGraph {
   buildArgs: Map<string, string>;
   buildPlatform: PlatformSpec;
   targetPlatform: PlatformSpec;
+  /** whether the target platform was asked for (--platform) rather than taken from this host */
+  explicitPlatform: boolean;
+  /** what the BUILDKIT_* build args BuildKit reads itself ask for (builder-args.ts) */
+  builderArgs: BuilderArgs;
+  /** the frontend the Dockerfile asks for (`# syntax=`, BUILDKIT_SYNTAX), always tsbuild's own */
+  frontend: FrontendChoice;
   warnings: string[];
   escapeToken: string;
 }
@@ -60,14 +69,34 @@ export interface LowerOptions {
   buildPlatform?: PlatformSpec;
 }
 
-/** Parses and lowers in one call. */
+/**
+ * The frontend checks that read the Dockerfile's text before it is parsed: the frontend asked for
+ * (a Dockerfile in another frontend's language is refused before the parser trips on it) and the
+ * check options. Throws DockerfileError; the warnings go first in the graph's.
+ */
+export function frontendOf(text: string, file: string, buildArgs: ReadonlyMap<string, string>): FrontendChoice {
+  const frontend = chooseFrontend(text, buildArgs, file);
+  const check = chooseCheckOptions(text, buildArgs, file);
+  return { ...frontend, warnings: [...frontend.warnings, ...check.warnings] };
+}
+
+/** Checks the frontend, parses and lowers in one call. */
 export function loadDockerfile(text: string, file = "Dockerfile", opts: LowerOptions = {}): BuildGraph {
-  return lower(parseDockerfile(text, { file }), opts);
+  const frontend = frontendOf(text, file, toMap(opts.buildArgs));
+  const graph = lower(parseDockerfile(text, { file }), opts);
+  graph.frontend = frontend;
+  graph.warnings.unshift(...frontend.warnings);
+  return graph;
+}
+
+function toMap(args: LowerOptions["buildArgs"]): Map<string, string> {
+  return args instanceof Map ? new Map(args) : new Map(Object.entries(args ?? {}));
 }
 
 export function lower(parsed: ParsedDockerfile, opts: LowerOptions = {}): BuildGraph {
   const file = parsed.file;
-  const buildArgs = opts.buildArgs instanceof Map ? new Map(opts.buildArgs) : new Map(Object.entries(opts.buildArgs ?? {}));
+  const buildArgs = toMap(opts.buildArgs);
+  const builderArgs = readBuilderArgs(buildArgs, file);
   const buildPlatform = opts.buildPlatform ?? hostPlatform();
   const targetPlatform = opts.platform ?? buildPlatform;
   const predefined = platformArgs(buildPlatform, targetPlatform);
@@ -193,7 +222,7 @@ export function lower(parsed: ParsedDockerfile, opts: LowerOptions = {}): BuildG
 
   for (const k of buildArgs.keys()) {
     // SOURCE_DATE_EPOCH is read by the builder itself (reproducible timestamps), as in BuildKit
-    if (!declared.has(k) && !PROXY_ARGS.has(k) && !predefined.has(k) && k !== "SOURCE_DATE_EPOCH") {
+    if (!declared.has(k) && !PROXY_ARGS.has(k) && !predefined.has(k) && !BUILDER_ARGS.has(k) && k !== "SOURCE_DATE_EPOCH") {
       warnings.push(`[Warning] One or more build-args [${k}] were not consumed`);
     }
   }
@@ -207,6 +236,9 @@ export function lower(parsed: ParsedDockerfile, opts: LowerOptions = {}): BuildG
     buildArgs,
     buildPlatform,
     targetPlatform,
+    explicitPlatform: opts.platform !== undefined,
+    builderArgs,
+    frontend: { from: "default", warnings: [] },
     warnings,
     escapeToken: parsed.escapeToken,
   };

@@ -1,5 +1,5 @@
 import { resolve } from "node:path";
-import { DockerfileError, dumpBuildkit, lower, parseDockerfile, parsePlatform } from "@tsbuild/dockerfile";
+import { DockerfileError, dumpBuildkit, frontendOf, lower, parseDockerfile, parsePlatform } from "@tsbuild/dockerfile";
 import type { Command } from "../command.js";
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from "../command.js";
 import { flag, list, parseArgs, str, UsageError } from "../args.js";
@@ -42,19 +42,23 @@ export const parseCommand: Command = {
     }
     const display = fileArg === "-" ? "Dockerfile" : fileArg;
     try {
-      const parsed = parseDockerfile(text, { file: display });
       // buildkit-dump is the parser's view (as BuildKit's parser tests): syntax errors only.
-      // json is the lowered graph: every instruction, flag and stage reference is checked.
+      // json is the lowered graph: the frontend (# syntax=, # check=), every instruction, flag and
+      // stage reference is checked.
       if (format === "buildkit-dump") {
-        io.stdout.write(dumpBuildkit(parsed));
+        io.stdout.write(dumpBuildkit(parseDockerfile(text, { file: display })));
         return EXIT_OK;
       }
+      const buildArgs = parseBuildArgs(list(args, "build-arg"), io.env);
+      const frontend = frontendOf(text, display, buildArgs);
       const target = str(args, "target");
-      const graph = lower(parsed, {
-        buildArgs: parseBuildArgs(list(args, "build-arg"), io.env),
+      const graph = lower(parseDockerfile(text, { file: display }), {
+        buildArgs,
         ...(target !== undefined ? { target } : {}),
         ...(platform ? { platform } : {}),
       });
+      graph.frontend = frontend;
+      graph.warnings.unshift(...frontend.warnings);
       for (const w of graph.warnings) io.stderr.write(`${w}\n`);
       io.stdout.write(JSON.stringify(graph, (_k, v: unknown) => (v instanceof Map ? Object.fromEntries(v) : v), 2) + "\n");
       return EXIT_OK;
