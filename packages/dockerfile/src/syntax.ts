@@ -90,7 +90,7 @@ function checkImage(image: string): Checked {
   const ref = parseImageRef(image);
   if (!ref) return { ok: false, why: `"${image}" is not an image reference` };
   if (ref.repository !== DOCKERFILE_REPO) {
-    return { ok: false, why: `frontend image ${image} is not supported: tsbuild builds Dockerfiles with its own frontend, which is docker/dockerfile:${DOCKERFILE_SYNTAX_VERSION}` };
+    return { ok: false, why: `frontend image ${image} is not supported: tsbuild runs no frontend image, it builds Dockerfiles itself (the syntax of docker/dockerfile:${DOCKERFILE_SYNTAX_VERSION})` };
   }
   const tag = ref.tag;
   if (tag === undefined || tag === "latest" || tag === "labs") return { ok: true, newer: false };

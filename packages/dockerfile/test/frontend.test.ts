@@ -6,8 +6,8 @@
  */
 import { describe, expect, it } from "vitest";
 import {
-  chooseCheckOptions, chooseFrontend, DockerfileError, DOCKERFILE_SYNTAX_VERSION, findDirective, loadDockerfile, parseCheckOptions,
-  readBuilderArgs, type BuildGraph,
+  chooseCheckOptions, chooseFrontend, DockerfileError, DOCKERFILE_SYNTAX_VERSION, findDirective, formatPlatform, hostPlatform, loadDockerfile,
+  parseCheckOptions, parsePlatform, readBuilderArgs, type BuildGraph,
 } from "../src/index.js";
 
 const amd64 = { os: "linux", architecture: "amd64" };
@@ -161,5 +161,26 @@ describe("the BUILDKIT_* build args BuildKit reads itself", () => {
     });
     expect(g.warnings).toEqual(["[Warning] One or more build-args [BUILDKIT_UNKNOWN] were not consumed"]);
     expect(g.builderArgs).toEqual({ inlineCache: true, multiPlatform: false, keepGitDir: true });
+  });
+});
+
+describe("--platform as BuildKit normalizes it (what TARGETPLATFORM says, checked against BuildKit 0.13)", () => {
+  it.each([
+    ["linux/arm", "linux/arm/v7"], ["linux/arm64/v8", "linux/arm64"], ["linux/amd64/v1", "linux/amd64"], ["linux/x86_64", "linux/amd64"],
+    ["linux/aarch64", "linux/arm64"], ["linux/armhf", "linux/arm/v7"], ["linux/armel", "linux/arm/v6"], ["linux/arm/v6", "linux/arm/v6"],
+    ["LINUX/AMD64", "linux/amd64"], ["linux/arm/7", "linux/arm/v7"], ["linux/arm64/9", "linux/arm64/9"], ["linux/i386", "linux/386"],
+    ["arm64", "linux/arm64"], ["i386", "linux/386"], ["macos/arm64", "darwin/arm64"],
+  ])("%s is %s", (given, want) => {
+    expect(formatPlatform(parsePlatform(given)!)).toBe(want);
+  });
+  it("an OS alone takes this host's architecture; nonsense is refused", () => {
+    expect(parsePlatform("linux")).toEqual({ os: "linux", architecture: hostPlatform().architecture });
+    expect(parsePlatform("nonsense")).toBeUndefined();
+    expect(parsePlatform("linux/amd64/v2/x")).toBeUndefined();
+    expect(parsePlatform("linux//amd64")).toBeUndefined();
+  });
+  it("TARGETVARIANT of --platform linux/arm is v7, as BuildKit's", () => {
+    const g = loadDockerfile("FROM a\n", "Dockerfile", { platform: parsePlatform("linux/arm")!, buildPlatform: amd64 });
+    expect(g.targetPlatform).toEqual({ os: "linux", architecture: "arm", variant: "v7" });
   });
 });

@@ -23,7 +23,8 @@ import { ContextIndex } from "./context/digest.js";
 import { contextIndexPath } from "./context/stat-index.js";
 import { ContextListings } from "./context/listing.js";
 import { MissExplainer } from "./cache/explain.js";
-import { exportImage, type OutputSpec } from "./image/export.js";
+import { checkOutput, exportImage, type ExportedImage, type OutputSpec } from "./image/export.js";
+import type { Annotation } from "./image/annotations.js";
 import type { CacheFromSpec, CacheToSpec } from "./cache/io/spec.js";
 import { closeCacheSources, exportCaches, inlineCache, openCacheSources, type CacheIo } from "./cache/io/share.js";
 import { ImportingCache } from "./cache/io/importing-cache.js";
@@ -49,6 +50,11 @@ export interface BuildOptions {
   /** the store (default: TSBUILD_ROOT or /var/lib/tsbuild) */
   root?: string;
   outputs?: OutputSpec[];
+  /**
+   * annotations for every output that can carry them (buildx's --annotation; see
+   * parseAnnotationFlag): an output that cannot (docker, local, tar) is refused
+   */
+  annotations?: Annotation[];
   snapshotter?: "auto" | "overlay" | "copy";
   insecureRegistries?: string[];
   /** ignore the cache for every step (--no-cache) / for these stages (--no-cache-filter) */
@@ -77,6 +83,7 @@ export interface BuildOptions {
 export interface BuildResult {
   /** the config digest, as docker calls the image id */
   imageId: Digest;
+  /** what the first image output names (the manifest, or with BUILDKIT_MULTI_PLATFORM the index); else the built manifest */
   manifestDigest: Digest;
   names: string[];
   steps: StepRecord[];
@@ -115,6 +122,13 @@ async function buildInStore(opts: BuildOptions & { context: string }, store: Sto
   });
   const emit: EventSink = opts.onEvent ?? (() => undefined);
   for (const w of graph.warnings) emit({ type: "warning", message: w });
+  const outputs = opts.outputs ?? [{ type: "image" as const }];
+  const exportable = { annotations: opts.annotations ?? [], platform: graph.targetPlatform, multiPlatform: graph.builderArgs.multiPlatform };
+  // what an output cannot carry fails the build before any step runs
+  for (const out of outputs) checkOutput(out, exportable);
+  // BUILDKIT_INLINE_CACHE=1 is --cache-to type=inline, as buildx reads it
+  const cacheTo = [...(opts.cacheTo ?? [])];
+  if (graph.builderArgs.inlineCache && !cacheTo.some((c) => c.type === "inline")) cacheTo.push({ type: "inline" });
   const scratch = await store.tmpDir("build-");
   const controller = new AbortController();
   const onAbort = () => controller.abort(opts.signal?.reason);
@@ -185,30 +199,37 @@ async function buildInStore(opts: BuildOptions & { context: string }, store: Sto
       const empty = v === "" || v === null || v === false || (Array.isArray(v) && v.length === 0) || (typeof v === "object" && v !== null && !Array.isArray(v) && Object.keys(v).length === 0);
       if (empty) delete (cfg as Record<string, unknown>)[k];
     }
+    // a --platform asked for is the image's platform, whatever its base's (BuildKit, when the
+    // target is not implicit); else the base image's
+    const platform = graph.explicitPlatform
+      ? { os: graph.targetPlatform.os, architecture: graph.targetPlatform.architecture, variant: graph.targetPlatform.variant }
+      : { os: final.image.os, architecture: final.image.architecture, variant: final.image.variant };
     const config: Omit<ImageConfig, "rootfs"> = {
       created,
       ...(final.image.author ? { author: final.image.author } : {}),
-      architecture: final.image.architecture,
-      os: final.image.os,
-      ...(final.image.variant ? { variant: final.image.variant } : {}),
+      architecture: platform.architecture,
+      os: platform.os,
+      ...(platform.variant ? { variant: platform.variant } : {}),
       config: cfg as NonNullable<ImageConfig["config"]>,
       history: final.image.history,
-      ...(await inlineCache(opts.cacheTo ?? [], cacheIo, env)),
+      ...(await inlineCache(cacheTo, cacheIo, env)),
     };
     const img = await writeImage(store.content, config, final.layers);
     const names = opts.tags ?? [];
-    const outputs = opts.outputs ?? [{ type: "image" as const }];
     const exported: string[] = [];
+    const image: ExportedImage = { ...exportable, manifest: img.manifest, layers: final.layers, ...(opts.sourceDateEpoch !== undefined ? { epoch: opts.sourceDateEpoch } : {}) };
+    let manifestDigest: Digest | undefined;
     for (const out of outputs) {
-      const what = await exportImage(store, out, img.manifest, final.layers, names, scratch, env.registry, opts.compression ?? "gzip");
+      const { what, target } = await exportImage(store, out, image, names, scratch, env.registry, opts.compression ?? "gzip");
+      if (out.type === "image" && target && manifestDigest === undefined) manifestDigest = target.digest;
       exported.push(what);
       emit({ type: "exported", what });
     }
-    for (const what of await exportCaches(opts.cacheTo ?? [], cacheIo, env)) {
+    for (const what of await exportCaches(cacheTo, cacheIo, env)) {
       exported.push(what);
       emit({ type: "exported", what });
     }
-    return { imageId: img.config.digest, manifestDigest: img.manifest.digest, names, steps: env.steps, warnings: graph.warnings, exported };
+    return { imageId: img.config.digest, manifestDigest: manifestDigest ?? img.manifest.digest, names, steps: env.steps, warnings: graph.warnings, exported };
   } finally {
     opts.signal?.removeEventListener("abort", onAbort);
     await closeCacheSources(cacheSources);

@@ -2,6 +2,7 @@ export { build, type BuildOptions, type BuildResult } from "./build.js";
 export type { BuildEvent, EventSink } from "./events.js";
 export { BuildError, NotSupportedError } from "./errors.js";
 export { parseOutput, OutputError, type OutputSpec } from "./image/export.js";
+export { parseAnnotationFlag, parseAnnotationOption, AnnotationError, type Annotation, type AnnotationType } from "./image/annotations.js";
 export type { StepRecord } from "./solver/state.js";
 export { IgnoreMatcher, parseDockerignore } from "./context/dockerignore.js";
 export { goMatch, BadPatternError } from "./copy/go-match.js";

@@ -14,6 +14,7 @@ import { fileURLToPath } from "node:url";
 import { Readable } from "node:stream";
 import { MediaTypes, Store, writeImage, writeOciLayout, DigestingStream, type Descriptor } from "@tsbuild/oci";
 import { build } from "../src/index.js";
+import { parsePlatform } from "@tsbuild/dockerfile";
 import { makeBusyboxRootfs, busyboxTar, BASE_ENV_PATH } from "../../../fixtures/support/busybox-rootfs.js";
 import { compareWithGolden, flattenArchive, readGolden, type FlatImage } from "../../../fixtures/support/flatten-image.js";
 
@@ -50,8 +51,8 @@ beforeAll(async () => {
   base = await flattenArchive(baseTar);
 }, 120_000);
 
-function argsOf(dir: string): { buildArgs: Record<string, string>; target?: string } {
-  const out: { buildArgs: Record<string, string>; target?: string } = { buildArgs: {} };
+function argsOf(dir: string): { buildArgs: Record<string, string>; target?: string; platform?: string } {
+  const out: { buildArgs: Record<string, string>; target?: string; platform?: string } = { buildArgs: {} };
   if (!existsSync(join(dir, "args"))) return out;
   const lines = readFileSync(join(dir, "args"), "utf8").split("\n").map((l) => l.trim()).filter(Boolean);
   for (let i = 0; i < lines.length; i++) {
@@ -61,6 +62,7 @@ function argsOf(dir: string): { buildArgs: Record<string, string>; target?: stri
       const kv = a.startsWith("--build-arg=") ? a.slice("--build-arg=".length) : a.includes(" ") ? a.slice(a.indexOf(" ") + 1) : val();
       out.buildArgs[kv.slice(0, kv.indexOf("="))] = kv.slice(kv.indexOf("=") + 1);
     } else if (a.startsWith("--target")) out.target = a.includes("=") ? a.slice(a.indexOf("=") + 1) : a.includes(" ") ? a.slice(a.indexOf(" ") + 1) : val();
+    else if (a.startsWith("--platform")) out.platform = a.includes("=") ? a.slice(a.indexOf("=") + 1) : a.includes(" ") ? a.slice(a.indexOf(" ") + 1) : val();
   }
   return out;
 }
@@ -76,10 +78,10 @@ describe.each(suites)("%s: tsbuild builds what BuildKit builds", (suite) => {
     const out = join(work, `${suite}-${name}.tar`);
     let error: unknown;
     try {
-      const { buildArgs, target } = argsOf(dir);
+      const { buildArgs, target, platform } = argsOf(dir);
       await build({
         context: dir, root: store.root, buildArgs, ...(target ? { target } : {}), network: "host",
-        platform: { os: "linux", architecture: "amd64" }, outputs: [{ type: "oci", dest: out, tar: true }],
+        platform: platform !== undefined ? parsePlatform(platform)! : { os: "linux", architecture: "amd64" }, outputs: [{ type: "oci", dest: out, tar: true }],
       });
     } catch (e) {
       error = e;

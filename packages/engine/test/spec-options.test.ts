@@ -10,7 +10,7 @@ describe("-o", () => {
     expect(parseOutput("type=local, dest=d", [])).toEqual({ type: "local", dest: "d" });
   });
   it("an option the exporter does not take, or bad CSV, is an error", () => {
-    expect(() => parseOutput("type=oci,dest=o.tar,compression=zstd", [])).toThrow(new OutputError("--output type=oci does not take compression= (it takes type=, dest=, tar=)"));
+    expect(() => parseOutput("type=oci,dest=o.tar,compression=zstd", [])).toThrow(new OutputError("--output type=oci does not take compression= (it takes type=, dest=, tar=, annotation[-TYPE].KEY=)"));
     expect(() => parseOutput('type=local,dest="d', [])).toThrow(/bare " in non-quoted-field/);
     expect(() => parseOutput("type=nope", [])).toThrow(/unknown --output type=nope/);
   });

@@ -9,7 +9,8 @@ export function hostPlatform(): Platform {
 export function platformMatches(p: Platform | undefined, want: Platform): boolean {
   if (!p) return false;
   if (p.os !== want.os || p.architecture !== want.architecture) return false;
-  if (want.variant) return p.variant === want.variant || (want.architecture === "arm64" && want.variant === "v8" && !p.variant);
+  // an index entry without a variant is arm64/v8 or arm/v7, as containerd normalizes it
+  if (want.variant) return p.variant === want.variant || (!p.variant && ((want.architecture === "arm64" && want.variant === "v8") || (want.architecture === "arm" && want.variant === "v7")));
   return true;
 }
 

@@ -1,6 +1,6 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { resolve, dirname } from "node:path";
-import { build, BuildError, parseOutput, type OutputSpec, type StepRecord } from "@tsbuild/engine";
+import { AnnotationError, build, BuildError, OutputError, parseAnnotationFlag, parseOutput, type Annotation, type OutputSpec, type StepRecord } from "@tsbuild/engine";
 import { parseCacheOptions } from "../cache-options.js";
 import { DockerfileError, parsePlatform } from "@tsbuild/dockerfile";
 import type { Readable } from "node:stream";
@@ -34,6 +34,16 @@ async function parseSecrets(specs: string[], env: NodeJS.ProcessEnv, cwd: string
   return out;
 }
 
+/** A bad -o or --annotation value is a usage error (exit 2). */
+function usage<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof OutputError || e instanceof AnnotationError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
 export const buildCommand: Command = {
   name: "build",
   summary: "build an image from a Dockerfile (the default command)",
@@ -46,6 +56,7 @@ export const buildCommand: Command = {
       { name: "target", value: true },
       { name: "platform", value: true },
       { name: "label", value: true, repeat: true },
+      { name: "annotation", value: true, repeat: true },
       { name: "network", value: true },
       { name: "secret", value: true, repeat: true },
       { name: "no-cache" },
@@ -83,7 +94,8 @@ export const buildCommand: Command = {
     if (!["default", "host", "none"].includes(network)) throw new UsageError(`--network ${network}: use default, host or none`);
     const progress = (flag(args, "quiet") ? "quiet" : (str(args, "progress") ?? "auto")) as ProgressMode;
     if (!["auto", "tty", "plain", "json", "quiet"].includes(progress)) throw new UsageError(`--progress ${progress}: use auto, tty, plain, json or quiet`);
-    const outputs: OutputSpec[] = list(args, "output").map((o) => parseOutput(o, tags));
+    const outputs: OutputSpec[] = list(args, "output").map((o) => usage(() => parseOutput(o, tags)));
+    const annotations: Annotation[] = list(args, "annotation").flatMap((a) => usage(() => parseAnnotationFlag(a)));
     if (flag(args, "push")) outputs.push({ type: "image", names: tags, push: true });
     const labels = Object.fromEntries(list(args, "label").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
     const buildArgs = parseBuildArgs(list(args, "build-arg"), io.env);
@@ -112,6 +124,7 @@ export const buildCommand: Command = {
         ...(str(args, "target") ? { target: str(args, "target") as string } : {}),
         ...(platform ? { platform } : {}),
         labels,
+        ...(annotations.length ? { annotations } : {}),
         network: network as "default" | "host" | "none",
         secrets: await parseSecrets(list(args, "secret"), io.env, io.cwd),
         root: storeRoot(args, io),
@@ -145,6 +158,7 @@ export const buildCommand: Command = {
         io.stderr.write(`${e.message}\n`);
         return EXIT_USAGE;
       }
+      if (e instanceof OutputError) throw new UsageError(e.message);
       if (e instanceof BuildError) {
         const where = e.position ? `${e.file}:${e.position.line}` : e.file;
         io.stderr.write(`ERROR: failed to build: ${where}: ${e.instruction}\n`);

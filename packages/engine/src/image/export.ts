@@ -1,17 +1,22 @@
 /**
  * Exporters (CLI.md `--output`): into the local store (default; named by every -t, pushed with
  * push=true), an OCI layout (tar or directory), a docker-archive, the final root file system as a
- * directory (local) or a tar.
+ * directory (local) or a tar. Annotations (annotations.ts) go where the output has a place for
+ * them (image and oci); the others refuse them. A multi-platform result (BUILDKIT_MULTI_PLATFORM)
+ * is an index for image and oci, a platform directory (`linux_amd64/`) for local and tar, and is
+ * refused by docker, as BuildKit's exporters do.
  */
 import { createWriteStream } from "node:fs";
-import { mkdir, rm } from "node:fs/promises";
+import { chmod, mkdir, rm, utimes } from "node:fs/promises";
 import { applyLayer, compressImage, walkDirectory, writeDockerArchive, writeLayer, writeOciLayout, type Descriptor, type LayerCompression, type Store, type StoredLayer } from "@tsbuild/oci";
 import type { ClientOptions } from "@tsbuild/registry";
-import { parseSpecFields, SpecSyntaxError, type SpecField } from "@tsbuild/dockerfile";
+import { formatPlatform, parseSpecFields, SpecSyntaxError, type SpecField } from "@tsbuild/dockerfile";
+import { AnnotationError, isEmpty, normalizePlatform, parseAnnotationOption, resolveAnnotations, type Annotation } from "./annotations.js";
+import { imageTarget, type BuiltImage } from "./image-target.js";
 
 export type OutputSpec =
-  | { type: "image"; names?: string[]; push?: boolean }
-  | { type: "oci"; dest: string; tar: boolean }
+  | { type: "image"; names?: string[]; push?: boolean; annotations?: Annotation[] }
+  | { type: "oci"; dest: string; tar: boolean; annotations?: Annotation[] }
   | { type: "docker"; dest: string }
   | { type: "local"; dest: string }
   | { type: "tar"; dest: string };
@@ -20,9 +25,17 @@ export class OutputError extends Error {
   override readonly name = "OutputError";
 }
 
-/** The options each exporter takes; any other is an error, never ignored. */
+/** The options each exporter takes (besides annotation options, for image and oci); any other is an error, never ignored. */
 const OUTPUT_KEYS: Record<string, string[]> = {
   image: ["type", "name", "push"], registry: ["type", "name", "push"], oci: ["type", "dest", "tar"], docker: ["type", "dest"], local: ["type", "dest"], tar: ["type", "dest"],
+};
+const ANNOTATED = new Set(["image", "registry", "oci"]);
+
+/** Why an output type has no place for annotations. */
+const NO_ANNOTATIONS_BECAUSE: Record<string, string> = {
+  docker: "type=docker writes docker's archive format (manifest.json, no image manifest), which has no place for annotations; use -o type=oci",
+  local: "type=local writes the root file system, not an image: it has no place for annotations",
+  tar: "type=tar writes the root file system, not an image: it has no place for annotations",
 };
 
 /** Parses `type=oci,dest=out.tar[,tar=false]` and friends (fields quoted as buildx: parseSpecFields). */
@@ -39,9 +52,26 @@ export function parseOutput(spec: string, tags: string[]): OutputSpec {
   for (const f of fields) kv.set(f.key.trim().toLowerCase(), f.value === undefined ? "true" : f.value.trim());
   if (fields.length === 1 && fields[0]?.value === undefined) return { type: "local", dest: (fields[0] as SpecField).text.trim() };
   const type = kv.get("type") ?? "image";
+  const annotations: Annotation[] = [];
+  for (const [k, v] of kv) {
+    if (!k.startsWith("annotation")) continue;
+    if (!ANNOTATED.has(type)) throw new OutputError(`--output ${spec}: ${NO_ANNOTATIONS_BECAUSE[type] ?? `type=${type} takes no annotations`}`);
+    try {
+      const a = parseAnnotationOption(k, v);
+      if (a) annotations.push(a);
+    } catch (e) {
+      if (e instanceof AnnotationError) throw new OutputError(`--output ${spec}: ${e.message}`);
+      throw e;
+    }
+    kv.delete(k);
+  }
   const allowed = OUTPUT_KEYS[type];
   const unknown = allowed ? [...kv.keys()].find((k) => !allowed.includes(k)) : undefined;
-  if (allowed && unknown !== undefined) throw new OutputError(`--output type=${type} does not take ${unknown}= (it takes ${allowed.map((k) => `${k}=`).join(", ")})`);
+  if (allowed && unknown !== undefined) {
+    const annotationKeys = ANNOTATED.has(type) ? ", annotation[-TYPE].KEY=" : "";
+    throw new OutputError(`--output type=${type} does not take ${unknown}= (it takes ${allowed.map((k) => `${k}=`).join(", ")}${annotationKeys})`);
+  }
+  const withAnnotations = annotations.length ? { annotations } : {};
   const dest = kv.get("dest");
   const need = (): string => {
     if (!dest) throw new OutputError(`--output type=${type} needs dest=PATH`);
@@ -50,9 +80,9 @@ export function parseOutput(spec: string, tags: string[]): OutputSpec {
   switch (type) {
     case "image":
     case "registry":
-      return { type: "image", names: kv.get("name") ? (kv.get("name") as string).split(/[,;]/) : tags, push: type === "registry" || kv.get("push") === "true" };
+      return { type: "image", names: kv.get("name") ? (kv.get("name") as string).split(/[,;]/) : tags, push: type === "registry" || kv.get("push") === "true", ...withAnnotations };
     case "oci":
-      return { type: "oci", dest: need(), tar: kv.get("tar") !== "false" };
+      return { type: "oci", dest: need(), tar: kv.get("tar") !== "false", ...withAnnotations };
     case "docker":
       return { type: "docker", dest: need() };
     case "local":
@@ -80,58 +110,103 @@ async function rootfsInto(store: Store, layers: StoredLayer[], dir: string): Pro
   for (const l of layers) await applyLayer(store.content.reader(l.descriptor.digest), dir);
 }
 
+/** What the exporters take from the build. */
+export interface ExportedImage extends BuiltImage {
+  layers: StoredLayer[];
+  /** --annotation: given to every output (as buildx adds them to each) */
+  annotations: readonly Annotation[];
+  /** SOURCE_DATE_EPOCH, for the platform directory a multi-platform local/tar output makes */
+  epoch?: number;
+}
+
+/**
+ * Checks that `out` can carry what the build asks of it (annotations, a multi-platform result)
+ * before anything is exported, so a refused output leaves no other output half written.
+ */
+export function checkOutput(out: OutputSpec, img: Pick<ExportedImage, "annotations" | "platform" | "multiPlatform">): void {
+  const all = [...img.annotations, ...("annotations" in out ? (out.annotations ?? []) : [])];
+  if (out.type === "docker" && img.multiPlatform) {
+    throw new OutputError("docker exporter does not currently support exporting manifest lists (BUILDKIT_MULTI_PLATFORM=1 makes an index; use -o type=oci)");
+  }
+  if (all.length === 0) return;
+  if (out.type === "docker" || out.type === "local" || out.type === "tar") throw new OutputError(`--annotation: ${NO_ANNOTATIONS_BECAUSE[out.type]}`);
+  try {
+    resolveAnnotations(all, img.platform, img.multiPlatform);
+  } catch (e) {
+    if (e instanceof AnnotationError) throw new OutputError(e.message);
+    throw e;
+  }
+}
+
+/** The directory a multi-platform local/tar output puts the platform's files in (BuildKit's: "/" → "_"). */
+function platformDir(img: ExportedImage): string {
+  return formatPlatform(normalizePlatform(img.platform)).replace(/\//g, "_");
+}
+
+/** The root file system into `dir`; for a multi-platform result into `dir/PLATFORM` (0755, the epoch's time if given). */
+async function rootfsFor(store: Store, img: ExportedImage, dir: string): Promise<void> {
+  if (!img.multiPlatform) return rootfsInto(store, img.layers, dir);
+  const sub = `${dir}/${platformDir(img)}`;
+  await rootfsInto(store, img.layers, sub);
+  await chmod(sub, 0o755);
+  if (img.epoch !== undefined) await utimes(sub, img.epoch, img.epoch);
+}
+
 /**
  * @param compression of the layers where the image leaves the store (push, OCI layout); the store
  *   and docker archives keep them uncompressed
  */
 export async function exportImage(
-  store: Store, out: OutputSpec, manifest: Descriptor, layers: StoredLayer[], names: string[], scratch: string, registry: ClientOptions,
+  store: Store, out: OutputSpec, img: ExportedImage, names: string[], scratch: string, registry: ClientOptions,
   compression: LayerCompression = "gzip",
-): Promise<string> {
-  const shipped = () => compressImage(store, manifest, compression);
+): Promise<{ what: string; target?: Descriptor }> {
+  checkOutput(out, img);
+  const annotations = resolveAnnotations([...img.annotations, ...("annotations" in out ? (out.annotations ?? []) : [])], img.platform, img.multiPlatform);
   const named = (target: Descriptor) => (names.length ? names : [undefined]).map((name) => ({ ...(name ? { name } : {}), target }));
+  const plain = !img.multiPlatform && isEmpty(annotations);
   switch (out.type) {
     case "image": {
       const targets = out.names ?? names;
-      await store.images.putAll(targets.map((name) => ({ name, target: manifest }))); // every -t at once, or none
+      const target = plain ? img.manifest : await imageTarget(store, img, img.manifest, annotations, false);
+      await store.images.putAll(targets.map((name) => ({ name, target }))); // every -t at once, or none
       if (out.push) {
         if (targets.length === 0) throw new OutputError("push=true needs a name (-t NAME or name=NAME)");
-        const target = await shipped();
+        const shipped = await imageTarget(store, img, await compressImage(store, img.manifest, compression), annotations, false);
         const { push } = await import("@tsbuild/registry"); // loaded when used
-        for (const n of targets) await push(store, target, n, registry);
+        for (const n of targets) await push(store, shipped, n, registry);
       }
-      return targets.length ? `image ${targets.join(", ")}${out.push ? " (pushed)" : ""}` : `image ${manifest.digest}`;
+      return { what: targets.length ? `image ${targets.join(", ")}${out.push ? " (pushed)" : ""}` : `image ${target.digest}`, target };
     }
     case "oci": {
-      const target = await shipped();
+      const target = await imageTarget(store, img, await compressImage(store, img.manifest, compression), annotations, true);
       await writeOciLayout(store.content, named(target), out.dest, { tar: out.tar });
-      return `OCI layout ${out.dest}`;
+      return { what: `OCI layout ${out.dest}`, target };
     }
     case "docker":
-      await writeDockerArchive(store.content, named(manifest), out.dest, scratch);
-      return `docker archive ${out.dest}`;
+      await writeDockerArchive(store.content, named(img.manifest), out.dest, scratch);
+      return { what: `docker archive ${out.dest}` };
     case "local": {
       // flattened apart, then merged in: the layers' whiteouts and opaque directories apply to the
       // image's own files only, never to what the destination held before (as BuildKit's local exporter)
       const dir = `${scratch}/rootfs-local`;
-      await rootfsInto(store, layers, dir);
+      await rootfsFor(store, img, dir);
       try {
         await mkdir(out.dest, { recursive: true });
         await mergeTree(dir, out.dest);
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
-      return `root file system in ${out.dest}`;
+      return { what: `root file system in ${out.dest}${img.multiPlatform ? `/${platformDir(img)}` : ""}` };
     }
     case "tar": {
       const dir = `${scratch}/rootfs-export`;
-      await rootfsInto(store, layers, dir);
+      await rootfsFor(store, img, dir);
       try {
         await writeLayer(walkDirectory(dir), createWriteStream(out.dest));
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
-      return `root file system tar ${out.dest}`;
+      return { what: `root file system tar ${out.dest}` };
     }
   }
 }
