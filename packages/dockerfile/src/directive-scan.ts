@@ -56,17 +56,27 @@ function matchDirective(line: string): { name: string; value: string } | undefin
   return { name, value };
 }
 
-/** The text's lines as Go's bufio.ScanLines gives them (without "\n", and without one "\r" before it). */
-function goLines(text: string): string[] {
-  const lines = text.split("\n");
-  if (lines[lines.length - 1] === "") lines.pop();
-  return lines.map((l) => (l.endsWith("\r") ? l.slice(0, -1) : l));
+/**
+ * The text's lines as Go's bufio.ScanLines gives them (without "\n", and without one "\r" before
+ * it), one at a time: the scan stops at the first line that is not a directive, so a long
+ * Dockerfile is not split.
+ */
+function* goLines(text: string): Generator<string> {
+  let start = 0;
+  while (start < text.length) {
+    const nl = text.indexOf("\n", start);
+    const end = nl === -1 ? text.length : nl;
+    const line = text.slice(start, end);
+    yield line.endsWith("\r") ? line.slice(0, -1) : line;
+    start = end + 1;
+  }
 }
 
-function scanComments(lines: string[], firstLine: number, mark: string, key: string, form: "#" | "//"): FoundDirective | undefined {
+function scanComments(text: string, firstLine: number, mark: string, key: string, form: "#" | "//"): FoundDirective | undefined {
   const seen = new Set<string>();
-  for (let i = 0; i < lines.length; i++) {
-    const raw = lines[i] as string;
+  let i = -1;
+  for (const raw of goLines(text)) {
+    i++;
     if (!raw.startsWith(mark)) return undefined;
     let k = mark.length;
     while (k < raw.length && isUnicodeSpace(raw.charCodeAt(k))) k++;
@@ -98,15 +108,16 @@ export function findDirective(text: string, key: "syntax" | "check", anyForm: bo
     body = firstNl === -1 ? "" : body.slice(firstNl + 1);
     offset = 1;
   }
-  const lines = goLines(body);
-  const hash = scanComments(lines, offset, "#", key, "#");
+  const hash = scanComments(body, offset, "#", key, "#");
   if (hash || !anyForm) return hash;
-  const slashes = scanComments(lines, offset, "//", key, "//");
+  const slashes = scanComments(body, offset, "//", key, "//");
   if (slashes) return slashes;
-  const trimmed = body.trim();
-  if (!trimmed.startsWith("{")) return undefined;
+  // a JSON document: only text that can be one is parsed
+  let k = 0;
+  while (k < body.length && isGoSpace(body.charCodeAt(k))) k++;
+  if (body[k] !== "{") return undefined;
   try {
-    const doc: unknown = JSON.parse(trimmed);
+    const doc: unknown = JSON.parse(body);
     if (doc !== null && typeof doc === "object" && !Array.isArray(doc)) {
       const v = (doc as Record<string, unknown>)[key];
       if (typeof v === "string") return { value: v, cmdline: v, line: Math.max(offset, 1), form: "json" };
