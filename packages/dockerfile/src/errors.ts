@@ -17,6 +17,7 @@ export type DockerfileErrorCode =
   | "bad-mount"
   | "bad-json"
   | "unterminated-heredoc"
+  | "bad-heredoc"
   | "unknown-stage"
   | "forward-stage-reference"
   | "duplicate-stage"

@@ -1,6 +1,7 @@
 /**
  * Variable expansion of an instruction when it runs, in exactly the fields where BuildKit expands
- * (ENV, LABEL, ARG defaults, COPY/ADD sources, dest and --chown/--chmod, COPY --from, ADD --checksum,
+ * (ENV, LABEL, ARG defaults, COPY/ADD sources, dest and --chown/--chmod, the content of their
+ * heredocs whose delimiter is not quoted (heredoc.ts), COPY --from, ADD --checksum,
  * EXPOSE, VOLUME, USER, WORKDIR, STOPSIGNAL, RUN --mount). RUN, CMD, ENTRYPOINT, SHELL,
  * HEALTHCHECK, MAINTAINER and ONBUILD are left to the shell / to the later build, as in BuildKit.
  */
@@ -8,6 +9,7 @@ import { DockerfileError } from "./errors.js";
 import type { ExpandedRunInstruction, Instruction, MountFlag, RunInstruction } from "./instructions.js";
 import { mountSpecFromFields, MountSpecError, type MountSpec } from "./mount-spec.js";
 import { expandWord, expandWords, ExpansionError, type EnvLookup } from "./shell-lex.js";
+import { expandHeredocContent } from "./heredoc.js";
 
 export interface ExpandContext {
   lookup: EnvLookup;
@@ -53,6 +55,14 @@ export function expandInstruction<T extends Instruction>(instr: T, ctx: ExpandCo
       throw e;
     }
   };
+  const content = (name: string, data: string): string => {
+    try {
+      return expandHeredocContent(data, ctx.lookup);
+    } catch (e) {
+      if (e instanceof ExpansionError) throw new DockerfileError("expansion", `heredoc <<${name}: ${e.reason}`, ctx.file, instr.position);
+      throw e;
+    }
+  };
   const i = instr as Instruction;
   switch (i.kind) {
     case "env":
@@ -62,7 +72,8 @@ export function expandInstruction<T extends Instruction>(instr: T, ctx: ExpandCo
       return { ...i, args: i.args.map((a) => (a.value !== undefined ? { key: a.key, value: w(a.value) } : a)) } as Expanded<T>;
     case "copy":
     case "add": {
-      const out = { ...i, sources: i.sources.map(w), dest: w(i.dest) } as typeof i;
+      const contents = i.contents.map((c) => (c.expand ? { ...c, data: content(c.name, c.data) } : c));
+      const out = { ...i, sources: i.sources.map(w), contents, dest: w(i.dest) } as typeof i;
       if (i.chown !== undefined) out.chown = w(i.chown);
       if (i.chmod !== undefined) out.chmod = w(i.chmod);
       if (i.kind === "copy" && i.from !== undefined) (out as typeof i).from = w(i.from);

@@ -8,6 +8,7 @@ import type { Heredoc, Node } from "./ast.js";
 import { DockerfileError, type Position } from "./errors.js";
 import { flagBool, flagString, flagStrings, parseFlags, type FlagSpec } from "./flags.js";
 import { parseSpecFields, SpecSyntaxError, type SpecField } from "./spec-fields.js";
+import { chompHeredocContent, mustParseHeredocWord } from "./heredoc.js";
 import type { MountSpec } from "./mount-spec.js";
 
 export interface InstructionBase {
@@ -80,9 +81,24 @@ export interface ArgInstruction extends InstructionBase {
   kind: "arg";
   args: ArgDeclaration[];
 }
+/**
+ * A COPY/ADD source written as a heredoc (BuildKit's SourceContent): a file of that name holding
+ * the heredoc's content, made by the instruction itself.
+ */
+export interface InlineSource {
+  /** the file's name: the heredoc's delimiter, quotes removed (`<<"EOF"` → EOF) */
+  name: string;
+  /** the content, with `<<-`'s leading tabs stripped; expandInstruction expands it when `expand` */
+  data: string;
+  /** the delimiter was not quoted: build args and ENV are expanded in the content */
+  expand: boolean;
+}
 export interface CopyInstruction extends InstructionBase {
   kind: "copy";
+  /** the paths to copy (context, stage or image); heredoc sources are in `contents` */
   sources: string[];
+  /** the heredoc sources, in the order written; BuildKit copies them after `sources` */
+  contents: InlineSource[];
   dest: string;
   heredocs: Heredoc[];
   from?: string;
@@ -94,7 +110,9 @@ export interface CopyInstruction extends InstructionBase {
 }
 export interface AddInstruction extends InstructionBase {
   kind: "add";
+  /** paths and URLs; heredoc sources are in `contents` */
   sources: string[];
+  contents: InlineSource[];
   dest: string;
   heredocs: Heredoc[];
   chown?: string;
@@ -216,6 +234,29 @@ function commandLine(node: Node): CommandLine | undefined {
   return { form: "shell", command: node.next.map((n) => n.value).join(" ") };
 }
 
+/**
+ * COPY/ADD sources as BuildKit's parseSourcesAndDest splits them: a word that is a heredoc (also
+ * in exec form, where no heredoc body was read: its content is then empty) takes the content of
+ * the line's heredoc of that name (the last one, if two share it), tabs stripped for `<<-`; every
+ * other word is a path.
+ */
+function splitSources(words: string[], heredocs: readonly Heredoc[]): { sources: string[]; contents: InlineSource[] } {
+  const byName = new Map<string, Heredoc>();
+  for (const h of heredocs) byName.set(h.name, h);
+  const sources: string[] = [];
+  const contents: InlineSource[] = [];
+  for (const w of words) {
+    const h = mustParseHeredocWord(w);
+    if (!h) {
+      sources.push(w);
+      continue;
+    }
+    const content = byName.get(h.name)?.content ?? "";
+    contents.push({ name: h.name, data: h.chomp ? chompHeredocContent(content) : content, expand: h.expand });
+  }
+  return { sources, contents };
+}
+
 function pairs(node: Node): KeyValue[] {
   const out: KeyValue[] = [];
   for (let i = 0; i + 1 < node.next.length; i += 3) {
@@ -298,14 +339,15 @@ export function toInstruction(node: Node, file: string): Instruction {
     }
     case "copy":
     case "add": {
-      if (values.length < 2 && !(values.length === 1 && node.heredocs.length > 0)) {
+      if (values.length < 2) {
         throw err("missing-arguments", `${upper} requires at least two arguments, but only one was provided. Destination could not be determined.`,
           `write ${upper} SOURCE... DEST`);
       }
-      const sources = values.slice(0, -1);
       const dest = values[values.length - 1] as string;
+      if (mustParseHeredocWord(dest)) throw err("bad-heredoc", `${upper} cannot accept a heredoc as a destination`, `write the heredoc before the destination: ${upper} <<EOF /path`);
+      const { sources, contents } = splitSources(values.slice(0, -1), node.heredocs);
       const common = {
-        ...base, sources, dest, heredocs: node.heredocs, link: flagBool(flags, "link"), exclude: flagStrings(flags, "exclude"),
+        ...base, sources, contents, dest, heredocs: node.heredocs, link: flagBool(flags, "link"), exclude: flagStrings(flags, "exclude"),
         ...(flagString(flags, "chown") !== undefined ? { chown: flagString(flags, "chown") } : {}),
         ...(flagString(flags, "chmod") !== undefined ? { chmod: flagString(flags, "chmod") } : {}),
       };
@@ -368,8 +410,10 @@ export function toInstruction(node: Node, file: string): Instruction {
       const innerKind = inner.value.toLowerCase();
       if (innerKind === "onbuild") throw err("parse", "Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed");
       if (innerKind === "from" || innerKind === "maintainer") throw err("parse", `${inner.value.toUpperCase()} isn't allowed as an ONBUILD trigger`);
-      const innerInstr = toInstruction({ ...inner, startLine: node.startLine, endLine: node.endLine, column: node.column }, file);
-      const expression = node.original.trim().replace(/^\S+\s+/, "");
+      const innerInstr = toInstruction({ ...inner, heredocs: node.heredocs, startLine: node.startLine, endLine: node.endLine, column: node.column }, file);
+      // the trigger as BuildKit stores it: the line without ONBUILD, then each heredoc's body and delimiter
+      let expression = node.original.trim().replace(/^\S+\s+/, "");
+      for (const h of node.heredocs) expression += `\n${h.content}${h.name}`;
       return { kind, ...base, expression, inner: innerInstr };
     }
   }

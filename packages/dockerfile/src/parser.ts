@@ -9,13 +9,12 @@ import type { Directive, Heredoc, Node, ParsedDockerfile, ParseWarning } from ".
 import { emptyNode, valueNode } from "./ast.js";
 import { DockerfileError, type Position } from "./errors.js";
 import { parseJsonArray } from "./json-array.js";
-import { expandWords } from "./shell-lex.js";
+import { heredocsFromLine } from "./heredoc.js";
 import { isJsSpace, isLineTerminator, isSpaceChar } from "./blanks.js";
 
 const reWhitespace = /[\t\v\f\r ]+/;
 /** `#`, the directive's name and `=`; the value is cut out by directiveValue (linear, where a regex backtracks). */
 const reDirectiveName = /^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=/;
-const reHeredoc = /^(\d*)<<(-?)([^<]*)$/;
 const VALID_DIRECTIVES = new Set(["escape", "syntax", "check"]);
 const HEREDOC_INSTRUCTIONS = new Set(["add", "copy", "run"]);
 
@@ -488,54 +487,4 @@ function canContainHeredoc(node: Node): boolean {
   let n = node;
   if (n.value.toLowerCase() === "onbuild" && n.next[0] && n.next[0].children.length > 0) n = n.next[0].children[0] as Node;
   return HEREDOC_INSTRUCTIONS.has(n.value.toLowerCase()) && !n.json;
-}
-
-/** BuildKit's ParseHeredoc for one word: `[fd]<<[-]NAME`, NAME possibly quoted. */
-export function parseHeredocWord(src: string): Heredoc | undefined {
-  const m = reHeredoc.exec(src);
-  if (!m) return undefined;
-  const rest = m[3] as string;
-  if (rest.length === 0) return undefined;
-  const none = () => undefined;
-  const words = expandWords(rest, none, { skipUnsetEnv: true });
-  if (words.length !== 1) return undefined;
-  const raw = expandWords(rest, none, { skipUnsetEnv: true, rawQuotes: true });
-  if (raw.length !== words.length) return undefined;
-  const word = words[0] as string;
-  const count = (s: string) => (s.match(/['"]/g) ?? []).length;
-  return {
-    name: word,
-    content: "",
-    expand: count(word) === count(raw[0] as string),
-    chomp: m[2] === "-",
-    fileDescriptor: m[1] ? Number.parseInt(m[1], 10) : 0,
-  };
-}
-
-function heredocsFromLine(line: string, file: string, lineNo: number): Heredoc[] {
-  let words: string[];
-  try {
-    words = expandWords(line, () => undefined, { rawQuotes: true, rawEscapes: true, skipUnsetEnv: true });
-  } catch {
-    words = [];
-  }
-  const docs: Heredoc[] = [];
-  for (let i = 0; i < words.length; i++) {
-    let w = words[i] as string;
-    // `<<  EOF`: the operator and its word may be separated by blanks
-    if (/^\d*<<-?$/.test(w) && i + 1 < words.length) w += words[++i] as string;
-    let h: Heredoc | undefined;
-    try {
-      h = parseHeredocWord(w);
-    } catch (e) {
-      throw new DockerfileError("parse", `invalid heredoc ${w}: ${(e as Error).message}`, file, { line: lineNo, column: 1 });
-    }
-    if (h) docs.push(h);
-  }
-  return docs;
-}
-
-/** Strips leading tabs from every line, for `<<-` heredocs. */
-export function chompHeredocContent(src: string): string {
-  return src.replace(/^\t+/gm, "");
 }

@@ -8,6 +8,12 @@ import { isSpaceChar } from "./blanks.js";
 
 export class ExpansionError extends Error {
   override readonly name = "ExpansionError";
+  /** what went wrong, without the word it went wrong in (the message has both) */
+  readonly reason: string;
+  constructor(message: string, reason?: string) {
+    super(message);
+    this.reason = reason ?? message;
+  }
 }
 
 /** Looks up a variable; `undefined` means unset (different from set to ""). */
@@ -129,9 +135,9 @@ class ShellWord {
       const { result, words } = this.processStopOn(EOF, this.rawEscapes);
       return { result, words, matched: this.matched, unmatched: this.unmatched };
     } catch (e) {
-      if (e instanceof ExpansionError) throw new ExpansionError(`failed to process "${this.source}": ${e.message}`);
+      if (e instanceof ExpansionError) throw new ExpansionError(`failed to process "${this.source}": ${e.message}`, e.message);
       // `${a:-${a:-…}}` a hundred thousand deep runs out of stack: a bad Dockerfile, not a crash
-      if (e instanceof RangeError) throw new ExpansionError(`failed to process "${this.source}": substitutions nested too deeply`);
+      if (e instanceof RangeError) throw new ExpansionError(`failed to process "${this.source}": substitutions nested too deeply`, "substitutions nested too deeply");
       throw e;
     }
   }

@@ -1,7 +1,8 @@
 /**
  * COPY and ADD as file operations on a writable root (no container), with BuildKit's rules:
  * destination relative to WORKDIR, a trailing "/" (or ".") meaning a directory, several sources
- * needing a directory, parents created (0755, owned like --chown), a directory source copying its
+ * copied in turn (into a directory, or one after another onto a file), heredocs after the paths,
+ * parents created (0755, owned like --chown), a directory source copying its
  * contents, Go filepath.Match globs (no match is an error), sources never leaving their root,
  * symlinks copied as links, context files owned by 0:0 unless --chown, modes and mtimes kept,
  * --chmod on everything copied. Every target path is resolved inside the target root.
@@ -16,6 +17,7 @@ import {
 import type { IgnoreMatcher } from "../context/dockerignore.js";
 import { goMatch, hasMeta } from "./go-match.js";
 import { copyRegularFile, statTimes } from "./copy-file.js";
+import { inlineFileName } from "./inline-file.js";
 
 export class CopyError extends Error {
   override readonly name = "CopyError";
@@ -38,7 +40,7 @@ export interface CopySource {
 export interface CopyRequest {
   source: CopySource;
   sources: string[];
-  /** inline files (heredocs): name → content */
+  /** inline files (heredocs), copied after the sources: name (inline-file.ts) → content */
   inline?: { name: string; content: string }[];
   dest: string;
   workdir: string;
@@ -298,10 +300,8 @@ export class Copier {
         matches.push(f);
       }
     }
-    const count = matches.length + (this.req.inline?.length ?? 0);
-    if ((this.req.sources.length + (this.req.inline?.length ?? 0) > 1 || count > 1) && !destIsDir) {
-      throw new CopyError(`When using ${this.req.instruction} with more than one source file, the destination must be a directory and end with a /`);
-    }
+    // several sources into a destination that is not a directory: each is copied to it in turn (the
+    // last one wins), as BuildKit's copies, one per source, do
     for (const m of matches) {
       this.root.settle(); // no directory got for an earlier source is used again
       const followed = m === "" ? "" : await followInRoot(this.req.source.root, m);
@@ -318,8 +318,13 @@ export class Copier {
       const t = this.target(targetRel);
       this.copyEntry(followed, t.dir, t.name, true);
     }
+    // heredocs after the paths, each a file of mode 0644 (or --chmod) owned by root (or --chown)
     for (const f of this.req.inline ?? []) {
-      const t = this.target(destIsDir ? `${destAbs}/${f.name}` : destAbs);
+      this.root.settle();
+      const file = inlineFileName(f.name);
+      if ("error" in file) throw new CopyError(`${this.req.instruction} failed: ${file.error}`);
+      const intoDir = destIsDir || this.isDirInTarget(destAbs);
+      const t = this.target(intoDir ? `${destAbs}/${file.name}` : destAbs);
       const o = this.req.chown ?? { uid: 0, gid: 0 };
       this.root.remove(t.dir, t.name);
       const fd = createFileAt(t.dir, t.name, 0o600);

@@ -4,7 +4,7 @@ import { join, posix } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { Readable } from "node:stream";
 import { spawn } from "node:child_process";
-import { chompHeredocContent, type AddInstruction } from "@tsbuild/dockerfile";
+import type { AddInstruction } from "@tsbuild/dockerfile";
 import { applyLayer } from "@tsbuild/oci";
 import type { InstructionHandler } from "./types.js";
 import { copyFiles, CopyError } from "../copy/copier.js";
@@ -12,6 +12,7 @@ import { BuildError, NotSupportedError } from "../errors.js";
 import { parseChmod } from "../copy/chmod.js";
 import { resolveChown } from "../copy/chown.js";
 import { sourceIdentity } from "../copy/copy-source.js";
+import { copyCreatedBy } from "../step/history.js";
 
 /** Recognises a local archive by its first bytes: gzip, bzip2, xz or a plain tar. */
 async function archiveKind(path: string): Promise<"gzip" | "bzip2" | "xz" | "tar" | undefined> {
@@ -57,8 +58,8 @@ async function download(url: string, dir: string): Promise<{ path: string; name:
 export const add: InstructionHandler<AddInstruction, "graph" | "steps" | "context" | "sources"> = async (roles, st, i) => {
   if (i.checksum !== undefined || i.keepGitDir || i.exclude.length) throw new NotSupportedError("ADD --checksum/--keep-git-dir/--exclude are not supported yet");
   const urls = i.sources.filter((s) => /^https?:\/\//.test(s));
-  const locals = i.sources.filter((s) => !/^https?:\/\//.test(s) && !/^<</.test(s));
-  const inline = i.heredocs.map((h) => ({ name: h.name, content: h.chomp ? chompHeredocContent(h.content) : h.content }));
+  const locals = i.sources.filter((s) => !/^https?:\/\//.test(s));
+  const inline = i.contents.map((c) => ({ name: c.name, content: c.data }));
   const dl = await roles.sources.scratchDir("add");
   try {
     const downloaded: { path: string; name: string }[] = [];
@@ -67,7 +68,7 @@ export const add: InstructionHandler<AddInstruction, "graph" | "steps" | "contex
     const inputs = urls.length ? undefined : {
       source: await sourceIdentity(roles, st, undefined, locals), chown: i.chown ?? "", chmod: i.chmod ?? "", workdir: st.image.config.WorkingDir || "/", heredocs: JSON.stringify(inline),
     };
-    return await roles.steps.change(st, `ADD ${[...i.sources, i.dest].join(" ")} # buildkit`, async (root) => {
+    return await roles.steps.change(st, copyCreatedBy("ADD", i), async (root) => {
       try {
         const chown = await resolveChown(root, i.chown);
         const chmod = parseChmod(i.chmod);

@@ -1,5 +1,4 @@
 import type { CopyInstruction } from "@tsbuild/dockerfile";
-import { chompHeredocContent } from "@tsbuild/dockerfile";
 import type { InstructionHandler } from "./types.js";
 import { lstat } from "node:fs/promises";
 import { posix } from "node:path";
@@ -14,15 +13,16 @@ import { BuildError, NotSupportedError } from "../errors.js";
 import { sourceIdentity, withCopySource } from "../copy/copy-source.js";
 import { parseChmod } from "../copy/chmod.js";
 import { numericChown, resolveChown } from "../copy/chown.js";
+import { copyCreatedBy } from "../step/history.js";
 
 export const copy: InstructionHandler<CopyInstruction, "graph" | "steps" | "context" | "sources"> = async (roles, st, i) => {
   if (i.parents) throw new NotSupportedError("COPY --parents is not supported yet");
   if (i.exclude.length) throw new NotSupportedError("COPY --exclude is not supported yet");
-  const sources = i.sources.filter((s) => !/^<<-?/.test(s) || !i.heredocs.some((h) => s.replace(/^<<-?/, "").replace(/["']/g, "") === h.name));
-  const inline = i.heredocs.map((h) => ({ name: h.name, content: h.chomp ? chompHeredocContent(h.content) : h.content }));
+  const sources = i.sources;
+  const inline = i.contents.map((c) => ({ name: c.name, content: c.data }));
   const identity = await sourceIdentity(roles, st, i.from, sources);
   const inputs = { source: identity, chown: i.chown ?? "", chmod: i.chmod ?? "", workdir: st.image.config.WorkingDir || "/", heredocs: JSON.stringify(inline) };
-  const createdBy = `COPY ${[...i.sources, i.dest].join(" ")} # buildkit`;
+  const createdBy = copyCreatedBy("COPY", i);
   const plan = await incrementalPlan(roles.context, st, i, sources, inline.length > 0);
   const shortcut: Shortcut | undefined = plan ? roles.steps.incrementalCopy(st, createdBy, inputs, plan) : undefined;
   // the source (a mounted view of a stage or an image for --from) is opened only when the step runs:

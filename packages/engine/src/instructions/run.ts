@@ -1,27 +1,16 @@
-import { canonicalMountSpec, chompHeredocContent, type ExpandedRunInstruction, type RunInstruction } from "@tsbuild/dockerfile";
+import { canonicalMountSpec, type ExpandedRunInstruction } from "@tsbuild/dockerfile";
 import type { InstructionHandler } from "./types.js";
 import { BuildError, NotSupportedError } from "../errors.js";
 import { envMap } from "../image/image-state.js";
 import { bindIdentity, withBinds } from "./run-bind.js";
 import { executorMounts } from "./run-mounts.js";
-import type { StageState } from "../solver/state.js";
-
-function runArgs(st: StageState, i: RunInstruction): string[] {
-  const shell = st.image.config.Shell ?? ["/bin/sh", "-c"];
-  if (i.cmd.form === "exec") return i.cmd.args;
-  const h = i.heredocs[0];
-  if (h && /^\d*<<-?\S+$/.test(i.cmd.command.trim()) && i.heredocs.length === 1) {
-    // RUN <<EOF … EOF: the heredoc is the script
-    return [...shell, h.chomp ? chompHeredocContent(h.content) : h.content];
-  }
-  if (i.heredocs.length > 0) throw new NotSupportedError("RUN with a heredoc that is not the whole command is not supported yet");
-  return [...shell, i.cmd.command];
-}
+import { runCommand, scriptInputs, withScript } from "./run-command.js";
 
 export const run: InstructionHandler<ExpandedRunInstruction, "graph" | "steps" | "context" | "sources" | "containers"> = async (roles, st, i) => {
   const { containers } = roles;
   if (i.security !== undefined && i.security !== "sandbox") throw new NotSupportedError(`RUN --security=${i.security} is not supported yet`);
-  const args = runArgs(st, i);
+  const command = runCommand(i, st.image.config.Shell ?? ["/bin/sh", "-c"], st.image.os);
+  const { args } = command;
   const { mounts, binds } = executorMounts({ graph: roles.graph, secrets: containers.secrets }, st, i);
   const argEntries = st.args.entries();
   const vars = envMap(st.image.config);
@@ -41,17 +30,18 @@ export const run: InstructionHandler<ExpandedRunInstruction, "graph" | "steps" |
     args: JSON.stringify(argEntries), env: JSON.stringify(keyEnv), user: st.image.config.User ?? "", workdir: st.image.config.WorkingDir || "/",
     network, mounts: JSON.stringify(i.mounts.map(canonicalMountSpec)), secrets: JSON.stringify([...containers.secrets.keys()].sort()),
     ...(binds.length ? { binds: JSON.stringify(await Promise.all(binds.map((b) => bindIdentity(roles, st, b)))) } : {}),
+    ...scriptInputs(command),
   };
   return roles.steps.change(st, createdBy, async (root) => {
-    const r = await withBinds(roles, st, binds, i, (bound) => containers.executor.run({
-      rootfs: root, args, env: runEnv, cwd: st.image.config.WorkingDir || "/", user: st.image.config.User ?? "", network, mounts: [...mounts, ...bound], signal: containers.signal,
+    const r = await withBinds(roles, st, binds, i, (bound) => withScript(roles.sources, command.script, (script) => containers.executor.run({
+      rootfs: root, args, env: runEnv, cwd: st.image.config.WorkingDir || "/", user: st.image.config.User ?? "", network, mounts: [...script, ...mounts, ...bound], signal: containers.signal,
       onOutput: (stream, chunk) => {
         const text = chunk.toString();
         containers.emit({ type: "step-output", id, stream, data: text });
         tail.push(...text.split("\n").filter(Boolean));
         if (tail.length > 20) tail.splice(0, tail.length - 20);
       },
-    }));
+    })));
     if (r.killed === "abort") throw new BuildError("the build was cancelled", roles.graph.file, i.position, i.original, r.exitCode, tail);
     if (r.exitCode !== 0) {
       throw new BuildError(`process "${args.join(" ")}" did not complete successfully: exit code: ${r.exitCode}`, roles.graph.file, i.position, i.original, r.exitCode, tail);

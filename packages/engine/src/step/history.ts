@@ -29,3 +29,28 @@ export function addHistory(clock: BuildClock, st: StageState, createdBy: string,
   const when = created ?? st.lastCreated ?? historyNow(clock);
   st.image.history.push({ created: when, created_by: createdBy, comment, ...(emptyLayer ? { empty_layer: true } : {}) });
 }
+
+/** What COPY/ADD's created_by is made of (the expanded instruction's fields). */
+export interface CopyHistoryFields {
+  sources: readonly string[];
+  contents: readonly { name: string }[];
+  dest: string;
+  chown?: string;
+  chmod?: string;
+  parents?: boolean;
+}
+
+/**
+ * COPY/ADD's created_by as BuildKit writes it: the keyword, `--parents`, `--chown=…` and `--chmod=…`
+ * when given (in that order, whatever the Dockerfile's), the paths, each heredoc source as
+ * `<<NAME` (after the paths, wherever it was written), the destination. `--from`, `--link` and
+ * `--exclude` are not in it.
+ */
+export function copyCreatedBy(keyword: "COPY" | "ADD", i: CopyHistoryFields): string {
+  const words: string[] = [keyword];
+  if (i.parents) words.push("--parents");
+  if (i.chown) words.push(`--chown=${i.chown}`);
+  if (i.chmod) words.push(`--chmod=${i.chmod}`);
+  words.push(...i.sources, ...i.contents.map((c) => `<<${c.name}`), i.dest);
+  return `${words.join(" ")} # buildkit`;
+}
