@@ -262,6 +262,7 @@ describe("COPY/ADD --exclude", () => {
       "COPY --exclude=*.md src /rel/", // only src's own *.md: sub/d.md stays
       "COPY --exclude=**/*.md src /deep/",
       "COPY --exclude=*.md top.md /self/", // the source itself is copied
+      "COPY --exclude=*.md --exclude=top.md to[p].md /glob/", // and so is a file a wildcard matches (moby/buildkit#5489)
       "COPY --exclude=docs --exclude=!docs/keep.md src /exc/",
       "COPY --exclude=sub/ --exclude=./docs src /dirs/",
       "COPY --exclude=/a.txt src /abs/", // a leading / never matches (patterns are relative)
@@ -269,6 +270,7 @@ describe("COPY/ADD --exclude", () => {
     expect(under(lines, "rel").map((l) => l.split(" ")[0])).toEqual(["a.txt", "docs/", "docs/deep/", "docs/deep/keep.md", "docs/drop.md", "docs/keep.md", "sub/", "sub/c.txt", "sub/d.md"]);
     expect(under(lines, "deep").map((l) => l.split(" ")[0])).toEqual(["a.txt", "docs/", "docs/deep/", "sub/", "sub/c.txt"]);
     expect(under(lines, "self")).toEqual(['top.md 0644 0:0 "t"']);
+    expect(under(lines, "glob")).toEqual(['top.md 0644 0:0 "t"']);
     expect(under(lines, "exc")).toEqual(['a.txt 0644 0:0 "a"', 'b.md 0644 0:0 "b"', "docs/ 0750 0:0", 'docs/keep.md 0644 0:0 "k"', "sub/ 0755 0:0", 'sub/c.txt 0644 0:0 "c"', 'sub/d.md 0644 0:0 "d"']);
     expect(under(lines, "dirs").map((l) => l.split(" ")[0])).toEqual(["a.txt", "b.md"]);
     expect(under(lines, "abs").map((l) => l.split(" ")[0])).toContain("a.txt");

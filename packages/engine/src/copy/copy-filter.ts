@@ -2,11 +2,12 @@
  * What a COPY/ADD copies from below a directory source when it has --exclude patterns or, for
  * --parents, an include pattern: fsutil's copy rules. Paths are relative to the directory being
  * copied (the source as matched; for --parents the context root or the `/./` pivot); the source
- * itself is never filtered. An entry is copied when the include pattern (if any) matches it or a
- * directory above it, and no --exclude pattern does. A directory that is not copied itself is
- * still walked when something below it may be (an include pattern, or an exception among the
- * excludes), and made in the target only once something below it is copied (with its source's
- * owner, mode and times, as a copied directory gets them).
+ * itself is never filtered, nor is a file a wildcard source matches (BuildKit resolves the wildcard
+ * first and filters below each match: moby/buildkit#5489). An entry is copied when the include
+ * pattern (if any) matches it or a directory above it, and no --exclude pattern does. A directory
+ * that is not copied itself is still walked when something below it may be (an include pattern,
+ * or an exception among the excludes), and made in the target only once something below it is
+ * copied (with its source's owner, mode and times, as a copied directory gets them).
  */
 import { PathPatterns, type MatchInfo } from "./path-patterns.js";
 
