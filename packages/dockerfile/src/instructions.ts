@@ -105,7 +105,9 @@ export interface CopyInstruction extends InstructionBase {
   chown?: string;
   chmod?: string;
   link: boolean;
+  /** --parents[=BOOL] (Dockerfile 1.20) */
   parents: boolean;
+  /** --exclude=PATTERN, repeatable (Dockerfile 1.19); not expanded, as in BuildKit */
   exclude: string[];
 }
 export interface AddInstruction extends InstructionBase {
@@ -121,6 +123,8 @@ export interface AddInstruction extends InstructionBase {
   keepGitDir: boolean;
   checksum?: string;
   exclude: string[];
+  /** --unpack[=BOOL] (Dockerfile 1.17); undefined when not given (local archives unpack, URLs do not) */
+  unpack?: boolean;
 }
 export interface ExposeInstruction extends InstructionBase {
   kind: "expose";
@@ -188,7 +192,7 @@ const FLAGS: Record<string, FlagSpec> = {
   from: { platform: "string" },
   run: { mount: "strings", network: "string", security: "string" },
   copy: { from: "string", chown: "string", chmod: "string", link: "bool", parents: "bool", exclude: "strings" },
-  add: { chown: "string", chmod: "string", link: "bool", "keep-git-dir": "bool", checksum: "string", exclude: "strings" },
+  add: { chown: "string", chmod: "string", link: "bool", "keep-git-dir": "bool", checksum: "string", exclude: "strings", unpack: "bool" },
   healthcheck: { interval: "string", timeout: "string", "start-period": "string", "start-interval": "string", retries: "string" },
 };
 
@@ -356,7 +360,10 @@ export function toInstruction(node: Node, file: string): Instruction {
         return { kind, ...common, parents: flagBool(flags, "parents"), ...(from !== undefined ? { from } : {}) } as CopyInstruction;
       }
       const checksum = flagString(flags, "checksum");
-      return { kind, ...common, keepGitDir: flagBool(flags, "keep-git-dir"), ...(checksum !== undefined ? { checksum } : {}) } as AddInstruction;
+      return {
+        kind, ...common, keepGitDir: flagBool(flags, "keep-git-dir"), ...(checksum !== undefined ? { checksum } : {}),
+        ...(flags.has("unpack") ? { unpack: flagBool(flags, "unpack") } : {}),
+      } as AddInstruction;
     }
     case "expose":
       atLeastOne();

@@ -220,6 +220,31 @@ describe("expansion covers every instruction as BuildKit does", () => {
   });
 });
 
+// BuildKit's parseCopy/parseAdd at HEAD: --parents a bool flag, --exclude repeatable (and never
+// expanded: CopyCommand.Expand leaves ExcludePatterns alone), ADD --unpack a bool kept only when given.
+describe("COPY --parents/--exclude and ADD --exclude/--unpack", () => {
+  const ctx = { lookup: mapLookup({ X: "x" }), escapeToken: "\\", file: "Dockerfile" };
+  const instrs = (text: string) => load(text).stages[0]!.instructions.map((i) => expandInstruction(i, ctx));
+  it("--parents[=bool]", () => {
+    expect(instrs("FROM a\nCOPY a /b/\nCOPY --parents a /b/\nCOPY --parents=false a /b/\nCOPY --parents=TRUE a /b/\n").map((i) => (i as { parents: boolean }).parents))
+      .toEqual([false, true, false, true]);
+    expect(errorOf("FROM a\nCOPY --parents=yes a /b/\n").message).toBe("Dockerfile:2:1: expecting boolean value for flag parents, not: yes");
+    expect(errorOf("FROM a\nADD --parents a /b/\n").message).toMatch(/^Dockerfile:2:1: unknown flag: --parents for ADD/);
+  });
+  it("--exclude, repeatable, as written", () => {
+    const [copy, add] = instrs("FROM a\nCOPY --exclude=*.md --exclude=$X/** a /b/\nADD --exclude=tmp a /b/\n");
+    expect(copy).toMatchObject({ exclude: ["*.md", "$X/**"] });
+    expect(add).toMatchObject({ exclude: ["tmp"] });
+    expect(errorOf("FROM a\nCOPY --exclude a /b/\n").message).toMatch(/^Dockerfile:2:1: missing a value on flag: exclude/);
+  });
+  it("ADD --unpack[=bool], absent when not given", () => {
+    const [plain, bare, no, yes] = instrs("FROM a\nADD a /b/\nADD --unpack a /b/\nADD --unpack=false a /b/\nADD --unpack=true https://x/a.tgz /b/\n");
+    expect(plain).not.toHaveProperty("unpack");
+    expect([bare, no, yes].map((i) => (i as { unpack?: boolean }).unpack)).toEqual([true, false, true]);
+    expect(errorOf("FROM a\nCOPY --unpack a /b/\n").message).toMatch(/^Dockerfile:2:1: unknown flag: --unpack for COPY/);
+  });
+});
+
 const conformance = fileURLToPath(new URL("../../../../shared/conformance/", import.meta.url));
 const suites = ["cases", "buildah-suite"].filter((s) => existsSync(conformance + s));
 if (suites.length < 2) console.warn(`skipping part of the conformance corpus: ${conformance} is absent`);

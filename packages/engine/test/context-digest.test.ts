@@ -30,4 +30,26 @@ describe("context digest", () => {
     expect(lines?.get("large")).toBe(`file "large" 644 ${large.length} ${sha(large)}`);
     expect(lines?.get("empty")).toBe(`file "empty" 644 0 ${sha("")}`);
   });
+
+  it("with --exclude and --parents lists exactly what the copy writes: directories on the way only where something below is selected", async () => {
+    const ctx = join(work, "sel");
+    for (const d of ["d/sub", "d/logs", "other"]) mkdirSync(join(ctx, d), { recursive: true });
+    for (const f of ["d/a.txt", "d/b.log", "d/sub/c.txt", "d/logs/x.log", "other/o.txt"]) writeFileSync(join(ctx, f), f);
+    for (const d of ["", "d", "d/sub", "d/logs", "other"]) chmodSync(join(ctx, d), 0o755);
+    for (const f of ["d/a.txt", "d/b.log", "d/sub/c.txt", "d/logs/x.log", "other/o.txt"]) chmodSync(join(ctx, f), 0o644);
+    const listings = new ContextListings(join(work, "listings-sel"));
+    const index = new ContextIndex(join(work, "index-sel.json"), listings);
+    const entries = async (sources: string[], selection: { parents: boolean; exclude: string[] }) => {
+      const lines = (await listings.lines(await index.digest(ctx, undefined, sources, selection))) ?? [];
+      return lines.map((l) => l.replace(/ [0-9a-f]{64}$/, ""));
+    };
+    expect(await entries(["d"], { parents: false, exclude: ["*.log", "logs"] })).toEqual([
+      'source "d" exclude "*.log" exclude "logs"', 'dir "d" 755', 'file "d/a.txt" 644 7', 'dir "d/sub" 755', 'file "d/sub/c.txt" 644 11',
+    ]);
+    expect(await entries(["d/**/*.txt"], { parents: true, exclude: [] })).toEqual([
+      'source "d/**/*.txt" parents', 'dir "" 755', 'dir "d" 755', 'file "d/a.txt" 644 7', 'dir "d/sub" 755', 'file "d/sub/c.txt" 644 11',
+    ]);
+    expect(await entries(["d/missing"], { parents: true, exclude: [] })).toEqual(['source "d/missing" parents', 'dir "" 755', 'missing "d/missing"']);
+    await index.save();
+  });
 });

@@ -4,7 +4,7 @@
  * full copy gives, for every kind of change.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -48,7 +48,6 @@ async function buildIt(extra: Partial<BuildOptions> = {}): Promise<Built> {
   const starts = events.filter((e): e is Extract<BuildEvent, { type: "step-start" }> => e.type === "step-start");
   const copyId = starts.find((e) => e.instruction.startsWith("COPY"))?.id;
   const done = events.find((e): e is Extract<BuildEvent, { type: "step-done" }> => e.type === "step-done" && e.id === copyId);
-  const { readFileSync } = await import("node:fs");
   const seen = readFileSync(join(out, "seen.txt"), "utf8");
   rmSync(out, { recursive: true, force: true });
   return { copyLayer: done?.layer as Digest, ...(done?.detail ? { detail: done.detail } : {}), seen };
@@ -142,4 +141,18 @@ describe("incremental COPY", () => {
     const full = await build({ ...opts, noCache: true });
     expect(fast.imageId).toBe(full.imageId);
   }, 60_000);
+});
+
+describe("incremental COPY with a symbolic --chmod", () => {
+  it("changes each copied entry's own mode as a full copy does (X on a file made executable, a new directory)", async () => {
+    writeFileSync(join(ctx, "Dockerfile"), readFileSync(join(ctx, "Dockerfile"), "utf8").replace("COPY src /app/src", "COPY --chmod=u=rwX,go=rX src /app/src"));
+    expect((await buildIt()).detail).toBeUndefined();
+    await expectSameAsFullCopy(() => {
+      chmodSync(join(ctx, "src/d2/f3.txt"), 0o700);
+      writeFileSync(join(ctx, "src/d2/f5.txt"), "changed under a symbolic chmod\n");
+      mkdirSync(join(ctx, "src/d2/new"), { mode: 0o700 });
+      writeFileSync(join(ctx, "src/d2/new/n.txt"), "new\n");
+    });
+    expect((await buildIt()).seen).toContain("./d2/f3.txt regular file 755 0:0");
+  }, 120_000);
 });

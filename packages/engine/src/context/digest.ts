@@ -10,6 +10,8 @@ import { constants, createReadStream, lstatSync, readdirSync, readFileSync, read
 import { join, posix } from "node:path";
 import type { IgnoreMatcher } from "./dockerignore.js";
 import { expandSource, followInRoot } from "../copy/copier.js";
+import { CopyFilter, type FilterState } from "../copy/copy-filter.js";
+import { copyUnits, NO_SELECTION, type CopySelection } from "../copy/copy-units.js";
 import { quotePath as q } from "./listing.js";
 import type { ContextListings } from "./listing.js";
 import { ContextStatIndex } from "./stat-index.js";
@@ -73,46 +75,100 @@ export class ContextIndex {
     return this.mtimes.get(rel);
   }
 
-  async digest(root: string, ignoreFile: IgnoreMatcher | undefined, sources: string[]): Promise<string> {
+  /**
+   * @param selection --parents and --exclude: the entries below a directory source that they leave
+   * out are not in the digest (nor in its listing), and a directory is in it only where something
+   * below it is selected (copy-filter.ts, the same decisions the copier makes)
+   */
+  async digest(root: string, ignoreFile: IgnoreMatcher | undefined, sources: string[], selection: CopySelection = NO_SELECTION): Promise<string> {
     const ignore = ignoreFile?.empty ? undefined : ignoreFile; // (asked for each of 20,000 entries otherwise)
     const lines: string[] = [];
     const unhashed: Unhashed[] = [];
+    /** Adds the line of one entry (a directory's own line only); a file whose hash is not known gets it later. */
+    const entry = (rel: string, abs: string, st: Stats): void => {
+      this.mtimes.set(rel, Math.floor(st.mtimeMs / 1000));
+      const type = st.mode & S_IFMT;
+      const mode = modeText(st.mode);
+      if (type === S_IFDIR) lines.push(`dir ${q(rel)} ${mode}`);
+      else if (type === S_IFLNK) lines.push(`link ${q(rel)} ${q(readlinkSync(abs))}`);
+      else if (type === S_IFREG) {
+        const known = this.stats.lookup(abs, st);
+        if (known === undefined) unhashed.push({ line: lines.length, abs, st });
+        lines.push(`file ${q(rel)} ${mode} ${st.size} ${known ?? ""}`);
+      } else lines.push(`other ${q(rel)} ${mode}`);
+    };
+    /** A directory's entries after .dockerignore, as the copier walks them. */
+    const children = (rel: string, abs: string): { child: string; name: string }[] =>
+      readdirSync(abs).sort().flatMap((n) => {
+        const child = rel ? `${rel}/${n}` : n;
+        if (ignore?.excluded(child)) {
+          const cst = lstatSync(join(abs, n));
+          if (!cst.isDirectory() || !ignore.mayIncludeBelow(child)) return [];
+        }
+        return [{ child, name: n }];
+      });
     const visit = (rel: string, abs: string): void => {
       const st = lstatSync(abs, NO_THROW);
       if (!st) {
         lines.push(`missing ${q(rel)}`);
         return;
       }
-      this.mtimes.set(rel, Math.floor(st.mtimeMs / 1000));
-      const type = st.mode & S_IFMT;
-      const mode = modeText(st.mode);
-      if (type === S_IFDIR) {
-        lines.push(`dir ${q(rel)} ${mode}`);
-        for (const n of readdirSync(abs).sort()) {
-          const child = rel ? `${rel}/${n}` : n;
-          if (ignore?.excluded(child)) {
-            const cst = lstatSync(join(abs, n));
-            if (!cst.isDirectory() || !ignore.mayIncludeBelow(child)) continue;
-          }
-          visit(child, `${abs}/${n}`);
-        }
-      } else if (type === S_IFLNK) {
-        lines.push(`link ${q(rel)} ${q(readlinkSync(abs))}`);
-      } else if (type === S_IFREG) {
-        const known = this.stats.lookup(abs, st);
-        if (known === undefined) unhashed.push({ line: lines.length, abs, st });
-        lines.push(`file ${q(rel)} ${mode} ${st.size} ${known ?? ""}`);
-      } else {
-        lines.push(`other ${q(rel)} ${mode}`);
-      }
+      entry(rel, abs, st);
+      if (st.isDirectory()) for (const c of children(rel, abs)) visit(c.child, `${abs}/${c.name}`);
     };
-    for (const s of sources) {
-      lines.push(`source ${q(s)}`);
-      for (const m of await expandSource({ root, ...(ignore ? { ignore } : {}), isContext: true }, s)) {
+    /**
+     * The entries below a directory source that a filter selects. `pending` holds the directories
+     * above that are not selected themselves: they enter the listing (as the copier makes them)
+     * once something below them is. Returns whether something was selected at or below `required`.
+     */
+    type Pending = { rel: string; abs: string; st: Stats };
+    const visitFiltered = (rel: string, abs: string, filter: CopyFilter, wrel: string, state: FilterState | undefined, pending: Pending[], required: string | undefined): boolean => {
+      let seen = false;
+      for (const c of children(rel, abs)) {
+        const r = wrel ? `${wrel}/${c.name}` : c.name;
+        const d = filter.check(r, state);
+        if (!d.include && !d.descend) continue;
+        const cabs = `${abs}/${c.name}`;
+        const st = lstatSync(cabs);
+        if (!d.include && !st.isDirectory()) continue;
+        if (d.include) {
+          if (required !== undefined && r.startsWith(required)) seen = true;
+          for (const p of pending.splice(0)) entry(p.rel, p.abs, p.st);
+          entry(c.child, cabs, st);
+          if (st.isDirectory() && visitFiltered(c.child, cabs, filter, r, d.state, pending, required)) seen = true;
+          continue;
+        }
+        const depth = pending.length;
+        pending.push({ rel: c.child, abs: cabs, st });
+        if (visitFiltered(c.child, cabs, filter, r, d.state, pending, required)) seen = true;
+        if (pending.length > depth) pending.length = depth; // nothing below was selected
+      }
+      return seen;
+    };
+    // (what selects is in the source line: listings skip those)
+    const selects = `${selection.parents ? " parents" : ""}${selection.exclude.map((x) => ` exclude ${q(x)}`).join("")}`;
+    for (const unit of copyUnits(sources, selection)) {
+      lines.push(`source ${q(unit.written)}${selects}`);
+      const filter = CopyFilter.of(unit.include !== undefined ? [unit.include] : undefined, selection.exclude);
+      for (const m of await expandSource({ root, ...(ignore ? { ignore } : {}), isContext: true }, unit.path)) {
         // a source that is (or lies under) a symlink is copied from where it leads: that is what counts
         const followed = m === "" ? "" : await followInRoot(root, m);
         if (followed !== m) lines.push(`follow ${q(m)} ${q(followed)}`);
-        visit(followed, posix.join(root, followed));
+        const abs = posix.join(root, followed);
+        const st = filter ? lstatSync(abs, NO_THROW) : undefined;
+        if (!filter || !st) {
+          visit(followed, abs);
+          continue;
+        }
+        // the source itself is never filtered: a file is copied whatever the patterns say
+        if (!st.isDirectory()) {
+          if (unit.required !== undefined) lines.push(`missing ${q(unit.written)}`);
+          else entry(followed, abs, st);
+          continue;
+        }
+        entry(followed, abs, st);
+        const seen = visitFiltered(followed, abs, filter, "", undefined, [], unit.required);
+        if (unit.required !== undefined && !seen) lines.push(`missing ${q(unit.written)}`);
       }
     }
     for (const u of unhashed) lines[u.line] += await this.hashFile(u.abs, u.st);

@@ -5,10 +5,12 @@
  * parents created (0755, owned like --chown), a directory source copying its
  * contents, Go filepath.Match globs (no match is an error), sources never leaving their root,
  * symlinks copied as links, context files owned by 0:0 unless --chown, modes and mtimes kept,
- * --chmod on everything copied. Every target path is resolved inside the target root.
+ * --chmod on everything copied (chmod.ts: octal or symbolic). Below a directory source, --exclude
+ * and --parents' include pattern filter what is copied (copy-filter.ts; the sources as copies:
+ * copy-units.ts). Every target path is resolved inside the target root.
  */
 import { lstat, readdir, readlink } from "node:fs/promises";
-import { closeSync, lstatSync, readdirSync, readlinkSync, writeSync } from "node:fs";
+import { closeSync, lstatSync, readdirSync, readlinkSync, writeSync, type Stats } from "node:fs";
 import { posix } from "node:path";
 import {
   createFileAt, fdPath, linkAt, lstatAt, mkdirAt, openDirAt, resolveInRoot, SafeRoot, setMetaAt, setMetaFd, symlinkAt,
@@ -18,6 +20,9 @@ import type { IgnoreMatcher } from "../context/dockerignore.js";
 import { goMatch, hasMeta } from "./go-match.js";
 import { copyRegularFile, statTimes } from "./copy-file.js";
 import { inlineFileName } from "./inline-file.js";
+import type { ChmodSpec } from "./chmod.js";
+import { CopyFilter, type FilterState } from "./copy-filter.js";
+import { copyUnits, NO_SELECTION, type CopySelection, type CopyUnit } from "./copy-units.js";
 
 export class CopyError extends Error {
   override readonly name = "CopyError";
@@ -46,7 +51,9 @@ export interface CopyRequest {
   workdir: string;
   targetRoot: string;
   chown?: Owner;
-  chmod?: number;
+  chmod?: ChmodSpec;
+  /** --parents and --exclude (none when absent) */
+  selection?: CopySelection;
   /** ADD: extracts a local tar archive (false: not one) into the directory `destDir()` makes and names */
   unpack?: (archivePath: string, destDir: () => string) => Promise<boolean>;
   instruction: "COPY" | "ADD";
@@ -137,6 +144,43 @@ async function exists(path: string): Promise<boolean> {
   return (await lstat(path).catch(() => undefined)) !== undefined;
 }
 
+/** A filtered walk below a directory source (copy-filter.ts). */
+interface Walk {
+  filter: CopyFilter;
+  /** the entry's path relative to the directory being copied ("" for that directory) */
+  rel: string;
+  /** its directory's match results (undefined at the top) */
+  state: FilterState | undefined;
+  /** --parents without wildcards: set once something at or below the path is copied */
+  required?: { prefix: string; seen: boolean };
+}
+
+/**
+ * A directory of the target that a filtered walk makes only once something below it is copied
+ * (fsutil's delayed parent directories): made then as a copied directory is (in the way: replaced);
+ * one that exists already gets its source's permission bits, nothing else, as fsutil does.
+ */
+class PendingDir {
+  made: RootDir | undefined;
+  /** made by this copy (else it existed) */
+  fresh = false;
+  constructor(private readonly parent: RootDir | PendingDir, private readonly name: string, private readonly src: Stats, private readonly root: SafeRoot) {}
+
+  ensure(): RootDir {
+    if (this.made) return this.made;
+    const pending = this.parent instanceof PendingDir;
+    const parent = this.parent instanceof PendingDir ? this.parent.ensure() : this.parent;
+    const existing = pending && (this.parent as PendingDir).fresh ? undefined : lstatAt(parent, this.name);
+    if (existing && !existing.isDirectory()) this.root.remove(parent, this.name, existing);
+    this.fresh = !existing?.isDirectory();
+    if (this.fresh) mkdirAt(parent, this.name);
+    const fd = openDirAt(parent, this.name);
+    this.made = { fd, rel: parent.rel ? `${parent.rel}/${this.name}` : this.name };
+    if (!this.fresh) setMetaFd(fd, { mode: this.src.mode & 0o7777 });
+    return this.made;
+  }
+}
+
 export class Copier {
   /** (dev, ino) of a source file → where it was copied (resolved, relative to the target root): hard links stay hard links */
   private readonly links = new Map<string, string>();
@@ -183,13 +227,13 @@ export class Copier {
    * purpose: a COPY of a 20,000-file context is some 120,000 system calls, and each asynchronous one
    * would be a round trip through libuv's thread pool costing several times the call itself.
    */
-  private copyEntry(srcRel: string, dir: RootDir, name: string, applyChmod: boolean, inNewDir = false): void {
+  private copyEntry(srcRel: string, dir: RootDir, name: string, applyChmod: boolean, inNewDir = false, walk?: Walk): void {
     const srcAbs = posix.join(this.req.source.root, srcRel);
     const st = lstatSync(srcAbs);
     // nothing can be in the way in a directory this copy has just made
     const existing = inNewDir ? undefined : lstatAt(dir, name);
     const o = this.owner(st);
-    const mode = applyChmod && this.req.chmod !== undefined ? this.req.chmod : st.mode & 0o7777;
+    const mode = this.modeOf(st, applyChmod);
     const meta = { uid: o.uid, gid: o.gid, mode, ...statTimes(st) };
     if (st.isDirectory()) {
       if (existing && !existing.isDirectory()) this.root.remove(dir, name, existing);
@@ -197,7 +241,7 @@ export class Copier {
       if (made) mkdirAt(dir, name);
       const fd = openDirAt(dir, name);
       try {
-        this.copyChildren(srcRel, { fd, rel: dir.rel ? `${dir.rel}/${name}` : name }, applyChmod, made);
+        this.copyChildren(srcRel, { fd, rel: dir.rel ? `${dir.rel}/${name}` : name }, applyChmod, made, walk);
         setMetaFd(fd, meta);
       } finally {
         closeSync(fd);
@@ -244,10 +288,17 @@ export class Copier {
   copyDirMeta(srcRel: string, dstRel: string): void {
     const st = lstatSync(posix.join(this.req.source.root, srcRel));
     const o = this.owner(st);
-    setMetaFd(this.mkdirp(dstRel).fd, { uid: o.uid, gid: o.gid, mode: this.req.chmod ?? st.mode & 0o7777, ...statTimes(st) });
+    setMetaFd(this.mkdirp(dstRel).fd, { uid: o.uid, gid: o.gid, mode: this.modeOf(st, true), ...statTimes(st) });
   }
 
-  private copyChildren(srcRel: string, dir: RootDir, applyChmod: boolean, newDir = false): void {
+  /** The permission bits an entry copied from `st` gets: its own, or --chmod's. */
+  private modeOf(st: Stats, applyChmod: boolean): number {
+    const own = st.mode & 0o7777;
+    return applyChmod && this.req.chmod ? this.req.chmod.apply(own, st.isDirectory()) : own;
+  }
+
+  /** The entries of a source directory into `dir` (with a walk, only those its filter lets through; `dir` may then be pending). */
+  private copyChildren(srcRel: string, dir: RootDir | PendingDir, applyChmod: boolean, newDir = false, walk?: Walk): void {
     const names = readdirSync(posix.join(this.req.source.root, srcRel)).sort();
     const ign = this.req.source.isContext ? this.req.source.ignore : undefined;
     for (const n of names) {
@@ -256,7 +307,39 @@ export class Copier {
         const st = lstatSync(posix.join(this.req.source.root, childSrc));
         if (!st.isDirectory() || !ign.mayIncludeBelow(childSrc)) continue;
       }
-      this.copyEntry(childSrc, dir, n, applyChmod, newDir);
+      if (walk) this.copyFiltered(childSrc, dir, n, applyChmod, newDir, walk);
+      else this.copyEntry(childSrc, dir as RootDir, n, applyChmod, newDir);
+    }
+  }
+
+  /**
+   * One entry of a filtered walk (copy-filter.ts): copied (a directory with what passes below it),
+   * skipped, or, for a directory that is not copied itself, walked with its target directory
+   * pending: made (owner, mode, times from its source) only once something below it is copied.
+   */
+  private copyFiltered(srcRel: string, dir: RootDir | PendingDir, name: string, applyChmod: boolean, newDir: boolean, walk: Walk): void {
+    const rel = walk.rel ? `${walk.rel}/${name}` : name;
+    const d = walk.filter.check(rel, walk.state);
+    if (!d.include && !d.descend) return;
+    const below: Walk = { filter: walk.filter, rel, state: d.state, ...(walk.required ? { required: walk.required } : {}) };
+    if (d.include) {
+      if (walk.required && rel.startsWith(walk.required.prefix)) walk.required.seen = true;
+      const pending = dir instanceof PendingDir;
+      const target = pending ? dir.ensure() : dir;
+      this.copyEntry(srcRel, target, name, applyChmod, pending ? dir.fresh : newDir, below);
+      return;
+    }
+    const st = lstatSync(posix.join(this.req.source.root, srcRel));
+    if (!st.isDirectory()) return;
+    const pending = new PendingDir(dir, name, st, this.root);
+    try {
+      this.copyChildren(srcRel, pending, applyChmod, false, below);
+      if (pending.made && pending.fresh) {
+        const o = this.owner(st);
+        setMetaFd(pending.made.fd, { uid: o.uid, gid: o.gid, mode: this.modeOf(st, applyChmod), ...statTimes(st) });
+      }
+    } finally {
+      if (pending.made) closeSync(pending.made.fd);
     }
   }
 
@@ -283,9 +366,11 @@ export class Copier {
     const { dest, workdir } = this.req;
     const destIsDir = dest.endsWith("/") || dest === "." || dest.endsWith("/.") || dest === "..";
     const destAbs = clean(dest.startsWith("/") ? dest : posix.join(workdir || "/", dest));
-    const matches: string[] = [];
-    for (const s of this.req.sources) {
-      const found = await expandSource(this.req.source, s);
+    const selection = this.req.selection;
+    const matches: { unit: CopyUnit; path: string }[] = [];
+    for (const unit of copyUnits(this.req.sources, selection ?? NO_SELECTION)) {
+      const s = unit.written;
+      const found = await expandSource(this.req.source, unit.path);
       // a wildcard may match nothing at all (BuildKit's AllowEmptyWildcard); a plain path must exist
       if (found.length === 0) continue;
       for (const f of found) {
@@ -297,19 +382,25 @@ export class Copier {
         if (excluded || !(await exists(posix.join(this.req.source.root, f)))) {
           throw new CopyError(`${this.req.instruction} failed: "${s}": not found${excluded ? " (excluded by .dockerignore)" : ""}`);
         }
-        matches.push(f);
+        matches.push({ unit, path: f });
       }
     }
     // several sources into a destination that is not a directory: each is copied to it in turn (the
     // last one wins), as BuildKit's copies, one per source, do
-    for (const m of matches) {
+    for (const { unit, path: m } of matches) {
       this.root.settle(); // no directory got for an earlier source is used again
       const followed = m === "" ? "" : await followInRoot(this.req.source.root, m);
       const st = await lstat(posix.join(this.req.source.root, followed));
+      const filter = CopyFilter.of(unit.include !== undefined ? [unit.include] : undefined, selection?.exclude ?? []);
+      const required = unit.required !== undefined ? { prefix: unit.required, seen: false } : undefined;
       if (st.isDirectory()) {
-        this.copyChildren(followed, this.mkdirp(destAbs), true);
+        const walk: Walk | undefined = filter ? { filter, rel: "", state: undefined, ...(required ? { required } : {}) } : undefined;
+        this.copyChildren(followed, this.mkdirp(destAbs), true, false, walk);
+        if (required && !required.seen) throw new CopyError(`${this.req.instruction} failed: "${unit.written}": not found`);
         continue;
       }
+      // a file is copied whatever the patterns say (they apply below a directory), but it holds no required path
+      if (required) throw new CopyError(`${this.req.instruction} failed: "${unit.written}": not found`);
       const intoDir = destIsDir || this.isDirInTarget(destAbs);
       const targetRel = intoDir ? `${destAbs}/${posix.basename(m)}` : destAbs;
       // an archive is unpacked into the destination itself, made a directory (as BuildKit's unpack:
@@ -330,7 +421,7 @@ export class Copier {
       const fd = createFileAt(t.dir, t.name, 0o600);
       try {
         writeSync(fd, f.content);
-        setMetaFd(fd, { uid: o.uid, gid: o.gid, mode: this.req.chmod ?? 0o644 });
+        setMetaFd(fd, { uid: o.uid, gid: o.gid, mode: this.req.chmod ? this.req.chmod.apply(0o644, false) : 0o644 });
       } finally {
         closeSync(fd);
       }

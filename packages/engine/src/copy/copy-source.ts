@@ -1,6 +1,7 @@
 /** Where COPY/ADD read from: the context, an earlier stage, or an image (COPY --from). */
 import type { BuildGraph } from "@tsbuild/dockerfile";
 import type { CopySource } from "./copier.js";
+import type { CopySelection } from "./copy-units.js";
 import type { StageState } from "../solver/state.js";
 import type { ContextService, StageSources } from "../solver/roles.js";
 
@@ -13,8 +14,9 @@ export function earlierStage(graph: BuildGraph, st: StageState, from: string): n
 /** What a COPY/ADD reads, for its cache key: the selected context files' digest, the source stage's key, or the image. */
 export async function sourceIdentity(
   roles: { context: ContextService; sources: StageSources }, st: StageState, from: string | undefined, sources: string[],
+  selection?: CopySelection,
 ): Promise<string> {
-  if (from === undefined) return `context:${await roles.context.digest(sources)}`;
+  if (from === undefined) return `context:${await roles.context.digest(sources, selection)}`;
   // the image's id, not its name: a name that now means another image (retagged, --pull) must miss
   return (await roles.sources.resolve(st, from)).identity;
 }

@@ -8,7 +8,7 @@
  *   (the changed files, whiteouts for removed ones), instead of a second full tree.
  *
  * It is used only where the result is certainly the same as a full copy's: one source, a
- * directory of the context; no heredocs; owners by number; a snapshotter that makes deltas
+ * directory of the context; no heredocs, no --parents or --exclude; owners by number; a snapshotter that makes deltas
  * (Snapshotter.delta: the overlay one, not the copy one); a previous run
  * on the same parent by the same instruction with the same options, whose snapshot is a full one;
  * few changes, none of them hard-linked; no changed path present in the layers below; and a

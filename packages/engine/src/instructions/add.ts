@@ -9,7 +9,7 @@ import { applyLayer } from "@tsbuild/oci";
 import type { InstructionHandler } from "./types.js";
 import { copyFiles, CopyError } from "../copy/copier.js";
 import { BuildError, NotSupportedError } from "../errors.js";
-import { parseChmod } from "../copy/chmod.js";
+import { copyFlags } from "../copy/copy-flags.js";
 import { resolveChown } from "../copy/chown.js";
 import { sourceIdentity } from "../copy/copy-source.js";
 import { copyCreatedBy } from "../step/history.js";
@@ -56,7 +56,11 @@ async function download(url: string, dir: string): Promise<{ path: string; name:
 }
 
 export const add: InstructionHandler<AddInstruction, "graph" | "steps" | "context" | "sources"> = async (roles, st, i) => {
-  if (i.checksum !== undefined || i.keepGitDir || i.exclude.length) throw new NotSupportedError("ADD --checksum/--keep-git-dir/--exclude are not supported yet");
+  if (i.checksum !== undefined || i.keepGitDir) throw new NotSupportedError("ADD --checksum/--keep-git-dir are not supported yet");
+  const flags = copyFlags(i, { file: roles.graph.file, position: i.position }); // --chmod, --exclude
+  // --unpack: local archives unpack unless --unpack=false, downloads only with --unpack=true
+  const unpackLocal = i.unpack !== false;
+  const unpackDownload = i.unpack === true;
   const urls = i.sources.filter((s) => /^https?:\/\//.test(s));
   const locals = i.sources.filter((s) => !/^https?:\/\//.test(s));
   const inline = i.contents.map((c) => ({ name: c.name, content: c.data }));
@@ -66,19 +70,22 @@ export const add: InstructionHandler<AddInstruction, "graph" | "steps" | "contex
     for (const u of urls) downloaded.push(await download(u, dl));
     // downloads are never cached (their content is only known after fetching); local sources are
     const inputs = urls.length ? undefined : {
-      source: await sourceIdentity(roles, st, undefined, locals), chown: i.chown ?? "", chmod: i.chmod ?? "", workdir: st.image.config.WorkingDir || "/", heredocs: JSON.stringify(inline),
+      source: await sourceIdentity(roles, st, undefined, locals, flags.selection), chown: i.chown ?? "", chmod: i.chmod ?? "", workdir: st.image.config.WorkingDir || "/", heredocs: JSON.stringify(inline),
+      ...flags.inputs, ...(unpackLocal ? {} : { unpack: "false" }),
     };
     return await roles.steps.change(st, copyCreatedBy("ADD", i), async (root) => {
       try {
         const chown = await resolveChown(root, i.chown);
-        const chmod = parseChmod(i.chmod);
-        const common = { dest: i.dest, workdir: st.image.config.WorkingDir || "/", targetRoot: root, ...(chown ? { chown } : {}), ...(chmod !== undefined ? { chmod } : {}), instruction: "ADD" as const };
+        const common = {
+          dest: i.dest, workdir: st.image.config.WorkingDir || "/", targetRoot: root, ...(chown ? { chown } : {}),
+          ...(flags.chmod ? { chmod: flags.chmod } : {}), selection: flags.selection, instruction: "ADD" as const,
+        };
         if (locals.length || inline.length) {
-          await copyFiles({ ...common, source: { root: roles.context.dir, ignore: roles.context.ignore, isContext: true }, sources: locals, inline, unpack });
+          await copyFiles({ ...common, source: { root: roles.context.dir, ignore: roles.context.ignore, isContext: true }, sources: locals, inline, ...(unpackLocal ? { unpack } : {}) });
         }
         if (downloaded.length) {
-          // a downloaded file is never unpacked; it keeps mode 0600 unless --chmod
-          await copyFiles({ ...common, source: { root: dl, isContext: true }, sources: downloaded.map((d) => d.name) });
+          // a downloaded file is unpacked only with --unpack=true; it keeps mode 0600 unless --chmod
+          await copyFiles({ ...common, source: { root: dl, isContext: true }, sources: downloaded.map((d) => d.name), ...(unpackDownload ? { unpack } : {}) });
         }
       } catch (e) {
         if (e instanceof CopyError) throw new BuildError(e.message, roles.graph.file, i.position, i.original);

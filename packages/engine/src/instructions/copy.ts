@@ -9,19 +9,19 @@ import { followInRoot } from "../copy/copier.js";
 import type { StageState } from "../solver/state.js";
 import type { ContextService } from "../solver/roles.js";
 import { copyFiles, CopyError } from "../copy/copier.js";
-import { BuildError, NotSupportedError } from "../errors.js";
+import { BuildError } from "../errors.js";
 import { sourceIdentity, withCopySource } from "../copy/copy-source.js";
 import { parseChmod } from "../copy/chmod.js";
 import { numericChown, resolveChown } from "../copy/chown.js";
 import { copyCreatedBy } from "../step/history.js";
+import { copyFlags } from "../copy/copy-flags.js";
 
 export const copy: InstructionHandler<CopyInstruction, "graph" | "steps" | "context" | "sources"> = async (roles, st, i) => {
-  if (i.parents) throw new NotSupportedError("COPY --parents is not supported yet");
-  if (i.exclude.length) throw new NotSupportedError("COPY --exclude is not supported yet");
+  const flags = copyFlags(i, { file: roles.graph.file, position: i.position }); // --chmod, --parents, --exclude
   const sources = i.sources;
   const inline = i.contents.map((c) => ({ name: c.name, content: c.data }));
-  const identity = await sourceIdentity(roles, st, i.from, sources);
-  const inputs = { source: identity, chown: i.chown ?? "", chmod: i.chmod ?? "", workdir: st.image.config.WorkingDir || "/", heredocs: JSON.stringify(inline) };
+  const identity = await sourceIdentity(roles, st, i.from, sources, flags.selection);
+  const inputs = { source: identity, chown: i.chown ?? "", chmod: i.chmod ?? "", workdir: st.image.config.WorkingDir || "/", heredocs: JSON.stringify(inline), ...flags.inputs };
   const createdBy = copyCreatedBy("COPY", i);
   const plan = await incrementalPlan(roles.context, st, i, sources, inline.length > 0);
   const shortcut: Shortcut | undefined = plan ? roles.steps.incrementalCopy(st, createdBy, inputs, plan) : undefined;
@@ -30,10 +30,9 @@ export const copy: InstructionHandler<CopyInstruction, "graph" | "steps" | "cont
   return roles.steps.change(st, createdBy, (root) => withCopySource(roles, st, i.from, async (source) => {
     try {
       const chown = await resolveChown(root, i.chown);
-      const chmod = parseChmod(i.chmod);
       await copyFiles({
         source, sources, inline, dest: i.dest, workdir: st.image.config.WorkingDir || "/", targetRoot: root,
-        ...(chown ? { chown } : {}), ...(chmod !== undefined ? { chmod } : {}), instruction: "COPY",
+        ...(chown ? { chown } : {}), ...(flags.chmod ? { chmod: flags.chmod } : {}), selection: flags.selection, instruction: "COPY",
       });
     } catch (e) {
       if (e instanceof CopyError || (e as Error).name === "UserResolutionError") throw new BuildError((e as Error).message, roles.graph.file, i.position, i.original);
@@ -45,7 +44,7 @@ export const copy: InstructionHandler<CopyInstruction, "graph" | "steps" | "cont
 /** Where a COPY can be redone from its previous result (incremental-copy.ts): one context directory, owners by number. */
 async function incrementalPlan(context: ContextService, st: StageState, i: CopyInstruction, sources: string[], heredocs: boolean): Promise<IncrementalCopy | undefined> {
   const [src] = sources;
-  if (i.from !== undefined || heredocs || sources.length !== 1 || src === undefined || hasMeta(src)) return undefined;
+  if (i.from !== undefined || heredocs || sources.length !== 1 || src === undefined || hasMeta(src) || i.parents || i.exclude.length) return undefined;
   const chown = i.chown ? numericChown(i.chown) : undefined;
   if (i.chown && !chown) return undefined; // names need the image's /etc/passwd
   const srcDir = posix.normalize(`/${src}`).replace(/^\/+/, "");

@@ -52,7 +52,7 @@ export function handlerRoles(env: SolverEnv): HandlerRoles {
     context: {
       dir: env.context.dir,
       ignore: env.context.ignore,
-      digest: (sources) => env.contextIndex.digest(env.context.dir, env.context.ignore, sources),
+      digest: (sources, selection) => env.contextIndex.digest(env.context.dir, env.context.ignore, sources, selection),
     },
     sources: stageSources(env),
     containers: { executor: env.executor, network: env.network, secrets: env.secrets, signal: env.signal, emit: env.emit },

@@ -11,6 +11,7 @@ import type { EventSink } from "../events.js";
 import type { FsStepResult, Shortcut } from "../step/fs-step.js";
 import type { BuildClock } from "../step/history.js";
 import type { IncrementalCopy } from "../copy/incremental-copy.js";
+import type { CopySelection } from "../copy/copy-units.js";
 import type { StageState } from "./state.js";
 import type { StepInputs } from "../step/step-cache.js";
 
@@ -30,8 +31,8 @@ export interface StepRunner {
 export interface ContextService {
   readonly dir: string;
   readonly ignore: IgnoreMatcher;
-  /** The content digest of the files `sources` select (names, modes, owners, contents; context-digest.ts). */
-  digest(sources: string[]): Promise<string>;
+  /** The content digest of the files `sources` select (names, modes, owners, contents; context-digest.ts), with --parents/--exclude applied. */
+  digest(sources: string[], selection?: CopySelection): Promise<string>;
 }
 
 /** What COPY --from and RUN --mount from= read: an earlier stage or an image. */
