@@ -12,6 +12,7 @@ import { BuildError, NotSupportedError } from "../errors.js";
 import { parseChmod } from "../copy/chmod.js";
 import { resolveChown } from "../copy/chown.js";
 import { sourceIdentity } from "../copy/copy-source.js";
+import { copyStep } from "../copy/link-copy.js";
 
 /** Recognises a local archive by its first bytes: gzip, bzip2, xz or a plain tar. */
 async function archiveKind(path: string): Promise<"gzip" | "bzip2" | "xz" | "tar" | undefined> {
@@ -67,7 +68,7 @@ export const add: InstructionHandler<AddInstruction, "graph" | "steps" | "contex
     const inputs = urls.length ? undefined : {
       source: await sourceIdentity(roles, st, undefined, locals), chown: i.chown ?? "", chmod: i.chmod ?? "", workdir: st.image.config.WorkingDir || "/", heredocs: JSON.stringify(inline),
     };
-    return await roles.steps.change(st, `ADD ${[...i.sources, i.dest].join(" ")} # buildkit`, async (root) => {
+    return await copyStep(roles, i)(st, `ADD ${[...i.sources, i.dest].join(" ")} # buildkit`, async (root) => {
       try {
         const chown = await resolveChown(root, i.chown);
         const chmod = parseChmod(i.chmod);

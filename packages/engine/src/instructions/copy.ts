@@ -14,6 +14,7 @@ import { BuildError, NotSupportedError } from "../errors.js";
 import { sourceIdentity, withCopySource } from "../copy/copy-source.js";
 import { parseChmod } from "../copy/chmod.js";
 import { numericChown, resolveChown } from "../copy/chown.js";
+import { copyStep } from "../copy/link-copy.js";
 
 export const copy: InstructionHandler<CopyInstruction, "graph" | "steps" | "context" | "sources"> = async (roles, st, i) => {
   if (i.parents) throw new NotSupportedError("COPY --parents is not supported yet");
@@ -27,7 +28,7 @@ export const copy: InstructionHandler<CopyInstruction, "graph" | "steps" | "cont
   const shortcut: Shortcut | undefined = plan ? roles.steps.incrementalCopy(st, createdBy, inputs, plan) : undefined;
   // the source (a mounted view of a stage or an image for --from) is opened only when the step runs:
   // a cache hit reads nothing from it (its key names the stage's key or the image's id)
-  return roles.steps.change(st, createdBy, (root) => withCopySource(roles, st, i.from, async (source) => {
+  return copyStep(roles, i)(st, createdBy, (root) => withCopySource(roles, st, i.from, async (source) => {
     try {
       const chown = await resolveChown(root, i.chown);
       const chmod = parseChmod(i.chmod);
