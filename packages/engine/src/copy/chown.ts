@@ -12,9 +12,14 @@ export async function resolveChown(root: string, spec: string | undefined): Prom
   return { uid: r.uid, gid: r.gid };
 }
 
-/** --chown=uid[:gid] in numbers (gid defaults to uid), which needs no image; undefined for names. */
+/**
+ * --chown=uid[:gid] in numbers (gid defaults to uid), which needs no image; undefined for names.
+ * `root` counts as 0 for the user and for the group, as BuildKit's llb.WithUser reads it (no lookup).
+ */
 export function numericChown(spec: string): Owner | undefined {
   const [u, g] = spec.split(":", 2) as [string, string | undefined];
-  if (!/^\d+$/.test(u) || (g !== undefined && !/^\d+$/.test(g))) return undefined;
-  return { uid: Number(u), gid: g === undefined ? Number(u) : Number(g) };
+  const id = (s: string) => (s === "root" ? 0 : /^\d+$/.test(s) ? Number(s) : undefined);
+  const uid = id(u);
+  const gid = g === undefined ? uid : id(g);
+  return uid === undefined || gid === undefined ? undefined : { uid, gid };
 }

@@ -13,6 +13,7 @@ import { copyFlags } from "../copy/copy-flags.js";
 import { resolveChown } from "../copy/chown.js";
 import { sourceIdentity } from "../copy/copy-source.js";
 import { copyCreatedBy } from "../step/history.js";
+import { copyStep } from "../copy/link-copy.js";
 
 /** Recognises a local archive by its first bytes: gzip, bzip2, xz or a plain tar. */
 async function archiveKind(path: string): Promise<"gzip" | "bzip2" | "xz" | "tar" | undefined> {
@@ -73,7 +74,7 @@ export const add: InstructionHandler<AddInstruction, "graph" | "steps" | "contex
       source: await sourceIdentity(roles, st, undefined, locals, flags.selection), chown: i.chown ?? "", chmod: i.chmod ?? "", workdir: st.image.config.WorkingDir || "/", heredocs: JSON.stringify(inline),
       ...flags.inputs, ...(unpackLocal ? {} : { unpack: "false" }),
     };
-    return await roles.steps.change(st, copyCreatedBy("ADD", i), async (root) => {
+    return await copyStep(roles, i)(st, copyCreatedBy("ADD", i), async (root) => {
       try {
         const chown = await resolveChown(root, i.chown);
         const common = {

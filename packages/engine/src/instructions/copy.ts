@@ -15,6 +15,7 @@ import { parseChmod } from "../copy/chmod.js";
 import { numericChown, resolveChown } from "../copy/chown.js";
 import { copyCreatedBy } from "../step/history.js";
 import { copyFlags } from "../copy/copy-flags.js";
+import { copyStep } from "../copy/link-copy.js";
 
 export const copy: InstructionHandler<CopyInstruction, "graph" | "steps" | "context" | "sources"> = async (roles, st, i) => {
   const flags = copyFlags(i, { file: roles.graph.file, position: i.position }); // --chmod, --parents, --exclude
@@ -27,7 +28,7 @@ export const copy: InstructionHandler<CopyInstruction, "graph" | "steps" | "cont
   const shortcut: Shortcut | undefined = plan ? roles.steps.incrementalCopy(st, createdBy, inputs, plan) : undefined;
   // the source (a mounted view of a stage or an image for --from) is opened only when the step runs:
   // a cache hit reads nothing from it (its key names the stage's key or the image's id)
-  return roles.steps.change(st, createdBy, (root) => withCopySource(roles, st, i.from, async (source) => {
+  return copyStep(roles, i)(st, createdBy, (root) => withCopySource(roles, st, i.from, async (source) => {
     try {
       const chown = await resolveChown(root, i.chown);
       await copyFiles({

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import type { SolverEnv, StageState } from "./state.js";
 import { resolveBase } from "../image/base-image.js";
 import { fsStep } from "../step/fs-step.js";
+import { linkStep } from "../step/link-step.js";
 import { incrementalCopy } from "../copy/incremental-copy.js";
 import { earlierStage } from "../copy/copy-source.js";
 import type { HandlerRoles, StageSources } from "./roles.js";
@@ -47,6 +48,7 @@ export function handlerRoles(env: SolverEnv): HandlerRoles {
     steps: {
       change: (st, createdBy, change, inputs, shortcut, bound = "files") =>
         fsStep(env, st, createdBy, change, inputs, shortcut, bound === "containers" ? env.runLimiter : env.limiter),
+      linked: (st, createdBy, change, inputs) => linkStep(env, st, createdBy, change, inputs),
       incrementalCopy: (st, createdBy, inputs, plan) => () => incrementalCopy(env, st, createdBy, inputs, plan),
     },
     context: {

@@ -23,6 +23,11 @@ export interface StepRunner {
    * @param bound "containers" for a RUN (not bounded by cores), else tsbuild's own file work
    */
   change(st: StageState, createdBy: string, change: (root: string) => Promise<void>, inputs?: StepInputs, shortcut?: Shortcut, bound?: "files" | "containers"): Promise<FsStepResult>;
+  /**
+   * A --link step (link-step.ts): `change` runs on an empty root unless the cache has the step under
+   * a key that leaves the steps before it out; its layer is then applied to the stage's root.
+   */
+  linked(st: StageState, createdBy: string, change: (root: string) => Promise<void>, inputs?: StepInputs): Promise<FsStepResult>;
   /** The shortcut that redoes a COPY of one context directory from its previous result (incremental-copy.ts). */
   incrementalCopy(st: StageState, createdBy: string, inputs: StepInputs & { source: string }, plan: IncrementalCopy): Shortcut;
 }

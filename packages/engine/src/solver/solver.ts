@@ -101,8 +101,8 @@ async function runInstruction(env: SolverEnv, st: StageState, raw: Instruction, 
     }
     if (!cached) env.missed.set(st.key, { position, instruction: text });
     const durationMs = Date.now() - t0;
-    env.steps.push({ stage: label, instruction: text, position, cacheKey: st.key, cached, durationMs, ...(explain ? { explain } : {}) });
-    env.emit({ type: "step-done", id, durationMs, cached, cacheKey: st.key, ...(r.layer ? { layer: r.layer } : {}), ...(explain ? { explain } : {}), ...(r.detail ? { detail: r.detail } : {}) });
+    env.steps.push({ stage: label, instruction: text, position, cacheKey: r.key ?? st.key, cached, durationMs, ...(explain ? { explain } : {}) });
+    env.emit({ type: "step-done", id, durationMs, cached, cacheKey: r.key ?? st.key, ...(r.layer ? { layer: r.layer } : {}), ...(explain ? { explain } : {}), ...(r.detail ? { detail: r.detail } : {}) });
   } catch (e) {
     env.emit({ type: "step-failed", id, error: (e as Error).message });
     if (e instanceof BuildError || e instanceof DockerfileError) throw e;

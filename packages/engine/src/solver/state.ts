@@ -17,6 +17,7 @@ export interface StepRecord {
   stage: string;
   instruction: string;
   position: string;
+  /** the key of the step's cache record (a --link step's leaves the steps before it out; the stage's key after it is another, link-step.ts) */
   cacheKey: string;
   cached: boolean;
   durationMs: number;

@@ -10,6 +10,7 @@ import { unpackLayer } from "@tsbuild/snapshot";
 import type { SolverEnv, StageState } from "../solver/state.js";
 import { addHistory, BUILDKIT_COMMENT, historyNow as now } from "./history.js";
 import { draftRecord, lookupStep, type StepInputs } from "./step-cache.js";
+import type { CacheRecord } from "../cache/build-cache.js";
 import { holdSnapshots } from "./store-guard.js";
 import type { Semaphore } from "./semaphore.js";
 
@@ -43,43 +44,88 @@ export async function fsStep(
 ): Promise<FsStepResult> {
   const { key, hit, explain, disabled } = await lookupStep(env, st, createdBy, cacheInputs);
   if (hit) {
-    if (hit.layer) {
-      const name = chainName(st.snapshot, hit.layer.diffId); // held already, with its layer (lookupStep → holdHit)
-      const { digest } = hit.layer.descriptor;
-      if (!(await env.snapshotter.exists(name))) {
-        const source = { digest, diffId: hit.layer.diffId, of: "the build cache", remedy: CACHE_REMEDY, open: () => env.store.content.reader(digest) };
-        await unpackLayer(env.snapshotter, name, st.snapshot, source);
-      }
-      st.snapshot = name;
-      st.layers.push({ descriptor: hit.layer.descriptor, diffId: hit.layer.diffId });
-      st.lastCreated = hit.created;
-    }
-    addHistory(env, st, createdBy, !hit.layer, BUILDKIT_COMMENT, hit.created);
+    await takeHit(env, st, createdBy, hit);
     st.key = key;
     return { ...(hit.layer ? { layer: hit.layer.diffId } : {}), cached: true, key };
   }
   const short = shortcut && !disabled ? await env.limiter.use(shortcut) : undefined;
   const result = short ? took(env, st, createdBy, short) : await runStep(env, st, createdBy, change, changeLimiter);
-  if (cacheInputs !== undefined) {
-    const rec = st.image.history[st.image.history.length - 1];
-    const record = {
-      ...draftRecord(st, key, createdBy, cacheInputs), created: rec?.created ?? now(env),
-      ...(result.layer ? { layer: st.layers[st.layers.length - 1] as { descriptor: Descriptor; diffId: Digest } } : {}),
-    };
-    // written while the build goes on (after the shortcut's layer, when that is still being written)
-    env.pendingWrites.push(env.cache.putLater(record, short?.committed));
-  }
+  // written while the build goes on (after the shortcut's layer, when that is still being written)
+  if (cacheInputs !== undefined) recordStep(env, st, key, createdBy, cacheInputs, result.layer !== undefined, { ...(short?.committed ? { after: short.committed } : {}) });
   st.key = key;
   return { ...result, cached: false, key, ...(explain ? { explain } : {}) };
 }
 
-/** The state after a shortcut made the step's layer and snapshot. */
-function took(env: SolverEnv, st: StageState, createdBy: string, r: NonNullable<Awaited<ReturnType<Shortcut>>>): { layer: string; detail: string } {
+/**
+ * Moves the stage onto a cache hit: its layer (held already, lookupStep → holdHit) on the stage's
+ * snapshot, unpacked there from the layer blob when that snapshot is not in the store, and its
+ * history entry. The stage's key is the caller's to set.
+ */
+export async function takeHit(env: SolverEnv, st: StageState, createdBy: string, hit: CacheRecord): Promise<void> {
+  if (hit.layer) {
+    const name = chainName(st.snapshot, hit.layer.diffId);
+    const { digest } = hit.layer.descriptor;
+    if (!(await env.snapshotter.exists(name))) {
+      const source = { digest, diffId: hit.layer.diffId, of: "the build cache", remedy: CACHE_REMEDY, open: () => env.store.content.reader(digest) };
+      await unpackLayer(env.snapshotter, name, st.snapshot, source);
+    }
+    st.snapshot = name;
+    st.layers.push({ descriptor: hit.layer.descriptor, diffId: hit.layer.diffId });
+    st.lastCreated = hit.created;
+  }
+  addHistory(env, st, createdBy, !hit.layer, BUILDKIT_COMMENT, hit.created);
+}
+
+/**
+ * Leaves the record of a step that ran (its layer, when it made one, is the stage's last), written
+ * in the background after `after` (a layer still being written). `parent` is what its key was made
+ * on: the stage's key, or LINK_PARENT for a --link step (link-step.ts).
+ */
+export function recordStep(
+  env: SolverEnv, st: StageState, key: string, createdBy: string, inputs: StepInputs, madeLayer: boolean, opts: { after?: Promise<void>; parent?: string } = {},
+): void {
+  const rec = st.image.history[st.image.history.length - 1];
+  const record = {
+    ...draftRecord(st, key, createdBy, inputs, opts.parent), created: rec?.created ?? now(env),
+    ...(madeLayer ? { layer: st.layers[st.layers.length - 1] as { descriptor: Descriptor; diffId: Digest } } : {}),
+  };
+  env.pendingWrites.push(env.cache.putLater(record, opts.after));
+}
+
+/**
+ * The diff of active snapshot `key` (against its parent) as a layer in the content store: the diff,
+ * tar and hash are tsbuild's own CPU work, bounded by cores. Undefined when nothing changed (the
+ * snapshot is then removed: an empty diff adds no layer).
+ */
+export async function storeDiff(env: SolverEnv, key: string): Promise<StoredLayer | undefined> {
+  let count = 0;
+  const counted = async function* (src: AsyncIterable<LayerEntry>) {
+    for await (const e of src) {
+      count++;
+      yield e;
+    }
+  };
+  const layer = await env.limiter.use(() => storeLayer(env.store.content, counted(env.snapshotter.diff(key)), {
+    compression: "none",
+    ...(env.epoch !== undefined ? { sourceDateEpoch: env.epoch } : {}),
+  }));
+  if (count > 0) return layer;
+  await env.snapshotter.remove(key);
+  return undefined;
+}
+
+/** Moves the stage onto a new layer whose snapshot `name` is committed, with its history entry. */
+export function advance(env: SolverEnv, st: StageState, createdBy: string, layer: StoredLayer, name: string): void {
   const created = now(env);
-  st.snapshot = r.snapshot;
-  st.layers.push(r.layer);
+  st.snapshot = name;
+  st.layers.push({ descriptor: layer.descriptor, diffId: layer.diffId });
   st.lastCreated = created;
   addHistory(env, st, createdBy, false, BUILDKIT_COMMENT, created);
+}
+
+/** The state after a shortcut made the step's layer and snapshot. */
+function took(env: SolverEnv, st: StageState, createdBy: string, r: NonNullable<Awaited<ReturnType<Shortcut>>>): { layer: string; detail: string } {
+  advance(env, st, createdBy, r.layer, r.snapshot);
   return { layer: r.layer.diffId, detail: r.detail };
 }
 
@@ -90,32 +136,16 @@ async function runStep(
   const active = await env.snapshotter.prepare(key, st.snapshot);
   try {
     await changeLimiter.use(() => change(active.root));
-    let count = 0;
-    const counted = async function* (src: AsyncIterable<LayerEntry>) {
-      for await (const e of src) {
-        count++;
-        yield e;
-      }
-    };
-    // the diff, tar and hash are tsbuild's own CPU work: bounded by cores
-    const layer = await env.limiter.use(() => storeLayer(env.store.content, counted(env.snapshotter.diff(key)), {
-      compression: "none",
-      ...(env.epoch !== undefined ? { sourceDateEpoch: env.epoch } : {}),
-    }));
-    if (count === 0) {
-      await env.snapshotter.remove(key);
+    const layer = await storeDiff(env, key);
+    if (!layer) {
       addHistory(env, st, createdBy, true);
       return {};
     }
-    const created = now(env);
     const name = chainName(st.snapshot, layer.diffId);
     await holdSnapshots(env, [name]);
     // commits are first-wins: when another build committed the same snapshot, ours is discarded
     await env.snapshotter.commit(name, key);
-    st.snapshot = name;
-    st.layers.push({ descriptor: layer.descriptor, diffId: layer.diffId });
-    st.lastCreated = created;
-    addHistory(env, st, createdBy, false, BUILDKIT_COMMENT, created);
+    advance(env, st, createdBy, layer, name);
     return { layer: layer.diffId };
   } catch (e) {
     await env.snapshotter.remove(key).catch(() => undefined);

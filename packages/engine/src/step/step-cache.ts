@@ -42,26 +42,27 @@ function cacheDisabled(env: SolverEnv, st: StageState): string | undefined {
 
 /**
  * Looks a step up. `inputs` undefined means the step is never cached (ADD of a URL): it gets a key
- * of its own that no later build can meet.
+ * of its own that no later build can meet. `parent` is what the key is made on: the stage's key, or
+ * LINK_PARENT for a --link step, whose layer does not depend on the steps before it (link-step.ts).
  */
-export async function lookupStep(env: SolverEnv, st: StageState, createdBy: string, inputs: StepInputs | undefined): Promise<Lookup> {
+export async function lookupStep(env: SolverEnv, st: StageState, createdBy: string, inputs: StepInputs | undefined, parent = st.key): Promise<Lookup> {
   if (inputs === undefined) {
-    const key = stepKey(st.key, createdBy, String(Date.now()), String(Math.random()));
+    const key = stepKey(parent, createdBy, String(Date.now()), String(Math.random()));
     return { key, ...(env.explainer ? { explain: `${st.current?.instruction ?? createdBy}: downloads are never cached` } : {}) };
   }
-  const key = keyOf(env, st.key, createdBy, inputs);
+  const key = keyOf(env, parent, createdBy, inputs);
   const disabled = cacheDisabled(env, st);
   const hit = disabled ? undefined : await holdHit(env, await env.cache.get(key), { parent: st.snapshot });
   if (hit) return { key, hit };
   if (!env.explainer) return { key, ...(disabled ? { disabled: true } : {}) };
-  const draft = draftRecord(st, key, createdBy, inputs);
+  const draft = draftRecord(st, key, createdBy, inputs, parent);
   return { key, ...(disabled ? { disabled: true } : {}), explain: disabled ? `${draft.instruction}: cache disabled by ${disabled}` : await env.explainer.explain(draft, env.missed) };
 }
 
 /** The record a step will leave (layer and time filled in once it ran). */
-export function draftRecord(st: StageState, key: string, createdBy: string, inputs: StepInputs): CacheRecord {
+export function draftRecord(st: StageState, key: string, createdBy: string, inputs: StepInputs, parent = st.key): CacheRecord {
   return {
-    key, parent: st.key, base: st.base, inputs: { instruction: createdBy, ...inputs }, stage: stageLabel(st.stage),
+    key, parent, base: st.base, inputs: { instruction: createdBy, ...inputs }, stage: stageLabel(st.stage),
     instruction: st.current?.instruction ?? createdBy, position: st.current?.position ?? "", createdBy, created: "",
   };
 }
