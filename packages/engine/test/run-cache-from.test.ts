@@ -97,4 +97,8 @@ describe("RUN --mount=type=cache,from=STAGE", () => {
     const f = await buildText("FROM base:1\nRUN --mount=type=cache,target=/c,id=cf7,source=/nope true\n").catch((x: unknown) => x);
     expect(f).toMatchObject({ position: { line: 2 }, message: expect.stringContaining('cache mount source "/nope" not found in cache "cf7"') });
   });
+  it("a fifo in what a cache starts from is not copied yet: said at the line", async () => {
+    const e = await buildText("FROM base:1 AS f\nRUN mkdir /s && mkfifo /s/pipe\nFROM base:1\nRUN --mount=type=cache,target=/c,id=cf8,from=f,source=/s true\n").catch((x: unknown) => x);
+    expect(e).toMatchObject({ position: { line: 4 }, message: "RUN --mount=type=cache,from=f: /s/pipe is a fifo, which cannot be copied into a cache (not supported yet)" });
+  });
 });

@@ -12,7 +12,7 @@ import type { CacheSeed } from "@tsbuild/runtime";
 import { readdirSync } from "node:fs";
 import type { StageState } from "../solver/state.js";
 import type { HandlerRoles } from "../solver/roles.js";
-import { Copier, followInRoot } from "../copy/copier.js";
+import { Copier, CopyError, followInRoot } from "../copy/copier.js";
 import { BuildError } from "../errors.js";
 import { BY_NAME } from "./run-bind.js";
 
@@ -65,7 +65,13 @@ export async function withCacheSeeds<T>(roles: SeedRoles, st: StageState, mounts
           return found;
         },
         async copy(tree: string, rel: string, except: readonly string[]): Promise<void> {
-          copyOut(root, tree, rel, except);
+          try {
+            copyOut(root, tree, rel, except);
+          } catch (e) {
+            // the Copier's refusals (a fifo or a device node): not copied yet, said at the RUN
+            if (e instanceof CopyError) throw fail(`RUN --mount=type=cache,from=${m.from}: ${e.message.replace(/^COPY: /, "")} into a cache (not supported yet)`);
+            throw e;
+          }
         },
       });
     }
