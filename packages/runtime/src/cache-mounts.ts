@@ -25,6 +25,7 @@ import { mkdir, readFile, rm, chmod, chown, lstat } from "node:fs/promises";
 import { createHash, randomBytes } from "node:crypto";
 import { join, posix } from "node:path";
 import { acquireFileLock, resolveInRoot, writeFileAtomic } from "@tsbuild/oci";
+import { pinnedBind } from "./pinned-bind.js";
 
 /** What a cache mount from a stage or image starts with (RUN --mount=type=cache,from=…). */
 export interface CacheSeed {
@@ -91,19 +92,18 @@ async function makeDir(dir: string, mode: number, uid: number, gid: number): Pro
   }
 }
 
-/** The path `source` names inside a cache tree (symlinks followed inside it); it must be there. */
+/** The path `source` names inside a cache tree (symlinks followed inside it, relative); it must be there. */
 async function inTree(tree: string, source: string, what: string): Promise<string> {
   const rel = await resolveInRoot(tree, clean(source));
-  const abs = rel === "" ? tree : join(tree, rel);
-  if (!(await exists(abs))) throw new CacheMountError(`cache mount source "${source}" not found in ${what}`);
-  return abs;
+  if (!(await exists(rel === "" ? tree : join(tree, rel)))) throw new CacheMountError(`cache mount source "/${clean(source)}" not found in ${what}`);
+  return rel;
 }
 
 /**
  * Copies what the mount needs of its seed into `tree` unless a copy (of it or of a path above it)
  * was made before; returns the path to mount. `seeded` lists the paths copied so far.
  */
-async function seedTree(m: CacheMount & { seed: CacheSeed }, tree: string, seeded: string[]): Promise<{ path: string; seeded: string[] }> {
+async function seedTree(m: CacheMount & { seed: CacheSeed }, tree: string, seeded: string[]): Promise<{ rel: string; seeded: string[] }> {
   const seed = m.seed;
   let wanted: string;
   let make = false;
@@ -114,11 +114,11 @@ async function seedTree(m: CacheMount & { seed: CacheSeed }, tree: string, seede
     wanted = await seed.resolve(clean(m.source));
   }
   const covered = seeded.some((p) => p === "" || wanted === p || wanted.startsWith(`${p}/`));
-  if (covered) return { path: await inTree(tree, wanted, `cache "${m.id}"`), seeded };
+  if (covered) return { rel: await inTree(tree, wanted, `cache "${m.id}"`), seeded };
   const except = seeded.filter((p) => wanted === "" || p.startsWith(`${wanted}/`));
   if (make) await makeDir(join(tree, wanted), (m.mode ?? 0o755) & 0o777, m.uid ?? 0, m.gid ?? 0);
   else await seed.copy(tree, wanted, except);
-  return { path: wanted === "" ? tree : join(tree, wanted), seeded: [...seeded.filter((p) => !except.includes(p)), wanted] };
+  return { rel: wanted, seeded: [...seeded.filter((p) => !except.includes(p)), wanted] };
 }
 
 async function readSeeded(file: string): Promise<string[]> {
@@ -140,11 +140,14 @@ export async function prepareCache(m: CacheMount, opts: { cacheRoot: string; scr
   // private, as BuildKit: the cache itself when no other run has it, else a new one of its own
   const own = m.sharing === "private" && (inUse.get(entry) ?? 0) > 0;
   const base = own ? join(opts.scratch, `cache-${name}-${randomBytes(6).toString("hex")}`) : entry;
-  let source: string;
+  // the directory (the cache, or its tree) and the path in it to mount
+  let dir: string;
+  let rel: string;
   if (m.seed) {
-    const tree = join(base, "tree");
+    dir = join(base, "tree");
+    const tree = dir;
     await makeDir(tree, 0o755, 0, 0);
-    if (own) source = (await seedTree({ ...m, seed: m.seed }, tree, [])).path;
+    if (own) rel = (await seedTree({ ...m, seed: m.seed }, tree, [])).rel;
     else {
       // one seeding at a time per cache, across the builds on the store
       const release = await acquireFileLock(join(base, "seed.lock"), { timeoutMs: Infinity, ...(opts.signal ? { signal: opts.signal } : {}) });
@@ -153,20 +156,30 @@ export async function prepareCache(m: CacheMount, opts: { cacheRoot: string; scr
         const before = await readSeeded(file);
         const r = await seedTree({ ...m, seed: m.seed }, tree, before);
         if (r.seeded !== before) await writeFileAtomic(file, JSON.stringify(r.seeded));
-        source = r.path;
+        rel = r.rel;
       } finally {
         release();
       }
     }
   } else {
     const owner = ownerGiven(m);
+    dir = base;
     await makeDir(base, owner ? (m.mode ?? 0o755) & 0o777 : 0o755, owner ? (m.uid ?? 0) : 0, owner ? (m.gid ?? 0) : 0);
-    source = clean(m.source) === "" ? base : await inTree(base, m.source as string, `cache "${m.id}"`);
+    rel = clean(m.source) === "" ? "" : await inTree(base, m.source as string, `cache "${m.id}"`);
   }
-  if (own) return { source, release: () => rm(base, { recursive: true, force: true }) };
+  // a path below the cache's directory is bound through what it is now (pinned-bind.ts): another
+  // RUN holding the cache may be swapping its components for symlinks
+  const pinned = rel === "" ? undefined : await pinnedBind(dir, rel, opts.scratch);
+  const source = pinned?.path ?? dir;
+  const unpin = async () => pinned?.release();
+  if (own) return { source, release: async () => { await unpin(); await rm(base, { recursive: true, force: true }); } };
   inUse.set(entry, (inUse.get(entry) ?? 0) + 1);
   return {
     source,
-    release: async () => void (inUse.get(entry) === 1 ? inUse.delete(entry) : inUse.set(entry, (inUse.get(entry) ?? 1) - 1)),
+    release: async () => {
+      await unpin();
+      if (inUse.get(entry) === 1) inUse.delete(entry);
+      else inUse.set(entry, (inUse.get(entry) ?? 1) - 1);
+    },
   };
 }

@@ -9,6 +9,7 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSyn
 import { tmpdir } from "node:os";
 import { join, posix } from "node:path";
 import { cacheName, prepareCache, type CacheMount, type CacheSeed } from "../src/cache-mounts.js";
+import { pinnedBind } from "../src/pinned-bind.js";
 
 const work = mkdtempSync(join(tmpdir(), "tsbuild-cache-mounts-"));
 const cacheRoot = join(work, "cache");
@@ -113,7 +114,6 @@ describe("a cache seeded from a stage", () => {
     await s.release();
     // below /s: the cache's own (symlink followed in the seed: s/link is s/sub)
     const below = await prepareCache(mount({ id: "tree", source: "/s/link", seed }), opts);
-    expect(below.source.endsWith("/s/sub")).toBe(true);
     expect(readdirSync(below.source)).toEqual(["deep"]);
     await below.release();
     // the root: everything else is copied, /s is left as the runs left it
@@ -128,8 +128,8 @@ describe("a cache seeded from a stage", () => {
   it("with mode/uid/gid and no source: the seed's /cache, or one made with that owner", async () => {
     const seed = seedOf(seedRoot, "owner");
     const made = await prepareCache(mount({ id: "owner", mode: 0o700, uid: 77, seed }), opts);
-    expect(made.source.endsWith("/tree/cache")).toBe(true);
     expect(stat(made.source)).toBe("700 77:0");
+    expect(existsSync(join(cacheRoot, cacheName(mount({ id: "owner", mode: 0o700, uid: 77, seed })), "tree/cache"))).toBe(true);
     expect(readdirSync(made.source)).toEqual([]);
     await made.release();
     expect(seed.copies).toEqual([]);
@@ -140,13 +140,43 @@ describe("a cache seeded from a stage", () => {
     const held = await prepareCache(m, opts);
     writeFileSync(join(held.source, "held"), "1\n");
     const own = await prepareCache(m, opts);
-    expect(own.source.startsWith(scratch)).toBe(true);
     expect(readdirSync(own.source).sort()).toEqual(["file", "link", "sub"]);
+    expect(readdirSync(scratch).some((n) => n.startsWith(`cache-${cacheName(m)}-`))).toBe(true);
     await own.release();
     expect(existsSync(own.source)).toBe(false);
+    expect(readdirSync(scratch).some((n) => n.startsWith(`cache-${cacheName(m)}-`))).toBe(false);
     await held.release();
     const back = await prepareCache(m, opts);
     expect(readdirSync(back.source).sort()).toEqual(["file", "held", "link", "sub"]);
     await back.release();
+  });
+});
+
+describe("a path below a cache is bound as what it is, not as a path", () => {
+  const mounted = () => readFileSync("/proc/self/mountinfo", "utf8").split("\n").filter((l) => l.includes(work));
+  it("binds the entry through its descriptor, and is gone after release", async () => {
+    const tree = join(work, "pin-tree");
+    mkdirSync(join(tree, "a/b"), { recursive: true });
+    writeFileSync(join(tree, "a/b/f"), "pinned\n");
+    writeFileSync(join(tree, "a/file"), "a file\n");
+    const dir = await pinnedBind(tree, "a/b", scratch);
+    const file = await pinnedBind(tree, "a/file", scratch);
+    expect(readFileSync(join(dir.path, "f"), "utf8")).toBe("pinned\n");
+    expect(readFileSync(file.path, "utf8")).toBe("a file\n");
+    // what a concurrent RUN would do: the directory renamed away and a symlink put in its place
+    execFileSync("sh", ["-c", `mv ${tree}/a/b ${tree}/a/moved && ln -s /etc ${tree}/a/b`]);
+    expect(readFileSync(join(dir.path, "f"), "utf8")).toBe("pinned\n"); // still the cache's directory
+    await dir.release();
+    await file.release();
+    expect(mounted()).toEqual([]);
+    expect(readdirSync(scratch).filter((n) => n.startsWith("pinned-"))).toEqual([]);
+  });
+  it("refuses a path through a symlink (what a swap between resolving and binding leaves)", async () => {
+    const tree = join(work, "pin-swapped");
+    mkdirSync(tree, { recursive: true });
+    symlinkSync("/etc", join(tree, "link"));
+    await expect(pinnedBind(tree, "link/passwd", scratch)).rejects.toThrow("no longer there");
+    await expect(pinnedBind(tree, "link", scratch)).rejects.toThrow("neither a directory nor a file");
+    expect(mounted()).toEqual([]);
   });
 });
