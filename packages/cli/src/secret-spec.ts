@@ -2,7 +2,8 @@
  * `--secret id=ID[,src=PATH|,env=VAR][,type=file|env]`, read as buildx reads it
  * (util/buildflags/secrets.go): CSV fields (parseSpecFields), keys lowercased, every field KEY=VALUE,
  * `source` for `src`; `type=env` takes the variable's name from `src=` when `env=` is not given.
- * Any other key is a usage error. Without `src=` or `env=` the secret is the file named ID.
+ * Any other key is a usage error. Without `src=` or `env=` the secret is the environment variable
+ * named ID when it is set, else the file named ID (BuildKit's secretsprovider).
  */
 import { parseSpecFields, SpecSyntaxError, type SpecField } from "@tsbuild/dockerfile";
 import { UsageError } from "./args.js";

@@ -36,8 +36,8 @@ export interface RunInstruction extends InstructionBase {
   heredocs: Heredoc[];
   /** the `--mount` flags as written (values unexpanded); see ExpandedRunInstruction for the typed mounts */
   mountFlags: MountFlag[];
-  network?: string;
-  security?: string;
+  network?: "default" | "none" | "host";
+  security?: "sandbox" | "insecure";
 }
 /** One `--mount` flag: its text, e.g. "type=cache,target=/root/.cache", split into CSV fields. */
 export interface MountFlag {
@@ -305,15 +305,24 @@ export function toInstruction(node: Node, file: string): Instruction {
     case "run": {
       const cmd = commandLine(node);
       if (!cmd) throw err("missing-arguments", "RUN requires at least one argument");
-      const network = flagString(flags, "network");
-      const security = flagString(flags, "security");
+      // checked as written (BuildKit does not expand these flags)
+      const network = flagString(flags, "network") as RunInstruction["network"];
+      if (network !== undefined && !["default", "none", "host"].includes(network)) throw err("bad-flag", `invalid network mode "${network}"`, "use --network=default, none or host");
+      const security = flagString(flags, "security") as RunInstruction["security"];
+      if (security !== undefined && !["sandbox", "insecure"].includes(security)) throw err("bad-flag", `security "${security}" is not valid`, "use --security=sandbox or insecure");
       const mountFlags = flagStrings(flags, "mount").map((text): MountFlag => {
+        let fields: SpecField[];
         try {
-          return { text, fields: parseSpecFields(text) };
+          fields = parseSpecFields(text);
         } catch (e) {
           if (e instanceof SpecSyntaxError) throw err("bad-mount", `--mount=${text}: failed to parse csv mounts: ${e.message}`, 'quote a whole field that holds a comma or a quote: "source=a,b"');
           throw e;
         }
+        // as BuildKit: a stage is named as written (its dependency is known before anything runs)
+        if (fields.some((f) => f.key.toLowerCase() === "from" && f.value !== undefined && /\$./.test(f.value))) {
+          throw err("bad-mount", `--mount=${text}: 'from' doesn't support variable expansion, define alias stage instead`, "write FROM ${X} AS name, then from=name");
+        }
+        return { text, fields };
       });
       return {
         kind, ...base, cmd, heredocs: node.heredocs, mountFlags,

@@ -183,8 +183,8 @@ export function lower(parsed: ParsedDockerfile, opts: LowerOptions = {}): BuildG
     }
     if (instr.kind === "arg") for (const a of instr.args) declared.add(a.key);
     current.instructions.push(instr);
-    for (const ref of stageRefs(instr)) {
-      const resolved = resolveStageRef(ref, byName, current, allNames, stageCount);
+    for (const { ref, byIndex } of stageRefs(instr)) {
+      const resolved = resolveStageRef(ref, byIndex, byName, current, allNames, stageCount);
       if (resolved.kind === "stage") {
         if (!depends.has(resolved.index)) {
           depends.add(resolved.index);
@@ -244,25 +244,28 @@ export function lower(parsed: ParsedDockerfile, opts: LowerOptions = {}): BuildG
   };
 }
 
-/** The raw stage/image references an instruction uses (COPY --from, RUN --mount from=). */
-function stageRefs(instr: Instruction): string[] {
-  if (instr.kind === "copy" && instr.from !== undefined) return [instr.from];
+/**
+ * The raw stage/image references an instruction uses: COPY --from (a stage by name or index) and
+ * RUN --mount from= (a stage by name only, as BuildKit: `from=0` names an image).
+ */
+function stageRefs(instr: Instruction): { ref: string; byIndex: boolean }[] {
+  if (instr.kind === "copy" && instr.from !== undefined) return [{ ref: instr.from, byIndex: true }];
   if (instr.kind === "run") {
-    const out: string[] = [];
+    const out: { ref: string; byIndex: boolean }[] = [];
     for (const m of instr.mountFlags) {
       // the last from= wins, as when the mount is typed (mount-spec.ts); values are not yet expanded
       let from: string | undefined;
       for (const f of m.fields) if (f.key.toLowerCase() === "from" && f.value !== undefined) from = f.value;
-      if (from) out.push(from);
+      if (from) out.push({ ref: from, byIndex: false });
     }
     return out;
   }
   return [];
 }
 
-function resolveStageRef(ref: string, byName: ReadonlyMap<string, Stage>, current: Stage, allNames: ReadonlySet<string>, stageCount: number):
+function resolveStageRef(ref: string, byIndex: boolean, byName: ReadonlyMap<string, Stage>, current: Stage, allNames: ReadonlySet<string>, stageCount: number):
   { kind: "stage"; index: number } | { kind: "forward" } | { kind: "self" } | { kind: "image" } | { kind: "unknown" } {
-  if (/^\d+$/.test(ref)) {
+  if (byIndex && /^\d+$/.test(ref)) {
     const i = Number(ref);
     if (i >= stageCount) return { kind: "unknown" };
     if (i < current.index) return { kind: "stage", index: i };

@@ -3,13 +3,17 @@
  * instructions/commands_runmount.go) and the defaults its dispatch fills in (convert_runmount.go,
  * convert_secrets.go, convert_ssh.go).
  *
+ * `env=` of a secret is BuildKit's newer option (dockerfile 1.10): the secret in the RUN's environment,
+ * as a file too only when a target is given.
+ *
  * Read field by field, in order, as BuildKit does: keys are lowercased, values kept as written;
  * a later key wins over an earlier one; `required` and `size` are checked against the type given so
  * far (so `required,type=secret` is an error, as in BuildKit). Keys without `=`: `ro`/`readonly`,
  * `rw`/`readwrite`, `required`. Booleans are Go's strconv.ParseBool (1, t, true, TRUE, 0, f, false…).
  * Any other key, or a key a type does not take, is a MountSpecError: never ignored. What BuildKit
  * accepts and then does nothing with is accepted here too and dropped from the value: `id` of a
- * bind or tmpfs mount, `from`/`source` of a tmpfs mount, `ro`/`rw` of a secret or ssh mount.
+ * bind or tmpfs mount, `from`/`source` of a tmpfs mount, `ro`/`rw` of a secret or ssh mount, `env`
+ * of any mount but a secret.
  */
 import { posix } from "node:path";
 import { parseSpecFields, quoteSpecField, type SpecField } from "./spec-fields.js";
@@ -53,8 +57,10 @@ export interface SecretMountSpec {
   type: "secret";
   /** default: source=, else the base name of the target */
   id: string;
-  /** default: /run/secrets/ and the base name of the id */
-  target: string;
+  /** default: /run/secrets/ and the base name of the id, unless `env` is set (then no file) */
+  target?: string;
+  /** the RUN's environment variable that holds the secret */
+  env?: string;
   required: boolean;
   mode?: number;
   uid?: number;
@@ -85,7 +91,7 @@ export class MountSpecError extends Error {
 const TYPES: readonly MountType[] = ["bind", "cache", "tmpfs", "secret", "ssh"];
 const SHARING: readonly CacheSharing[] = ["shared", "private", "locked"];
 /** BuildKit 1.7's list for suggestions (it accepts `size` and `destination` without listing them) */
-const KEYS = ["type", "from", "source", "target", "readonly", "id", "sharing", "required", "mode", "uid", "gid", "src", "dst", "ro", "rw", "readwrite"];
+const KEYS = ["type", "from", "source", "target", "readonly", "id", "sharing", "required", "mode", "uid", "gid", "src", "dst", "ro", "rw", "readwrite", "env"];
 
 /** Go's strconv.ParseBool */
 function parseBool(key: string, value: string): boolean {
@@ -156,6 +162,7 @@ interface Draft {
   id?: string;
   sharing?: CacheSharing;
   required: boolean;
+  env?: string;
   mode?: number;
   uid?: number;
   gid?: number;
@@ -223,6 +230,9 @@ function read(fields: readonly SpecField[]): Draft {
       case "gid":
         m.gid = parseUint32(key, value, 10);
         break;
+      case "env":
+        m.env = value;
+        break;
       default:
         throw new MountSpecError(`unexpected key '${key}' in '${f.text}'`, suggestion(key, KEYS));
     }
@@ -249,6 +259,7 @@ export function mountSpecFromFields(fields: readonly SpecField[]): MountSpec {
     if (m.sharing) throw new MountSpecError("secret mount should not define sharing");
     if (!m.source && !m.target && !m.id) throw new MountSpecError("invalid secret mount. one of source, target required", "write --mount=type=secret,id=ID");
     if (m.source && m.id) throw new MountSpecError("both source and id can't be set");
+    if (m.env === "") throw new MountSpecError("env= needs the name of an environment variable", "write env=NAME");
   }
   if (m.sharing && m.type !== "cache") throw new MountSpecError(`invalid cache sharing set for ${m.type} mount`);
   switch (m.type) {
@@ -265,7 +276,8 @@ export function mountSpecFromFields(fields: readonly SpecField[]): MountSpec {
       return { type: "tmpfs", target: target(m), readonly: m.readonly === true, ...(m.size ? { size: m.size } : {}) };
     case "secret": {
       const id = m.source || m.id || posix.basename(m.target as string);
-      return { type: "secret", id, target: m.target || `/run/secrets/${posix.basename(id)}`, required: m.required, ...owner(m) };
+      const file = m.target || (m.env === undefined ? `/run/secrets/${posix.basename(id)}` : undefined);
+      return { type: "secret", id, ...(file !== undefined ? { target: file } : {}), ...(m.env !== undefined ? { env: m.env } : {}), required: m.required, ...owner(m) };
     }
     case "ssh":
       if (m.source) throw new MountSpecError("ssh does not support source");
@@ -297,7 +309,7 @@ export function canonicalMountSpec(m: MountSpec): string {
       f.push(["target", m.target], ["readonly", m.readonly], ["size", m.size]);
       break;
     case "secret":
-      f.push(["id", m.id], ["target", m.target], ["required", m.required]);
+      f.push(["id", m.id], ["target", m.target], ["env", m.env], ["required", m.required]);
       break;
     case "ssh":
       f.push(["id", m.id], ["target", m.target], ["required", m.required]);

@@ -59,8 +59,10 @@ describe("errors carry the exact position and a fix", () => {
   it("unknown stage index", () => {
     expectError("FROM a\nCOPY --from=3 /x /y\n", "unknown-stage", { line: 2, column: 1, endLine: 2 },
       "Dockerfile:2:1: stage index 3 does not exist (the Dockerfile has 1 stage) (stage indexes count FROM lines from 0)");
-    expectError("FROM a\n  RUN --mount=from=7,target=/m true\n", "unknown-stage", { line: 2, column: 3, endLine: 2 },
-      "Dockerfile:2:3: stage index 7 does not exist (the Dockerfile has 1 stage) (stage indexes count FROM lines from 0)");
+  });
+  it("RUN --mount from= names stages by name only: a number is an image, as in BuildKit", () => {
+    const g = load("FROM a AS x\nFROM b\nRUN --mount=from=0,target=/m --mount=from=7,target=/n --mount=from=X,target=/o true\n");
+    expect(g.stages[1]).toMatchObject({ dependsOn: [0], imageRefs: ["0", "7"] });
   });
   it("forward stage reference", () => {
     expectError("FROM a AS one\nCOPY --from=two /x /y\nFROM b AS two\n", "forward-stage-reference", { line: 2, column: 1, endLine: 2 },
@@ -94,7 +96,7 @@ describe("stages, dependencies and pruning", () => {
     "COPY --from=nginx:1 /etc/nginx /x",
     "FROM busybox AS final",
     "COPY --from=build /out /out",
-    "RUN --mount=type=bind,from=0,target=/b true",
+    "RUN --mount=type=bind,from=base,target=/b true",
   ].join("\n");
   it("bases and edges", () => {
     const g = load(text);
@@ -191,9 +193,22 @@ describe("expansion covers every instruction as BuildKit does", () => {
     expect(arg).toMatchObject({ kind: "arg", args: [{ key: "A", value: "x-1" }, { key: "B" }, { key: "NAME", value: "app" }] });
   });
   it("COPY --chmod, COPY --from and RUN --mount are expanded", () => {
-    const [copy, run] = expandAll("FROM a AS x\nFROM b\nCOPY --from=$X --chmod=$M --chown=$U $S /d\nRUN --mount=type=bind,from=$X,target=/m/$S echo $X\n");
+    const [copy, run] = expandAll("FROM a AS x\nFROM b\nCOPY --from=$X --chmod=$M --chown=$U $S /d\nRUN --mount=type=bind,from=x,source=$S,target=/m/$S echo $X\n");
     expect(copy).toMatchObject({ kind: "copy", from: "x", chmod: "0755", chown: "app", sources: ["src"], dest: "/d" });
-    expect(run).toMatchObject({ kind: "run", mounts: [{ type: "bind", from: "x", target: "/m/src", source: "", readwrite: false }], cmd: { form: "shell", command: "echo $X" } });
+    expect(run).toMatchObject({ kind: "run", mounts: [{ type: "bind", from: "x", target: "/m/src", source: "src", readwrite: false }], cmd: { form: "shell", command: "echo $X" } });
+  });
+  it("RUN --network and --security are checked as written, at the line", () => {
+    const run = load("FROM a\nRUN --network=none --security=insecure true\n").stages[0]!.instructions[0];
+    expect(run).toMatchObject({ kind: "run", network: "none", security: "insecure" });
+    expect(() => load("FROM a\nRUN --network=bridge true\n")).toThrow(expect.objectContaining({ code: "bad-flag", position: expect.objectContaining({ line: 2 }), message: expect.stringContaining('invalid network mode "bridge"') }));
+    expect(() => load("FROM a\nRUN --network=$N true\n")).toThrow('invalid network mode "$N"');
+    expect(() => load("FROM a\nRUN --security=privileged true\n")).toThrow(expect.objectContaining({ code: "bad-flag", message: expect.stringContaining('security "privileged" is not valid') }));
+  });
+  it("RUN --mount from= is not expanded: a variable in it is an error at the line, as in BuildKit", () => {
+    for (const from of ["$X", "x${X}"]) {
+      expect(() => load(`FROM a AS x\nFROM b\nRUN --mount=type=bind,from=${from},target=/m true\n`)).toThrow(
+        expect.objectContaining({ code: "bad-mount", position: expect.objectContaining({ line: 3 }), message: expect.stringContaining("'from' doesn't support variable expansion, define alias stage instead") }));
+    }
   });
   it("ADD --checksum, --chown, --chmod, sources and dest are expanded", () => {
     const [add] = expandAll("FROM a\nADD --checksum=$C --chown=$U --chmod=$M https://example.com/$S.tgz /d/$X\n");

@@ -43,6 +43,12 @@ describe("each mount type, with BuildKit's defaults", () => {
     expect(parseMountSpec("type=secret,src=aws,mode=0440,uid=1,gid=2,required=false")).toEqual({ type: "secret", id: "aws", target: "/run/secrets/aws", required: false, mode: 0o440, uid: 1, gid: 2 });
     expect(parseMountSpec("type=secret,id=a/b")).toMatchObject({ target: "/run/secrets/b" });
   });
+  it("secret env= (BuildKit's dockerfile 1.10): the variable, and a file only with a target; dropped from other types", () => {
+    expect(parseMountSpec("type=secret,id=tok,env=TOKEN")).toEqual({ type: "secret", id: "tok", env: "TOKEN", required: false });
+    expect(parseMountSpec("type=secret,id=tok,env=TOKEN,target=/t")).toEqual({ type: "secret", id: "tok", env: "TOKEN", target: "/t", required: false });
+    expect(parseMountSpec("type=secret,target=/etc/key,env=K")).toMatchObject({ id: "key", env: "K", target: "/etc/key" });
+    expect(parseMountSpec("type=cache,target=/c,env=X")).toEqual({ type: "cache", target: "/c", id: "/c", readonly: false, sharing: "shared" }); // as BuildKit
+  });
   it("ssh: id default, target optional", () => {
     expect(parseMountSpec("type=ssh")).toEqual({ type: "ssh", id: "default", required: false });
     expect(parseMountSpec("type=ssh,id=gh,target=/s,required=true,mode=0600")).toEqual({ type: "ssh", id: "gh", target: "/s", required: true, mode: 0o600 });
@@ -63,7 +69,8 @@ describe("what BuildKit refuses is refused, never ignored", () => {
     ["type=cahce,target=/v", 'unsupported mount type "cahce"'],
     ["type=cache,target=/c,sharing=open", 'unsupported sharing value "open"'],
     ["type=cache,target=/c,colour=red", "unexpected key 'colour' in 'colour=red'"],
-    ["type=secret,id=a,env=A", "unexpected key 'env' in 'env=A'"], // secret env= is BuildKit 1.10, not 1.7
+    ["type=secret,id=a,env=", "env= needs the name of an environment variable"],
+    ["type=secret,id=a,evn=A", "unexpected key 'evn' in 'evn=A'"],
     ["type=cache,target=/c,nocheck", "invalid field 'nocheck' must be a key=value pair"],
     ["type=bind,target=/m,required", "unexpected key 'required' for mount type 'bind'"],
     ["required,type=secret,id=a", "unexpected key 'required' for mount type 'bind'"], // read in order, as BuildKit
@@ -97,6 +104,7 @@ describe("canonicalMountSpec: one spelling per mount", () => {
     ["type=bind,source=s,target=/m,rw", "rw=true,target=/m,src=s", "type=bind,readonly=false,destination=/m,source=s"],
     ["type=cache,target=/c", "type=cache,target=/c,id=/c,sharing=shared,ro=false"],
     ["type=secret,id=tok", "type=secret,target=/run/secrets/tok,src=tok"],
+    ["type=secret,id=tok,env=T", "env=T,src=tok,type=secret"],
   ];
   it.each(same)("%s", (...specs) => {
     const keys = specs.map((s) => canonicalMountSpec(parseMountSpec(s)));
@@ -104,7 +112,9 @@ describe("canonicalMountSpec: one spelling per mount", () => {
   });
   it("differs when the mount differs, and reads back to the same value", () => {
     expect(canonicalMountSpec(parseMountSpec("type=cache,target=/c"))).not.toBe(canonicalMountSpec(parseMountSpec("type=cache,target=/c,sharing=private")));
-    const specs = ["type=cache,target=/c,id=x,ro,mode=0750,gid=3", 'type=bind,"source=a,b",target=/m,from=st', "type=tmpfs,target=/t,size=1k,ro", "type=secret,target=/s,required,uid=5", "type=ssh,id=x,target=/s"];
+    expect(canonicalMountSpec(parseMountSpec("type=secret,id=t,env=A"))).not.toBe(canonicalMountSpec(parseMountSpec("type=secret,id=t,env=B")));
+    expect(canonicalMountSpec(parseMountSpec("type=secret,id=t,env=A"))).not.toBe(canonicalMountSpec(parseMountSpec("type=secret,id=t,env=A,target=/run/secrets/t")));
+    const specs = ["type=cache,target=/c,id=x,ro,mode=0750,gid=3", 'type=bind,"source=a,b",target=/m,from=st', "type=tmpfs,target=/t,size=1k,ro", "type=secret,target=/s,required,uid=5", "type=secret,id=x,env=V", "type=ssh,id=x,target=/s"];
     for (const s of specs) {
       const m: MountSpec = parseMountSpec(s);
       expect(parseMountSpec(canonicalMountSpec(m))).toEqual(m);

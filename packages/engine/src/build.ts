@@ -29,6 +29,7 @@ import type { CacheFromSpec, CacheToSpec } from "./cache/io/spec.js";
 import { closeCacheSources, exportCaches, inlineCache, openCacheSources, type CacheIo } from "./cache/io/share.js";
 import { ImportingCache } from "./cache/io/importing-cache.js";
 import type { CacheSource } from "./cache/io/source.js";
+import { allowedEntitlements, type Entitlement } from "./instructions/entitlements.js";
 
 export interface BuildOptions {
   /**
@@ -45,8 +46,16 @@ export interface BuildOptions {
   target?: string;
   platform?: PlatformSpec;
   labels?: Record<string, string>;
+  /** the network RUNs have (default: the host's, as tsbuild has no network of its own); "host" grants network.host */
   network?: NetworkMode;
+  /** --secret values by id (what RUN --mount=type=secret reads) */
   secrets?: Map<string, Buffer>;
+  /**
+   * BuildKit's entitlements the build grants (--allow): "security.insecure" lets `RUN
+   * --security=insecure` run privileged, "network.host" lets `RUN --network=host` run; a RUN
+   * needing one not given fails the build at its line
+   */
+  allow?: Entitlement[];
   /** the store (default: TSBUILD_ROOT or /var/lib/tsbuild) */
   root?: string;
   outputs?: OutputSpec[];
@@ -148,6 +157,7 @@ async function buildInStore(opts: BuildOptions & { context: string }, store: Sto
     registry: { insecureRegistries: opts.insecureRegistries ?? [] },
     ...(opts.sourceDateEpoch !== undefined ? { epoch: opts.sourceDateEpoch } : {}),
     secrets: opts.secrets ?? new Map(),
+    allow: allowedEntitlements(opts.allow ?? [], opts.network ?? "default"),
     steps: [],
     nextStepId: () => ++stepId,
     stages: new Map(),

@@ -13,3 +13,4 @@ export { prune, type PruneOptions, type PruneReport } from "./prune/prune.js";
 export { diskUsage, type DiskUsage, type DiskUsageRow } from "./prune/disk-usage.js";
 export { sweepDeadBuilds, sweepTotal, type SweepReport } from "./prune/dead-builds.js";
 export { applyConfigChanges, ConfigChangeError, CONFIG_CHANGE_INSTRUCTIONS } from "./image/config-changes.js";
+export { ENTITLEMENTS, parseEntitlements, type Entitlement } from "./instructions/entitlements.js";

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Readable } from "node:stream";
 import { MediaTypes, Store, writeImage, writeOciLayout, DigestingStream, type Descriptor } from "@tsbuild/oci";
-import { build } from "../src/index.js";
+import { build, parseEntitlements, type Entitlement } from "../src/index.js";
 import { parsePlatform } from "@tsbuild/dockerfile";
 import { makeBusyboxRootfs, busyboxTar, BASE_ENV_PATH } from "../../../fixtures/support/busybox-rootfs.js";
 import { compareWithGolden, flattenArchive, readGolden, type FlatImage } from "../../../fixtures/support/flatten-image.js";
@@ -51,8 +51,13 @@ beforeAll(async () => {
   base = await flattenArchive(baseTar);
 }, 120_000);
 
-function argsOf(dir: string): { buildArgs: Record<string, string>; target?: string; platform?: string } {
-  const out: { buildArgs: Record<string, string>; target?: string; platform?: string } = { buildArgs: {} };
+/**
+ * A case's `args` (one build flag per line, as oracle.sh and record.sh pass them to docker):
+ * --build-arg, --target, --secret id=ID,src=PATH (PATH relative to the repository root, where
+ * oracle.sh and record.sh are run) or id=ID,env=VAR, and --allow ENTITLEMENT.
+ */
+function argsOf(dir: string): { buildArgs: Record<string, string>; target?: string; platform?: string; secrets: Map<string, Buffer>; allow: Entitlement[] } {
+  const out: { buildArgs: Record<string, string>; target?: string; platform?: string; secrets: Map<string, Buffer>; allow: Entitlement[] } = { buildArgs: {}, secrets: new Map(), allow: [] };
   if (!existsSync(join(dir, "args"))) return out;
   const lines = readFileSync(join(dir, "args"), "utf8").split("\n").map((l) => l.trim()).filter(Boolean);
   for (let i = 0; i < lines.length; i++) {
@@ -63,6 +68,12 @@ function argsOf(dir: string): { buildArgs: Record<string, string>; target?: stri
       out.buildArgs[kv.slice(0, kv.indexOf("="))] = kv.slice(kv.indexOf("=") + 1);
     } else if (a.startsWith("--target")) out.target = a.includes("=") ? a.slice(a.indexOf("=") + 1) : a.includes(" ") ? a.slice(a.indexOf(" ") + 1) : val();
     else if (a.startsWith("--platform")) out.platform = a.includes("=") ? a.slice(a.indexOf("=") + 1) : a.includes(" ") ? a.slice(a.indexOf(" ") + 1) : val();
+    else if (a === "--secret" || a.startsWith("--secret=")) {
+      const spec = a === "--secret" ? (lines[++i] as string) : a.slice("--secret=".length);
+      const f = Object.fromEntries(spec.split(",").map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]));
+      out.secrets.set(f.id as string, f.env !== undefined ? Buffer.from(process.env[f.env] ?? "") : readFileSync(join(repo, f.src as string)));
+    } else if (a === "--allow" || a.startsWith("--allow=")) out.allow.push(...parseEntitlements((a === "--allow" ? (lines[++i] as string) : a.slice("--allow=".length)).split(",")));
+    else throw new Error(`${dir}/args: ${a} is not a flag this test reads (extend argsOf)`);
   }
   return out;
 }
@@ -78,9 +89,9 @@ describe.each(suites)("%s: tsbuild builds what BuildKit builds", (suite) => {
     const out = join(work, `${suite}-${name}.tar`);
     let error: unknown;
     try {
-      const { buildArgs, target, platform } = argsOf(dir);
+      const { buildArgs, target, platform, secrets, allow } = argsOf(dir);
       await build({
-        context: dir, root: store.root, buildArgs, ...(target ? { target } : {}), network: "host",
+        context: dir, root: store.root, buildArgs, ...(target ? { target } : {}), network: "host", secrets, allow,
         platform: platform !== undefined ? parsePlatform(platform)! : { os: "linux", architecture: "amd64" }, outputs: [{ type: "oci", dest: out, tar: true }],
       });
     } catch (e) {

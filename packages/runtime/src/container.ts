@@ -1,7 +1,7 @@
 /**
  * Runs one process in a throwaway runc container on a prepared root file system: user and groups
- * resolved from the image, env (PATH and HOME filled in as docker does), generated /etc/hosts,
- * /etc/resolv.conf and /etc/hostname (absent from the layer unless the image had them), network
+ * resolved from the image, env (PATH and HOME filled in as docker does), generated /etc/hosts and
+ * /etc/resolv.conf as BuildKit makes them (absent from the layer unless the image had them), network
  * mode, RUN mounts. Output streams as it comes; the exit code is returned (128+n for a signal).
  * A timeout, an abort or tsbuild being interrupted kills the container, and the container, its
  * bundle and runc state are removed in every case.
@@ -107,22 +107,32 @@ export class RuncExecutor implements Executor {
       if (!has("PATH")) env.unshift(`PATH=${DEFAULT_PATH}`);
       if (!has("HOSTNAME")) env.push(`HOSTNAME=${hostname}`);
       if (!has("HOME")) env.push(`HOME=${user.home}`);
-      const etc = { hosts: join(bundle, "hosts"), resolv: join(bundle, "resolv.conf"), hostname: join(bundle, "hostname") };
-      await writeFile(etc.hosts, `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.0.1\t${hostname}\n`);
+      for (const { name, data } of req.secretEnv ?? []) {
+        for (let i = env.length - 1; i >= 0; i--) if ((env[i] as string).startsWith(`${name}=`)) env.splice(i, 1);
+        env.push(`${name}=${data.toString()}`);
+      }
+      // BuildKit's hosts file (executor/oci/hosts.go); no /etc/hostname, as in BuildKit (the UTS name is set)
+      const etc = { hosts: join(bundle, "hosts"), resolv: join(bundle, "resolv.conf") };
+      await writeFile(etc.hosts, `127.0.0.1\tlocalhost ${hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n`);
       await writeFile(etc.resolv, await hostResolvConf(network));
-      await writeFile(etc.hostname, `${hostname}\n`);
-      prepared = await prepareRunMounts(req.mounts ?? [], { cacheRoot: this.opts.cacheRoot, scratch: bundle, ...(req.signal ? { signal: req.signal } : {}) });
-      // the reference BuildKit (Debian's, 0.8) keeps the directories it creates for RUN --mount
-      // targets in the layer, and removes the stubs of the generated /etc files and of file mounts
-      const fileMounts = prepared.mounts.filter((m) => m.type === "bind" && m.options?.includes("bind") && !m.options.includes("rbind"));
-      const destinations = ["/etc/hosts", "/etc/resolv.conf", "/etc/hostname", ...fileMounts.map((m) => m.destination)];
+      const secretEnv = (req.secretEnv ?? []).length > 0;
+      prepared = await prepareRunMounts(req.mounts ?? [], { cacheRoot: this.opts.cacheRoot, scratch: bundle, ...(req.signal ? { signal: req.signal } : {}), secretsTmpfs: secretEnv });
+      // as BuildKit 0.13: what runc makes for the generated /etc files and every mount target, and
+      // every missing directory above them, is removed after the run where it is still empty
+      const destinations = ["/etc/hosts", "/etc/resolv.conf", ...prepared.mounts.map((m) => m.destination)];
       stubs = await findStubs(req.rootfs, destinations);
       const spec = buildSpec({
         rootfs: req.rootfs, args: req.args, env, cwd: req.cwd ?? "/", uid: user.uid, gid: user.gid,
         additionalGids: user.additionalGids, hostname, network, etcFiles: etc, extraMounts: prepared.mounts,
+        ...(req.security ? { security: req.security } : {}),
       });
-      await writeFile(join(bundle, "config.json"), JSON.stringify(spec));
-      return await this.exec(id, bundle, req);
+      // a config holding secrets in its env is written to the secrets tmpfs only, and runc reads it there
+      let bundleDir = bundle;
+      if (secretEnv && prepared.secrets) {
+        await prepared.secrets.addFile("config.json", JSON.stringify(spec));
+        bundleDir = prepared.secrets.dir;
+      } else await writeFile(join(bundle, "config.json"), JSON.stringify(spec));
+      return await this.exec(id, bundleDir, req);
     } finally {
       // forgotten only once deleted: an exit in between still finds it (the exit hook). `runc run`
       // deletes its container when the process exits; only a container it left (runc killed,

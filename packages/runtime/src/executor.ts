@@ -3,7 +3,7 @@
  * system, with the step's mounts, network, user and environment, streaming its output, and stop
  * it when asked. RuncExecutor (container.ts) is the implementation; the engine sees only this.
  */
-import type { NetworkMode } from "./spec.js";
+import type { NetworkMode, SecurityMode } from "./spec.js";
 import type { RunMount } from "./run-mounts.js";
 
 export interface RunRequest {
@@ -15,7 +15,14 @@ export interface RunRequest {
   /** USER as written in the Dockerfile, resolved against the root's /etc/passwd and /etc/group */
   user?: string;
   network?: NetworkMode;
+  /** default sandbox; insecure runs the process privileged (insecure.ts) */
+  security?: SecurityMode;
   mounts?: RunMount[];
+  /**
+   * secrets in the process environment (RUN --mount=type=secret,env=NAME): set last, over any
+   * variable of the same name, and written nowhere but the run's secrets tmpfs
+   */
+  secretEnv?: { name: string; data: Buffer }[];
   hostname?: string;
   onOutput?: (stream: "stdout" | "stderr", chunk: Buffer) => void;
   /** aborting kills the process; run() then resolves with killed: "abort" */

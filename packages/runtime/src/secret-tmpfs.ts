@@ -17,8 +17,15 @@ export interface SecretFile {
 }
 
 export interface SecretTmpfs {
+  /** the tmpfs's mount point */
+  dir: string;
   /** the path of each secret file, in the order given */
   files: string[];
+  /**
+   * Writes one more file (mode 0600, root) onto the tmpfs, grown to hold it: the run's container
+   * config, when secrets are in its process environment. Returns its path.
+   */
+  addFile(name: string, data: string | Buffer): Promise<string>;
   /** unmounts the tmpfs and removes its mount point */
   release(): Promise<void>;
 }
@@ -55,7 +62,8 @@ export function secretTmpfsSize(sizes: number[]): number {
 export async function mountSecretTmpfs(dir: string, secrets: SecretFile[]): Promise<SecretTmpfs> {
   hookExit();
   await mkdir(dir, { mode: 0o700 });
-  const opts = ["mode=0700", "nosuid", "nodev", "noexec", `size=${secretTmpfsSize(secrets.map((s) => s.data.length))}`, `nr_inodes=${secrets.length + 8}`];
+  const sizes = secrets.map((s) => s.data.length);
+  const opts = ["mode=0700", "nosuid", "nodev", "noexec", `size=${secretTmpfsSize(sizes)}`, `nr_inodes=${secrets.length + 8}`];
   const r = await run("mount", ["-t", "tmpfs", "-o", opts.join(","), "tsbuild-secrets", dir]);
   if (r.code !== 0) {
     await rmdir(dir).catch(() => undefined);
@@ -78,7 +86,16 @@ export async function mountSecretTmpfs(dir: string, secrets: SecretFile[]): Prom
       await chown(file, s.uid, s.gid);
       files.push(file);
     }
-    return { files, release };
+    const addFile = async (name: string, data: string | Buffer): Promise<string> => {
+      const bytes = typeof data === "string" ? Buffer.from(data) : data;
+      sizes.push(bytes.length);
+      const grow = await run("mount", ["-o", `remount,size=${secretTmpfsSize(sizes)}`, dir]);
+      if (grow.code !== 0) throw new SecretMountError(`could not grow the RUN's secrets tmpfs: ${grow.stderr.trim() || `mount exited ${grow.code}`}`);
+      const file = join(dir, name);
+      await writeFile(file, bytes, { mode: 0o600, flag: "wx" });
+      return file;
+    };
+    return { dir, files, addFile, release };
   } catch (e) {
     await release();
     throw e;

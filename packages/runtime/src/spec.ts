@@ -1,7 +1,10 @@
 /** The OCI runtime bundle config (config.json) for one RUN step, as docker/BuildKit set it up. */
 import type { RuntimeMount, RuntimeSpec } from "@tsbuild/oci";
+import { makeInsecure } from "./insecure.js";
 
 export type NetworkMode = "default" | "host" | "none";
+/** RUN --security: sandbox (the default) or insecure (privileged, insecure.ts) */
+export type SecurityMode = "sandbox" | "insecure";
 
 export const DEFAULT_CAPABILITIES = [
   "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID",
@@ -20,12 +23,19 @@ export interface SpecInput {
   additionalGids: number[];
   hostname: string;
   network: NetworkMode;
-  /** /etc/hosts, /etc/resolv.conf, /etc/hostname files to bind */
-  etcFiles: { hosts: string; resolv: string; hostname: string };
+  /** /etc/hosts and /etc/resolv.conf files to bind */
+  etcFiles: { hosts: string; resolv: string };
   extraMounts: RuntimeMount[];
+  security?: SecurityMode;
 }
 
 export function buildSpec(i: SpecInput): RuntimeSpec {
+  const spec = sandboxSpec(i);
+  if (i.security === "insecure") makeInsecure(spec);
+  return spec;
+}
+
+function sandboxSpec(i: SpecInput): RuntimeSpec {
   const caps = DEFAULT_CAPABILITIES;
   const ownNet = i.network === "none";
   const mounts: RuntimeMount[] = [
@@ -34,12 +44,12 @@ export function buildSpec(i: SpecInput): RuntimeSpec {
     { destination: "/dev/pts", type: "devpts", source: "devpts", options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"] },
     { destination: "/dev/shm", type: "tmpfs", source: "shm", options: ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"] },
     { destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"] },
-    ownNet
-      ? { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"] }
-      : { destination: "/sys", type: "bind", source: "/sys", options: ["rbind", "nosuid", "noexec", "nodev", "ro"] },
-    { destination: "/etc/resolv.conf", type: "bind", source: i.etcFiles.resolv, options: ["rbind", "ro"] },
-    { destination: "/etc/hosts", type: "bind", source: i.etcFiles.hosts, options: ["rbind", "ro"] },
-    { destination: "/etc/hostname", type: "bind", source: i.etcFiles.hostname, options: ["rbind", "ro"] },
+    // a sysfs of its own and the cgroup file system, read-only, as BuildKit (a bind of the host's
+    // /sys would bring the host's cgroup hierarchies along, writable)
+    { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"] },
+    { destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["ro", "nosuid", "noexec", "nodev"] },
+    { destination: "/etc/resolv.conf", type: "bind", source: i.etcFiles.resolv, options: ["nosuid", "noexec", "nodev", "rbind", "ro"] },
+    { destination: "/etc/hosts", type: "bind", source: i.etcFiles.hosts, options: ["nosuid", "noexec", "nodev", "rbind", "ro"] },
     ...i.extraMounts,
   ];
   return {

@@ -1,8 +1,11 @@
 /**
- * Mount stubs, as BuildKit's MountStubsCleaner: runc creates the file or directory a mount needs
- * when the image does not have it (/etc/hosts, /etc/resolv.conf, /etc/hostname, RUN --mount
- * targets). Those that did not exist before the step and are still empty after it are removed, so
- * they never reach the layer.
+ * Mount stubs, as BuildKit 0.13's MountStubsCleaner with RemoveMountStubsRecursive (what its
+ * Dockerfile frontend asks for): runc creates the file or directory a mount needs when the image
+ * does not have it (/etc/hosts, /etc/resolv.conf and every RUN --mount target),
+ * and every missing directory above it. Each of those paths that did not exist before the step is
+ * noted, deepest first (a destination's symlinks resolved inside the root, as runc resolves them);
+ * after the step each one still empty (an empty directory, or a non-directory of size 0) is removed,
+ * in that order, so `/root/.cache` goes with the cache mounted at `/root/.cache/pip`.
  *
  * The step ran code that may have moved a stub's parent away and put a symlink to anywhere in its
  * place (BuildKit's CVE-2024-23652). So after the step each stub is found again from the root with
@@ -10,12 +13,13 @@
  * through descriptors: a stub whose path no longer leads through real directories is left alone.
  */
 import { closeSync, fstatSync } from "node:fs";
-import { lstatAt, openDirAt, readdirAt, removeAt, SafeRoot, setMetaFd, type RootDir } from "@tsbuild/oci";
+import { posix } from "node:path";
+import { lstatAt, openDirAt, readdirAt, removeAt, resolveInRoot, SafeRoot, setMetaFd, type RootDir } from "@tsbuild/oci";
 
 export interface Stubs {
-  /** paths (relative to the root) that the mounts will create */
+  /** paths (relative to the root) that the mounts will create, each destination's deepest first */
   paths: string[];
-  /** the parents' times before the run, restored after the stubs are removed */
+  /** the times, before the run, of the existing directories the stubs are made in; put back after */
   parentTimes: Map<string, { atime: number; mtime: number }>;
 }
 
@@ -33,69 +37,92 @@ function withExactDir<T>(root: SafeRoot, rel: string, fn: (dir: RootDir) => T): 
   }
 }
 
-/** For each mount destination, the top-most path component that does not exist yet. */
+/** The times of the directory at `rel` (seconds as floats keep sub-microsecond precision). */
+function timesOf(root: SafeRoot, rel: string): { atime: number; mtime: number } | undefined {
+  return withExactDir(root, rel, (d) => {
+    const st = fstatSync(d.fd, { bigint: true });
+    return { atime: Number(st.atimeNs) / 1e9, mtime: Number(st.mtimeNs) / 1e9 };
+  });
+}
+
+/** For each mount destination, every path component from it up that does not exist yet, deepest first. */
 export async function findStubs(rootPath: string, destinations: string[]): Promise<Stubs> {
   const root = SafeRoot.open(rootPath);
   try {
-    const out = new Set<string>();
+    const paths: string[] = [];
+    const parentTimes = new Map<string, { atime: number; mtime: number }>();
     for (const dest of destinations) {
-      const parts = dest.split("/").filter(Boolean);
+      const clean = posix.normalize(`/${dest}`).replace(/^\/+|\/+$/g, "");
+      if (clean === "") continue;
+      let rel: string;
+      try {
+        rel = await resolveInRoot(rootPath, clean);
+      } catch {
+        continue; // a symlink loop: runc fails the mount, nothing is made
+      }
+      // the first component that is not there (under real directories only); it and all below it are made
+      const parts = rel.split("/");
+      const chain: string[] = [];
       for (let i = 1; i <= parts.length; i++) {
-        const rel = parts.slice(0, i).join("/");
-        const st = withExactDir(root, parentOf(rel), (d) => lstatAt(d, nameOf(rel)) ?? null);
-        if (st === undefined) break; // a symlink above: runc resolves it inside the root; leave it alone
+        const p = parts.slice(0, i).join("/");
+        const st = withExactDir(root, parentOf(p), (d) => lstatAt(d, nameOf(p)) ?? null);
+        if (st === undefined) break; // not under a real directory: leave it alone
         if (st === null) {
-          out.add(rel);
+          for (let j = parts.length; j >= i; j--) chain.push(parts.slice(0, j).join("/"));
           break;
         }
-        if (st.isSymbolicLink()) break;
+      }
+      paths.push(...chain);
+      const top = chain[chain.length - 1];
+      if (top !== undefined && !parentTimes.has(parentOf(top))) {
+        const t = timesOf(root, parentOf(top));
+        if (t) parentTimes.set(parentOf(top), t);
       }
     }
-    // seconds as floats keep sub-microsecond precision (a Date would round to milliseconds)
-    const parentTimes = new Map<string, { atime: number; mtime: number }>();
-    for (const rel of out) {
-      const parent = parentOf(rel);
-      const t = withExactDir(root, parent, (d) => {
-        const st = fstatSync(d.fd, { bigint: true });
-        return { atime: Number(st.atimeNs) / 1e9, mtime: Number(st.mtimeNs) / 1e9 };
-      });
-      if (t) parentTimes.set(parent, t);
-    }
-    return { paths: [...out], parentTimes };
+    return { paths, parentTimes };
   } finally {
     root.close();
   }
 }
 
-/** Whether `dir/name` is absent, an empty file, or a directory of nothing but such (never followed). */
-function isEmptyTree(dir: RootDir, name: string): boolean {
+/** Whether `dir/name` is an empty directory or a non-directory of size 0 (never followed). */
+function isEmptyStub(dir: RootDir, name: string): boolean {
   const st = lstatAt(dir, name);
-  if (!st) return true;
-  if (st.isFile()) return st.size === 0;
-  if (!st.isDirectory()) return false;
+  if (!st) return false;
+  if (!st.isDirectory()) return st.size === 0;
   const fd = openDirAt(dir, name);
   try {
-    const sub = { fd, rel: dir.rel ? `${dir.rel}/${name}` : name };
-    return readdirAt(sub).every((n) => isEmptyTree(sub, n));
+    return readdirAt({ fd, rel: dir.rel ? `${dir.rel}/${name}` : name }).length === 0;
   } finally {
     closeSync(fd);
   }
 }
 
-/** Removes the stubs still empty, and puts their parents' times back so the parents are unchanged. */
+/**
+ * Removes the stubs still empty, in the order found; a directory a removal changed keeps the times
+ * it had just before (as BuildKit), and the directories the stubs were made in get their times from
+ * before the run back, so a RUN that changed nothing leaves them unchanged.
+ */
 export async function removeStubs(rootPath: string, stubs: Stubs): Promise<void> {
   const root = SafeRoot.open(rootPath);
   try {
     for (const rel of stubs.paths) {
       withExactDir(root, parentOf(rel), (d) => {
-        if (isEmptyTree(d, nameOf(rel))) removeAt(d, nameOf(rel));
+        if (!isEmptyStub(d, nameOf(rel))) return;
+        const st = fstatSync(d.fd, { bigint: true });
+        removeAt(d, nameOf(rel));
+        try {
+          setMetaFd(d.fd, { atime: Number(st.atimeNs) / 1e9, mtime: Number(st.mtimeNs) / 1e9 });
+        } catch {
+          // the step made the parent something it cannot re-time: what the step left is the layer
+        }
       });
     }
     for (const [parent, t] of stubs.parentTimes) {
       try {
         withExactDir(root, parent, (d) => setMetaFd(d.fd, t));
       } catch {
-        // the step made the parent something it cannot re-time: what the step left is the layer
+        // as above
       }
     }
   } finally {

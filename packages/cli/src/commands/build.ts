@@ -1,6 +1,6 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { resolve, dirname } from "node:path";
-import { AnnotationError, build, BuildError, OutputError, parseAnnotationFlag, parseOutput, type Annotation, type OutputSpec, type StepRecord } from "@tsbuild/engine";
+import { AnnotationError, build, BuildError, OutputError, parseAnnotationFlag, parseEntitlements, parseOutput, type Annotation, type Entitlement, type OutputSpec, type StepRecord } from "@tsbuild/engine";
 import { parseCacheOptions } from "../cache-options.js";
 import { DockerfileError, parsePlatform } from "@tsbuild/dockerfile";
 import type { Readable } from "node:stream";
@@ -28,7 +28,9 @@ async function parseSecrets(specs: string[], env: NodeJS.ProcessEnv, cwd: string
   const out = new Map<string, Buffer>();
   for (const s of specs) {
     const secret = parseSecretSpec(s);
-    if (secret.env !== undefined) out.set(secret.id, Buffer.from(env[secret.env] ?? ""));
+    // neither src= nor env=: the variable named ID if it is set, else the file named ID (as BuildKit's secrets provider)
+    const name = secret.env ?? (secret.src === undefined && env[secret.id] !== undefined ? secret.id : undefined);
+    if (name !== undefined) out.set(secret.id, Buffer.from(env[name] ?? ""));
     else out.set(secret.id, await readFile(resolve(cwd, secret.src ?? secret.id)));
   }
   return out;
@@ -59,6 +61,7 @@ export const buildCommand: Command = {
       { name: "annotation", value: true, repeat: true },
       { name: "network", value: true },
       { name: "secret", value: true, repeat: true },
+      { name: "allow", value: true, repeat: true },
       { name: "no-cache" },
       { name: "no-cache-filter", value: true, repeat: true },
       { name: "pull" },
@@ -92,6 +95,13 @@ export const buildCommand: Command = {
     if (p && !platform) throw new UsageError(`bad --platform ${p}`);
     const network = str(args, "network") ?? "default";
     if (!["default", "host", "none"].includes(network)) throw new UsageError(`--network ${network}: use default, host or none`);
+    // --allow network.host,security.insecure (repeatable, comma-separated as buildx reads it)
+    let allow: Entitlement[];
+    try {
+      allow = parseEntitlements(list(args, "allow").flatMap((a) => a.split(",")).map((a) => a.trim()).filter(Boolean));
+    } catch (e) {
+      throw new UsageError(`--allow: ${(e as Error).message}`);
+    }
     const progress = (flag(args, "quiet") ? "quiet" : (str(args, "progress") ?? "auto")) as ProgressMode;
     if (!["auto", "tty", "plain", "json", "quiet"].includes(progress)) throw new UsageError(`--progress ${progress}: use auto, tty, plain, json or quiet`);
     const outputs: OutputSpec[] = list(args, "output").map((o) => usage(() => parseOutput(o, tags)));
@@ -127,6 +137,7 @@ export const buildCommand: Command = {
         ...(annotations.length ? { annotations } : {}),
         network: network as "default" | "host" | "none",
         secrets: await parseSecrets(list(args, "secret"), io.env, io.cwd),
+        ...(allow.length ? { allow } : {}),
         root: storeRoot(args, io),
         ...(outputs.length ? { outputs } : {}),
         snapshotter: snap as "auto" | "overlay" | "copy",

@@ -40,6 +40,8 @@ export interface CopySource {
   ignore?: IgnoreMatcher;
   /** context files are owned by 0:0; files from a stage or image keep their owners */
   isContext: boolean;
+  /** source paths (relative) a directory's copy leaves out, with everything below them */
+  skip?: (rel: string) => boolean;
 }
 
 export interface CopyRequest {
@@ -303,6 +305,7 @@ export class Copier {
     const ign = this.req.source.isContext ? this.req.source.ignore : undefined;
     for (const n of names) {
       const childSrc = srcRel ? `${srcRel}/${n}` : n;
+      if (this.req.source.skip?.(childSrc)) continue;
       if (ign && ign.excluded(childSrc)) {
         const st = lstatSync(posix.join(this.req.source.root, childSrc));
         if (!st.isDirectory() || !ign.mayIncludeBelow(childSrc)) continue;

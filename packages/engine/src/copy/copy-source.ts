@@ -5,9 +5,12 @@ import type { CopySelection } from "./copy-units.js";
 import type { StageState } from "../solver/state.js";
 import type { ContextService, StageSources } from "../solver/roles.js";
 
-/** The index of the earlier stage `from` names (by name or index), or undefined when it names an image. */
-export function earlierStage(graph: BuildGraph, st: StageState, from: string): number | undefined {
-  const idx = /^\d+$/.test(from) ? Number(from) : graph.stages.find((s) => s.name === from.toLowerCase())?.index;
+/**
+ * The index of the earlier stage `from` names (by name, or by index unless `byIndex` is false, as
+ * for RUN --mount from=), or undefined when it names an image.
+ */
+export function earlierStage(graph: BuildGraph, st: StageState, from: string, byIndex = true): number | undefined {
+  const idx = byIndex && /^\d+$/.test(from) ? Number(from) : graph.stages.find((s) => s.name === from.toLowerCase())?.index;
   return idx !== undefined && idx < st.stage.index ? idx : undefined;
 }
 

@@ -14,13 +14,16 @@ import type { StageState } from "../solver/state.js";
 import type { ContextService, HandlerRoles } from "../solver/roles.js";
 import { BuildError } from "../errors.js";
 
+/** RUN --mount from= names a stage by name only (`from=0` is an image), as BuildKit. */
+export const BY_NAME = { byIndex: false } as const;
+
 /** What bind mounts read: the context, earlier stages and images; errors name the Dockerfile. */
 export type BindRoles = Pick<HandlerRoles, "graph" | "context" | "sources">;
 
 /** What a bind mount makes the step depend on (for its cache key). */
 export async function bindIdentity(roles: BindRoles, st: StageState, b: BindMountSpec): Promise<string> {
   if (b.from === undefined) return `context:${await roles.context.digest([b.source || "."])}`;
-  return `${(await roles.sources.resolve(st, b.from)).identity}:${b.source}`;
+  return `${(await roles.sources.resolve(st, b.from, BY_NAME)).identity}:${b.source}`;
 }
 
 /** A hard link, or a copy where the context and the store are on different file systems. */
@@ -82,7 +85,7 @@ export async function withBinds<T>(
         } else source = inside;
       } else {
         // a read-only view, or a throwaway writable snapshot for rw
-        const view = await sources.view((await sources.resolve(st, b.from)).snapshot, b.readwrite);
+        const view = await sources.view((await sources.resolve(st, b.from, BY_NAME)).snapshot, b.readwrite);
         cleanups.push(() => view.release());
         const root = view.root;
         source = join(root, await resolveInRoot(root, rel));

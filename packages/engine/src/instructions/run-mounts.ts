@@ -1,51 +1,71 @@
 /**
  * What a RUN's typed mounts (packages/dockerfile/src/mount-spec.ts, checked there) become for the
- * executor: caches, tmpfs and secrets as the runtime's mounts, binds for run-bind.ts to put in place.
- * Targets are resolved against the working directory, as BuildKit does (not a secret's). What the
- * engine does not build yet is a NotSupportedError, which the solver reports at the instruction.
+ * executor: caches (seeded ones through run-cache-seed.ts), tmpfs, secrets as files and in the
+ * environment, binds for run-bind.ts to put in place. Targets are resolved against the working
+ * directory, as BuildKit does (a secret's too). A secret that was not given is an error when
+ * required; otherwise its file is not mounted and its variable is set empty, as in BuildKit. What
+ * the engine does not build yet is a NotSupportedError, which the solver reports at the instruction.
  */
 import { posix } from "node:path";
-import type { BindMountSpec, ExpandedRunInstruction } from "@tsbuild/dockerfile";
+import type { BindMountSpec, CacheMountSpec, ExpandedRunInstruction } from "@tsbuild/dockerfile";
 import type { RunMount } from "@tsbuild/runtime";
 import type { StageState } from "../solver/state.js";
 import type { HandlerRoles } from "../solver/roles.js";
 import { BuildError, NotSupportedError } from "../errors.js";
 
-export function executorMounts(env: Pick<HandlerRoles, "graph"> & { secrets: ReadonlyMap<string, Buffer> }, st: StageState, i: ExpandedRunInstruction): { mounts: RunMount[]; binds: BindMountSpec[] } {
-  const mounts: RunMount[] = [];
-  const binds: BindMountSpec[] = [];
+/** A RUN's mounts, sorted by what puts them in place. */
+export interface MountPlan {
+  /** tmpfs, secret files and caches without `from`, ready for the executor */
+  mounts: RunMount[];
+  /** caches with `from`, each with its target resolved; their seeds come from run-cache-seed.ts */
+  seeded: (CacheMountSpec & { from: string })[];
+  binds: BindMountSpec[];
+  /** secrets in the environment (RUN --mount=type=secret,env=NAME) */
+  secretEnv: { name: string; data: Buffer }[];
+}
+
+const owner = (m: { mode?: number; uid?: number; gid?: number }) =>
+  ({ ...(m.mode !== undefined ? { mode: m.mode } : {}), ...(m.uid !== undefined ? { uid: m.uid } : {}), ...(m.gid !== undefined ? { gid: m.gid } : {}) });
+
+/** The cache mount for the executor (a seeded one gets its seed later). */
+export function cacheMount(m: CacheMountSpec, target: string): Extract<RunMount, { type: "cache" }> {
+  return {
+    type: "cache", target, id: m.id, sharing: m.sharing, ...(m.readonly ? { readonly: true } : {}), ...owner(m),
+    ...(m.source !== undefined ? { source: m.source } : {}),
+  };
+}
+
+export function planMounts(env: Pick<HandlerRoles, "graph"> & { secrets: ReadonlyMap<string, Buffer> }, st: StageState, i: ExpandedRunInstruction): MountPlan {
+  const plan: MountPlan = { mounts: [], seeded: [], binds: [], secretEnv: [] };
   const fail = (msg: string) => new BuildError(msg, env.graph.file, i.position, i.original);
   const inWorkdir = (target: string): string => {
     const abs = posix.resolve(st.image.config.WorkingDir || "/", target);
     if (abs === "/") throw fail(`invalid mount target "${abs}"`);
     return abs;
   };
-  const owner = (m: { mode?: number; uid?: number; gid?: number }) =>
-    ({ ...(m.mode !== undefined ? { mode: m.mode } : {}), ...(m.uid !== undefined ? { uid: m.uid } : {}), ...(m.gid !== undefined ? { gid: m.gid } : {}) });
   for (const m of i.mounts) {
     switch (m.type) {
       case "bind":
-        binds.push(m);
+        plan.binds.push(m);
         break;
       case "cache":
-        if (m.from !== undefined || m.source !== undefined) throw new NotSupportedError(`RUN --mount=type=cache with ${m.from !== undefined ? "from=" : "source="} is not supported yet`);
-        mounts.push({ type: "cache", target: inWorkdir(m.target), id: m.id, sharing: m.sharing, ...(m.readonly ? { readonly: true } : {}), ...owner(m) });
+        if (m.from !== undefined) plan.seeded.push({ ...m, from: m.from, target: inWorkdir(m.target) });
+        else plan.mounts.push(cacheMount(m, inWorkdir(m.target)));
         break;
       case "tmpfs":
-        mounts.push({ type: "tmpfs", target: inWorkdir(m.target), ...(m.size !== undefined ? { size: m.size } : {}), ...(m.readonly ? { readonly: true } : {}) });
+        plan.mounts.push({ type: "tmpfs", target: inWorkdir(m.target), ...(m.size !== undefined ? { size: m.size } : {}), ...(m.readonly ? { readonly: true } : {}) });
         break;
       case "secret": {
         const data = env.secrets.get(m.id);
-        if (!data) {
-          if (m.required) throw fail(`secret ${m.id} is required but was not given (use --secret id=${m.id},src=FILE)`);
-          break; // an optional secret that was not given: nothing mounted, as in BuildKit
-        }
-        mounts.push({ type: "secret", target: m.target, data, ...owner(m) });
+        if (!data && m.required) throw fail(`secret ${m.id}: not found (it is required: give it with --secret id=${m.id},src=FILE or env=VAR)`);
+        // an optional secret that was not given: no file, an empty variable (as BuildKit)
+        if (m.env !== undefined) plan.secretEnv.push({ name: m.env, data: data ?? Buffer.alloc(0) });
+        if (data && m.target !== undefined) plan.mounts.push({ type: "secret", target: inWorkdir(m.target), data, ...owner(m) });
         break;
       }
       case "ssh":
         throw new NotSupportedError("RUN --mount=type=ssh is not supported yet");
     }
   }
-  return { mounts, binds };
+  return plan;
 }

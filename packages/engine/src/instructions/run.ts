@@ -1,17 +1,22 @@
 import { canonicalMountSpec, type ExpandedRunInstruction } from "@tsbuild/dockerfile";
 import type { InstructionHandler } from "./types.js";
-import { BuildError, NotSupportedError } from "../errors.js";
+import { BuildError } from "../errors.js";
 import { envMap } from "../image/image-state.js";
 import { bindIdentity, withBinds } from "./run-bind.js";
-import { executorMounts } from "./run-mounts.js";
+import { cacheMount, planMounts } from "./run-mounts.js";
+import { cacheSeedIdentity, withCacheSeeds } from "./run-cache-seed.js";
+import { checkRunEntitlements } from "./entitlements.js";
 import { runCommand, scriptInputs, withScript } from "./run-command.js";
+import type { CacheSeed } from "@tsbuild/runtime";
 
 export const run: InstructionHandler<ExpandedRunInstruction, "graph" | "steps" | "context" | "sources" | "containers"> = async (roles, st, i) => {
   const { containers } = roles;
-  if (i.security !== undefined && i.security !== "sandbox") throw new NotSupportedError(`RUN --security=${i.security} is not supported yet`);
+  const network = i.network === undefined || i.network === "default" ? containers.network : i.network;
+  const security = i.security ?? "sandbox";
+  checkRunEntitlements(containers.allow, i, roles.graph.file);
   const command = runCommand(i, st.image.config.Shell ?? ["/bin/sh", "-c"], st.image.os);
   const { args } = command;
-  const { mounts, binds } = executorMounts({ graph: roles.graph, secrets: containers.secrets }, st, i);
+  const { mounts, seeded, binds, secretEnv } = planMounts({ graph: roles.graph, secrets: containers.secrets }, st, i);
   const argEntries = st.args.entries();
   const vars = envMap(st.image.config);
   const keyEnv = [...(st.image.config.Env ?? [])];
@@ -22,26 +27,31 @@ export const run: InstructionHandler<ExpandedRunInstruction, "graph" | "steps" |
   for (const [k, v] of st.args.proxyArgs()) if (!vars.has(k)) runEnv.push(`${k}=${v}`);
   const prefix = argEntries.length ? `|${argEntries.length} ${argEntries.map(([k, v]) => `${k}=${v}`).join(" ")} ` : "";
   const createdBy = `RUN ${prefix}${args.join(" ")} # buildkit`;
-  const network = (i.network ?? containers.network) as "default" | "host" | "none";
-  if (!["default", "host", "none"].includes(network)) throw new NotSupportedError(`RUN --network=${network} is not supported (default, host or none)`);
   const id = st.stepId;
   const tail: string[] = [];
   const inputs = {
     args: JSON.stringify(argEntries), env: JSON.stringify(keyEnv), user: st.image.config.User ?? "", workdir: st.image.config.WorkingDir || "/",
     network, mounts: JSON.stringify(i.mounts.map(canonicalMountSpec)), secrets: JSON.stringify([...containers.secrets.keys()].sort()),
+    // mount stubs are removed as BuildKit 0.13 removes them (every empty one up from a target): a
+    // result older tsbuild versions cached under the same key kept the directories
+    ...(i.mounts.length ? { stubs: "recursive" } : {}),
+    ...(security !== "sandbox" ? { security } : {}),
     ...(binds.length ? { binds: JSON.stringify(await Promise.all(binds.map((b) => bindIdentity(roles, st, b)))) } : {}),
     ...scriptInputs(command),
+    ...(seeded.length ? { cacheFrom: JSON.stringify(await Promise.all(seeded.map((m) => cacheSeedIdentity(roles, st, m)))) } : {}),
   };
   return roles.steps.change(st, createdBy, async (root) => {
-    const r = await withBinds(roles, st, binds, i, (bound) => withScript(roles.sources, command.script, (script) => containers.executor.run({
-      rootfs: root, args, env: runEnv, cwd: st.image.config.WorkingDir || "/", user: st.image.config.User ?? "", network, mounts: [...script, ...mounts, ...bound], signal: containers.signal,
+    const r = await withCacheSeeds(roles, st, seeded, i, (seeds) => withBinds(roles, st, binds, i, (bound) => withScript(roles.sources, command.script, (script) => containers.executor.run({
+      rootfs: root, args, env: runEnv, cwd: st.image.config.WorkingDir || "/", user: st.image.config.User ?? "", network, security,
+      mounts: [...script, ...mounts, ...seeded.map((m, n) => ({ ...cacheMount(m, m.target), seed: seeds[n] as CacheSeed })), ...bound],
+      ...(secretEnv.length ? { secretEnv } : {}), signal: containers.signal,
       onOutput: (stream, chunk) => {
         const text = chunk.toString();
         containers.emit({ type: "step-output", id, stream, data: text });
         tail.push(...text.split("\n").filter(Boolean));
         if (tail.length > 20) tail.splice(0, tail.length - 20);
       },
-    })));
+    }))));
     if (r.killed === "abort") throw new BuildError("the build was cancelled", roles.graph.file, i.position, i.original, r.exitCode, tail);
     if (r.exitCode !== 0) {
       throw new BuildError(`process "${args.join(" ")}" did not complete successfully: exit code: ${r.exitCode}`, roles.graph.file, i.position, i.original, r.exitCode, tail);

@@ -20,8 +20,8 @@ function stageSources(env: SolverEnv): StageSources {
     return dir;
   };
   return {
-    async resolve(st: StageState, from: string) {
-      const idx = earlierStage(env.graph, st, from);
+    async resolve(st: StageState, from: string, opts?: { byIndex: boolean }) {
+      const idx = earlierStage(env.graph, st, from, opts?.byIndex ?? true);
       if (idx !== undefined) {
         const other = await env.stages.get(idx);
         if (!other) throw new Error(`stage ${from} was not built`);
@@ -57,6 +57,6 @@ export function handlerRoles(env: SolverEnv): HandlerRoles {
       digest: (sources, selection) => env.contextIndex.digest(env.context.dir, env.context.ignore, sources, selection),
     },
     sources: stageSources(env),
-    containers: { executor: env.executor, network: env.network, secrets: env.secrets, signal: env.signal, emit: env.emit },
+    containers: { executor: env.executor, network: env.network, secrets: env.secrets, allow: env.allow, signal: env.signal, emit: env.emit },
   };
 }

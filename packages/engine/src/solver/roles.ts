@@ -14,6 +14,7 @@ import type { IncrementalCopy } from "../copy/incremental-copy.js";
 import type { CopySelection } from "../copy/copy-units.js";
 import type { StageState } from "./state.js";
 import type { StepInputs } from "../step/step-cache.js";
+import type { Entitlement } from "../instructions/entitlements.js";
 
 /** A step that changes the file system: cache lookup, snapshot, change, diff, store, commit (fs-step.ts). */
 export interface StepRunner {
@@ -43,11 +44,12 @@ export interface ContextService {
 /** What COPY --from and RUN --mount from= read: an earlier stage or an image. */
 export interface StageSources {
   /**
-   * What `from` names for stage `st`: an earlier stage (by name or index) or an image, as
+   * What `from` names for stage `st`: an earlier stage (by name, or by index unless `byIndex` is
+   * false: RUN --mount from= names stages by name only) or an image, as
    * `identity` (`stage:KEY`, `image:CONFIG-DIGEST`: what a cache key depends on) and the committed
    * snapshot of its root (undefined: empty). An image is pulled and unpacked as FROM would.
    */
-  resolve(st: StageState, from: string): Promise<{ identity: string; snapshot: string | undefined }>;
+  resolve(st: StageState, from: string, opts?: { byIndex: boolean }): Promise<{ identity: string; snapshot: string | undefined }>;
   /**
    * A view of `snapshot`'s root (an empty directory for undefined): read-only, or a throwaway
    * writable copy; `release()` removes it.
@@ -64,6 +66,8 @@ export interface Containers {
   readonly network: NetworkMode;
   /** --secret values by id */
   readonly secrets: ReadonlyMap<string, Buffer>;
+  /** what the build allows (--allow; network.host with --network host) */
+  readonly allow: ReadonlySet<Entitlement>;
   /** aborted when the build is stopped */
   readonly signal: AbortSignal;
   /** step output goes out as events */

@@ -20,6 +20,7 @@ import { DEFAULT_PATH } from "@tsbuild/runtime";
 import { normalizeName } from "@tsbuild/oci";
 import { draftRecord, lookupStep, stepKey as key } from "../step/step-cache.js";
 import { stageLabel } from "./stage-label.js";
+import { checkGraphEntitlements } from "../instructions/entitlements.js";
 
 async function initialState(env: SolverEnv, stage: Stage): Promise<StageState> {
   const platform = env.graph.targetPlatform;
@@ -139,6 +140,7 @@ export async function solveStage(env: SolverEnv, stage: Stage): Promise<StageSta
 
 /** Starts every reachable stage; resolves with the target stage's final state. */
 export async function solve(env: SolverEnv): Promise<StageState> {
+  checkGraphEntitlements(env.allow, env.graph);
   for (const i of env.graph.reachable) {
     const stage = env.graph.stages[i] as Stage;
     const p = solveStage(env, stage);

@@ -12,6 +12,7 @@ import type { BuildCache } from "../cache/build-cache.js";
 import type { ContextIndex } from "../context/digest.js";
 import type { MissExplainer } from "../cache/explain.js";
 import type { ContextListings } from "../context/listing.js";
+import type { Entitlement } from "../instructions/entitlements.js";
 
 export interface StepRecord {
   stage: string;
@@ -38,6 +39,8 @@ export interface SolverEnv {
   /** SOURCE_DATE_EPOCH, seconds */
   epoch?: number;
   secrets: Map<string, Buffer>;
+  /** the entitlements the build has (instructions/entitlements.ts) */
+  allow: ReadonlySet<Entitlement>;
   steps: StepRecord[];
   nextStepId(): number;
   /** the final state of stages built so far */
