@@ -10,6 +10,7 @@ import type { InstructionHandler } from "./types.js";
 import { copyFiles, CopyError } from "../copy/copier.js";
 import { BuildError, NotSupportedError } from "../errors.js";
 import { copyFlags } from "../copy/copy-flags.js";
+import { isGitSource } from "../copy/git-source.js";
 import { resolveChown } from "../copy/chown.js";
 import { sourceIdentity } from "../copy/copy-source.js";
 import { copyCreatedBy } from "../step/history.js";
@@ -58,6 +59,9 @@ async function download(url: string, dir: string): Promise<{ path: string; name:
 
 export const add: InstructionHandler<AddInstruction, "graph" | "steps" | "context" | "sources"> = async (roles, st, i) => {
   if (i.checksum !== undefined || i.keepGitDir) throw new NotSupportedError("ADD --checksum/--keep-git-dir are not supported yet");
+  const git = i.sources.find(isGitSource);
+  // BuildKit clones these: fetching the URL as a file (or looking for it in the context) would be another image
+  if (git !== undefined) throw new NotSupportedError(`ADD of a git repository (${git}) is not supported yet: clone it in a RUN, or COPY a checkout from the context`);
   const flags = copyFlags(i, { file: roles.graph.file, position: i.position }); // --chmod, --exclude
   // --unpack: local archives unpack unless --unpack=false, downloads only with --unpack=true
   const unpackLocal = i.unpack !== false;

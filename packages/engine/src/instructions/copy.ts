@@ -15,10 +15,15 @@ import { parseChmod } from "../copy/chmod.js";
 import { numericChown, resolveChown } from "../copy/chown.js";
 import { copyCreatedBy } from "../step/history.js";
 import { copyFlags } from "../copy/copy-flags.js";
+import { isGitSource } from "../copy/git-source.js";
 import { copyStep } from "../copy/link-copy.js";
 
 export const copy: InstructionHandler<CopyInstruction, "graph" | "steps" | "context" | "sources"> = async (roles, st, i) => {
   const flags = copyFlags(i, { file: roles.graph.file, position: i.position }); // --chmod, --parents, --exclude
+  const gitRef = i.sources.find(isGitSource);
+  if (gitRef !== undefined) {
+    throw new BuildError(`source can't be a git ref for COPY: ${gitRef} reads as a git URL, as in BuildKit (write ./${gitRef.replace(/^\/+/, "")} for the path)`, roles.graph.file, i.position, i.original);
+  }
   const sources = i.sources;
   const inline = i.contents.map((c) => ({ name: c.name, content: c.data }));
   const identity = await sourceIdentity(roles, st, i.from, sources, flags.selection);
