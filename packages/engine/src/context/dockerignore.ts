@@ -56,8 +56,8 @@ function toRegex(pattern: string): RegExp {
       const end = chars.indexOf("]", i + 1);
       if (end === -1) re += "\\[";
       else {
-        let cls = chars.slice(i + 1, end).join("");
-        if (cls.startsWith("^") || cls.startsWith("!")) cls = "^" + cls.slice(1);
+        // passed to the expression as written, as patternmatcher does: "^" negates, "!" is a character
+        const cls = chars.slice(i + 1, end).join("");
         re += `[${cls}]`;
         i = end;
       }
