@@ -213,7 +213,7 @@ const EXCLUDE_TREE: Spec = {
   "dir4/file-401.txt": { mode: 0o600, content: "11" }, "dir4/file-402.txt": { link: "file-401.txt" }, "dir4/file-403.txt": { link: "file-404.txt" },
 };
 
-/** Its six builders (into directories: BuildKit's /5 and /6 are written /5/ and /6/, see the README's differences: several sources need a directory). */
+/** Its six builders (into directories: BuildKit's /5 and /6 are written /5/ and /6/). */
 const EXCLUDE_STEPS = (from: string) => [
   `COPY ${from}--exclude=*/*.png --exclude=*/*.jpeg . /1`,
   `COPY ${from}--exclude=*/*.pdf --exclude=*/*.txt . /2`,

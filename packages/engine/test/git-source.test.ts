@@ -7,11 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Readable } from "node:stream";
-import { DigestingStream, MediaTypes, Store, writeImage } from "@tsbuild/oci";
 import { build, BuildError } from "../src/index.js";
 import { isGitSource } from "../src/copy/git-source.js";
-import { BASE_ENV_PATH, busyboxTar, makeBusyboxRootfs } from "../../../fixtures/support/busybox-rootfs.js";
+import { storeBusyboxBase } from "./helpers/busybox-base.js";
 
 describe("isGitSource, as BuildKit 1.7's ParseGitRef", () => {
   it.each([
@@ -47,11 +45,7 @@ describe("COPY and ADD of a git source", () => {
   const ctx = join(work, "ctx");
   afterAll(() => rmSync(work, { recursive: true, force: true }));
   beforeAll(async () => {
-    const store = await Store.open(root);
-    const blob = await store.content.ingest(Readable.from([busyboxTar(makeBusyboxRootfs(join(work, "rootfs")))]).pipe(new DigestingStream()));
-    const img = await writeImage(store.content, { architecture: "amd64", os: "linux", config: { Env: [BASE_ENV_PATH], Cmd: ["sh"] } },
-      [{ descriptor: { mediaType: MediaTypes.OCI_LAYER_TAR, digest: blob.digest, size: blob.size }, diffId: blob.digest }]);
-    await store.images.put("base:1", img.manifest);
+    await storeBusyboxBase(root, "base:1", work);
     mkdirSync(join(ctx, "vendor/lib.git"), { recursive: true });
     writeFileSync(join(ctx, "vendor/lib.git/f"), "x\n");
   }, 60_000);
