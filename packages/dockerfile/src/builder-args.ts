@@ -10,7 +10,11 @@
  *   its `.git` (subject to .dockerignore), so it changes nothing here;
  * - BUILDKIT_SYNTAX, BUILDKIT_DOCKERFILE_CHECK: syntax.ts and check-options.ts;
  * - BUILDKIT_BUILD_NAME: the name of the build in buildx's history; nothing in the image;
- * - BUILDKIT_CACHE_MOUNT_NS, BUILDKIT_SANDBOX_HOSTNAME: change what RUN steps see; not supported yet;
+ * - BUILDKIT_CACHE_MOUNT_NS=NS: every RUN --mount=type=cache is BuildKit's cache `NS/ID` (ID the
+ *   mount's id; with no namespace, `/ID`), with `from=` too and whatever its sharing: another
+ *   namespace is another set of caches (engine's run-mounts.ts, runtime's cache-mounts.ts);
+ * - BUILDKIT_SANDBOX_HOSTNAME=NAME: the hostname of every RUN (its UTS name and /etc/hosts; default
+ *   buildkitsandbox), part of each RUN's cache key when given, as it is of BuildKit's ExecOp meta;
  * - BUILDKIT_DISABLE_FILEOP=true: refused, as BuildKit refuses it since 0.11.
  *
  * Any other BUILDKIT_* arg is an ordinary build arg to BuildKit, and so it is here.
@@ -27,6 +31,10 @@ export interface BuilderArgs {
   multiPlatform: boolean;
   /** BUILDKIT_CONTEXT_KEEP_GIT_DIR: keep a Git context's .git (no effect on a local context) */
   keepGitDir: boolean;
+  /** BUILDKIT_CACHE_MOUNT_NS: the namespace of every cache mount's id (absent when unset or empty) */
+  cacheMountNamespace?: string;
+  /** BUILDKIT_SANDBOX_HOSTNAME: the hostname RUN steps have (absent when unset or empty: buildkitsandbox) */
+  sandboxHostname?: string;
 }
 
 /** Args the builder reads itself: never "not consumed". */
@@ -34,9 +42,6 @@ export const BUILDER_ARGS: ReadonlySet<string> = new Set([
   "BUILDKIT_INLINE_CACHE", "BUILDKIT_MULTI_PLATFORM", "BUILDKIT_CONTEXT_KEEP_GIT_DIR", SYNTAX_BUILD_ARG, CHECK_BUILD_ARG,
   "BUILDKIT_BUILD_NAME", "BUILDKIT_CACHE_MOUNT_NS", "BUILDKIT_SANDBOX_HOSTNAME", "BUILDKIT_DISABLE_FILEOP",
 ]);
-
-/** The hostname RUN steps have (runtime's container.ts), which BUILDKIT_SANDBOX_HOSTNAME may name. */
-const SANDBOX_HOSTNAME = "buildkitsandbox";
 
 function argError(file: string, name: string, value: string, detail: string, hint?: string): DockerfileError {
   return new DockerfileError("build-arg", `--build-arg ${name}=${value}: ${detail}`, file, undefined, hint);
@@ -52,14 +57,9 @@ function bool(args: ReadonlyMap<string, string>, name: string, file: string): bo
 }
 
 export function readBuilderArgs(args: ReadonlyMap<string, string>, file = "Dockerfile"): BuilderArgs {
-  const ns = args.get("BUILDKIT_CACHE_MOUNT_NS");
-  if (ns !== undefined && ns !== "") {
-    throw argError(file, "BUILDKIT_CACHE_MOUNT_NS", ns, "a namespace for RUN --mount=type=cache ids is not supported yet", "leave it out: cache mounts are then shared by id alone");
-  }
-  const host = args.get("BUILDKIT_SANDBOX_HOSTNAME");
-  if (host !== undefined && host !== "" && host !== SANDBOX_HOSTNAME) {
-    throw argError(file, "BUILDKIT_SANDBOX_HOSTNAME", host, `another hostname for RUN steps is not supported yet (they run as ${SANDBOX_HOSTNAME})`);
-  }
+  // as BuildKit's dockerui: an empty value is no value (no namespace; the default hostname)
+  const ns = args.get("BUILDKIT_CACHE_MOUNT_NS") ?? "";
+  const host = args.get("BUILDKIT_SANDBOX_HOSTNAME") ?? "";
   const fileop = args.get("BUILDKIT_DISABLE_FILEOP");
   if (fileop !== undefined && parseGoBool(fileop) === true) {
     throw argError(file, "BUILDKIT_DISABLE_FILEOP", fileop, 'support for "BUILDKIT_DISABLE_FILEOP" build-arg was removed in BuildKit 0.11');
@@ -68,5 +68,7 @@ export function readBuilderArgs(args: ReadonlyMap<string, string>, file = "Docke
     inlineCache: bool(args, "BUILDKIT_INLINE_CACHE", file),
     multiPlatform: bool(args, "BUILDKIT_MULTI_PLATFORM", file),
     keepGitDir: bool(args, "BUILDKIT_CONTEXT_KEEP_GIT_DIR", file),
+    ...(ns !== "" ? { cacheMountNamespace: ns } : {}),
+    ...(host !== "" ? { sandboxHostname: host } : {}),
   };
 }

@@ -148,10 +148,16 @@ describe("the BUILDKIT_* build args BuildKit reads itself", () => {
     expect(e.code).toBe("build-arg");
     expect(e.message).toBe('Dockerfile: --build-arg BUILDKIT_MULTI_PLATFORM=yes: invalid boolean value "yes" (give 1 or 0 (true or false))');
   });
-  it("refuses what would change RUN steps and is not supported yet, and what BuildKit removed", () => {
-    expect(errorOf(() => read({ BUILDKIT_CACHE_MOUNT_NS: "team" })).message).toContain("not supported yet");
-    expect(errorOf(() => read({ BUILDKIT_SANDBOX_HOSTNAME: "box" })).message).toContain("not supported yet");
-    expect(read({ BUILDKIT_SANDBOX_HOSTNAME: "buildkitsandbox", BUILDKIT_CACHE_MOUNT_NS: "" })).toMatchObject({ inlineCache: false });
+  it("the cache mount namespace and the sandbox hostname, as given (empty is unset, as BuildKit's dockerui)", () => {
+    expect(read({ BUILDKIT_CACHE_MOUNT_NS: "team", BUILDKIT_SANDBOX_HOSTNAME: "box" })).toEqual({
+      inlineCache: false, multiPlatform: false, keepGitDir: false, cacheMountNamespace: "team", sandboxHostname: "box",
+    });
+    // given, the default hostname is still given (BuildKit puts it in the RUN's meta, and so in its key)
+    expect(read({ BUILDKIT_SANDBOX_HOSTNAME: "buildkitsandbox" }).sandboxHostname).toBe("buildkitsandbox");
+    const empty = read({ BUILDKIT_SANDBOX_HOSTNAME: "", BUILDKIT_CACHE_MOUNT_NS: "" });
+    expect("cacheMountNamespace" in empty || "sandboxHostname" in empty).toBe(false);
+  });
+  it("refuses what BuildKit removed", () => {
     expect(errorOf(() => read({ BUILDKIT_DISABLE_FILEOP: "1" })).message).toContain('support for "BUILDKIT_DISABLE_FILEOP" build-arg was removed in BuildKit 0.11');
   });
   it("they are never unused args; another BUILDKIT_* arg is an ordinary one (warned when unused, seen by an ARG)", () => {

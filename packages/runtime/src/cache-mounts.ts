@@ -3,7 +3,10 @@
  * dockerfile2llb/convert_runmount.go): which directory a mount gets, what a new one starts with,
  * and how runs share it.
  *
- * A cache is found by what BuildKit keys it by (its id and the snapshot it starts from):
+ * A cache is found by what BuildKit keys it by (its id and the snapshot it starts from). Its id is
+ * BuildKit's: the namespace (BUILDKIT_CACHE_MOUNT_NS, "" when unset), "/" and the mount's id, one
+ * string (so namespace `a` with id `b/c` is the cache of namespace `a/b` with id `c`, as in BuildKit),
+ * for every kind below and every sharing:
  * - plain (`id`): an empty directory, 0755 root;
  * - with `mode`/`uid`/`gid` and no `source`: an empty directory with that mode (& 0777) and owner,
  *   another cache than the plain one of the same id (BuildKit starts it from a mkdir);
@@ -41,6 +44,8 @@ export interface CacheMount {
   type: "cache";
   target: string;
   id: string;
+  /** BUILDKIT_CACHE_MOUNT_NS: the cache is BuildKit's `${namespace}/${id}` (undefined: "") */
+  namespace?: string;
   sharing?: "shared" | "private" | "locked";
   readonly?: boolean;
   mode?: number;
@@ -63,12 +68,22 @@ function ownerGiven(m: CacheMount): boolean {
   return clean(m.source) === "" && (m.mode !== undefined || m.uid !== undefined || m.gid !== undefined);
 }
 
+/**
+ * What names a cache's id in its directory name: BuildKit's id with its leading "/" dropped when it
+ * has one (an id in no namespace, and so the names caches had before namespaces), else marked apart.
+ */
+function idParts(m: CacheMount): string[] {
+  const full = `${m.namespace ?? ""}/${m.id}`;
+  return full.startsWith("/") ? [full.slice(1)] : ["ns", full];
+}
+
 /** The cache's name in the cache root (its directory, its lock file). */
 export function cacheName(m: CacheMount): string {
   const owner = [(m.mode ?? 0o755) & 0o777, m.uid ?? 0, m.gid ?? 0].map(String);
-  if (m.seed) return ownerGiven(m) ? hash("seed-owner", m.id, m.seed.identity, ...owner) : hash("seed", m.id, m.seed.identity);
-  if (ownerGiven(m)) return hash("owner", m.id, ...owner);
-  return hash(m.id, 0, 0, "755"); // the name plain caches always had
+  const id = idParts(m);
+  if (m.seed) return ownerGiven(m) ? hash("seed-owner", ...id, m.seed.identity, ...owner) : hash("seed", ...id, m.seed.identity);
+  if (ownerGiven(m)) return hash("owner", ...id, ...owner);
+  return hash(...id, 0, 0, "755"); // the name plain caches always had
 }
 
 /** cache directories (plain) or trees (seeded) mounted by a run of this process right now, and by how many */

@@ -1,6 +1,7 @@
 /**
  * Runs one process in a throwaway runc container on a prepared root file system: user and groups
- * resolved from the image, env (PATH and HOME filled in as docker does), generated /etc/hosts and
+ * resolved from the image, env (PATH and HOME filled in as docker does; no HOSTNAME, as BuildKit
+ * sets none: the hostname is the UTS name, and in /etc/hosts), generated /etc/hosts and
  * /etc/resolv.conf as BuildKit makes them (absent from the layer unless the image had them), network
  * mode, RUN mounts. Output streams as it comes; the exit code is returned (128+n for a signal).
  * A timeout, an abort or tsbuild being interrupted kills the container, and the container, its
@@ -95,7 +96,7 @@ export class RuncExecutor implements Executor {
     const id = `tsbuild-${ownerStamp()}-${randomBytes(6).toString("hex")}`;
     const bundle = join(this.opts.scratch, id);
     const network = req.network ?? "default";
-    const hostname = req.hostname ?? "buildkitsandbox"; // BuildKit's, so RUN output matches
+    const hostname = req.hostname ?? "buildkitsandbox"; // BuildKit's default (executor/oci/spec.go)
     await mkdir(bundle, { recursive: true });
     await mkdir(this.opts.stateDir, { recursive: true });
     let prepared: Awaited<ReturnType<typeof prepareRunMounts>> | undefined;
@@ -105,7 +106,6 @@ export class RuncExecutor implements Executor {
       const env = [...(req.env ?? [])];
       const has = (k: string) => env.some((e) => e.startsWith(`${k}=`));
       if (!has("PATH")) env.unshift(`PATH=${DEFAULT_PATH}`);
-      if (!has("HOSTNAME")) env.push(`HOSTNAME=${hostname}`);
       if (!has("HOME")) env.push(`HOME=${user.home}`);
       for (const { name, data } of req.secretEnv ?? []) {
         for (let i = env.length - 1; i >= 0; i--) if ((env[i] as string).startsWith(`${name}=`)) env.splice(i, 1);

@@ -23,6 +23,7 @@ export interface RunRequest {
    * variable of the same name, and written nowhere but the run's secrets tmpfs
    */
   secretEnv?: { name: string; data: Buffer }[];
+  /** the UTS name, also in the generated /etc/hosts (default buildkitsandbox, as BuildKit's) */
   hostname?: string;
   onOutput?: (stream: "stdout" | "stderr", chunk: Buffer) => void;
   /** aborting kills the process; run() then resolves with killed: "abort" */

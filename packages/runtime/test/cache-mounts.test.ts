@@ -72,6 +72,30 @@ describe("which cache a mount gets", () => {
     // owners given with a source do nothing (BuildKit makes no directory then)
     expect(cacheName(mount({ source: "/a", uid: 5 }))).toBe(cacheName(mount({})));
   });
+  it("BUILDKIT_CACHE_MOUNT_NS: BuildKit's id is namespace + \"/\" + id, one string, for every kind of cache", async () => {
+    const seed = seedOf(seedRoot);
+    for (const kind of [{}, { uid: 5 }, { seed }]) {
+      const m = (namespace: string | undefined, id: string) => cacheName(mount({ ...kind, id, ...(namespace !== undefined ? { namespace } : {}) }));
+      // no namespace and an empty one are one: the names caches had before namespaces
+      expect(m("", "a/b")).toBe(m(undefined, "a/b"));
+      // another namespace, another cache; no namespace is not namespace "a" (BuildKit's "/a/b" and "a/b")
+      expect(new Set([m(undefined, "a/b"), m("a", "b"), m("n1", "a/b"), m("n2", "a/b"), m("n1/", "a/b")]).size).toBe(5);
+      // the concatenation is what names a cache, as in BuildKit: "a" + "/b/c" is "a/b" + "/c", "" + "/x/y" is "/x" + "/y"
+      expect(m("a", "b/c")).toBe(m("a/b", "c"));
+      expect(m("/x", "y")).toBe(m(undefined, "x/y"));
+      expect(m("/", "x/y")).toBe(m("", "/x/y"));
+    }
+    // and the directories are apart
+    const one = await prepareCache(mount({ id: "ns-apart", namespace: "one" }), opts);
+    writeFileSync(join(one.source, "f"), "one\n");
+    await one.release();
+    const two = await prepareCache(mount({ id: "ns-apart", namespace: "two" }), opts);
+    expect(readdirSync(two.source)).toEqual([]);
+    await two.release();
+    const again = await prepareCache(mount({ id: "ns-apart", namespace: "one" }), opts);
+    expect(readFileSync(join(again.source, "f"), "utf8")).toBe("one\n");
+    await again.release();
+  });
   it("a plain cache is a 0755 root directory; with mode/uid/gid, exactly those (& 0777, whatever the umask)", async () => {
     const a = await prepareCache(mount({ id: "plain" }), opts);
     expect(stat(a.source)).toBe("755 0:0");

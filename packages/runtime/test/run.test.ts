@@ -249,14 +249,22 @@ describe("the container", () => {
     expect(r.out).toContain("write-refused");
     expect(r.out).toContain("mkdir-refused");
   });
-  it("passes the env as given, filling in PATH, HOSTNAME and HOME only when unset", async () => {
+  it("passes the env as given, filling in PATH and HOME only when unset (no HOSTNAME, as BuildKit)", async () => {
     const given = await step(overlay, 'printf "%s|" "$GREETING" "$EMPTY" "$HOME" "$PATH" "$HOSTNAME"', {
       env: ["GREETING=hello  world=1", "EMPTY=", "HOME=/custom", "PATH=/bin"], user: "app",
     });
+    // (the shell's own HOSTNAME: busybox sh sets it from the UTS name, and exports nothing of it)
     expect(given.out).toBe("hello  world=1||/custom|/bin|buildkitsandbox|");
     // nothing else from the host: only what the shell itself exports (PWD, SHLVL)
     const filled = await step(overlay, "env | grep -v -e ^PWD= -e ^SHLVL= | sort", { user: "app" });
-    expect(filled.out).toBe("HOME=/home/app\nHOSTNAME=buildkitsandbox\nPATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n");
+    expect(filled.out).toBe("HOME=/home/app\nPATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n");
+  });
+  it("a hostname given is the UTS name and /etc/hosts's, as BuildKit's (default buildkitsandbox); never in the env", async () => {
+    const script = "hostname; cat /etc/hosts; env | grep ^HOSTNAME= || echo env:unset";
+    const given = await step(overlay, script, { hostname: "box.example" });
+    expect(given.out).toBe("box.example\n127.0.0.1\tlocalhost box.example\n::1\tlocalhost ip6-localhost ip6-loopback\nenv:unset\n");
+    expect((await step(overlay, script, { network: "host", hostname: "other" })).out).toMatch(/^other\n127\.0\.0\.1\tlocalhost other\n/);
+    expect((await step(overlay, script)).out).toBe("buildkitsandbox\n127.0.0.1\tlocalhost buildkitsandbox\n::1\tlocalhost ip6-localhost ip6-loopback\nenv:unset\n");
   });
   it("cache sharing=private: the cache when free, a throwaway copy while another run holds it", async () => {
     const cache = (sharing: "shared" | "private") => [{ type: "cache" as const, target: "/c", id: "private-test", sharing }];

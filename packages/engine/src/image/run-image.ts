@@ -20,6 +20,7 @@ export interface RunImageOptions {
   signal?: AbortSignal;
 }
 
+const withHostname = (env: string[]) => (env.some((e) => e.startsWith("HOSTNAME=")) ? env : [...env, "HOSTNAME=buildkitsandbox"]);
 
 export async function runImage(opts: RunImageOptions): Promise<number> {
   const img = await resolveImage(opts.store.content, opts.target);
@@ -37,7 +38,8 @@ export async function runImage(opts: RunImageOptions): Promise<number> {
     try {
       const executor = new RuncExecutor({ stateDir: join(opts.store.root, "runc"), scratch, cacheRoot: join(opts.store.root, "cache", "mounts") });
       const r = await executor.run({
-        rootfs: active.root, args, env: cfg.Env ?? [], cwd: cfg.WorkingDir || "/", user: cfg.User ?? "",
+        // HOSTNAME as docker run sets it (the executor sets none, as BuildKit's RUN)
+        rootfs: active.root, args, env: withHostname(cfg.Env ?? []), cwd: cfg.WorkingDir || "/", user: cfg.User ?? "",
         network: opts.network ?? "default", ...(opts.onOutput ? { onOutput: opts.onOutput } : {}), ...(opts.signal ? { signal: opts.signal } : {}),
       });
       return r.exitCode;

@@ -3,7 +3,8 @@
  * executor: caches (seeded ones through run-cache-seed.ts), tmpfs, secrets as files and in the
  * environment, binds for run-bind.ts to put in place. Targets are resolved against the working
  * directory, as BuildKit does (a secret's too). A secret that was not given is an error when
- * required; otherwise its file is not mounted and its variable is set empty, as in BuildKit. What
+ * required; otherwise its file is not mounted and its variable is set empty, as in BuildKit. Every
+ * cache is in the build's cache namespace (BUILDKIT_CACHE_MOUNT_NS), with `from` too. What
  * the engine does not build yet is a NotSupportedError, which the solver reports at the instruction.
  */
 import { posix } from "node:path";
@@ -27,10 +28,13 @@ export interface MountPlan {
 const owner = (m: { mode?: number; uid?: number; gid?: number }) =>
   ({ ...(m.mode !== undefined ? { mode: m.mode } : {}), ...(m.uid !== undefined ? { uid: m.uid } : {}), ...(m.gid !== undefined ? { gid: m.gid } : {}) });
 
-/** The cache mount for the executor (a seeded one gets its seed later). */
-export function cacheMount(m: CacheMountSpec, target: string): Extract<RunMount, { type: "cache" }> {
+/**
+ * The cache mount for the executor (a seeded one gets its seed later), in `namespace`
+ * (BUILDKIT_CACHE_MOUNT_NS, `builderArgs.cacheMountNamespace`).
+ */
+export function cacheMount(m: CacheMountSpec, target: string, namespace: string | undefined): Extract<RunMount, { type: "cache" }> {
   return {
-    type: "cache", target, id: m.id, sharing: m.sharing, ...(m.readonly ? { readonly: true } : {}), ...owner(m),
+    type: "cache", target, id: m.id, ...(namespace !== undefined ? { namespace } : {}), sharing: m.sharing, ...(m.readonly ? { readonly: true } : {}), ...owner(m),
     ...(m.source !== undefined ? { source: m.source } : {}),
   };
 }
@@ -50,7 +54,7 @@ export function planMounts(env: Pick<HandlerRoles, "graph"> & { secrets: Readonl
         break;
       case "cache":
         if (m.from !== undefined) plan.seeded.push({ ...m, from: m.from, target: inWorkdir(m.target) });
-        else plan.mounts.push(cacheMount(m, inWorkdir(m.target)));
+        else plan.mounts.push(cacheMount(m, inWorkdir(m.target), env.graph.builderArgs.cacheMountNamespace));
         break;
       case "tmpfs":
         plan.mounts.push({ type: "tmpfs", target: inWorkdir(m.target), ...(m.size !== undefined ? { size: m.size } : {}), ...(m.readonly ? { readonly: true } : {}) });

@@ -29,6 +29,8 @@ export const run: InstructionHandler<ExpandedRunInstruction, "graph" | "steps" |
   const createdBy = `RUN ${prefix}${args.join(" ")} # buildkit`;
   const id = st.stepId;
   const tail: string[] = [];
+  const { cacheMountNamespace, sandboxHostname } = roles.graph.builderArgs;
+  const hasCache = i.mounts.some((m) => m.type === "cache");
   const inputs = {
     args: JSON.stringify(argEntries), env: JSON.stringify(keyEnv), user: st.image.config.User ?? "", workdir: st.image.config.WorkingDir || "/",
     network, mounts: JSON.stringify(i.mounts.map(canonicalMountSpec)), secrets: JSON.stringify([...containers.secrets.keys()].sort()),
@@ -39,11 +41,15 @@ export const run: InstructionHandler<ExpandedRunInstruction, "graph" | "steps" |
     ...(binds.length ? { binds: JSON.stringify(await Promise.all(binds.map((b) => bindIdentity(roles, st, b)))) } : {}),
     ...scriptInputs(command),
     ...(seeded.length ? { cacheFrom: JSON.stringify(await Promise.all(seeded.map((m) => cacheSeedIdentity(roles, st, m)))) } : {}),
+    // as in BuildKit's ExecOp: the cache ids a mount names carry the namespace; the meta, a hostname given
+    ...(hasCache && cacheMountNamespace !== undefined ? { cacheNamespace: cacheMountNamespace } : {}),
+    ...(sandboxHostname !== undefined ? { hostname: sandboxHostname } : {}),
   };
   return roles.steps.change(st, createdBy, async (root) => {
     const r = await withCacheSeeds(roles, st, seeded, i, (seeds) => withBinds(roles, st, binds, i, (bound) => withScript(roles.sources, command.script, (script) => containers.executor.run({
       rootfs: root, args, env: runEnv, cwd: st.image.config.WorkingDir || "/", user: st.image.config.User ?? "", network, security,
-      mounts: [...script, ...mounts, ...seeded.map((m, n) => ({ ...cacheMount(m, m.target), seed: seeds[n] as CacheSeed })), ...bound],
+      ...(sandboxHostname !== undefined ? { hostname: sandboxHostname } : {}),
+      mounts: [...script, ...mounts, ...seeded.map((m, n) => ({ ...cacheMount(m, m.target, cacheMountNamespace), seed: seeds[n] as CacheSeed })), ...bound],
       ...(secretEnv.length ? { secretEnv } : {}), signal: containers.signal,
       onOutput: (stream, chunk) => {
         const text = chunk.toString();
