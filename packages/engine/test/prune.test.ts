@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pidAlive, type Store } from "@tsbuild/oci";
@@ -129,6 +129,76 @@ describe("prune and incremental COPY", () => {
     await prune({ root, all: true });
     expect((await row(root, "Snapshots")).count).toBe(1); // base:1's
   }, 60_000);
+});
+
+describe("prune and merged --link layers", () => {
+  /** The committed overlay snapshots' meta.json files: name → whether it shares a lower, has its own tree */
+  const snapshots = (root: string) => {
+    const out = new Map<string, { lower?: string; own: boolean }>();
+    const c = join(root, "snapshots", "overlay", "c");
+    for (const id of entries(c)) {
+      const meta = JSON.parse(readFileSync(join(c, id, "meta.json"), "utf8")) as { name: string; lower?: string };
+      out.set(meta.name, { ...(meta.lower ? { lower: meta.lower } : {}), own: existsSync(join(c, id, "fs")) });
+    }
+    return out;
+  };
+  const LINKED = ["FROM base:1", "RUN echo a > /a", "COPY --link src /src"].join("\n");
+  const withSrc = (dir: string) => {
+    mkdirSync(join(dir, "src"), { recursive: true });
+    for (let i = 0; i < 10; i++) writeFileSync(join(dir, "src", `f${i}.txt`), `file ${i}\n`);
+  };
+
+  it("keeps the layer a kept snapshot shares (an image's, a record's), removes it with the last one", async () => {
+    const { root, store } = await fixture("link-prune");
+    const ctx = join(work, "link-prune", "ctx");
+    withSrc(ctx);
+    writeFileSync(join(ctx, "Dockerfile"), LINKED);
+    await build({ context: ctx, root, platform: { os: "linux", architecture: "amd64" }, tags: ["linked:1"] });
+    const merged = [...snapshots(root).values()].filter((s) => s.lower);
+    expect(merged).toHaveLength(1);
+    const own = merged[0]!.lower!;
+    expect(snapshots(root).get(own)).toEqual({ own: true });
+    // the record goes; the image keeps its chain, and the chain the layer it shares
+    await prune({ root, all: true });
+    expect(recordFiles(root)).toEqual([]);
+    expect(snapshots(root).get(own)).toEqual({ own: true });
+    let out = "";
+    const img = (await store.images.get("linked:1"))!;
+    expect(await runImage({ store, target: img.target, cmd: ["sh", "-c", "cat /a /src/f9.txt"], network: "none", onOutput: (_s, c) => (out += c) })).toBe(0);
+    expect(out).toBe("a\nfile 9\n");
+    // no image, no record: the merged snapshot and the layer go together
+    await store.images.remove("linked:1");
+    await prune({ root, all: true });
+    expect(snapshots(root).has(own)).toBe(false);
+    expect([...snapshots(root).values()].filter((s) => s.lower)).toEqual([]);
+    expect(mountsUnder(root)).toEqual([]);
+  }, 120_000);
+
+  it("prune --all while a RUN runs on a merged layer keeps the layer it reads", async () => {
+    const { root, store } = await fixture("link-running");
+    const ctx = join(work, "link-running", "ctx");
+    withSrc(ctx);
+    writeFileSync(join(ctx, "Dockerfile"), LINKED);
+    const opts = { context: ctx, root, platform: { os: "linux", architecture: "amd64" } } as const;
+    await build(opts);
+    // the same steps hit (the merged snapshot is there: only it is held, not the layer it shares), and
+    // the RUN after them reads the layer after the prune
+    writeFileSync(join(ctx, "Dockerfile"), `${LINKED}\nRUN sleep 2 && cat /src/f0.txt /src/f9.txt > /seen`);
+    let inSleep!: () => void;
+    const sleeping = new Promise<void>((r) => (inSleep = r));
+    const building = build({ ...opts, tags: ["linked:2"], onEvent: (e) => e.type === "step-start" && e.instruction.includes("sleep") && inSleep() });
+    await sleeping;
+    await new Promise((r) => setTimeout(r, 300));
+    await prune({ root, all: true });
+    const result = await building;
+    expect(result.steps.map((x) => x.cached)).toEqual([true, true, false]);
+    let out = "";
+    const img = (await store.images.get("linked:2"))!;
+    expect(await runImage({ store, target: img.target, cmd: ["cat", "/seen"], network: "none", onOutput: (_s, c) => (out += c) })).toBe(0);
+    expect(out).toBe("file 0\nfile 9\n");
+    expect(mountsUnder(root)).toEqual([]);
+    expect(entries(join(root, "locks", "sessions"))).toEqual([]);
+  }, 120_000);
 });
 
 describe("prune and compressed copies of layers", () => {

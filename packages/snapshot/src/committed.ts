@@ -15,6 +15,8 @@ export interface CommittedSnapshot {
   kind: "overlay" | "copy";
   name: string;
   parent?: string;
+  /** the snapshot whose layer directory this one shares (merge.ts): kept while this one is, as its parent is */
+  lower?: string;
   dir: string;
 }
 
@@ -36,7 +38,7 @@ export async function listCommitted(snapshotsRoot: string): Promise<CommittedSna
       if (!/^[0-9a-f]{12}$/.test(id)) continue;
       const dir = join(layout.root, "c", id);
       const meta = await layout.readMeta(dir);
-      if (meta) out.push({ kind, name: meta.name, ...(meta.parent !== undefined ? { parent: meta.parent } : {}), dir });
+      if (meta) out.push({ kind, name: meta.name, ...(meta.parent !== undefined ? { parent: meta.parent } : {}), ...(meta.lower !== undefined ? { lower: meta.lower } : {}), dir });
     }
   }
   return out;

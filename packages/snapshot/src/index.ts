@@ -1,5 +1,6 @@
 export type { Snapshotter, ActiveSnapshot } from "./snapshotter.js";
 export type { DeltaSnapshots } from "./delta.js";
+export type { MergeSnapshots } from "./merge.js";
 export { OverlaySnapshotter } from "./overlay.js";
 export { CopySnapshotter } from "./copy.js";
 export { chooseSnapshotter, overlaySupported } from "./choose.js";

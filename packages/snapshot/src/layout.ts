@@ -12,6 +12,16 @@ import { spreadSubdirectories } from "./spread.js";
 export interface SnapshotMeta {
   name: string;
   parent?: string;
+  /** its directory holds its whole layer (it has no parent): another snapshot may share it (merge.ts) */
+  whole?: true;
+  /** its layer is the directory of the committed snapshot `lower` (merge.ts): it has none of its own */
+  lower?: string;
+}
+
+/** A snapshot's layer in a chain: its name, and its layer directory relative to the root. */
+export interface ChainLayer {
+  name: string;
+  rel: string;
 }
 
 /** Short, deterministic directory ids keep overlay's lowerdir option short. */
@@ -65,36 +75,58 @@ export class Layout {
   }
   /**
    * Makes `tree` (an active snapshot's directory of changes or full tree) the committed snapshot
-   * `name` on `parent`, then removes the active snapshot's directory.
-   *
-   * Atomic and first-wins: the committed directory is assembled beside its final place and renamed
-   * into it in one step, so a committed snapshot is never seen half-made and is never replaced
-   * while another build may have it mounted as a lowerdir. When two builds commit the same name
-   * (same parent chain, same layer: the same content), the second rename fails and that build's
-   * tree is discarded. Returns whether ours was the one kept.
+   * `name` on `parent`, then removes the active snapshot's directory. `whole`: its tree is every
+   * entry of its layer (a layer's own snapshot, merge.ts). Returns whether ours was the one kept.
    */
-  async commitTree(name: string, parent: string | undefined, tree: string, activeDir: string): Promise<boolean> {
-    const target = this.committedDir(name);
+  async commitTree(name: string, parent: string | undefined, tree: string, activeDir: string, opts: { whole?: boolean } = {}): Promise<boolean> {
+    try {
+      return await this.place({ name, ...(parent !== undefined ? { parent } : {}), ...(opts.whole ? { whole: true as const } : {}) }, (staging) => rename(tree, join(staging, "fs")));
+    } finally {
+      await rm(activeDir, { recursive: true, force: true });
+    }
+  }
+
+  /** Commits `name` on `parent` with the layer directory of the committed `lower` (merge.ts): a meta.json and nothing else. */
+  async commitShared(name: string, parent: string, lower: string): Promise<boolean> {
+    return this.place({ name, parent, lower }, async () => undefined);
+  }
+
+  /**
+   * Atomic and first-wins: the committed directory is assembled beside its final place (`fill`
+   * puts its tree there) and renamed into it in one step, so a committed snapshot is never seen
+   * half-made and is never replaced while another build may have it mounted as a lowerdir. When
+   * two builds commit the same name (same parent chain, same layer: the same content), the second
+   * rename fails and that build's tree is discarded. Returns whether ours was the one kept.
+   */
+  private async place(meta: SnapshotMeta, fill: (staging: string) => Promise<void>): Promise<boolean> {
+    const target = this.committedDir(meta.name);
     // beside c/, not in it: a build's sweep for dead builds' debris reads <root>, never the (large) c/
     const staging = join(this.root, `.commit-${ownerStamp()}-${randomBytes(4).toString("hex")}`);
     await mkdir(staging, { recursive: true });
     await mkdir(join(this.root, "c"), { recursive: true });
     let won = false;
     try {
-      await rename(tree, join(staging, "fs"));
-      await this.writeMeta(staging, { name, ...(parent !== undefined ? { parent } : {}) });
+      await fill(staging);
+      await this.writeMeta(staging, meta);
       won = await renameFirstWins(staging, target);
-      if (!won && (await this.readMeta(target)) === undefined) {
-        // a directory without meta.json is debris of an older, non-atomic commit: nobody can be
-        // using it (chain() refuses it), so move it away and take its place
+      if (!won && !(await this.complete(target))) {
+        // a directory without meta.json is debris of an older, non-atomic commit, and one sharing a
+        // lower that is gone cannot be mounted: nobody can be using it (chain() refuses both), so
+        // move it away and take its place
         await this.discard(target);
         won = await renameFirstWins(staging, target);
       }
     } finally {
       if (!won) await rm(staging, { recursive: true, force: true });
-      await rm(activeDir, { recursive: true, force: true });
     }
     return won;
+  }
+
+  /** Whether the committed directory `dir` is a snapshot that can be used: its meta.json, and the lower it shares. */
+  async complete(dir: string): Promise<boolean> {
+    const meta = await this.readMeta(dir);
+    if (!meta) return false;
+    return meta.lower === undefined || (await this.readMeta(this.committedDir(meta.lower))) !== undefined;
   }
 
   /**
@@ -114,12 +146,23 @@ export class Layout {
 
   /** parent chain of a committed snapshot, nearest first (the snapshot itself first) */
   async chain(name: string): Promise<string[]> {
-    const out: string[] = [];
+    return (await this.chainLayers(name)).map((l) => l.name);
+  }
+
+  /**
+   * The layers of a committed snapshot's chain, nearest first: each snapshot's name and its layer
+   * directory (its own, or the one of the lower it shares), relative to the root.
+   */
+  async chainLayers(name: string): Promise<ChainLayer[]> {
+    const out: ChainLayer[] = [];
     let cur: string | undefined = name;
     while (cur !== undefined) {
       const meta = await this.readMeta(this.committedDir(cur));
       if (!meta) throw new Error(`snapshot ${cur} does not exist (its store entry is missing; run tsbuild store check)`);
-      out.push(cur);
+      if (meta.lower !== undefined && !(await this.readMeta(this.committedDir(meta.lower)))) {
+        throw new Error(`snapshot ${meta.lower}, the layer of snapshot ${cur}, does not exist (its store entry is missing; run tsbuild store check)`);
+      }
+      out.push({ name: cur, rel: this.committedFsRel(meta.lower ?? cur) });
       cur = meta.parent;
       if (out.length > 10_000) throw new Error("snapshot parent chain loops");
     }

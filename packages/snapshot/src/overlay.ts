@@ -1,29 +1,35 @@
 /**
  * The overlay snapshotter (default as root where overlayfs works): a committed snapshot is a
- * directory of one layer's changes (overlay format: whiteouts as 0:0 char devices, opaque xattrs);
+ * directory of one layer's changes (overlay format: whiteouts as 0:0 char devices, opaque xattrs),
+ * or shares the directory of a layer's own snapshot (merge.ts: a meta.json naming its `lower`);
  * an active one mounts its parent chain as lowerdirs with a fresh upper/work dir. Mount options
  * use short relative paths (the mount runs in the snapshot root), so ~200 layers fit in the
- * 4 KiB option limit; a longer chain is flattened into one lower directory first.
+ * 4 KiB option limit (the kernel's own limit, 500 lowers, is never reached); a longer chain is
+ * flattened into one lower directory first.
  */
 import { mkdir, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { ownerStamp, type LayerEntry } from "@tsbuild/oci";
 import type { ActiveSnapshot, Snapshotter } from "./snapshotter.js";
 import type { DeltaSnapshots } from "./delta.js";
-import { Layout, renameFirstWins } from "./layout.js";
+import type { MergeSnapshots } from "./merge.js";
+import { idOf, Layout, renameFirstWins, type ChainLayer } from "./layout.js";
 import { mountOverlay, unmount } from "./mounts.js";
 import { overlayDiff } from "./overlay-diff.js";
 import { EarlyFlush } from "./early-flush.js";
+import { wholeLayerDir, WholeLayerWatch } from "./whole-layer.js";
 import { execOk } from "./exec.js";
 
 const MAX_OPTION = 3800; // page size 4096 minus the upper/work part and some margin
 
-export class OverlaySnapshotter implements Snapshotter, DeltaSnapshots {
+export class OverlaySnapshotter implements Snapshotter, DeltaSnapshots, MergeSnapshots {
   readonly kind = "overlay" as const;
   /** its committed snapshots are layers of changes: a delta is one made by hand */
   readonly delta: DeltaSnapshots = this;
+  /** a layer's directory is a lowerdir on any chain: a merge shares it */
+  readonly merge: MergeSnapshots = this;
   private readonly layout: Layout;
-  private readonly active = new Map<string, { dir: string; parent?: string; readonly: boolean; lowers?: string[]; flush?: EarlyFlush }>();
+  private readonly active = new Map<string, { dir: string; parent?: string; readonly: boolean; lowers?: string[]; flush?: EarlyFlush; layer?: WholeLayerWatch }>();
 
   private readonly maxOption: number;
 
@@ -38,8 +44,8 @@ export class OverlaySnapshotter implements Snapshotter, DeltaSnapshots {
       await mkdir(join(this.root, "empty"), { recursive: true });
       return ["empty"];
     }
-    const chain = await this.layout.chain(parent);
-    let rels = chain.map((n) => this.layout.committedFsRel(n));
+    const chain = await this.layout.chainLayers(parent);
+    let rels = chain.map((l) => l.rel);
     if (rels.join(":").length > this.maxOption) rels = [await this.flatten(parent, chain)];
     return rels;
   }
@@ -49,12 +55,13 @@ export class OverlaySnapshotter implements Snapshotter, DeltaSnapshots {
    * the chain is viewed in pieces that fit, each piece mounted over the tree flattened so far, so
    * the kernel applies every whiteout and opaque directory.
    */
-  private async flatten(parent: string, chain: string[]): Promise<string> {
-    const flatRel = `${this.layout.committedFsRel(parent).replace(/\/fs$/, "")}/flat`;
+  private async flatten(parent: string, chain: ChainLayer[]): Promise<string> {
+    // in the top snapshot's own directory (not the layer directory it may share), removed with it
+    const flatRel = `c/${idOf(parent)}/flat`;
     const flat = join(this.root, flatRel);
     if (await stat(flat).then(() => true, () => false)) return flatRel;
     await mkdir(join(this.root, "empty"), { recursive: true });
-    const rels = chain.map((n) => this.layout.committedFsRel(n)); // nearest first
+    const rels = chain.map((l) => l.rel); // nearest first
     const pieces: string[][] = [];
     let cur: string[] = [];
     for (const r of [...rels].reverse()) {
@@ -94,11 +101,12 @@ export class OverlaySnapshotter implements Snapshotter, DeltaSnapshots {
   }
 
   async prepare(key: string, parent?: string): Promise<ActiveSnapshot> {
+    // the chain first: a parent that is not there (or shares a layer that is gone) leaves nothing
+    const lowers = await this.lowers(parent);
     const dir = await this.layout.freshActiveDir(key);
     // no meta.json here: an active dir is never read back (commit writes the committed one), and
     // its two fsyncs cost a few ms on every step
     for (const d of ["upper", "work", "merged"]) await mkdir(join(dir, d), { recursive: true });
-    const lowers = await this.lowers(parent);
     const rel = dir.slice(this.root.length + 1);
     try {
       await mountOverlay(join(dir, "merged"), lowers, `${rel}/upper`, `${rel}/work`, this.root);
@@ -140,13 +148,45 @@ export class OverlaySnapshotter implements Snapshotter, DeltaSnapshots {
 
   /** The directories of a committed snapshot's chain, nearest first (for looking paths up without mounting). */
   async layerDirs(name: string): Promise<string[]> {
-    return (await this.layout.chain(name)).map((n) => join(this.layout.committedDir(n), "fs"));
+    return (await this.layout.chainLayers(name)).map((l) => join(this.root, l.rel));
+  }
+
+  /**
+   * Commits the active snapshot `key` (prepared on no parent) as `name`, marked as a whole layer
+   * (commitMerged() may share its directory) when its upper directory is all of the layer its diff
+   * made (whole-layer.ts: no ".wh." name, no xattr; checked as the diff went by, or here when
+   * nobody read one). Unmarked otherwise: a snapshot still, that no merge shares.
+   */
+  async commitLayer(name: string, key: string): Promise<void> {
+    const a = this.active.get(key);
+    if (!a || a.readonly) throw new Error(`no writable snapshot ${key}`);
+    if (a.parent !== undefined) throw new Error(`snapshot ${key} has a parent: its directory is not a whole layer`);
+    const upper = join(a.dir, "upper");
+    const whole = a.layer ? await a.layer.whole() : await wholeLayerDir(upper);
+    await a.flush?.done();
+    await unmount(join(a.dir, "merged"));
+    await this.layout.commitTree(name, undefined, upper, a.dir, { whole });
+    this.active.delete(key);
+  }
+
+  /**
+   * Commits `name` on `parent` sharing the directory of `layer` (a whole layer): a meta.json
+   * naming it, nothing copied. False when `layer` is not a whole layer or its directory is in the
+   * chain of `parent` already (the kernel refuses a lowerdir twice: "conflicting lowerdir path").
+   */
+  async commitMerged(name: string, parent: string, layer: string): Promise<boolean> {
+    const meta = await this.layout.readMeta(this.layout.committedDir(layer));
+    if (!meta?.whole || meta.parent !== undefined || meta.lower !== undefined) return false;
+    const rel = this.layout.committedFsRel(layer);
+    if ((await this.layout.chainLayers(parent)).some((l) => l.rel === rel)) return false;
+    await this.layout.commitShared(name, parent, layer);
+    return true;
   }
 
   async view(key: string, parent: string): Promise<ActiveSnapshot> {
+    let lowers = await this.lowers(parent);
     const dir = await this.layout.freshActiveDir(key);
     await mkdir(join(dir, "merged"), { recursive: true });
-    let lowers = await this.lowers(parent);
     if (lowers.length === 1) lowers = [...lowers, "empty"];
     await mkdir(join(this.root, "empty"), { recursive: true });
     await mountOverlay(join(dir, "merged"), lowers, undefined, undefined, this.root);
@@ -159,7 +199,11 @@ export class OverlaySnapshotter implements Snapshotter, DeltaSnapshots {
     if (!a || a.readonly) throw new Error(`no writable snapshot ${key}`);
     const upper = join(a.dir, "upper");
     a.flush ??= new EarlyFlush(upper);
-    return a.flush.watch(overlayDiff(upper, a.lowers ?? []));
+    const entries = a.flush.watch(overlayDiff(upper, a.lowers ?? []));
+    if (a.parent !== undefined) return entries;
+    // on no parent the changes may become a whole layer (commitLayer): watched as they go by
+    a.layer = new WholeLayerWatch(upper);
+    return a.layer.watch(entries);
   }
 
   async commit(name: string, key: string): Promise<void> {
@@ -183,8 +227,9 @@ export class OverlaySnapshotter implements Snapshotter, DeltaSnapshots {
     await this.layout.discard(this.layout.committedDir(key));
   }
 
+  /** A committed snapshot, and the layer it shares, if it does (one a prune of an older version removed leaves it unusable). */
   async exists(name: string): Promise<boolean> {
-    return (await this.layout.readMeta(this.layout.committedDir(name))) !== undefined;
+    return this.layout.complete(this.layout.committedDir(name));
   }
 
   async parents(name: string): Promise<string[]> {

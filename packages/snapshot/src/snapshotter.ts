@@ -1,5 +1,6 @@
 import type { LayerEntry } from "@tsbuild/oci";
 import type { DeltaSnapshots } from "./delta.js";
+import type { MergeSnapshots } from "./merge.js";
 
 /** A prepared (writable) or viewed (read-only) snapshot, mounted at `root`. */
 export interface ActiveSnapshot {
@@ -30,4 +31,6 @@ export interface Snapshotter {
   parents(name: string): Promise<string[]>;
   /** snapshots made by hand as changes on a committed one (delta.ts), where the snapshotter can; absent, a caller does the step in full */
   readonly delta?: DeltaSnapshots;
+  /** snapshots made as a chain with a layer's own snapshot shared on top (merge.ts), where the snapshotter can; absent, a caller applies the layer */
+  readonly merge?: MergeSnapshots;
 }

@@ -22,15 +22,20 @@ export interface LayerSource {
  * to a prepared snapshot (on overlay, the kernel turns its deletions into whiteouts), its diff id
  * compared with the config's, and only then committed under `name` (a chain name later builds
  * trust). A missing, corrupt, hostile or wrong layer leaves no snapshot behind and throws a typed
- * error.
+ * error. On no parent, a layer that deletes nothing is committed as a whole layer where the
+ * snapshotter can merge (MergeSnapshots.commitLayer): later snapshots may share its directory.
  */
 export async function unpackLayer(s: Snapshotter, name: string, parent: string | undefined, layer: LayerSource): Promise<{ diffId: Digest }> {
   const key = `unpack-${name}-${process.pid}-${Date.now()}`;
   const a = await s.prepare(key, parent);
   let diffId: Digest;
+  let whole = false;
   try {
     try {
-      diffId = (await applyLayer(layer.open(), a.root)).diffId;
+      const applied = await applyLayer(layer.open(), a.root);
+      diffId = applied.diffId;
+      // on an empty tree, a layer that deletes nothing is all there: its snapshot may be shared (merge.ts)
+      whole = parent === undefined && applied.deletions === 0;
     } catch (e) {
       if (e instanceof BlobNotFoundError) throw new LayerMissingError(layer.digest, layer.of, layer.remedy);
       throw e;
@@ -41,7 +46,8 @@ export async function unpackLayer(s: Snapshotter, name: string, parent: string |
     throw e;
   }
   try {
-    await s.commit(name, key);
+    if (whole && s.merge) await s.merge.commitLayer(name, key);
+    else await s.commit(name, key);
   } catch (e) {
     await s.remove(key).catch(() => undefined);
     throw e;

@@ -5,7 +5,7 @@
  *   `untilMs` those not used for longer than that; with `keepStorage` the least recently used
  *   until the build cache (records' layer blobs and snapshots) fits.
  * - Snapshots: every one that no image name, no running build and no kept record needs (with
- *   the parent chain of each one kept).
+ *   the parent chain of each one kept, and the layers they share: a merged --link layer's own).
  * - RUN cache mounts: with `all`, unless a build is running (it may have one mounted).
  * - Context listings no kept record names; the context stat index with `all`.
  * - Compressed copies of layers (made for pushes): kept with their layer, except with `all`.
@@ -63,10 +63,15 @@ export function planPrune(u: StoreUsage, policy: PrunePolicy): PrunePlan {
   const keptDiffIds = new Set<string>(kept.flatMap((r) => (r.diffId ? [r.diffId] : [])));
   const byName = new Map(u.snapshots.map((s) => [s.name, s]));
   const keepSnaps = new Set<string>();
-  for (const s of u.snapshots) {
-    if (!protectedSnapshot(s) && !(s.diffId && keptDiffIds.has(s.diffId))) continue;
-    for (let cur: SnapshotUsage | undefined = s; cur && !keepSnaps.has(cur.name); cur = cur.parent !== undefined ? byName.get(cur.parent) : undefined) keepSnaps.add(cur.name);
-  }
+  // a kept snapshot keeps its parent chain, and the snapshots whose layer directories it and its
+  // parents share (CommittedSnapshot.lower: mounted with them)
+  const keep = (s: SnapshotUsage | undefined): void => {
+    for (let cur = s; cur && !keepSnaps.has(cur.name); cur = cur.parent !== undefined ? byName.get(cur.parent) : undefined) {
+      keepSnaps.add(cur.name);
+      if (cur.lower !== undefined) keep(byName.get(cur.lower));
+    }
+  };
+  for (const s of u.snapshots) if (protectedSnapshot(s) || (s.diffId && keptDiffIds.has(s.diffId))) keep(s);
   const snapshots = u.snapshots.filter((s) => !keepSnaps.has(s.name));
 
   const notes: string[] = [];

@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { chainName } from "./snapshot-chain.js";
 import { storeLayer, type Descriptor, type Digest, type LayerEntry, type StoredLayer } from "@tsbuild/oci";
-import { unpackLayer } from "@tsbuild/snapshot";
+import { unpackLayer, type LayerSource } from "@tsbuild/snapshot";
 import type { SolverEnv, StageState } from "../solver/state.js";
 import { addHistory, BUILDKIT_COMMENT, historyNow as now } from "./history.js";
 import { draftRecord, lookupStep, type StepInputs } from "./step-cache.js";
@@ -56,19 +56,26 @@ export async function fsStep(
   return { ...result, cached: false, key, ...(explain ? { explain } : {}) };
 }
 
+/** Where a layer goes on a snapshot: the committed snapshot of the two, made when it is not in the store. */
+export type PlaceLayer = (env: SolverEnv, parent: string | undefined, layer: { descriptor: Descriptor; diffId: Digest }, source: LayerSource) => Promise<string>;
+
+/** The layer's snapshot on `parent` (held already), unpacked there from the layer blob when it is not in the store. */
+export const unpackOnto: PlaceLayer = async (env, parent, layer, source) => {
+  const name = chainName(parent, layer.diffId);
+  if (!(await env.snapshotter.exists(name))) await unpackLayer(env.snapshotter, name, parent, source);
+  return name;
+};
+
 /**
  * Moves the stage onto a cache hit: its layer (held already, lookupStep → holdHit) on the stage's
- * snapshot, unpacked there from the layer blob when that snapshot is not in the store, and its
- * history entry. The stage's key is the caller's to set.
+ * snapshot (`place`: unpacked there from the layer blob when that snapshot is not in the store),
+ * and its history entry. The stage's key is the caller's to set.
  */
-export async function takeHit(env: SolverEnv, st: StageState, createdBy: string, hit: CacheRecord): Promise<void> {
+export async function takeHit(env: SolverEnv, st: StageState, createdBy: string, hit: CacheRecord, place: PlaceLayer = unpackOnto): Promise<void> {
   if (hit.layer) {
-    const name = chainName(st.snapshot, hit.layer.diffId);
     const { digest } = hit.layer.descriptor;
-    if (!(await env.snapshotter.exists(name))) {
-      const source = { digest, diffId: hit.layer.diffId, of: "the build cache", remedy: CACHE_REMEDY, open: () => env.store.content.reader(digest) };
-      await unpackLayer(env.snapshotter, name, st.snapshot, source);
-    }
+    const source = { digest, diffId: hit.layer.diffId, of: "the build cache", remedy: CACHE_REMEDY, open: () => env.store.content.reader(digest) };
+    const name = await place(env, st.snapshot, hit.layer, source);
     st.snapshot = name;
     st.layers.push({ descriptor: hit.layer.descriptor, diffId: hit.layer.diffId });
     st.lastCreated = hit.created;
@@ -95,9 +102,12 @@ export function recordStep(
 /**
  * The diff of active snapshot `key` (against its parent) as a layer in the content store: the diff,
  * tar and hash are tsbuild's own CPU work, bounded by cores. Undefined when nothing changed (the
- * snapshot is then removed: an empty diff adds no layer).
+ * snapshot is then removed: an empty diff adds no layer). `through`: what the entries go through
+ * on their way (clamp-times.ts).
  */
-export async function storeDiff(env: SolverEnv, key: string): Promise<StoredLayer | undefined> {
+export async function storeDiff(
+  env: SolverEnv, key: string, through: (entries: AsyncIterable<LayerEntry>) => AsyncIterable<LayerEntry> = (entries) => entries,
+): Promise<StoredLayer | undefined> {
   let count = 0;
   const counted = async function* (src: AsyncIterable<LayerEntry>) {
     for await (const e of src) {
@@ -105,7 +115,7 @@ export async function storeDiff(env: SolverEnv, key: string): Promise<StoredLaye
       yield e;
     }
   };
-  const layer = await env.limiter.use(() => storeLayer(env.store.content, counted(env.snapshotter.diff(key)), {
+  const layer = await env.limiter.use(() => storeLayer(env.store.content, counted(through(env.snapshotter.diff(key))), {
     compression: "none",
     ...(env.epoch !== undefined ? { sourceDateEpoch: env.epoch } : {}),
   }));

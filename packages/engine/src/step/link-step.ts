@@ -1,15 +1,15 @@
 /**
  * A --link step (COPY/ADD --link), as BuildKit runs one: dockerfile2llb copies onto scratch and
  * puts the result on the stage with llb.Merge. Here the change runs on an empty snapshot, its diff
- * is stored as a layer, and that layer is applied to the stage's snapshot (as a cached layer is),
- * so later steps see it. The layer does not depend on what is below it, and neither does its key:
+ * is stored as a layer, and that snapshot is merged on the stage's (link-layer.ts: its directory
+ * one more layer of the stage's chain where the snapshotter can merge, else the layer applied), so
+ * later steps see it. The layer does not depend on what is below it, and neither does its key:
  * it is made on LINK_PARENT instead of the stage's key. A build whose base image or earlier steps
  * changed meets the same record and applies the same layer blob without running the change again
  * (the image is rebased: the blob sits on the new layers). The stage's key after the step is
  * `mergedKey(before, key)`: what follows depends on both, as BuildKit's merge does.
  */
 import { randomBytes } from "node:crypto";
-import { unpackLayer } from "@tsbuild/snapshot";
 import type { StoredLayer } from "@tsbuild/oci";
 import type { SolverEnv, StageState } from "../solver/state.js";
 import { addHistory } from "./history.js";
@@ -17,6 +17,8 @@ import { lookupStep, stepKey, type StepInputs } from "./step-cache.js";
 import { advance, recordStep, storeDiff, takeHit, type FsStepResult } from "./fs-step.js";
 import { chainName } from "./snapshot-chain.js";
 import { holdSnapshots } from "./store-guard.js";
+import { clampTimes } from "./clamp-times.js";
+import { mergeOnto, ownSnapshot } from "./link-layer.js";
 
 /** What every --link step's key is made on, in place of the stage's key (keyOf adds the platform and SOURCE_DATE_EPOCH). */
 export const LINK_PARENT = stepKey("link");
@@ -38,7 +40,7 @@ export async function linkStep(
   const { key, hit, explain } = await lookupStep(env, st, createdBy, inputs, LINK_PARENT);
   let result: FsStepResult;
   if (hit) {
-    await takeHit(env, st, createdBy, hit);
+    await takeHit(env, st, createdBy, hit, mergeOnto);
     result = { ...(hit.layer ? { layer: hit.layer.diffId } : {}), cached: true, key };
   } else {
     const layer = await runLinked(env, st, createdBy, change);
@@ -52,14 +54,23 @@ export async function linkStep(
   return result;
 }
 
-/** The change on an empty snapshot, its diff stored, the layer applied to the stage's snapshot; the layer's diff id (none when empty). */
+/**
+ * The change on an empty snapshot and its diff stored; the snapshot is kept as the layer's own
+ * (committed under its diff id, its times clamped as the layer's are) where it is the stage's or
+ * can be merged on it, and the layer goes on the stage's snapshot (link-layer.ts). Its diff id
+ * (none when empty).
+ */
 async function runLinked(env: SolverEnv, st: StageState, createdBy: string, change: (root: string) => Promise<void>): Promise<string | undefined> {
   const key = `link-${randomBytes(8).toString("hex")}`;
   const active = await env.snapshotter.prepare(key);
+  const merge = env.snapshotter.merge;
+  // on an empty stage the copy is the stage's snapshot; elsewhere it is kept to be merged, or dropped once its layer is stored
+  const keep = st.snapshot === undefined || merge !== undefined;
+  const epoch = env.epoch;
   let layer: StoredLayer | undefined;
   try {
     await env.limiter.use(() => change(active.root));
-    layer = await storeDiff(env, key);
+    layer = await storeDiff(env, key, keep && epoch !== undefined ? (entries) => clampTimes(entries, active.root, epoch) : undefined);
   } catch (e) {
     await env.snapshotter.remove(key).catch(() => undefined);
     throw e;
@@ -68,25 +79,24 @@ async function runLinked(env: SolverEnv, st: StageState, createdBy: string, chan
     addHistory(env, st, createdBy, true);
     return undefined;
   }
-  const name = chainName(st.snapshot, layer.diffId);
-  await holdSnapshots(env, [name]);
-  if (st.snapshot === undefined) {
-    // on an empty stage the copy is the stage's snapshot (first wins, as every commit)
-    await env.snapshotter.commit(name, key).catch(async (e: unknown) => {
+  const own = ownSnapshot(layer.diffId);
+  await holdSnapshots(env, [chainName(st.snapshot, layer.diffId), ...(keep && st.snapshot !== undefined ? [own] : [])]);
+  if (keep) {
+    // its changes are its layer (their diff): committed as a whole layer, when the snapshotter sees
+    // nothing the diff could not carry (merge.ts); first wins, as every commit
+    const commit = merge ? merge.commitLayer(own, key) : env.snapshotter.commit(own, key);
+    await commit.catch(async (e: unknown) => {
       await env.snapshotter.remove(key).catch(() => undefined);
       throw e;
     });
   } else {
     await env.snapshotter.remove(key);
-    if (!(await env.snapshotter.exists(name))) {
-      const { digest } = layer.descriptor;
-      const source = {
-        digest, diffId: layer.diffId, of: "a --link step", remedy: "build again (run tsbuild store check if it fails again)",
-        open: () => env.store.content.reader(digest),
-      };
-      await unpackLayer(env.snapshotter, name, st.snapshot, source);
-    }
   }
-  advance(env, st, createdBy, layer, name);
+  const { digest } = layer.descriptor;
+  const source = {
+    digest, diffId: layer.diffId, of: "a --link step", remedy: "build again (run tsbuild store check if it fails again)",
+    open: () => env.store.content.reader(digest),
+  };
+  advance(env, st, createdBy, layer, await mergeOnto(env, st.snapshot, layer, source));
   return layer.diffId;
 }

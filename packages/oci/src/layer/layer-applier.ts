@@ -35,6 +35,11 @@ export interface ApplyOptions {
 export interface ApplyResult {
   diffId: Digest;
   entries: number;
+  /**
+   * the layer's whiteouts and opaque markers: what it deletes below it. On an empty target they
+   * delete nothing and leave no trace, so the tree made holds the whole layer only when this is 0.
+   */
+  deletions: number;
 }
 
 const seconds = (d: Date) => d.getTime() / 1000;
@@ -58,6 +63,7 @@ export async function applyLayer(source: Readable, target: string, opts: ApplyOp
   const root = SafeRoot.open(target);
   const rootBytes = Buffer.byteLength(target) + 1;
   let entries = 0;
+  let deletions = 0;
   try {
     const written = new Set<string>();
     /** directories by resolved path → mtime (the last entry for a path wins) */
@@ -84,6 +90,7 @@ export async function applyLayer(source: Readable, target: string, opts: ApplyOp
       const rel = dir.rel ? `${dir.rel}/${base}` : base;
 
       if (base === OPAQUE_MARKER) {
+        deletions++;
         // keep what this layer already wrote in the directory, drop what lower layers had
         for (const child of readdirAt(dir)) {
           if (!written.has(dir.rel ? `${dir.rel}/${child}` : child)) root.remove(dir, child);
@@ -93,6 +100,7 @@ export async function applyLayer(source: Readable, target: string, opts: ApplyOp
       if (base.startsWith(WHITEOUT_PREFIX)) {
         const victim = base.slice(WHITEOUT_PREFIX.length);
         if (victim === "" || victim === "." || victim === ".." || victim.includes("/")) throw new UnsafeLayerError(h.name, "bad whiteout name");
+        deletions++;
         root.remove(dir, victim);
         continue;
       }
@@ -172,7 +180,7 @@ export async function applyLayer(source: Readable, target: string, opts: ApplyOp
   // readTar stops at the first zero block: what follows (the second one, any padding) is still
   // part of the layer's diff id, and the digest exists only once the stream has ended
   for await (const _rest of diff) void _rest;
-  return { diffId: diff.digest, entries };
+  return { diffId: diff.digest, entries, deletions };
 }
 
 /** Applies a layer into a directory that must not exist yet; on any error the directory is removed. */

@@ -422,3 +422,12 @@ export function setMetaAt(dir: RootDir, name: string, meta: EntryMeta): void {
     closeSync(fd);
   }
 }
+
+/**
+ * The times of the entry `dir/name` itself, whatever it is (a symlink's own, a device never
+ * opened): one utimensat with no symlink followed, named through the directory's descriptor.
+ */
+export function setTimesAt(dir: RootDir, name: string, atime: number, mtime: number): void {
+  checkName(name);
+  lutimesSync(fdPath(dir.fd, name), atime, mtime);
+}
