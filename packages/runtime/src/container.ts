@@ -108,6 +108,8 @@ export class RuncExecutor implements Executor {
       if (!has("HOSTNAME")) env.push(`HOSTNAME=${hostname}`);
       if (!has("HOME")) env.push(`HOME=${user.home}`);
       for (const { name, data } of req.secretEnv ?? []) {
+        // runc's refusal of a NUL byte in a variable prints the variable, secret and all
+        if (name.includes("\0") || data.includes(0)) throw new RuncError(`a secret cannot be put in the environment as ${JSON.stringify(name.replace(/\0/g, "?"))}: a variable's name and value cannot hold a NUL byte`);
         for (let i = env.length - 1; i >= 0; i--) if ((env[i] as string).startsWith(`${name}=`)) env.splice(i, 1);
         env.push(`${name}=${data.toString()}`);
       }
