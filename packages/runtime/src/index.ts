@@ -1,6 +1,6 @@
 export { RuncExecutor, RuncError, killAll, settleRuns, type ExecutorOptions } from "./container.js";
 export type { Executor, RunRequest, RunResult } from "./executor.js";
-export { buildSpec, DEFAULT_CAPABILITIES, DEFAULT_PATH, type NetworkMode, type SecurityMode, type SpecInput } from "./spec.js";
+export { buildSpec, cgroupNamespaceSupported, DEFAULT_CAPABILITIES, DEFAULT_PATH, type NetworkMode, type SecurityMode, type SpecInput } from "./spec.js";
 export { currentCapabilities, firstFreeLoop, makeInsecure } from "./insecure.js";
 export { cacheName, CacheMountError, type CacheMount, type CacheSeed } from "./cache-mounts.js";
 export { resolveUser, UserResolutionError, type ResolvedUser } from "./user.js";
