@@ -410,7 +410,8 @@ export class Copier {
       const targetRel = intoDir ? `${destAbs}/${posix.basename(m)}` : destAbs;
       // an archive is unpacked into the destination itself, made a directory (as BuildKit's unpack:
       // "ADD x.tar /a/b" extracts into /a/b), through its descriptor's path
-      if (this.req.unpack && (await this.req.unpack(posix.join(this.req.source.root, followed), () => fdPath(this.mkdirp(destAbs).fd)))) continue;
+      // (only a regular file can be an archive: a fifo is never opened, which would wait for a writer)
+      if (this.req.unpack && st.isFile() && (await this.req.unpack(posix.join(this.req.source.root, followed), () => fdPath(this.mkdirp(destAbs).fd)))) continue;
       const t = this.target(targetRel);
       this.copyEntry(followed, t.dir, t.name, true);
     }
