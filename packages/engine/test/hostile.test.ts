@@ -294,6 +294,17 @@ const runCases: RunCase[] = [
   { name: "#! heredoc writing to its read-only /dev/pipes",
     dockerfile: `FROM base:1\nRUN <<pwn.sh\n#!/bin/sh\nln -s ${CANARY} /dev/pipes/l; echo x > /dev/pipes/pwn.sh; rm -rf /dev/pipes/*; echo ran > /ran\npwn.sh\n`,
     check: (t) => isFile(t, "ran", "ran\n") },
+  // runc makes /dev/ptmx, /dev/fd, /dev/std* through the host's resolution of ROOT/dev (finding 9)
+  { name: "RUN on an image whose /dev is a symlink out (finding 9)",
+    dockerfile: `FROM base:1\nADD devlink.tar /\nRUN echo ran > /ran\n` },
+  { name: "RUN on an image whose /dev is a relative symlink climbing out (finding 9)",
+    dockerfile: `FROM base:1\nADD devrel.tar /\nRUN echo ran > /ran\n` },
+  { name: "#! heredoc and a mount below /dev in an image whose /dev is a symlink out (finding 9)",
+    dockerfile: `FROM base:1\nADD devlink.tar /\nRUN --mount=type=tmpfs,target=/dev/pipes/deeper/t <<x.sh\n#!/bin/sh\necho ran > /ran\nx.sh\n` },
+  { name: "RUN on an image whose /dev is a symlink made by COPY of a context link (finding 9)",
+    dockerfile: "FROM base:1\nCOPY devdir/ /\nRUN echo ran > /ran\n" },
+  { name: "RUN on an image whose /sys is a symlink out",
+    dockerfile: `FROM base:1\nADD syslink.tar /\nRUN echo ran > /ran\n` },
   // issue 15: a cache seeded from a hostile stage (RUN --mount=type=cache,from=)
   { name: "cache seeded from a stage: source a symlink out (dangling inside the stage)",
     dockerfile: `FROM base:1 AS s\nRUN ln -s ${CANARY} /out\nFROM base:1\nRUN --mount=type=cache,id=hs1,from=s,source=out,target=/c ls /c\n` },
@@ -674,6 +685,11 @@ describe("hostile RUN steps", () => {
         mkdirSync(ctx, { recursive: true });
         writeFileSync(join(ctx, "f"), "copied\n");
         writeFileSync(join(ctx, "x.tar"), tarOf([file("from-tar", "t\n")]));
+        writeFileSync(join(ctx, "devlink.tar"), tarOf([symlink("dev", CANARY)]));
+        writeFileSync(join(ctx, "devrel.tar"), tarOf([symlink("dev", `${UP}${C}`)]));
+        writeFileSync(join(ctx, "syslink.tar"), tarOf([symlink("sys", CANARY)]));
+        mkdirSync(join(ctx, "devdir"));
+        symlinkSync(CANARY, join(ctx, "devdir", "dev"));
         mkdirSync(join(ctx, "sub"));
         writeFileSync(join(ctx, "sub", "inner.txt"), "inner\n");
         writeFileSync(join(ctx, "sub", "keep.bin"), "keep\n");

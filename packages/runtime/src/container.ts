@@ -16,6 +16,7 @@ import { buildSpec, DEFAULT_PATH, type NetworkMode } from "./spec.js";
 import { resolveUser } from "./user.js";
 import { prepareRunMounts, type RunMount } from "./run-mounts.js";
 import { findStubs, removeStubs, type Stubs } from "./stubs.js";
+import { checkRootfsForRunc } from "./rootfs-check.js";
 import type { Executor, RunRequest, RunResult } from "./executor.js";
 
 export interface ExecutorOptions {
@@ -101,6 +102,7 @@ export class RuncExecutor implements Executor {
     let prepared: Awaited<ReturnType<typeof prepareRunMounts>> | undefined;
     let stubs: Stubs = { paths: [], parentTimes: new Map() };
     try {
+      checkRootfsForRunc(req.rootfs); // a /dev symlink would take runc's writes to the host
       const user = await resolveUser(req.rootfs, req.user);
       const env = [...(req.env ?? [])];
       const has = (k: string) => env.some((e) => e.startsWith(`${k}=`));

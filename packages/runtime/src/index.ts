@@ -6,6 +6,7 @@ export { cacheName, CacheMountError, type CacheMount, type CacheSeed } from "./c
 export { resolveUser, UserResolutionError, type ResolvedUser } from "./user.js";
 export { prepareRunMounts, type RunMount, type PreparedMounts } from "./run-mounts.js";
 export { findStubs, removeStubs, type Stubs } from "./stubs.js";
+export { checkRootfsForRunc, UnsafeRootfsError } from "./rootfs-check.js";
 export { abortOnSignals } from "./signals.js";
 export { mountSecretTmpfs, secretTmpfsSize, SecretMountError, type SecretFile, type SecretTmpfs } from "./secret-tmpfs.js";
 export { deadContainers, deleteContainer } from "./dead-containers.js";

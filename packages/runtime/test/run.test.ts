@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync, spawnSync } from "node:child_process";
 import { createServer } from "node:net";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
@@ -241,6 +241,24 @@ describe("the container", () => {
     expect(e).toBeInstanceOf(Error);
     expect((e as Error).name).toBe("RuncError");
     expect(`${(e as Error).message}${out}`).not.toContain(token);
+    expect(readdirSync(join(work, "scratch"))).toEqual([]);
+  });
+  it("refuses a root whose /dev is a symlink before runc runs (runc makes /dev/ptmx, /dev/fd… through the host's resolution of it)", async () => {
+    const target = mkdtempSync(join(work, "dev-target-"));
+    for (const link of [target, `${"../".repeat(30)}${target.slice(1)}`]) {
+      const key = `devlink-${Math.random().toString(36).slice(2)}`;
+      const a = await overlay.prepare(key, "base");
+      try {
+        rmSync(join(a.root, "dev"), { recursive: true, force: true });
+        symlinkSync(link, join(a.root, "dev"));
+        const e = await executor.run({ rootfs: a.root, args: ["/bin/sh", "-c", "true"] }).catch((x: unknown) => x);
+        expect((e as Error).name).toBe("UnsafeRootfsError");
+        expect((e as Error).message).toMatch(/^the image's \/dev is a symlink \(to .*\): runc would follow it on the host/);
+      } finally {
+        await overlay.remove(key);
+      }
+    }
+    expect(readdirSync(target)).toEqual([]);
     expect(readdirSync(join(work, "scratch"))).toEqual([]);
   });
   it("has docker's default capability bounding set, for root and for a USER", async () => {
