@@ -142,6 +142,12 @@ describe("symlinks out of the context resolve inside it", () => {
     for (const e of [viaFile.error, viaDir.error?.replace("HOSTONLY-listed", ""), nowhere.error]) expectNoSecret(e ?? "");
   }, 120_000);
 
+  it("a wildcard matching a link whose target is not in the context is not found, naming no host path", async () => {
+    const r = await run(ctx.dir, "FROM scratch\nCOPY absf* /f/\n");
+    expect(r.error).toMatch(/^BuildError: COPY failed: "absf\*": not found \(\/absfile is a symlink to \/.*HOSTONLY-secret, which is not there\)$/);
+    expect(r.error).not.toContain(ctx.dir);
+  }, 120_000);
+
   it("ADD of an archive behind a link out of the context unpacks the one inside", async () => {
     const r = await run(ctx.dir, "FROM scratch\nADD abstar /t/\n");
     expect(r.error).toBeUndefined();

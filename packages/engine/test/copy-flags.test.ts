@@ -6,7 +6,7 @@
  * patterns). Every build checks the exact tree it gives: paths, types, modes, owners, contents.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -415,6 +415,24 @@ describe("ADD --unpack", () => {
     expect(under(lines, "p")).toEqual(['plain.txt 0600 0:0 "plain"']);
   }, 60_000);
 
+  it("a fifo or a device is never opened as a maybe-archive: refused as COPY refuses it (opening a fifo waits for a writer)", async () => {
+    const special = join(work, "unpack-special");
+    mkdirSync(special, { recursive: true });
+    execFileSync("mkfifo", [join(special, "p.tar")]);
+    execFileSync("mknod", [join(special, "zero.tar"), "c", "1", "5"]);
+    // were the fifo opened, this guard would end the wait after 15 s (the test then fails rather than hangs)
+    const guard = spawn("timeout", ["30", "sh", "-c", `sleep 15; : > ${join(special, "p.tar")}`], { stdio: "ignore" });
+    try {
+      const t0 = Date.now();
+      for (const [src, what] of [["p.tar", "fifo"], ["zero.tar", "special file"]]) {
+        const r = await run(special, `FROM scratch\nADD ${src} /x/\n`);
+        expect(r.error?.message).toBe(`ADD: /${src} is a ${what}, which cannot be copied`);
+      }
+      expect(Date.now() - t0).toBeLessThan(10_000);
+    } finally {
+      guard.kill();
+    }
+  }, 60_000);
   it("is ADD's flag only, and a boolean", async () => {
     const copy = await run(ctx, "FROM scratch\nCOPY --unpack=true a.tar.gz /x/\n");
     expect(copy.error?.message).toMatch(/unknown flag: --unpack for COPY/);

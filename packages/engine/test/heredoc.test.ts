@@ -199,6 +199,14 @@ describe("errors at the line", () => {
       expect(e).toMatchObject({ position: { line: 2 }, message: expect.stringContaining("heredoc <<a/b: the file's name has a directory in it") });
     }
   }, 60_000);
+  it("a heredoc name longer than a file name can be fails its COPY or RUN, naming no host path", async () => {
+    const long = "n".repeat(300);
+    for (const text of [`FROM ${BASE}\nCOPY <<${long} /d/\nx\n${long}\n`, `FROM ${BASE}\nRUN <<${long}\n#!/bin/sh\nexit 0\n${long}\n`]) {
+      const e = await buildText(text).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(BuildError);
+      expect(e).toMatchObject({ position: { line: 2 }, message: expect.stringMatching(/(^|: )heredoc <<n{40}…: the file's name is longer than 255 bytes \(file name too long\)$/) });
+    }
+  }, 60_000);
   it("several sources onto one file copy in turn (no error): the last one wins", async () => {
     cpSync(join(cases, "heredoc-copy-dest/ctx/file.txt"), join(ctx, "file.txt"));
     const { out } = await buildText(`FROM ${BASE}\nCOPY <<EOF file.txt /one\nheredoc\nEOF\n`);

@@ -13,6 +13,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { execFile } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -211,6 +213,21 @@ const contextCases: ContextCase[] = [
     symlinkSync("loop2", join(d, "loop1"));
     symlinkSync("loop1", join(d, "loop2"));
   } },
+  // issue 15: COPY --parents (and its /./ pivot) and --exclude
+  { name: "COPY --parents with the /./ pivot in a symlink out", dockerfile: "FROM scratch\nCOPY --parents leakdir/./file /x/\n", make: leak },
+  { name: "COPY --parents with the /./ pivot after a glob matching a symlink out", dockerfile: "FROM scratch\nCOPY --parents */./* /x/\n", make: leak },
+  { name: "COPY --parents with the /./ pivot in a relative symlink out", dockerfile: "FROM scratch\nCOPY --parents rel/./sub/* /x/\n",
+    make: (d) => symlinkSync("../../canary", join(d, "rel")) },
+  { name: "COPY --parents with a climbing pattern", dockerfile: "FROM scratch\nCOPY --parents ../../canary/file real/../../../canary/./sub/** /x/\n",
+    make: (d) => mkdirSync(join(d, "real")) },
+  { name: "COPY --parents of a glob below a symlink out", dockerfile: "FROM scratch\nCOPY --parents leakdir/** /x/\n", make: leak },
+  { name: "COPY --parents of the context with symlinks out", dockerfile: "FROM scratch\nCOPY --parents ./* /x/\n", make: (d) => {
+    leak(d);
+    symlinkSync("../../canary/file", join(d, "rel"));
+  }, check: (t) => isLink(t, "x/leakdir", CANARY) },
+  { name: "COPY --exclude of a symlinked directory", dockerfile: "FROM scratch\nCOPY --exclude=nothing leakdir /x/\n", make: leak },
+  { name: "COPY --exclude with an exception below a symlink out", dockerfile: "FROM scratch\nCOPY --exclude=* --exclude=!leakdir/** . /x/\n", make: leak },
+  { name: "ADD --exclude through a symlinked directory to a tar outside", dockerfile: "FROM scratch\nADD --exclude=nothing leakdir/evil.tar /x/\n", make: leak },
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -249,6 +266,81 @@ const runCases: RunCase[] = [
     dockerfile: "FROM base:1\nRUN --mount=type=bind,source=leakdir,target=/m cp -r /m /out || true\n" },
   { name: "rw bind mount of a context symlink out, written to",
     dockerfile: "FROM base:1\nRUN --mount=type=bind,source=leakdir,target=/m,rw=true sh -c 'echo pwned > /m/file; rm -rf /m/sub /m/b' || true\n" },
+  // issue 15: COPY --link's layer applied onto a root with symlinks on its paths (BuildKit's merge: the layer's directories replace them)
+  { name: "COPY --link onto a RUN-made symlink out (directory destination)",
+    dockerfile: `FROM base:1\nRUN ln -s ${CANARY} /ldst\nCOPY --link f /ldst/\n`, check: (t) => {
+      expect(t.get("ldst")?.type).toBe("dir");
+      isFile(t, "ldst/f", "copied\n");
+    } },
+  { name: "COPY --link through a RUN-made symlink out, deeper",
+    dockerfile: `FROM base:1\nRUN ln -s ${CANARY} /la\nCOPY --link f /la/b/c\n`, check: (t) => isFile(t, "la/b/c", "copied\n") },
+  { name: "COPY --link onto a relative symlink climbing out",
+    dockerfile: `FROM base:1\nRUN ln -s ${UP}${C} /lrel\nCOPY --link f /lrel/\n`, check: (t) => isFile(t, "lrel/f", "copied\n") },
+  { name: "COPY --link onto a RUN-made symlink to a host file",
+    dockerfile: `FROM base:1\nRUN ln -s ${CANARY}/file /lfile\nCOPY --link f /lfile\n`, check: (t) => isFile(t, "lfile", "copied\n") },
+  { name: "ADD --link x.tar onto a RUN-made symlink out",
+    dockerfile: `FROM base:1\nRUN ln -s ${CANARY} /lad\nADD --link x.tar /lad/\n`, check: (t) => isFile(t, "lad/from-tar", "t\n") },
+  { name: "COPY --parents with the /./ pivot onto a RUN-made symlink out",
+    dockerfile: `FROM base:1\nRUN ln -s ${CANARY} /pd\nCOPY --parents sub/./inner.txt /pd/\n`, check: (t) => isFile(t, `${C}/inner.txt`, "inner\n") },
+  { name: "COPY --exclude onto a RUN-made symlink out",
+    dockerfile: `FROM base:1\nRUN ln -s ${CANARY} /ed\nCOPY --exclude=*.txt sub /ed/\n`, check: (t) => {
+      isFile(t, `${C}/keep.bin`, "keep\n");
+      expect(t.has(`${C}/inner.txt`)).toBe(false);
+    } },
+  { name: "COPY heredoc onto a RUN-made symlink out",
+    dockerfile: `FROM base:1\nRUN ln -s ${CANARY} /hd\nCOPY <<EOF /hd/\nheredoc\nEOF\n`, check: (t) => isFile(t, `${C}/EOF`, "heredoc\n") },
+  { name: "COPY heredoc named with .. over a RUN-made symlink to a host file",
+    dockerfile: `FROM base:1\nRUN ln -s ${CANARY}/file /hf\nCOPY <<../../hf /\nover\n../../hf\n`, check: (t) => isFile(t, "hf", "over\n") },
+  { name: "#! heredoc writing to its read-only /dev/pipes",
+    dockerfile: `FROM base:1\nRUN <<pwn.sh\n#!/bin/sh\nln -s ${CANARY} /dev/pipes/l; echo x > /dev/pipes/pwn.sh; rm -rf /dev/pipes/*; echo ran > /ran\npwn.sh\n`,
+    check: (t) => isFile(t, "ran", "ran\n") },
+  // runc makes /dev/ptmx, /dev/fd, /dev/std* through the host's resolution of ROOT/dev (finding 9)
+  { name: "RUN on an image whose /dev is a symlink out (finding 9)",
+    dockerfile: `FROM base:1\nADD devlink.tar /\nRUN echo ran > /ran\n` },
+  { name: "RUN on an image whose /dev is a relative symlink climbing out (finding 9)",
+    dockerfile: `FROM base:1\nADD devrel.tar /\nRUN echo ran > /ran\n` },
+  { name: "#! heredoc and a mount below /dev in an image whose /dev is a symlink out (finding 9)",
+    dockerfile: `FROM base:1\nADD devlink.tar /\nRUN --mount=type=tmpfs,target=/dev/pipes/deeper/t <<x.sh\n#!/bin/sh\necho ran > /ran\nx.sh\n` },
+  { name: "RUN on an image whose /dev is a symlink made by COPY of a context link (finding 9)",
+    dockerfile: "FROM base:1\nCOPY devdir/ /\nRUN echo ran > /ran\n" },
+  { name: "RUN on an image whose /sys is a symlink out",
+    dockerfile: `FROM base:1\nADD syslink.tar /\nRUN echo ran > /ran\n` },
+  // issue 15: a cache seeded from a hostile stage (RUN --mount=type=cache,from=)
+  { name: "cache seeded from a stage: source a symlink out (dangling inside the stage)",
+    dockerfile: `FROM base:1 AS s\nRUN ln -s ${CANARY} /out\nFROM base:1\nRUN --mount=type=cache,id=hs1,from=s,source=out,target=/c ls /c\n` },
+  { name: "cache seeded from a stage: symlinks out at and below the source, hard links, written through",
+    dockerfile: [
+      "FROM base:1 AS s",
+      `RUN mkdir -p ${CANARY}/sub /d && echo in-root > ${CANARY}/file && ln -s ${CANARY} /out && ln -s ${CANARY}/file /d/f && ln -s ${UP}${C} /d/up && ln /bin/busybox /d/hard && ln -s ${CANARY} /cache`,
+      "FROM base:1",
+      "RUN --mount=type=cache,id=hs2,from=s,source=out,target=/c sh -c 'echo pwned > /c/file; rm -rf /c/sub; ln -s / /c/root' || true",
+      "RUN --mount=type=cache,id=hs2,from=s,source=d,target=/c sh -c 'echo pwned > /c/f; echo pwned > /c/up/file; rm -rf /c/up/sub; echo x >> /c/hard' || true",
+      "RUN --mount=type=cache,id=hs2,from=s,source=d/up,target=/c sh -c 'echo pwned > /c/file' || true",
+      "RUN --mount=type=cache,id=hs3,from=s,target=/c,uid=7 sh -c 'echo pwned > /c/file; ls -la /c' || true",
+      "RUN --mount=type=cache,id=hs2,from=s,target=/c sh -c 'cat /c/d/f /c/out/file; ls -la /c/d' || true",
+    ].join("\n") + "\n" },
+  { name: "cache seeded from a stage while a parallel RUN holding it swaps its paths for symlinks out",
+    dockerfile: [
+      "FROM base:1 AS s",
+      "RUN mkdir -p /a /b/x && echo b > /b/x/f",
+      "FROM base:1 AS swapper",
+      `RUN --mount=type=cache,id=hs4,from=s,target=/c sh -c 'i=0; while [ $i -lt 400 ]; do rm -rf /c/b; ln -s ${CANARY} /c/b; rm /c/b; mkdir -p /c/b; ln -s ${CANARY} /c/b/x; rm /c/b/x; mkdir /c/b/x; ln -s ${CANARY}/file /c/b/x/f; i=$((i+1)); done; echo swapped > /done'`,
+      "FROM base:1 AS seeder",
+      ...Array.from({ length: 6 }, (_, n) => `RUN --mount=type=cache,id=hs4,from=s,source=${n % 2 ? "b/x" : "b"},target=/c sh -c 'ls /c; echo pwned > /c/f; rm -rf /c/*' || true`),
+      "RUN echo seeded > /done",
+      "FROM scratch",
+      "COPY --from=swapper /done /swapper",
+      "COPY --from=seeder /done /seeder",
+    ].join("\n") + "\n",
+    check: (t) => {
+      isFile(t, "swapper", "swapped\n");
+      isFile(t, "seeder", "seeded\n");
+    } },
+  // issue 15: RUN --mount=type=secret,env= (the value is the canary's secret: it must show nowhere)
+  { name: "secret with a NUL byte in the environment (finding 8)", secrets: new Map([["s", Buffer.from(`x\0${CANARY_SECRET}`)]]),
+    dockerfile: "FROM base:1\nRUN --mount=type=secret,id=s,env=S true\n" },
+  { name: "secret in the environment of a RUN that fails", secrets: new Map([["s", Buffer.from(CANARY_SECRET)]]),
+    dockerfile: "FROM base:1\nRUN --mount=type=secret,id=s,env=S [\"/nonexistent\"]\n" },
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -439,6 +531,15 @@ const stdinDockerfile = join(work, "Dockerfile.stdin");
 const slug = (i: number) => `case${i}`;
 const loads = new Map<string, { code: number; err: string }>();
 let registry: RegistryServer | undefined;
+/** the context of the link entry: tree/NAME/link-payload for every top-level name a hostile layer uses, and the canary's in-root path */
+const linkCtx = join(work, "link-ctx");
+const linkNames = [...new Set([
+  C,
+  ...layerCases.flatMap((c) => (c.layers ?? []).flat().map((e) => (typeof e.name === "string" ? e.name : "").replace(/^[./]+/, "").split("/")[0] ?? "")),
+])].filter((n) => n === C || (/^[\w.-]{1,255}$/.test(n) && n !== "." && n !== ".." && !n.startsWith(".wh.")));
+/** serves each layer case's flat tar as /caseN.tar (ADD --unpack=true of a download) */
+let http: Server | undefined;
+let downloads = "";
 
 /** every path in the canary ("file", "sub/deeper", …) */
 let canaryPaths: string[] = [];
@@ -452,6 +553,18 @@ beforeAll(async () => {
   mkdirSync(inputs);
   const staging = await Store.open(stores.oci);
   registry = await startRegistry();
+  const served = new Map(layerCases.map((c, i) => [`/${slug(i)}.tar`, layerTars(c).flat]));
+  http = createServer((req, res) => {
+    const body = served.get(req.url ?? "");
+    res.writeHead(body ? 200 : 404, { "content-type": "application/octet-stream" });
+    res.end(body ?? "");
+  });
+  await new Promise<void>((resolve) => http?.listen(0, "127.0.0.1", resolve));
+  downloads = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+  for (const n of linkNames) {
+    mkdirSync(join(linkCtx, "tree", n), { recursive: true });
+    writeFileSync(join(linkCtx, "tree", n, "link-payload"), "link\n");
+  }
   for (const [i, c] of layerCases.entries()) {
     const { layers, flat } = layerTars(c);
     const ociDir = join(inputs, `${slug(i)}-oci`);
@@ -484,6 +597,7 @@ beforeEach(() => {
 
 afterAll(async () => {
   await registry?.stop();
+  await new Promise((resolve) => (http ? http.close(resolve) : resolve(undefined)));
   const leftovers = mountsUnder(work);
   const containers = Object.values(stores).flatMap((s) => {
     try {
@@ -500,7 +614,14 @@ afterAll(async () => {
 // ---------------------------------------------------------------------------------------------
 // The tests.
 // ---------------------------------------------------------------------------------------------
-const ENTRIES = ["from-oci", "from-docker", "from-import", "from-registry", "add", "stdin"] as const;
+/**
+ * The entry points a hostile layer goes through: loaded, imported or pulled as a base image; a tar
+ * in the context unpacked by ADD; a tar context on stdin; a download ADD --unpack=true unpacks
+ * (served on 127.0.0.1); and the base image under a COPY --link layer whose every top-level
+ * directory is one of the names the layer makes (applied onto the hostile root: a symlink or a
+ * file there is replaced by the layer's directory, as BuildKit's merge does).
+ */
+const ENTRIES = ["from-oci", "from-docker", "from-import", "from-registry", "add", "add-url", "stdin", "link"] as const;
 
 describe("hostile layers", () => {
   for (const [i, c] of layerCases.entries()) {
@@ -510,6 +631,14 @@ describe("hostile layers", () => {
           let o: Outcome;
           if (via === "add") {
             o = await libBuild(stores.add, kind, "FROM scratch\nADD x.tar /\n", join(work, "inputs", `${slug(i)}-add`));
+          } else if (via === "add-url") {
+            o = await libBuild(stores.add, kind, `FROM scratch\nADD --unpack=true ${downloads}/${slug(i)}.tar /\n`, emptyCtx);
+          } else if (via === "link") {
+            if (loads.get(`${i} oci`)?.code !== 0) return; // refused at load: judged by from-oci
+            o = await libBuild(stores.oci, kind, `FROM ${slug(i)}:1\nCOPY --link tree/ /\n`, linkCtx);
+            judge(o, c.must, layerTars(c).flat.toString("latin1"));
+            if (o.built) for (const n of linkNames) isFile(o.tree, `${n}/link-payload`, "link\n");
+            return;
           } else if (via === "stdin") {
             o = await stdinBuild(stores.stdin, kind, layerTars(c).flat, stdinDockerfile);
           } else if (via === "from-registry") {
@@ -556,6 +685,14 @@ describe("hostile RUN steps", () => {
         mkdirSync(ctx, { recursive: true });
         writeFileSync(join(ctx, "f"), "copied\n");
         writeFileSync(join(ctx, "x.tar"), tarOf([file("from-tar", "t\n")]));
+        writeFileSync(join(ctx, "devlink.tar"), tarOf([symlink("dev", CANARY)]));
+        writeFileSync(join(ctx, "devrel.tar"), tarOf([symlink("dev", `${UP}${C}`)]));
+        writeFileSync(join(ctx, "syslink.tar"), tarOf([symlink("sys", CANARY)]));
+        mkdirSync(join(ctx, "devdir"));
+        symlinkSync(CANARY, join(ctx, "devdir", "dev"));
+        mkdirSync(join(ctx, "sub"));
+        writeFileSync(join(ctx, "sub", "inner.txt"), "inner\n");
+        writeFileSync(join(ctx, "sub", "keep.bin"), "keep\n");
         leak(ctx);
         const o = await libBuild(stores.run, kind, c.dockerfile, ctx, c.secrets ? { secrets: c.secrets } : {});
         judge(o, undefined, inputText(c.dockerfile, ctx));

@@ -3,7 +3,7 @@
  * matches them in fsutil's copy walk (MatchesUsingParentResults), and the copy filter's decisions.
  */
 import { describe, expect, it } from "vitest";
-import { goClean, PathPatterns, PatternSyntaxError, type MatchInfo } from "../src/copy/path-patterns.js";
+import { compile, goClean, matchTokens, PathPatterns, PatternSyntaxError, type MatchInfo } from "../src/copy/path-patterns.js";
 import { CopyFilter, type FilterState } from "../src/copy/copy-filter.js";
 
 /** Walks `paths` (a tree in walk order: a directory before its entries) as the copier does; the paths that match. */
@@ -70,6 +70,38 @@ describe("patternmatcher", () => {
     expect(() => new PathPatterns(["!"])).toThrow(PatternSyntaxError);
     expect(() => new PathPatterns(["[a"])).toThrow(/syntax error in pattern/);
     expect(() => new PathPatterns(["a\\"])).toThrow(PatternSyntaxError);
+  });
+
+  it("matches in linear time: many ** against a deep path, many * against a long name (a RegExp backtracks for minutes)", () => {
+    const deep = `${Array(40).fill("a").join("/")}/y`;
+    const name = `${"a".repeat(3000)}c`;
+    const t0 = Date.now();
+    expect(new PathPatterns([`${Array(25).fill("**").join("/")}/x`]).match(deep, undefined).matched).toBe(false);
+    expect(new PathPatterns([`${Array(25).fill("**").join("/")}/y`]).match(deep, undefined).matched).toBe(true);
+    expect(new PathPatterns([`**/${Array(20).fill("a").join("/**/")}/**/b`]).match(deep, undefined).matched).toBe(false);
+    expect(new PathPatterns([`${"*a".repeat(20)}*b`]).match(name, undefined).matched).toBe(false);
+    expect(new PathPatterns([`${"*a".repeat(20)}*c`]).match(name, undefined).matched).toBe(true);
+    expect(new PathPatterns([`${"*[a]".repeat(20)}*b`]).match(name, undefined).matched).toBe(false);
+    expect(Date.now() - t0).toBeLessThan(2000);
+  });
+
+  it("the automaton decides as patternmatcher's expression does (random patterns and paths)", () => {
+    let seed = 15;
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2147483648), seed % n);
+    const atoms = ["a", "b", "/", "*", "?", "**", "**/", ".", "[ab]", "[^a]", "\\*", "é"];
+    const names = ["a", "b", "ab", "ba", "a.b", "é", "*", "aa"];
+    let compared = 0;
+    for (let k = 0; k < 3000; k++) {
+      const text = goClean(Array.from({ length: 1 + rand(6) }, () => atoms[rand(atoms.length)]).join(""));
+      const c = compile(text);
+      if (c.kind !== "regexp" || !c.tokens) continue;
+      for (let j = 0; j < 8; j++) {
+        const path = Array.from({ length: 1 + rand(4) }, () => names[rand(names.length)]).join("/");
+        expect(matchTokens(c.tokens, path), `${text} on ${path}`).toBe((c.re as RegExp).test(path));
+        compared++;
+      }
+    }
+    expect(compared).toBeGreaterThan(5000);
   });
 
   it("without its directory's results (the top of a walk), parent directories are tried", () => {

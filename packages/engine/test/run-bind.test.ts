@@ -3,7 +3,8 @@
  * read-only, or writable into a throwaway copy; what is bound is in the step's cache key.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { build, type BuildResult } from "../src/index.js";
@@ -61,6 +62,34 @@ describe("RUN --mount=type=bind", () => {
     expect(ran(r)).toEqual(["Dockerfile:4", "Dockerfile:5", "Dockerfile:7"]);
     expect(readFileSync(join(out, "rw.out"), "utf8")).toBe("x\na2\n");
   });
+  it("a fifo or a device in the context is made anew in a filtered or writable tree, never read (a read would hang or fill the disk)", async () => {
+    const special = join(work, "special");
+    mkdirSync(special, { recursive: true });
+    writeFileSync(join(special, "f.txt"), "f\n");
+    execFileSync("mkfifo", ["-m", "0640", join(special, "p")]);
+    execFileSync("mknod", ["-m", "0640", join(special, "null"), "c", "1", "3"]);
+    writeFileSync(join(special, ".dockerignore"), "nothing-ignored\n");
+    const before = ["p", "null"].map((f) => { const st = lstatSync(join(special, f)); return `${st.ino} ${st.mode} ${st.uid}`; });
+    // were the fifo read, this guard would end the read after 15 s (an empty file then: the test fails rather than hangs)
+    const guard = spawn("timeout", ["30", "sh", "-c", `sleep 15; : > ${join(special, "p")}`], { stdio: "ignore" });
+    try {
+      const out = join(work, `out-${n++}`);
+      await build({
+        context: special, root, platform: { os: "linux", architecture: "amd64" }, outputs: [{ type: "local", dest: out }],
+        dockerfileText: [
+          "FROM base:1",
+          "RUN --mount=type=bind,target=/m stat -c '%n %F %a %t:%T' /m/p /m/null /m/f.txt > /ro.out",
+          "RUN --mount=type=bind,target=/m,rw=true sh -c \"stat -c '%n %F %a %t:%T' /m/p /m/null > /rw.out; chmod 600 /m/p /m/null; chown 7 /m/p\"",
+        ].join("\n"),
+      });
+      expect(readFileSync(join(out, "ro.out"), "utf8")).toBe("/m/p fifo 640 0:0\n/m/null character special file 640 1:3\n/m/f.txt regular file 644 0:0\n");
+      expect(readFileSync(join(out, "rw.out"), "utf8")).toBe("/m/p fifo 640 0:0\n/m/null character special file 640 1:3\n");
+      // the writable tree's nodes are its own: the context's keep their modes and owners
+      expect(["p", "null"].map((f) => { const st = lstatSync(join(special, f)); return `${st.ino} ${st.mode} ${st.uid}`; })).toEqual(before);
+    } finally {
+      guard.kill();
+    }
+  }, 60_000);
   it("a missing source is a clear error at its line", async () => {
     writeFileSync(join(ctx, "Dockerfile.bad"), "FROM base:1\nRUN --mount=type=bind,source=nope,target=/n true\n");
     await expect(build({ context: ctx, dockerfile: join(ctx, "Dockerfile.bad"), root, platform: { os: "linux", architecture: "amd64" } }))

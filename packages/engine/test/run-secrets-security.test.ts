@@ -84,6 +84,25 @@ describe("RUN --mount=type=secret", () => {
     const renamed = await buildText(text.replace("env=OTHER echo \"[$OTHER]\"", "env=OTHER2 echo \"[$OTHER2]\""), { secrets });
     expect(runSteps(renamed.r).map((s) => s.cached)).toEqual([true, true, false, false]);
   });
+  it("env= of a value holding a NUL byte is refused at its line, the value shown nowhere (runc's error would print it)", async () => {
+    const token = `tok-${randomBytes(12).toString("hex")}`;
+    let output = "";
+    const e = await buildText("FROM base:1\nRUN echo before\nRUN --mount=type=secret,id=bin,env=BIN true\n", {
+      secrets: new Map([["bin", Buffer.concat([Buffer.from("a"), Buffer.from([0]), Buffer.from(token)])]]),
+      onEvent: (ev) => {
+        output += `${JSON.stringify(ev)}\n`;
+      },
+    }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(BuildError);
+    expect(e).toMatchObject({ position: { line: 3 }, message: expect.stringMatching(/^secret bin: its value holds a NUL byte, which an environment variable cannot hold/) });
+    expect(`${(e as Error).message}\n${JSON.stringify(e)}\n${output}`).not.toContain(token);
+    expect(spawnSync("grep", ["-rlaF", token, root]).stdout.toString()).toBe("");
+    // as a file it is fine
+    const f = await buildText("FROM base:1\nRUN --mount=type=secret,id=bin,target=/s sha256sum /s | cut -c1-64 > /sum\n", {
+      secrets: new Map([["bin", Buffer.concat([Buffer.from("a"), Buffer.from([0]), Buffer.from(token)])]]),
+    });
+    expect(read(f.out, "sum")).toBe(`${createHash("sha256").update(Buffer.concat([Buffer.from("a"), Buffer.from([0]), Buffer.from(token)])).digest("hex")}\n`);
+  });
   it("env= with no name is refused at its line", async () => {
     const e = await buildText("FROM base:1\nRUN --mount=type=secret,id=x,env= true\n").catch((x: unknown) => x);
     expect(e).toBeInstanceOf(DockerfileError);

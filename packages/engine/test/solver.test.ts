@@ -124,4 +124,44 @@ describe("contexts and downloads", () => {
       server.close();
     }
   });
+  it("ADD of a URL names the file as dockerfile2llb does (its path percent-decoded, Go's path.Base, __unnamed__), each download apart", async () => {
+    const { createServer } = await import("node:http");
+    // the server answers with the path it was asked for: which file holds which download
+    const server = createServer((req, res) => res.end(`${req.url}\n`));
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    try {
+      const out = join(work, "add-url-names");
+      await build({
+        ...dockerfile([
+          "FROM scratch",
+          `ADD ${base}/my%20file.txt ${base}/a%25b.txt ${base}/ ${base}/x%2Fy ${base}/a/./ ${base}/dir/ ${base}/q.txt?v=1#frag /d/`,
+          `ADD ${base} /e/`,
+          `ADD ${base}/one/same.txt ${base}/two/same.txt /f/`,
+        ].join("\n")),
+        outputs: [{ type: "local", dest: out }],
+      });
+      const files = (d: string) => Object.fromEntries(readdirSync(join(out, d)).sort().map((n) => [n, readFileSync(join(out, d, n), "utf8")]));
+      // (what the modern oracle's BuildKit gave for the same URLs)
+      expect(files("d")).toEqual({
+        // (fetch asks for /a/./ as /a/: WHATWG URLs resolve dot segments)
+        "__unnamed__": "/a/\n", "a%b.txt": "/a%25b.txt\n", dir: "/dir/\n", "my file.txt": "/my%20file.txt\n", "q.txt": "/q.txt?v=1\n", y: "/x%2Fy\n",
+      });
+      expect(files("e")).toEqual({ "__unnamed__": "/\n" });
+      expect(files("f")).toEqual({ "same.txt": "/two/same.txt\n" }); // the last one wins, as one copy per source
+      const e = await build(dockerfile(`FROM scratch\nADD ${base}/x%2F.. /g/\n`)).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(BuildError);
+      expect(e).toMatchObject({ position: { line: 2 }, message: expect.stringContaining('the URL\'s path ends in ".."') });
+      // nothing listens there any more: a typed error at the line, not fetch's TypeError
+      const closed = createServer();
+      await new Promise<void>((r) => closed.listen(0, "127.0.0.1", r));
+      const gone = `http://127.0.0.1:${(closed.address() as { port: number }).port}/nothing.txt`;
+      await new Promise((r) => closed.close(r));
+      const refused = await build(dockerfile(`FROM scratch\nADD ${gone} /g/\n`)).catch((x: unknown) => x);
+      expect(refused).toBeInstanceOf(BuildError);
+      expect(refused).toMatchObject({ position: { line: 2 }, message: `ADD ${gone}: download failed (ECONNREFUSED)` });
+    } finally {
+      server.close();
+    }
+  });
 });

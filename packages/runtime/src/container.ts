@@ -17,6 +17,7 @@ import { buildSpec, DEFAULT_PATH, type NetworkMode } from "./spec.js";
 import { resolveUser } from "./user.js";
 import { prepareRunMounts, type RunMount } from "./run-mounts.js";
 import { findStubs, removeStubs, type Stubs } from "./stubs.js";
+import { checkRootfsForRunc } from "./rootfs-check.js";
 import type { Executor, RunRequest, RunResult } from "./executor.js";
 
 export interface ExecutorOptions {
@@ -102,12 +103,15 @@ export class RuncExecutor implements Executor {
     let prepared: Awaited<ReturnType<typeof prepareRunMounts>> | undefined;
     let stubs: Stubs = { paths: [], parentTimes: new Map() };
     try {
+      checkRootfsForRunc(req.rootfs); // a /dev symlink would take runc's writes to the host
       const user = await resolveUser(req.rootfs, req.user);
       const env = [...(req.env ?? [])];
       const has = (k: string) => env.some((e) => e.startsWith(`${k}=`));
       if (!has("PATH")) env.unshift(`PATH=${DEFAULT_PATH}`);
       if (!has("HOME")) env.push(`HOME=${user.home}`);
       for (const { name, data } of req.secretEnv ?? []) {
+        // runc's refusal of a NUL byte in a variable prints the variable, secret and all
+        if (name.includes("\0") || data.includes(0)) throw new RuncError(`a secret cannot be put in the environment as ${JSON.stringify(name.replace(/\0/g, "?"))}: a variable's name and value cannot hold a NUL byte`);
         for (let i = env.length - 1; i >= 0; i--) if ((env[i] as string).startsWith(`${name}=`)) env.splice(i, 1);
         env.push(`${name}=${data.toString()}`);
       }

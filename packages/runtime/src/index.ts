@@ -1,11 +1,12 @@
 export { RuncExecutor, RuncError, killAll, settleRuns, type ExecutorOptions } from "./container.js";
 export type { Executor, RunRequest, RunResult } from "./executor.js";
-export { buildSpec, DEFAULT_CAPABILITIES, DEFAULT_PATH, type NetworkMode, type SecurityMode, type SpecInput } from "./spec.js";
+export { buildSpec, cgroupNamespaceSupported, DEFAULT_CAPABILITIES, DEFAULT_PATH, type NetworkMode, type SecurityMode, type SpecInput } from "./spec.js";
 export { currentCapabilities, firstFreeLoop, makeInsecure } from "./insecure.js";
 export { cacheName, CacheMountError, type CacheMount, type CacheSeed } from "./cache-mounts.js";
 export { resolveUser, UserResolutionError, type ResolvedUser } from "./user.js";
 export { prepareRunMounts, type RunMount, type PreparedMounts } from "./run-mounts.js";
 export { findStubs, removeStubs, type Stubs } from "./stubs.js";
+export { checkRootfsForRunc, UnsafeRootfsError } from "./rootfs-check.js";
 export { abortOnSignals } from "./signals.js";
 export { mountSecretTmpfs, secretTmpfsSize, SecretMountError, type SecretFile, type SecretTmpfs } from "./secret-tmpfs.js";
 export { deadContainers, deleteContainer } from "./dead-containers.js";

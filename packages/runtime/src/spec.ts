@@ -1,6 +1,21 @@
 /** The OCI runtime bundle config (config.json) for one RUN step, as docker/BuildKit set it up. */
+import { existsSync } from "node:fs";
 import type { RuntimeMount, RuntimeSpec } from "@tsbuild/oci";
 import { makeInsecure } from "./insecure.js";
+
+let cgroupNs: boolean | undefined;
+
+/**
+ * Whether a RUN gets a cgroup namespace of its own, as BuildKit decides it (executor/oci
+ * cgroupV2NamespaceSupported): the kernel has cgroup namespaces and the host runs cgroup v2. Without
+ * one, on cgroup v2 runc mounts a cgroup2 file system that shows the host's whole hierarchy (every
+ * service and container, their limits and usage); on cgroup v1 runc binds the container's own
+ * cgroup of each hierarchy, and BuildKit adds no namespace (one fails there on odd hierarchies).
+ */
+export function cgroupNamespaceSupported(): boolean {
+  cgroupNs ??= existsSync("/proc/self/ns/cgroup") && existsSync("/sys/fs/cgroup/cgroup.subtree_control");
+  return cgroupNs;
+}
 
 export type NetworkMode = "default" | "host" | "none";
 /** RUN --security: sandbox (the default) or insecure (privileged, insecure.ts) */
@@ -27,6 +42,8 @@ export interface SpecInput {
   etcFiles: { hosts: string; resolv: string };
   extraMounts: RuntimeMount[];
   security?: SecurityMode;
+  /** a cgroup namespace of its own (cgroupNamespaceSupported(), the default) */
+  cgroupNamespace?: boolean;
 }
 
 export function buildSpec(i: SpecInput): RuntimeSpec {
@@ -70,6 +87,7 @@ function sandboxSpec(i: SpecInput): RuntimeSpec {
       namespaces: [
         { type: "pid" }, { type: "ipc" }, { type: "uts" }, { type: "mount" },
         ...(ownNet ? [{ type: "network" as const }] : []),
+        ...((i.cgroupNamespace ?? cgroupNamespaceSupported()) ? [{ type: "cgroup" as const }] : []),
       ],
       maskedPaths: [
         "/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",

@@ -3,7 +3,7 @@
  * the image's /etc/passwd and /etc/group (read inside the root, symlinks resolved there);
  * supplementary groups from /etc/group; HOME from passwd (or "/").
  */
-import { readFile } from "node:fs/promises";
+import { lstat, readFile } from "node:fs/promises";
 import { posix } from "node:path";
 import { resolveInRoot } from "@tsbuild/oci";
 
@@ -35,6 +35,8 @@ async function readInRoot(root: string, path: string): Promise<string> {
   // every component, the file's own name too: an image's /etc/passwd -> /x symlink is the image's /x
   const resolved = await resolveInRoot(root, path.replace(/^\//, ""));
   try {
+    // a regular file only: a fifo would wait for a writer forever, a device (/dev/zero) never end
+    if (!(await lstat(posix.join(root, resolved))).isFile()) return "";
     return await readFile(posix.join(root, resolved), "utf8");
   } catch {
     return "";

@@ -1,13 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync, spawnSync } from "node:child_process";
 import { createServer } from "node:net";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { OverlaySnapshotter, CopySnapshotter, activeMounts, type Snapshotter } from "@tsbuild/snapshot";
 import type { LayerEntry } from "@tsbuild/oci";
 import { RuncExecutor, type RunRequest } from "../src/index.js";
+import { buildSpec, cgroupNamespaceSupported } from "../src/spec.js";
 import { makeBusyboxRootfs } from "../../../fixtures/support/busybox-rootfs.js";
 
 const work = mkdtempSync(join(tmpdir(), "tsbuild-runtime-"));
@@ -233,6 +234,33 @@ describe("the container", () => {
     // the secret's bytes were never written to the disk the store and the scratch dir are on
     expect(spawnSync("grep", ["-rlF", token, work]).stdout.toString()).toBe("");
   });
+  it("a secret holding a NUL byte is never handed to runc for the environment (runc's refusal prints the variable)", async () => {
+    const token = `nul-${randomBytes(16).toString("hex")}`;
+    let out = "";
+    const e = await step(overlay, "true", { secretEnv: [{ name: "TOK", data: Buffer.from(`a\0${token}`) }], onOutput: (_s, c) => (out += c.toString()) }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(Error);
+    expect((e as Error).name).toBe("RuncError");
+    expect(`${(e as Error).message}${out}`).not.toContain(token);
+    expect(readdirSync(join(work, "scratch"))).toEqual([]);
+  });
+  it("refuses a root whose /dev is a symlink before runc runs (runc makes /dev/ptmx, /dev/fd… through the host's resolution of it)", async () => {
+    const target = mkdtempSync(join(work, "dev-target-"));
+    for (const link of [target, `${"../".repeat(30)}${target.slice(1)}`]) {
+      const key = `devlink-${Math.random().toString(36).slice(2)}`;
+      const a = await overlay.prepare(key, "base");
+      try {
+        rmSync(join(a.root, "dev"), { recursive: true, force: true });
+        symlinkSync(link, join(a.root, "dev"));
+        const e = await executor.run({ rootfs: a.root, args: ["/bin/sh", "-c", "true"] }).catch((x: unknown) => x);
+        expect((e as Error).name).toBe("UnsafeRootfsError");
+        expect((e as Error).message).toMatch(/^the image's \/dev is a symlink \(to .*\): runc would follow it on the host/);
+      } finally {
+        await overlay.remove(key);
+      }
+    }
+    expect(readdirSync(target)).toEqual([]);
+    expect(readdirSync(join(work, "scratch"))).toEqual([]);
+  });
   it("has docker's default capability bounding set, for root and for a USER", async () => {
     for (const user of ["root", "app"]) {
       const r = await step(overlay, "grep -E '^Cap(Bnd|Prm|Eff):' /proc/self/status", { user });
@@ -248,6 +276,25 @@ describe("the container", () => {
     expect(r.out).not.toMatch(/ \/sys\S* (sysfs|cgroup2?) rw,/);
     expect(r.out).toContain("write-refused");
     expect(r.out).toContain("mkdir-refused");
+  });
+  it("a cgroup namespace of its own where the host has cgroup v2 (as BuildKit): the RUN sees its own cgroup as the root, never the host's hierarchy", async () => {
+    const v2 = cgroupNamespaceSupported();
+    expect(v2).toBe(existsSync("/proc/self/ns/cgroup") && existsSync("/sys/fs/cgroup/cgroup.subtree_control"));
+    const spec = (ns: boolean) => buildSpec({
+      rootfs: "/r", args: ["true"], env: [], cwd: "/", uid: 0, gid: 0, additionalGids: [], hostname: "h", network: "default",
+      etcFiles: { hosts: "/h", resolv: "/r" }, extraMounts: [], cgroupNamespace: ns,
+    }).linux.namespaces.map((n) => n.type);
+    expect(spec(true)).toContain("cgroup");
+    expect(spec(false)).not.toContain("cgroup");
+    const r = await step(overlay, "cat /proc/self/cgroup; ls /sys/fs/cgroup");
+    if (v2) {
+      // the RUN's own cgroup is its root: no host cgroup (system.slice, other containers) is in sight
+      expect(r.out.split("\n")[0]).toBe("0::/");
+      expect(r.out).not.toMatch(/system\.slice|user\.slice/);
+    } else {
+      // cgroup v1: runc binds each hierarchy's own cgroup of the container (BuildKit adds no namespace either)
+      for (const l of r.out.split("\n").filter((x) => /^\d+:/.test(x))) expect(l).toMatch(/:\/(.*\/)?tsbuild-[^/]+$/);
+    }
   });
   it("passes the env as given, filling in PATH and HOME only when unset (no HOSTNAME, as BuildKit)", async () => {
     const given = await step(overlay, 'printf "%s|" "$GREETING" "$EMPTY" "$HOME" "$PATH" "$HOSTNAME"', {

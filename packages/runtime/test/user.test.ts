@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from "vitest";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -77,4 +78,20 @@ describe("resolveUser, as docker resolves USER", () => {
     symlinkSync("../../../../../../../../etc/group", join(escape, "etc/passwd"));
     await expect(resolveUser(escape, "root:root")).rejects.toThrow("unable to find user root: no matching entries in passwd file");
   });
+  it("an /etc/passwd or /etc/group that is a fifo or a device is not read (a fifo would wait forever, /dev/zero never end): no entries", async () => {
+    const odd = join(work, "odd");
+    mkdirSync(join(odd, "etc"), { recursive: true });
+    execFileSync("mkfifo", [join(odd, "etc/passwd")]);
+    execFileSync("mknod", [join(odd, "etc/group"), "c", "1", "5"]);
+    // were the fifo opened, this guard would end the wait after 10 s (the test then fails rather than hangs)
+    const guard = spawn("timeout", ["20", "sh", "-c", `sleep 10; : > ${join(odd, "etc/passwd")}`], { stdio: "ignore" });
+    try {
+      const t0 = Date.now();
+      expect(await resolveUser(odd, undefined)).toEqual({ uid: 0, gid: 0, additionalGids: [], home: "/" });
+      await expect(resolveUser(odd, "0:staff")).rejects.toThrow("unable to find group staff: no matching entries in group file");
+      expect(Date.now() - t0).toBeLessThan(5000);
+    } finally {
+      guard.kill();
+    }
+  }, 30_000);
 });

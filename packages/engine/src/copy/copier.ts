@@ -393,7 +393,9 @@ export class Copier {
     for (const { unit, path: m } of matches) {
       this.root.settle(); // no directory got for an earlier source is used again
       const followed = m === "" ? "" : await followInRoot(this.req.source.root, m);
-      const st = await lstat(posix.join(this.req.source.root, followed));
+      const st = await lstat(posix.join(this.req.source.root, followed)).catch(() => undefined);
+      // a wildcard matched a symlink that leads (inside the root) nowhere
+      if (!st) throw new CopyError(`${this.req.instruction} failed: "${unit.written}": not found (/${m} is a symlink to /${followed}, which is not there)`);
       const filter = CopyFilter.of(unit.include !== undefined ? [unit.include] : undefined, selection?.exclude ?? []);
       const required = unit.required !== undefined ? { prefix: unit.required, seen: false } : undefined;
       if (st.isDirectory()) {
@@ -408,7 +410,8 @@ export class Copier {
       const targetRel = intoDir ? `${destAbs}/${posix.basename(m)}` : destAbs;
       // an archive is unpacked into the destination itself, made a directory (as BuildKit's unpack:
       // "ADD x.tar /a/b" extracts into /a/b), through its descriptor's path
-      if (this.req.unpack && (await this.req.unpack(posix.join(this.req.source.root, followed), () => fdPath(this.mkdirp(destAbs).fd)))) continue;
+      // (only a regular file can be an archive: a fifo is never opened, which would wait for a writer)
+      if (this.req.unpack && st.isFile() && (await this.req.unpack(posix.join(this.req.source.root, followed), () => fdPath(this.mkdirp(destAbs).fd)))) continue;
       const t = this.target(targetRel);
       this.copyEntry(followed, t.dir, t.name, true);
     }

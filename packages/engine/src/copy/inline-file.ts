@@ -11,5 +11,8 @@ export function inlineFileName(name: string): { name: string } | { error: string
   const clean = posix.normalize(`/${name}`);
   if (clean === "/") return { error: `heredoc <<${name}: the file's name is a directory` };
   if (posix.dirname(clean) !== "/") return { error: `heredoc <<${name}: the file's name has a directory in it (no such file or directory)` };
-  return { name: posix.basename(clean) };
+  const base = posix.basename(clean);
+  // the kernel's NAME_MAX: said here rather than as an errno naming the build's scratch directory
+  if (Buffer.byteLength(base) > 255) return { error: `heredoc <<${name.slice(0, 40)}…: the file's name is longer than 255 bytes (file name too long)` };
+  return { name: base };
 }

@@ -18,11 +18,24 @@ export class PatternSyntaxError extends Error {
 
 type Kind = "exact" | "prefix" | "suffix" | "regexp";
 
+/**
+ * One piece of a "regexp" pattern's expression, matched by an automaton over the path's code points
+ * (as Go's linear-time regexp package would): a literal; "one" for `?` (any character but "/");
+ * "star" for `*` (any run of them); "dstar" for a double star before more (optional: any run of
+ * characters but a newline, ending in "/"); "all" for a double star at the end (any run of
+ * characters but a newline); or a one-character class. A backtracking RegExp takes exponential time
+ * on a pattern of many double stars against a deep path, which a Dockerfile or a context can hand us.
+ */
+export type Token = { t: "lit"; c: string } | { t: "one" } | { t: "star" } | { t: "dstar" } | { t: "all" } | { t: "class"; re: RegExp };
+
 interface Pattern {
   /** the cleaned pattern, without its "!" */
   text: string;
   exception: boolean;
   kind: Kind;
+  /** the pattern as tokens (for "regexp"), matched in linear time; absent when they cannot say it all */
+  tokens?: Token[];
+  /** the expression (for "regexp"): what decides without tokens (a letter escape, a class with more than characters in it) */
   re?: RegExp;
 }
 
@@ -57,10 +70,41 @@ function escaped(ch: string, pattern: string): string {
   return /[\^$\\.*+?()[\]{}|/-]/.test(ch) ? `\\${ch}` : ch;
 }
 
-/** patternmatcher's compile: which of its four ways the pattern matches, and the expression for the last. */
-function compile(text: string): Pick<Pattern, "kind" | "re"> {
+/** Characters a class token may hold as they are (anything else in a class leaves the pattern to the RegExp). */
+const CLASS_CHAR = /^[^*?[\]\\/]$/u;
+
+/**
+ * `[...]` starting at chars[i] as one token, when it holds only characters (what patternmatcher then
+ * writes is that class): the token and the index of its "]"; undefined otherwise.
+ */
+function classToken(chars: string[], i: number): { token: Token; end: number } | undefined {
+  let src = "";
+  for (let j = i + 1; j < chars.length; j++) {
+    const c = chars[j] as string;
+    if (c === "]") {
+      if (src === "") return undefined;
+      try {
+        return { token: { t: "class", re: new RegExp(`^[${src}]$`, "u") }, end: j };
+      } catch {
+        return undefined;
+      }
+    }
+    if (!CLASS_CHAR.test(c)) return undefined;
+    src += LITERAL_ESCAPE.has(c) ? `\\${c}` : c;
+  }
+  return undefined;
+}
+
+/**
+ * patternmatcher's compile: which of its four ways the pattern matches, and for the last its
+ * expression and, when they can say it all, its tokens (which then decide). Exported for tests.
+ */
+export function compile(text: string): Pick<Pattern, "kind" | "tokens" | "re"> {
   let re = "^";
   let kind: Kind = "exact";
+  const tokens: Token[] = [];
+  /** the tokens cannot say it all: the RegExp decides */
+  let untokenized = false;
   const chars = Array.from(text);
   for (let i = 0, first = true; i < chars.length; i++, first = false) {
     const ch = chars[i] as string;
@@ -73,43 +117,110 @@ function compile(text: string): Pick<Pattern, "kind" | "re"> {
           if (kind === "exact") kind = "prefix";
           else {
             re += ".*";
+            tokens.push({ t: "all" });
             kind = "regexp";
           }
         } else {
           re += "(.*/)?";
+          tokens.push({ t: "dstar" });
           kind = "regexp";
         }
         if (first) kind = "suffix";
       } else {
         re += "[^/]*";
+        tokens.push({ t: "star" });
         kind = "regexp";
       }
     } else if (ch === "?") {
       re += "[^/]";
+      tokens.push({ t: "one" });
       kind = "regexp";
     } else if (LITERAL_ESCAPE.has(ch)) {
       re += `\\${ch}`;
+      tokens.push({ t: "lit", c: ch });
     } else if (ch === "\\") {
       const next = chars[i + 1];
-      if (next === undefined) re += "\\\\";
-      else {
+      if (next === undefined) {
+        re += "\\\\";
+        tokens.push({ t: "lit", c: "\\" });
+      } else {
         re += escaped(next, text);
+        if (/^[A-Za-z0-9]$/.test(next)) untokenized = true; // \d, \w, \b…: the RegExp's
+        else tokens.push({ t: "lit", c: next });
         i++;
         kind = "regexp";
       }
     } else if (ch === "[" || ch === "]") {
-      re += ch;
+      const cls = ch === "[" && !untokenized ? classToken(chars, i) : undefined;
+      if (cls) {
+        tokens.push(cls.token);
+        re += chars.slice(i, cls.end + 1).map((c, n) => (n > 0 && c !== "]" && LITERAL_ESCAPE.has(c) ? `\\${c}` : c)).join("");
+        i = cls.end;
+      } else {
+        re += ch;
+        untokenized = true;
+      }
       kind = "regexp";
     } else {
       re += ch;
+      tokens.push({ t: "lit", c: ch });
     }
   }
   if (kind !== "regexp") return { kind };
+  let expr: RegExp;
   try {
-    return { kind, re: new RegExp(`${re}$`) };
+    expr = new RegExp(`${re}$`);
   } catch {
     throw new PatternSyntaxError(`syntax error in pattern: ${text}`);
   }
+  return untokenized ? { kind, re: expr } : { kind, tokens, re: expr };
+}
+
+/** Whether `tokens` match all of `path`: the automaton's states are token indexes (tokens.length accepts). Exported for tests. */
+export function matchTokens(tokens: readonly Token[], path: string): boolean {
+  const n = tokens.length;
+  let states = new Set<number>();
+  const add = (set: Set<number>, i: number): void => {
+    for (let k = i; k <= n && !set.has(k); k++) {
+      set.add(k);
+      const t = tokens[k];
+      // what may match nothing lets the next token start here too
+      if (!t || (t.t !== "star" && t.t !== "dstar" && t.t !== "all")) break;
+    }
+  };
+  add(states, 0);
+  for (const ch of path) {
+    const next = new Set<number>();
+    for (const i of states) {
+      const t = tokens[i];
+      if (!t) continue;
+      switch (t.t) {
+        case "lit":
+          if (ch === t.c) add(next, i + 1);
+          break;
+        case "one":
+          if (ch !== "/") add(next, i + 1);
+          break;
+        case "star":
+          if (ch !== "/") add(next, i);
+          break;
+        case "dstar":
+          // (.*/)?: anything but a newline, and a "/" may end it
+          if (ch !== "\n") add(next, i);
+          if (ch === "/") add(next, i + 1);
+          break;
+        case "all":
+          if (ch !== "\n") add(next, i);
+          break;
+        case "class":
+          if (t.re.test(ch)) add(next, i + 1);
+          break;
+      }
+    }
+    if (next.size === 0) return false;
+    states = next;
+  }
+  return states.has(n);
 }
 
 function test(p: Pattern, path: string): boolean {
@@ -123,7 +234,7 @@ function test(p: Pattern, path: string): boolean {
       return path.endsWith(suffix) || (suffix.startsWith("/") && path === suffix.slice(1));
     }
     case "regexp":
-      return (p.re as RegExp).test(path);
+      return p.tokens ? matchTokens(p.tokens, path) : (p.re as RegExp).test(path);
   }
 }
 

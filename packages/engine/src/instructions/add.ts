@@ -1,6 +1,6 @@
 import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir, open, rm, utimes, chmod as fchmod } from "node:fs/promises";
-import { join, posix } from "node:path";
+import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { Readable } from "node:stream";
 import { spawn } from "node:child_process";
@@ -14,6 +14,7 @@ import { isGitSource } from "../copy/git-source.js";
 import { resolveChown } from "../copy/chown.js";
 import { sourceIdentity } from "../copy/copy-source.js";
 import { copyCreatedBy } from "../step/history.js";
+import { downloadName } from "../copy/download-name.js";
 import { copyStep } from "../copy/link-copy.js";
 
 /** Recognises a local archive by its first bytes: gzip, bzip2, xz or a plain tar. */
@@ -45,10 +46,20 @@ async function unpack(archive: string, destDir: () => string): Promise<boolean> 
   return true;
 }
 
-async function download(url: string, dir: string): Promise<{ path: string; name: string }> {
-  const res = await fetch(url);
+/** Downloads `url` into a directory of its own under `dir` (two URLs may name their files alike); its path relative to `dir`. */
+async function download(url: string, dir: string, n: number): Promise<{ path: string; name: string }> {
+  const named = downloadName(url);
+  if ("error" in named) throw new CopyError(named.error);
+  let res: Response;
+  try {
+    res = await fetch(url);
+  } catch (e) {
+    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+    throw new CopyError(`ADD ${url}: download failed (${cause?.code ?? cause?.message ?? (e as Error).message})`);
+  }
   if (!res.ok || !res.body) throw new CopyError(`ADD ${url}: download failed with status ${res.status}`);
-  const name = posix.basename(new URL(url).pathname) || "index.html";
+  await mkdir(join(dir, String(n)));
+  const name = `${n}/${named.name}`;
   const path = join(dir, name);
   await pipeline(Readable.fromWeb(res.body as import("node:stream/web").ReadableStream), createWriteStream(path));
   await fchmod(path, 0o600);
@@ -72,7 +83,14 @@ export const add: InstructionHandler<AddInstruction, "graph" | "steps" | "contex
   const dl = await roles.sources.scratchDir("add");
   try {
     const downloaded: { path: string; name: string }[] = [];
-    for (const u of urls) downloaded.push(await download(u, dl));
+    for (const [n, u] of urls.entries()) {
+      try {
+        downloaded.push(await download(u, dl, n));
+      } catch (e) {
+        if (e instanceof CopyError) throw new BuildError(e.message, roles.graph.file, i.position, i.original);
+        throw e;
+      }
+    }
     // downloads are never cached (their content is only known after fetching); local sources are
     const inputs = urls.length ? undefined : {
       source: await sourceIdentity(roles, st, undefined, locals, flags.selection), chown: i.chown ?? "", chmod: i.chmod ?? "", workdir: st.image.config.WorkingDir || "/", heredocs: JSON.stringify(inline),

@@ -4,7 +4,8 @@
  * BuildKit the context is seen through .dockerignore, and what is bound is part of the step's
  * cache key: the content digest of the context files, the source stage's key or the image's id.
  */
-import { copyFileSync, linkSync, lstatSync, mkdirSync, readdirSync, symlinkSync, readlinkSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { copyFileSync, lchownSync, linkSync, lstatSync, mkdirSync, readdirSync, symlinkSync, readlinkSync, type Stats } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join, posix } from "node:path";
 import { resolveInRoot } from "@tsbuild/oci";
@@ -37,8 +38,26 @@ function link(from: string, to: string): void {
 }
 
 /**
+ * A fifo or device node of the context made anew at `dest` (its kind, numbers, mode and owner):
+ * never read (reading a fifo waits for a writer, a device never ends), never shared with the
+ * context (a writable mount's chmod would change the context's node).
+ */
+function specialNode(st: Stats, dest: string): void {
+  const mode = (st.mode & 0o7777).toString(8);
+  const args = st.isFIFO() ? ["mkfifo", "-m", mode, dest] : ["mknod", "-m", mode, dest, st.isBlockDevice() ? "b" : "c", String(major(st.rdev)), String(minor(st.rdev))];
+  const r = spawnSync(args[0] as string, args.slice(1), { stdio: ["ignore", "ignore", "pipe"] });
+  if (r.status !== 0) throw new Error(`${args[0]} ${dest}: ${r.stderr?.toString().trim() || `exit ${r.status}`}`);
+  lchownSync(dest, st.uid, st.gid);
+}
+
+/** Linux's dev_t encoding (glibc's gnu_dev_major / gnu_dev_minor). */
+const major = (dev: number) => Number(((BigInt(dev) >> 8n) & 0xfffn) | ((BigInt(dev) >> 32n) & ~0xfffn));
+const minor = (dev: number) => Number((BigInt(dev) & 0xffn) | ((BigInt(dev) >> 12n) & ~0xffn));
+
+/**
  * The context below `rel` as .dockerignore lets the build see it: hard links (cheap; for a
- * read-only mount, so never written through) or copies (for a writable one).
+ * read-only mount, so never written through) or copies (for a writable one) of its files, fifos and
+ * device nodes made anew, sockets left out.
  */
 function filteredContext(context: ContextService, rel: string, into: string, copies: boolean): void {
   const ignore = context.ignore;
@@ -53,6 +72,8 @@ function filteredContext(context: ContextService, rel: string, into: string, cop
         copy(child, join(dest, n));
       }
     } else if (st.isSymbolicLink()) symlinkSync(readlinkSync(abs), dest);
+    else if (st.isFIFO() || st.isCharacterDevice() || st.isBlockDevice()) specialNode(st, dest);
+    else if (st.isSocket()) return; // (nothing to bind of it, as fsutil leaves sockets out)
     else if (copies) copyFileSync(abs, dest);
     else link(abs, dest);
   };

@@ -3,7 +3,8 @@
  * executor: caches (seeded ones through run-cache-seed.ts), tmpfs, secrets as files and in the
  * environment, binds for run-bind.ts to put in place. Targets are resolved against the working
  * directory, as BuildKit does (a secret's too). A secret that was not given is an error when
- * required; otherwise its file is not mounted and its variable is set empty, as in BuildKit. Every
+ * required; otherwise its file is not mounted and its variable is set empty, as in BuildKit. A
+ * secret holding a NUL byte cannot be a variable (runc refuses it, printing it): refused here. Every
  * cache is in the build's cache namespace (BUILDKIT_CACHE_MOUNT_NS), with `from` too. What
  * the engine does not build yet is a NotSupportedError, which the solver reports at the instruction.
  */
@@ -63,7 +64,13 @@ export function planMounts(env: Pick<HandlerRoles, "graph"> & { secrets: Readonl
         const data = env.secrets.get(m.id);
         if (!data && m.required) throw fail(`secret ${m.id}: not found (it is required: give it with --secret id=${m.id},src=FILE or env=VAR)`);
         // an optional secret that was not given: no file, an empty variable (as BuildKit)
-        if (m.env !== undefined) plan.secretEnv.push({ name: m.env, data: data ?? Buffer.alloc(0) });
+        if (m.env !== undefined) {
+          // runc refuses such a variable with an error that prints it, value and all: said here instead, the value never shown
+          if (m.env.includes("\0") || data?.includes(0)) {
+            throw fail(`secret ${m.id}: its value holds a NUL byte, which an environment variable cannot hold (env=${m.env.replace(/\0/g, "\\0")}); mount it as a file instead (target=PATH, without env=)`);
+          }
+          plan.secretEnv.push({ name: m.env, data: data ?? Buffer.alloc(0) });
+        }
         if (data && m.target !== undefined) plan.mounts.push({ type: "secret", target: inWorkdir(m.target), data, ...owner(m) });
         break;
       }
