@@ -4,30 +4,14 @@
  * and BUILDKIT_SANDBOX_HOSTNAME (the hostname and /etc/hosts of every RUN, in every stage; in the
  * RUN's key when given, as in BuildKit's ExecOp meta).
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { build, type BuildResult } from "../src/index.js";
-import { storeBusyboxBase } from "./helpers/busybox-base.js";
+import type { BuildResult } from "../src/index.js";
+import { buildHarness } from "./helpers/build-harness.js";
 
-const work = mkdtempSync(join(tmpdir(), "tsbuild-bkargs-"));
-const root = join(work, "store");
-const ctx = join(work, "ctx");
-afterAll(() => rmSync(work, { recursive: true, force: true }));
-beforeAll(async () => {
-  await storeBusyboxBase(root, "base:1", work);
-  mkdirSync(ctx, { recursive: true });
-}, 60_000);
-
-let n = 0;
-async function buildText(text: string, buildArgs: Record<string, string> = {}): Promise<{ r: BuildResult; out: string }> {
-  const file = join(ctx, `Dockerfile.${n}`);
-  const out = join(work, `out-${n++}`);
-  writeFileSync(file, text);
-  const r = await build({ context: ctx, dockerfile: file, root, platform: { os: "linux", architecture: "amd64" }, outputs: [{ type: "local", dest: out }], buildArgs });
-  return { r, out };
-}
+const { buildText: buildWith } = buildHarness("tsbuild-bkargs-");
+const buildText = (text: string, buildArgs: Record<string, string> = {}) => buildWith(text, { buildArgs });
 const read = (out: string, name: string) => readFileSync(join(out, name), "utf8");
 const runSteps = (r: BuildResult) => r.steps.filter((s) => s.instruction.startsWith("RUN"));
 

@@ -5,30 +5,14 @@
  * cache); mode/uid/gid apply to a new directory only when no source is given; the seed is part of
  * the step's key.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { build, BuildError, type BuildResult } from "../src/index.js";
-import { storeBusyboxBase } from "./helpers/busybox-base.js";
+import { BuildError, type BuildResult } from "../src/index.js";
+import { buildHarness } from "./helpers/build-harness.js";
 
-const work = mkdtempSync(join(tmpdir(), "tsbuild-cache-from-"));
-const root = join(work, "store");
-const ctx = join(work, "ctx");
-afterAll(() => rmSync(work, { recursive: true, force: true }));
-beforeAll(async () => {
-  await storeBusyboxBase(root, "base:1", work);
-  mkdirSync(ctx, { recursive: true });
-}, 60_000);
-
-let n = 0;
-async function buildText(text: string, buildArgs: Record<string, string> = {}): Promise<{ r: BuildResult; out: string }> {
-  const file = join(ctx, `Dockerfile.${n}`);
-  const out = join(work, `out-${n++}`);
-  writeFileSync(file, text);
-  const r = await build({ context: ctx, dockerfile: file, root, buildArgs, platform: { os: "linux", architecture: "amd64" }, outputs: [{ type: "local", dest: out }] });
-  return { r, out };
-}
+const { buildText: buildWith } = buildHarness("tsbuild-cache-from-");
+const buildText = (text: string, buildArgs: Record<string, string> = {}) => buildWith(text, { buildArgs });
 const read = (out: string, f: string) => readFileSync(join(out, f), "utf8");
 const ran = (r: BuildResult) => r.steps.filter((s) => !s.cached && s.instruction.startsWith("RUN")).map((s) => Number(s.position.split(":").pop()));
 

@@ -3,31 +3,15 @@
  * so the same mount spelled another way hits; read-only caches and tmpfs, a tmpfs size, targets
  * relative to WORKDIR; what is parsed but not built yet (ssh) fails at its line.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { build, BuildError, type BuildResult } from "../src/index.js";
+import { BuildError, type BuildResult } from "../src/index.js";
 import { DockerfileError } from "@tsbuild/dockerfile";
-import { storeBusyboxBase } from "./helpers/busybox-base.js";
+import { buildHarness } from "./helpers/build-harness.js";
 
-const work = mkdtempSync(join(tmpdir(), "tsbuild-mounts-"));
-const root = join(work, "store");
-const ctx = join(work, "ctx");
-afterAll(() => rmSync(work, { recursive: true, force: true }));
-beforeAll(async () => {
-  await storeBusyboxBase(root, "base:1", work);
-  mkdirSync(ctx, { recursive: true });
-}, 60_000);
-
-let n = 0;
-async function buildText(text: string, secrets?: Map<string, Buffer>): Promise<{ r: BuildResult; out: string }> {
-  const file = join(ctx, `Dockerfile.${n}`);
-  const out = join(work, `out-${n++}`);
-  writeFileSync(file, text);
-  const r = await build({ context: ctx, dockerfile: file, root, platform: { os: "linux", architecture: "amd64" }, outputs: [{ type: "local", dest: out }], ...(secrets ? { secrets } : {}) });
-  return { r, out };
-}
+const { buildText: buildWith } = buildHarness("tsbuild-mounts-");
+const buildText = (text: string, secrets?: Map<string, Buffer>) => buildWith(text, secrets ? { secrets } : {});
 const runStep = (r: BuildResult) => r.steps.find((s) => s.instruction.startsWith("RUN")) as BuildResult["steps"][number];
 
 describe("a RUN's mount key comes from the parsed mount", () => {

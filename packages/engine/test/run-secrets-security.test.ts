@@ -4,33 +4,16 @@
  * security.insecure entitlement) and RUN --network=host (the network.host entitlement). A secret's
  * value reaches the RUN only: never the image, its history, the cache or the store.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { createHash, randomBytes } from "node:crypto";
-import { build, BuildError, type BuildOptions, type BuildResult } from "../src/index.js";
+import { BuildError, type BuildResult } from "../src/index.js";
 import { DockerfileError } from "@tsbuild/dockerfile";
-import { storeBusyboxBase } from "./helpers/busybox-base.js";
+import { buildHarness } from "./helpers/build-harness.js";
 
-const work = mkdtempSync(join(tmpdir(), "tsbuild-secrets-security-"));
-const root = join(work, "store");
-const ctx = join(work, "ctx");
-afterAll(() => rmSync(work, { recursive: true, force: true }));
-beforeAll(async () => {
-  await storeBusyboxBase(root, "base:1", work);
-  mkdirSync(ctx, { recursive: true });
-}, 60_000);
-
-let n = 0;
-async function buildText(text: string, opts: Partial<BuildOptions> = {}): Promise<{ r: BuildResult; out: string }> {
-  const file = join(ctx, `Dockerfile.${n}`);
-  const out = join(work, `out-${n++}`);
-  writeFileSync(file, text);
-  const r = await build({ context: ctx, dockerfile: file, root, platform: { os: "linux", architecture: "amd64" }, outputs: [{ type: "local", dest: out }, { type: "oci", dest: `${out}.tar`, tar: true }], ...opts });
-  return { r, out };
-}
+const { root, buildText } = buildHarness("tsbuild-secrets-security-", { oci: true });
 const read = (out: string, f: string) => readFileSync(join(out, f), "utf8");
 const runSteps = (r: BuildResult) => r.steps.filter((s) => s.instruction.startsWith("RUN"));
 
