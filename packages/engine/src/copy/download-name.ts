@@ -7,6 +7,8 @@
  * error. The WHATWG URL parser fetch uses resolves dot segments and keeps escapes, so it cannot be
  * asked for the name.
  */
+import { urlPath } from "./url-path.js";
+
 export const UNNAMED = "__unnamed__";
 
 export type DownloadName = { name: string } | { error: string };
@@ -38,9 +40,8 @@ function goBase(p: string): string {
 }
 
 export function downloadName(url: string): DownloadName {
-  // scheme://authority then the path, up to the query or the fragment (Go's url.Parse)
-  const m = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*([^?#]*)/.exec(url);
-  const bytes = m ? pathUnescape(m[1] as string) : undefined;
+  const raw = urlPath(url);
+  const bytes = raw === undefined ? undefined : pathUnescape(raw);
   if (bytes === undefined) return { name: UNNAMED };
   const path = bytes.toString("utf8");
   if (!Buffer.from(path, "utf8").equals(bytes)) return { error: `ADD ${url}: the file name in the URL's path is not UTF-8, which is not supported yet` };

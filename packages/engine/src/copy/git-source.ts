@@ -10,6 +10,8 @@
  * - anything else is read as `https://` + the source: `dir/repo.git` (host `dir`, path `/repo.git`)
  *   is a git ref, `repo.git` (all host, no path) is not.
  */
+import { urlPath } from "./url-path.js";
+
 const PROTO = /^[a-zA-Z0-9]+:\/\//;
 const SCP = /^[a-zA-Z0-9_-]+@[a-zA-Z0-9.-]+:/;
 
@@ -19,16 +21,8 @@ export function isGitSource(src: string): boolean {
   if (proto !== undefined) {
     const scheme = proto.slice(0, -3).toLowerCase();
     if (scheme === "ssh" || scheme === "git") return true;
-    return (scheme === "http" || scheme === "https") && urlPath(src.slice(proto.length)).endsWith(".git");
+    return (scheme === "http" || scheme === "https") && (urlPath(src) ?? "").endsWith(".git");
   }
   if (SCP.test(src)) return true;
-  return urlPath(src).endsWith(".git");
-}
-
-/** The path of `host/path?query#fragment` (what follows `scheme://`), as Go's url.Parse splits it. */
-function urlPath(rest: string): string {
-  const end = rest.search(/[?#]/);
-  const beforeQuery = end < 0 ? rest : rest.slice(0, end);
-  const slash = beforeQuery.indexOf("/");
-  return slash < 0 ? "" : beforeQuery.slice(slash);
+  return (urlPath(`https://${src}`) ?? "").endsWith(".git");
 }
