@@ -74,14 +74,61 @@ function pullOnce(env: SolverEnv, ref: string, platform: PlatformSpec): Promise<
   return p;
 }
 
+/** What a platform is called in messages: linux/arm64/v8. */
+const platformText = (p: { os?: string; architecture?: string; variant?: string }) => [p.os ?? "?", p.architecture ?? "?", p.variant].filter(Boolean).join("/");
+
 /**
- * The store's image first; the registry when it is missing, or always with --pull (a changed
- * digest then changes the stage's key, so every step after it misses).
+ * Whether an image's config is for `want`, as containerd's matcher reads it: os and architecture
+ * equal, and the variant where both name one (arm64 is v8 and arm v7 when unnamed). A config that
+ * names no platform at all matches anything (it says nothing to go by).
+ */
+export function configMatchesPlatform(config: ImageConfig, want: PlatformSpec): boolean {
+  if (!config.os && !config.architecture) return true;
+  if (config.os !== want.os || config.architecture !== want.architecture) return false;
+  const normal = (v: string | undefined) => v ?? (want.architecture === "arm64" ? "v8" : want.architecture === "arm" ? "v7" : undefined);
+  return !want.variant || normal(config.variant) === normal(want.variant);
+}
+
+/** The store's image under `ref` for `platform`, or why there is none to use. */
+async function storedImage(env: SolverEnv, ref: string, platform: PlatformSpec): Promise<ResolvedImage | { other?: string }> {
+  const target = (await env.store.images.get(ref).catch(() => undefined))?.target;
+  if (!target) return {};
+  let img: ResolvedImage;
+  try {
+    img = await resolveImage(env.store.content, target, { os: platform.os, architecture: platform.architecture });
+  } catch (e) {
+    // an index in the store without this platform: the registry may have it
+    if (e instanceof InvalidContentError && /^no manifest for/.test(e.message)) return { other: "an index without it" };
+    throw e;
+  }
+  // the name in the store is one platform's manifest (what the last pull or build wrote): another
+  // platform's is not this image, however the name matches
+  if (!configMatchesPlatform(img.config, platform)) return { other: platformText(img.config) };
+  return img;
+}
+
+/**
+ * The store's image first (for the stage's platform: a name the store holds for another platform is
+ * pulled for this one); the registry when it is missing, or always with --pull (a changed digest then
+ * changes the stage's key, so every step after it misses).
  */
 export async function resolveBase(env: SolverEnv, ref: string, platform: PlatformSpec): Promise<BaseImage> {
-  let target: Descriptor | undefined = env.pull ? undefined : (await env.store.images.get(ref).catch(() => undefined))?.target;
-  target ??= await pullOnce(env, ref, platform);
-  const img = await resolveImage(env.store.content, target, { os: platform.os, architecture: platform.architecture });
+  const stored = env.pull ? {} : await storedImage(env, ref, platform);
+  let img: ResolvedImage;
+  if ("manifest" in stored) img = stored;
+  else {
+    let target: Descriptor;
+    try {
+      target = await pullOnce(env, ref, platform);
+    } catch (e) {
+      if (stored.other === undefined) throw e;
+      throw new PlatformMismatchError(
+        `image ${normalizeName(ref)} in the store is ${stored.other}, not ${platformText(platform)}, and pulling it for ${platformText(platform)} failed: ${(e as Error).message}; ` +
+        `pull or load the image for ${platformText(platform)} (tsbuild pull --platform ${platformText(platform)} ${ref}), or build for the image's platform`,
+      );
+    }
+    img = await resolveImage(env.store.content, target, { os: platform.os, architecture: platform.architecture });
+  }
   const snapshot = await unpackImage(env, img, `image ${normalizeName(ref)}`);
   return {
     config: img.config,
@@ -90,4 +137,9 @@ export async function resolveBase(env: SolverEnv, ref: string, platform: Platfor
     manifest: img.manifestDescriptor,
     configDigest: img.manifest.config.digest,
   };
+}
+
+/** A base image the store holds only for another platform, and no registry gives for this one. */
+export class PlatformMismatchError extends Error {
+  override readonly name = "PlatformMismatchError";
 }
