@@ -10,6 +10,7 @@ import type { Readable } from "node:stream";
 import { loadDockerfile, type PlatformSpec } from "@tsbuild/dockerfile";
 import { defaultStoreRoot, Store, writeImage, type Digest, type ImageConfig, type LayerCompression, type StoreSession } from "@tsbuild/oci";
 import { chooseSnapshotter } from "@tsbuild/snapshot";
+import { checkBuildTools } from "./build-tools.js";
 import { RuncExecutor, type NetworkMode } from "@tsbuild/runtime";
 import { loadContext } from "./context/build-context.js";
 import { unpackContextTar } from "./context/tar-context.js";
@@ -138,6 +139,9 @@ async function buildInStore(opts: BuildOptions & { context: string }, store: Sto
   // BUILDKIT_INLINE_CACHE=1 is --cache-to type=inline, as buildx reads it
   const cacheTo = [...(opts.cacheTo ?? [])];
   if (graph.builderArgs.inlineCache && !cacheTo.some((c) => c.type === "inline")) cacheTo.push({ type: "inline" });
+  const snapshotter = await chooseSnapshotter(join(store.root, "snapshots"), opts.snapshotter ?? "auto");
+  // a missing system tool fails here, naming its package, before anything is made
+  checkBuildTools(graph, snapshotter);
   const scratch = await store.tmpDir("build-");
   const controller = new AbortController();
   const onAbort = () => controller.abort(opts.signal?.reason);
@@ -147,7 +151,7 @@ async function buildInStore(opts: BuildOptions & { context: string }, store: Sto
   const listings = new ContextListings(join(store.root, "cache", "listings"));
   const env: SolverEnv = {
     store,
-    snapshotter: await chooseSnapshotter(join(store.root, "snapshots"), opts.snapshotter ?? "auto"),
+    snapshotter,
     executor: new RuncExecutor({ stateDir: join(store.root, "runc"), scratch: join(scratch, "run"), cacheRoot: join(store.root, "cache", "mounts") }),
     context: await loadContext(contextDir, opts.dockerfile ? dockerfilePath : undefined),
     graph,

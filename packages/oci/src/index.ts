@@ -22,3 +22,4 @@ export { compressImage } from "./compressed-image.js";
 export * from "./root/safe-root.js";
 export { verifyImage, verifyManifest, layerDiffId, type VerifyContext } from "./verify-image.js";
 export { readArchive } from "./archive-reader.js";
+export * from "./system-tools.js";

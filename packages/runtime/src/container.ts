@@ -12,7 +12,7 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { ownerStamp } from "@tsbuild/oci";
+import { ownerStamp, toolPath } from "@tsbuild/oci";
 import { buildSpec, DEFAULT_PATH, type NetworkMode } from "./spec.js";
 import { resolveUser } from "./user.js";
 import { prepareRunMounts, type RunMount } from "./run-mounts.js";
@@ -77,9 +77,11 @@ async function hostResolvConf(network: NetworkMode): Promise<string> {
 }
 
 export class RuncExecutor implements Executor {
-  private readonly runc: string;
-  constructor(private readonly opts: ExecutorOptions) {
-    this.runc = opts.runc ?? "runc";
+  constructor(private readonly opts: ExecutorOptions) {}
+
+  /** runc, looked up at the first RUN (a build without one does not need it) */
+  private get runc(): string {
+    return this.opts.runc ?? toolPath("runc");
   }
 
   /** Runs one process; until its container is deleted and its bundle removed, settleRuns() waits for it. */

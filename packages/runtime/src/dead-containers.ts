@@ -7,7 +7,7 @@
  */
 import { spawn } from "node:child_process";
 import { readdirSync } from "node:fs";
-import type { OwnerCheck } from "@tsbuild/oci";
+import { findTool, type OwnerCheck } from "@tsbuild/oci";
 
 /** Ids of the containers in `stateDir` whose builder is dead (one synchronous readdir). */
 export function deadContainers(stateDir: string, owners: OwnerCheck): string[] {
@@ -21,7 +21,7 @@ export function deadContainers(stateDir: string, owners: OwnerCheck): string[] {
 }
 
 /** Kills (SIGKILL to the container's processes) and deletes a container; false if runc could not. */
-export function deleteContainer(stateDir: string, id: string, runc = "runc"): Promise<boolean> {
+export function deleteContainer(stateDir: string, id: string, runc = findTool("runc") ?? "runc"): Promise<boolean> {
   return new Promise((resolve) => {
     const c = spawn(runc, ["--root", stateDir, "delete", "--force", id], { stdio: "ignore" });
     c.on("error", () => resolve(false));

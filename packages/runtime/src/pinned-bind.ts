@@ -11,7 +11,7 @@ import { closeSync, constants, fstatSync, openSync } from "node:fs";
 import { mkdir, rmdir, unlink, writeFile } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { fdPath, SafeRoot } from "@tsbuild/oci";
+import { fdPath, SafeRoot, toolPath, type ToolName } from "@tsbuild/oci";
 
 /** O_PATH (the same value on every Linux architecture Node runs on; Node's constants do not list it) */
 const O_PATH = 0o10000000;
@@ -20,9 +20,9 @@ export class PinnedBindError extends Error {
   override readonly name = "PinnedBindError";
 }
 
-function run(cmd: string, args: string[]): Promise<{ code: number; stderr: string }> {
+function run(cmd: ToolName, args: string[]): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(cmd, args, (err, _out, stderr) => resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stderr: String(stderr) }));
+    execFile(toolPath(cmd), args, (err, _out, stderr) => resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stderr: String(stderr) }));
   });
 }
 

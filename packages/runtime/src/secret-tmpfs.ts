@@ -8,6 +8,7 @@
 import { execFile, spawnSync } from "node:child_process";
 import { chmod, chown, mkdir, rmdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { findTool, toolPath, type ToolName } from "@tsbuild/oci";
 
 export interface SecretFile {
   data: Buffer;
@@ -42,14 +43,14 @@ function hookExit(): void {
   if (exitHooked) return;
   exitHooked = true;
   process.once("exit", () => {
-    for (const dir of mounted) spawnSync("umount", ["-l", dir], { stdio: "ignore" });
+    for (const dir of mounted) spawnSync(findTool("umount") ?? "umount", ["-l", dir], { stdio: "ignore" });
     mounted.clear();
   });
 }
 
-function run(cmd: string, args: string[]): Promise<{ code: number; stderr: string }> {
+function run(cmd: ToolName, args: string[]): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(cmd, args, (err, _out, stderr) => resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stderr: String(stderr) }));
+    execFile(toolPath(cmd), args, (err, _out, stderr) => resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stderr: String(stderr) }));
   });
 }
 

@@ -43,6 +43,7 @@ function kind(st: BigIntStats): string {
 
 export class CopySnapshotter implements Snapshotter {
   readonly kind = "copy" as const;
+  readonly tools = ["cp"] as const;
   private readonly layout: Layout;
   private readonly active = new Map<string, { dir: string; parent?: string; readonly: boolean; inodes: Map<string, string> }>();
 

@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { toolPath, type ToolName } from "@tsbuild/oci";
 
 export interface ExecResult {
   code: number;
@@ -7,9 +8,9 @@ export interface ExecResult {
 }
 
 /** Runs a system tool (mount, umount, cp, getfattr) and returns its output. */
-export function exec(cmd: string, args: string[], opts: { cwd?: string } = {}): Promise<ExecResult> {
+export function exec(cmd: ToolName, args: string[], opts: { cwd?: string } = {}): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
-    const c = spawn(cmd, args, { cwd: opts.cwd, stdio: ["ignore", "pipe", "pipe"] });
+    const c = spawn(toolPath(cmd), args, { cwd: opts.cwd, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     c.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -19,7 +20,7 @@ export function exec(cmd: string, args: string[], opts: { cwd?: string } = {}): 
   });
 }
 
-export async function execOk(cmd: string, args: string[], opts: { cwd?: string } = {}): Promise<string> {
+export async function execOk(cmd: ToolName, args: string[], opts: { cwd?: string } = {}): Promise<string> {
   const r = await exec(cmd, args, opts);
   if (r.code !== 0) throw new Error(`${cmd} ${args.join(" ")} failed (exit ${r.code}): ${r.stderr.trim()}`);
   return r.stdout;

@@ -5,6 +5,7 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { exec, execOk } from "./exec.js";
+import { findTool } from "@tsbuild/oci";
 
 const active = new Set<string>();
 let hooked = false;
@@ -14,7 +15,7 @@ function hookExit(): void {
   hooked = true;
   const cleanup = () => {
     // synchronous best effort at exit: lazy-unmount everything still mounted
-    for (const target of [...active].reverse()) spawnSync("umount", ["-l", target]);
+    for (const target of [...active].reverse()) spawnSync(findTool("umount") ?? "umount", ["-l", target]);
     active.clear();
   };
   process.once("exit", cleanup);

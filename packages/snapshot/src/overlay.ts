@@ -24,6 +24,7 @@ const MAX_OPTION = 3800; // page size 4096 minus the upper/work part and some ma
 
 export class OverlaySnapshotter implements Snapshotter, DeltaSnapshots, MergeSnapshots {
   readonly kind = "overlay" as const;
+  readonly tools = ["mount", "umount", "getfattr"] as const;
   /** its committed snapshots are layers of changes: a delta is one made by hand */
   readonly delta: DeltaSnapshots = this;
   /** a layer's directory is a lowerdir on any chain: a merge shares it */

@@ -1,6 +1,7 @@
 import type { LayerEntry } from "@tsbuild/oci";
 import type { DeltaSnapshots } from "./delta.js";
 import type { MergeSnapshots } from "./merge.js";
+import type { ToolName } from "@tsbuild/oci";
 
 /** A prepared (writable) or viewed (read-only) snapshot, mounted at `root`. */
 export interface ActiveSnapshot {
@@ -16,6 +17,8 @@ export interface ActiveSnapshot {
  */
 export interface Snapshotter {
   readonly kind: "overlay" | "copy";
+  /** the system tools its snapshots and diffs run (checked before a build starts any: requireTools) */
+  readonly tools: readonly ToolName[];
   /** a writable snapshot on top of `parent` (a committed name), or empty */
   prepare(key: string, parent?: string): Promise<ActiveSnapshot>;
   /** a read-only view of a committed snapshot */

@@ -8,7 +8,7 @@
  */
 import { createWriteStream } from "node:fs";
 import { chmod, mkdir, rm, utimes } from "node:fs/promises";
-import { applyLayer, compressImage, walkDirectory, writeDockerArchive, writeLayer, writeOciLayout, type Descriptor, type LayerCompression, type Store, type StoredLayer } from "@tsbuild/oci";
+import { applyLayer, compressImage, walkDirectory, writeDockerArchive, writeLayer, writeOciLayout, toolPath, type Descriptor, type LayerCompression, type Store, type StoredLayer } from "@tsbuild/oci";
 import type { ClientOptions } from "@tsbuild/registry";
 import { formatPlatform, parseSpecFields, SpecSyntaxError, type SpecField } from "@tsbuild/dockerfile";
 import { AnnotationError, isEmpty, normalizePlatform, parseAnnotationOption, resolveAnnotations, type Annotation } from "./annotations.js";
@@ -98,7 +98,7 @@ export function parseOutput(spec: string, tags: string[]): OutputSpec {
 async function mergeTree(from: string, to: string): Promise<void> {
   const { execFile } = await import("node:child_process");
   await new Promise<void>((resolve, reject) => {
-    execFile("cp", ["-a", "--reflink=auto", "--", `${from}/.`, `${to}/`], (e, _out, err) => {
+    execFile(toolPath("cp"), ["-a", "--reflink=auto", "--", `${from}/.`, `${to}/`], (e, _out, err) => {
       if (e) reject(new OutputError(`cannot write the root file system into ${to}: ${String(err).trim() || e.message}`));
       else resolve();
     });

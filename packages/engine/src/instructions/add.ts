@@ -5,7 +5,7 @@ import { pipeline } from "node:stream/promises";
 import { Readable } from "node:stream";
 import { spawn } from "node:child_process";
 import type { AddInstruction } from "@tsbuild/dockerfile";
-import { applyLayer } from "@tsbuild/oci";
+import { applyLayer, toolPath } from "@tsbuild/oci";
 import type { InstructionHandler } from "./types.js";
 import { copyFiles, CopyError } from "../copy/copier.js";
 import { BuildError, NotSupportedError } from "../errors.js";
@@ -38,7 +38,7 @@ async function unpack(archive: string, destDir: () => string): Promise<boolean> 
   if (!kind) return false;
   let stream: Readable = createReadStream(archive);
   if (kind === "bzip2" || kind === "xz") {
-    const child = spawn(kind === "bzip2" ? "bzip2" : "xz", ["-dc"], { stdio: ["pipe", "pipe", "inherit"] });
+    const child = spawn(toolPath(kind === "bzip2" ? "bzip2" : "xz"), ["-dc"], { stdio: ["pipe", "pipe", "inherit"] });
     stream.pipe(child.stdin);
     stream = child.stdout;
   }

@@ -8,7 +8,7 @@ import { spawnSync } from "node:child_process";
 import { copyFileSync, lchownSync, linkSync, lstatSync, mkdirSync, readdirSync, symlinkSync, readlinkSync, type Stats } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join, posix } from "node:path";
-import { resolveInRoot } from "@tsbuild/oci";
+import { resolveInRoot, toolPath } from "@tsbuild/oci";
 import type { BindMountSpec } from "@tsbuild/dockerfile";
 import type { RunMount } from "@tsbuild/runtime";
 import type { StageState } from "../solver/state.js";
@@ -45,7 +45,7 @@ function link(from: string, to: string): void {
 function specialNode(st: Stats, dest: string): void {
   const mode = (st.mode & 0o7777).toString(8);
   const args = st.isFIFO() ? ["mkfifo", "-m", mode, dest] : ["mknod", "-m", mode, dest, st.isBlockDevice() ? "b" : "c", String(major(st.rdev)), String(minor(st.rdev))];
-  const r = spawnSync(args[0] as string, args.slice(1), { stdio: ["ignore", "ignore", "pipe"] });
+  const r = spawnSync(toolPath(st.isFIFO() ? "mkfifo" : "mknod"), args.slice(1), { stdio: ["ignore", "ignore", "pipe"] });
   if (r.status !== 0) throw new Error(`${args[0]} ${dest}: ${r.stderr?.toString().trim() || `exit ${r.status}`}`);
   lchownSync(dest, st.uid, st.gid);
 }

@@ -6,6 +6,7 @@
  * kept and free of prebuilt-binary downloads. Decompression sniffs the magic bytes.
  */
 import { spawn } from "node:child_process";
+import { toolPath, type ToolName } from "../system-tools.js";
 import { PassThrough, Readable, Transform, type TransformCallback } from "node:stream";
 import { createGunzip, createGzip, constants } from "node:zlib";
 import type { LayerCompression } from "../media-types.js";
@@ -20,8 +21,8 @@ export function sniffCompression(head: Buffer): Sniffed {
 }
 
 /** A child-process filter (stdin → stdout) as a Transform-like duplex pair. */
-function processFilter(cmd: string, args: string[]): { input: PassThrough; output: Readable } {
-  const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"] });
+function processFilter(cmd: ToolName, args: string[]): { input: PassThrough; output: Readable } {
+  const child = spawn(toolPath(cmd), args, { stdio: ["pipe", "pipe", "pipe"] });
   const input = new PassThrough();
   let stderr = "";
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));

@@ -4,10 +4,11 @@
  * setXattrAt, through the entry's directory.)
  */
 import { spawn } from "node:child_process";
+import { toolPath, type ToolName } from "../system-tools.js";
 
-function run(cmd: string, args: string[], cwd?: string): Promise<{ code: number; stdout: Buffer; stderr: string }> {
+function run(cmd: ToolName, args: string[], cwd?: string): Promise<{ code: number; stdout: Buffer; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(toolPath(cmd), args, { cwd, stdio: ["ignore", "pipe", "pipe"] });
     const out: Buffer[] = [];
     let err = "";
     child.stdout.on("data", (d: Buffer) => out.push(d));

@@ -16,6 +16,7 @@
  * trees (the build context, a stage's root being copied from) may still use paths.
  */
 import { spawn } from "node:child_process";
+import { toolPath, type ToolName } from "../system-tools.js";
 import {
   chmodSync, chownSync, closeSync, constants, fchmodSync, fchownSync, fstatSync, futimesSync, lchownSync, linkSync,
   lstatSync, lutimesSync, mkdirSync, openSync, readdirSync, readlinkSync, rmSync, symlinkSync, utimesSync, type Stats,
@@ -367,10 +368,10 @@ export function linkAt(fromDir: RootDir, fromName: string, dir: RootDir, name: s
   linkSync(fdPath(fromDir.fd, fromName), fdPath(dir.fd, name));
 }
 
-function runWithDir(cmd: string, args: string[], dir: RootDir): Promise<void> {
+function runWithDir(cmd: ToolName, args: string[], dir: RootDir): Promise<void> {
   return new Promise((resolve, reject) => {
     // the child gets the directory as its fd 3 and names the entry through it
-    const c = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe", dir.fd] });
+    const c = spawn(toolPath(cmd), args, { stdio: ["ignore", "ignore", "pipe", dir.fd] });
     let err = "";
     c.stderr?.on("data", (d: Buffer) => (err += d.toString()));
     c.on("error", (e) => reject(new Error(`${cmd} could not run: ${e.message}`)));

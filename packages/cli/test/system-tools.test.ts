@@ -1,0 +1,57 @@
+/**
+ * A missing system tool fails the build before anything starts, naming the tool, what needs it and
+ * its Debian package (issue 21's first minutes: `getfattr could not run: spawn getfattr ENOENT`).
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+import { findTool, forgetTools, MissingToolError, systemTools, toolPath } from "@tsbuild/oci";
+
+const bin = fileURLToPath(new URL("../bin/tsbuild.js", import.meta.url));
+const work = mkdtempSync(join(tmpdir(), "tsbuild-tools-"));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+/** A PATH directory with every tool tsbuild runs but `without`. */
+function pathWithout(without: string): string {
+  const dir = join(work, `bin-${without}`);
+  mkdirSync(dir);
+  for (const t of systemTools()) if (t.name !== without && t.path) symlinkSync(t.path, join(dir, t.name));
+  return dir;
+}
+
+describe("system tools", () => {
+  it("are looked up once in PATH (and the sbin directories); a missing one names its package", () => {
+    expect(toolPath("cp")).toMatch(/\/cp$/);
+    const saved = process.env.PATH;
+    try {
+      process.env.PATH = join(work, "nothing");
+      forgetTools();
+      expect(findTool("cp")).toBeUndefined();
+      expect(() => toolPath("getfattr")).toThrow(MissingToolError);
+      expect(() => toolPath("getfattr")).toThrow("getfattr is not installed: tsbuild needs it for overlay snapshots (whiteouts, opaque directories, xattrs in layers); install it with `apt-get install attr`");
+      expect(() => toolPath("zstd")).toThrow("apt-get install zstd");
+    } finally {
+      process.env.PATH = saved;
+      forgetTools();
+    }
+  });
+
+  it("a build without getfattr fails before it makes anything, saying what to install", () => {
+    const root = join(work, "store");
+    const ctx = join(work, "ctx");
+    mkdirSync(ctx);
+    writeFileSync(join(ctx, "Dockerfile"), "FROM scratch\nWORKDIR /app\n");
+    const r = spawnSync(process.execPath, [bin, "build", "--root", root, "--snapshotter", "overlay", ctx], { env: { PATH: pathWithout("getfattr") }, encoding: "utf8" });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain("getfattr is not installed");
+    expect(r.stderr).toContain("apt-get install attr");
+    expect(r.stderr).not.toContain("ENOENT");
+    // no snapshot, no scratch
+    const snaps = join(root, "snapshots", "overlay");
+    expect(existsSync(snaps) ? readdirSync(snaps).filter((n) => n !== "tmp") : []).toEqual([]);
+    expect(existsSync(join(root, "tmp")) ? readdirSync(join(root, "tmp")) : []).toEqual([]);
+  });
+});
