@@ -3,7 +3,7 @@
  * its Debian package (issue 21's first minutes: `getfattr could not run: spawn getfattr ENOENT`).
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -17,6 +17,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 /** A PATH directory with every tool tsbuild runs but `without`. */
 function pathWithout(without: string): string {
   const dir = join(work, `bin-${without}`);
+  if (existsSync(dir)) return dir;
   mkdirSync(dir);
   for (const t of systemTools()) if (t.name !== without && t.path) symlinkSync(t.path, join(dir, t.name));
   return dir;
@@ -53,5 +54,23 @@ describe("system tools", () => {
     const snaps = join(root, "snapshots", "overlay");
     expect(existsSync(snaps) ? readdirSync(snaps).filter((n) => n !== "tmp") : []).toEqual([]);
     expect(existsSync(join(root, "tmp")) ? readdirSync(join(root, "tmp")) : []).toEqual([]);
+  });
+
+  it("tsbuild info says what it found, as text and JSON, and fails where a build could not run", () => {
+    const root = join(work, "info-store");
+    const ok = spawnSync(process.execPath, [bin, "info", "--root", root, "--format", "json"], { encoding: "utf8" });
+    expect(ok.status).toBe(0);
+    const info = JSON.parse(ok.stdout) as { version: string; store: { root: string }; snapshotter: { kind: string; why: string }; runtime: { version?: string }; tools: { name: string; path?: string; pkg: string }[]; problems: string[] };
+    expect(info.version).toBe((JSON.parse(readFileSync(fileURLToPath(new URL("../package.json", import.meta.url)), "utf8")) as { version: string }).version);
+    expect(info.store.root).toBe(root);
+    expect(info.snapshotter.kind).toBe("overlay");
+    expect(info.runtime.version).toMatch(/^runc version/);
+    expect(info.tools.find((t) => t.name === "getfattr")?.pkg).toBe("attr");
+    expect(info.problems).toEqual([]);
+    const missing = spawnSync(process.execPath, [bin, "info", "--root", root], { env: { PATH: pathWithout("getfattr") }, encoding: "utf8" });
+    expect(missing.status).toBe(1);
+    expect(missing.stdout).toMatch(/getfattr\s+missing \(apt-get install attr\)/);
+    expect(missing.stdout).toContain("problems (a build cannot run here until they are fixed):");
+    expect(missing.stdout).toContain("getfattr is missing (needed for overlay snapshots");
   });
 });

@@ -37,6 +37,20 @@ async function readConfig(path: string): Promise<DockerConfig> {
   }
 }
 
+/** What docker's config file sets up for registries: the hosts it has logins for, and its credential helpers (no secret). */
+export interface RegistryConfigSummary {
+  path: string;
+  logins: string[];
+  credsStore?: string;
+  credHelpers: Record<string, string>;
+}
+
+export async function registryConfigSummary(env: NodeJS.ProcessEnv = process.env): Promise<RegistryConfigSummary> {
+  const path = dockerConfigPath(env);
+  const c = await readConfig(path);
+  return { path, logins: Object.keys(c.auths ?? {}), ...(c.credsStore ? { credsStore: c.credsStore } : {}), credHelpers: { ...(c.credHelpers ?? {}) } };
+}
+
 /** The keys docker uses for a registry in `auths`. */
 function authKeys(domain: string): string[] {
   if (domain === "docker.io" || domain === "registry-1.docker.io" || domain === "index.docker.io") {

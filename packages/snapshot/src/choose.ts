@@ -8,28 +8,36 @@ import { CopySnapshotter } from "./copy.js";
 import { mountOverlay, unmount } from "./mounts.js";
 
 /** probe results by file system (device id): overlay works on one and not on another (e.g. over overlayfs) */
-const probed = new Map<number, boolean>();
+const probed = new Map<number, OverlayProbe>();
 
-/** Whether overlayfs mounts work with upper and lower dirs on the file system of `scratch` (probed once per file system). */
-export async function overlaySupported(scratch: string): Promise<boolean> {
+/** Whether overlayfs mounted, and when not, what the mount said. */
+export type OverlayProbe = { ok: true } | { ok: false; reason: string };
+
+/** Mounts a two-layer overlay on the file system of `scratch` (probed once per file system). */
+export async function probeOverlay(scratch: string): Promise<OverlayProbe> {
   await mkdir(scratch, { recursive: true });
   const dev = (await stat(scratch)).dev;
   const known = probed.get(dev);
   if (known !== undefined) return known;
   const d = await mkdtemp(join(scratch, `overlay-probe-${ownerStamp()}-`));
-  let ok = false;
+  let result: OverlayProbe;
   try {
     for (const s of ["l1", "l2", "u", "w", "m"]) await mkdir(join(d, s));
     await mountOverlay(join(d, "m"), ["l1", "l2"], "u", "w", d);
     await unmount(join(d, "m"));
-    ok = true;
-  } catch {
-    ok = false;
+    result = { ok: true };
+  } catch (e) {
+    result = { ok: false, reason: (e as Error).message };
   } finally {
     await rm(d, { recursive: true, force: true });
   }
-  probed.set(dev, ok);
-  return ok;
+  probed.set(dev, result);
+  return result;
+}
+
+/** Whether overlayfs mounts work with upper and lower dirs on the file system of `scratch`. */
+export async function overlaySupported(scratch: string): Promise<boolean> {
+  return (await probeOverlay(scratch)).ok;
 }
 
 /**

@@ -3,7 +3,7 @@ export type { DeltaSnapshots } from "./delta.js";
 export type { MergeSnapshots } from "./merge.js";
 export { OverlaySnapshotter } from "./overlay.js";
 export { CopySnapshotter } from "./copy.js";
-export { chooseSnapshotter, overlaySupported } from "./choose.js";
+export { chooseSnapshotter, overlaySupported, probeOverlay, type OverlayProbe } from "./choose.js";
 export { activeMounts, mountPointsUnder, unmountAll, unmountLazy, unmountUnder } from "./mounts.js";
 export { overlayDiff } from "./overlay-diff.js";
 export { unpackLayer, type LayerSource } from "./unpack.js";

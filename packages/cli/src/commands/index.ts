@@ -22,4 +22,5 @@ export const commands: Record<string, () => Promise<Command>> = {
   pull: async () => (await import("./pull.js")).pullCommand,
   push: async () => (await import("./push.js")).pushCommand,
   login: async () => (await import("./login.js")).loginCommand,
+  info: async () => (await import("./info.js")).infoCommand,
 };

@@ -1,0 +1,45 @@
+import { hostInfo, type HostInfo } from "@tsbuild/engine";
+import type { Command } from "../command.js";
+import { EXIT_FAILED, EXIT_OK } from "../command.js";
+import { parseArgs, str, UsageError } from "../args.js";
+import { ROOT_OPTION, storeRoot } from "../store-options.js";
+import { humanSize } from "../format.js";
+import { VERSION } from "../version.js";
+
+function text(info: HostInfo & { version: string }): string {
+  const yes = (b: boolean) => (b ? "yes" : "no");
+  const lines = [
+    `tsbuild:      ${info.version} (Node.js ${info.node})`,
+    `store:        ${info.store.root} (${info.store.exists ? humanSize(info.store.size) : "not made yet"})`,
+    `snapshotter:  ${info.snapshotter.kind}: ${info.snapshotter.why}`,
+    `runtime:      ${info.runtime.path ? `${info.runtime.path} (${info.runtime.version ?? "version unknown"})` : "runc not found"}`,
+    `cgroups:      ${info.cgroup}`,
+    `user:         ${info.user.mode} (uid ${info.user.uid})`,
+    `kernel:       ${info.kernel.release}; overlayfs ${yes(info.kernel.overlayfs)}, user namespaces ${yes(info.kernel.userNamespaces)}`,
+    "system tools:",
+    ...info.tools.map((t) => `  ${t.name.padEnd(9)} ${t.path ? t.path.padEnd(22) : `missing (apt-get install ${t.pkg})`.padEnd(22)} ${t.needs}`),
+    `registries:   ${info.registries.path || "no docker config"}`,
+    `  logins:     ${info.registries.logins.length ? info.registries.logins.join(", ") : "none"}`,
+    `  helpers:    ${[...(info.registries.credsStore ? [`credsStore ${info.registries.credsStore}`] : []), ...Object.entries(info.registries.credHelpers).map(([h, n]) => `${h}: ${n}`)].join(", ") || "none"}`,
+  ];
+  if (info.problems.length) lines.push("problems (a build cannot run here until they are fixed):", ...info.problems.map((p) => `  - ${p}`));
+  else lines.push("ready: builds can run here");
+  return lines.join("\n") + "\n";
+}
+
+export const infoCommand: Command = {
+  name: "info",
+  summary: "show what tsbuild found on this host (store, snapshotter, runtime, tools); fails when a build could not run here",
+  usage: "tsbuild info [--root DIR] [--snapshotter auto|overlay|copy] [--format text|json]",
+  async run(argv, io) {
+    const args = parseArgs(argv, [ROOT_OPTION, { name: "snapshotter", value: true }, { name: "format", value: true }]);
+    if (args.positionals.length) throw new UsageError(`unexpected argument ${args.positionals[0]}`);
+    const format = str(args, "format") ?? "text";
+    if (format !== "text" && format !== "json") throw new UsageError(`--format ${format}: use text or json`);
+    const snap = str(args, "snapshotter") ?? "auto";
+    if (snap !== "auto" && snap !== "overlay" && snap !== "copy") throw new UsageError(`--snapshotter ${snap}: use auto, overlay or copy`);
+    const info = { version: VERSION, ...(await hostInfo(storeRoot(args, io), snap, io.env)) };
+    io.stdout.write(format === "json" ? JSON.stringify(info, null, 2) + "\n" : text(info));
+    return info.problems.length ? EXIT_FAILED : EXIT_OK;
+  },
+};

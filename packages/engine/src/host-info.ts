@@ -1,0 +1,79 @@
+/**
+ * What this host gives a build (`tsbuild info`): the store, the snapshotter that would be chosen and
+ * why, the runtime, cgroups, the user, the kernel features tsbuild uses, every system tool, and the
+ * registry logins and credential helpers configured. `problems` lists what would stop a build here.
+ */
+import { execFile } from "node:child_process";
+import { readFile, stat } from "node:fs/promises";
+import { release } from "node:os";
+import { join } from "node:path";
+import { dirSize, findTool, systemTools, type ToolStatus } from "@tsbuild/oci";
+import { probeOverlay } from "@tsbuild/snapshot";
+import { registryConfigSummary, type RegistryConfigSummary } from "@tsbuild/registry";
+
+export interface HostInfo {
+  node: string;
+  store: { root: string; exists: boolean; size: number };
+  snapshotter: { kind: "overlay" | "copy"; why: string };
+  runtime: { name: "runc"; path?: string; version?: string };
+  cgroup: "v1" | "v2";
+  user: { uid: number; mode: "root" | "rootless" };
+  kernel: { release: string; overlayfs: boolean; userNamespaces: boolean };
+  tools: ToolStatus[];
+  registries: RegistryConfigSummary;
+  /** what would stop a build on this host, each with what to do */
+  problems: string[];
+}
+
+const exists = (p: string) => stat(p).then(() => true, () => false);
+
+function firstLine(cmd: string, args: string[]): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { timeout: 5000 }, (err, out) => resolve(err ? undefined : String(out).split("\n")[0]?.trim()));
+  });
+}
+
+async function userNamespaces(): Promise<boolean> {
+  const max = Number((await readFile("/proc/sys/user/max_user_namespaces", "utf8").catch(() => "0")).trim());
+  const clone = (await readFile("/proc/sys/kernel/unprivileged_userns_clone", "utf8").catch(() => "1")).trim();
+  return max > 0 && clone !== "0";
+}
+
+/**
+ * @param root the store (made if missing: the overlay probe runs on its file system, as a build's does)
+ * @param snapshotter what the build would be asked for (--snapshotter)
+ */
+export async function hostInfo(root: string, snapshotter: "auto" | "overlay" | "copy" = "auto", env: NodeJS.ProcessEnv = process.env): Promise<HostInfo> {
+  const problems: string[] = [];
+  const uid = process.getuid?.() ?? -1;
+  if (uid !== 0) problems.push("tsbuild runs as root (overlayfs and runc need it); rootless builds are not supported yet: run it as root");
+  const filesystems = await readFile("/proc/filesystems", "utf8").catch(() => "");
+  const overlayfs = /\toverlay$/m.test(filesystems);
+  let snap: HostInfo["snapshotter"];
+  if (snapshotter === "copy") snap = { kind: "copy", why: "asked for (--snapshotter copy)" };
+  else {
+    const probe = await probeOverlay(join(root, "snapshots", "tmp")).catch((e: Error) => ({ ok: false as const, reason: e.message }));
+    if (probe.ok) snap = { kind: "overlay", why: "kernel overlayfs mounts on the store's file system" };
+    else if (snapshotter === "overlay") {
+      snap = { kind: "overlay", why: `asked for (--snapshotter overlay), but overlayfs does not mount here: ${probe.reason}` };
+      problems.push(`overlayfs does not mount on the store's file system (${probe.reason}): use --snapshotter copy, or a store on another file system (--root)`);
+    } else snap = { kind: "copy", why: `overlayfs does not mount on the store's file system: ${probe.reason}` };
+  }
+  const tools = systemTools();
+  const core = new Set<string>(["runc", ...(snap.kind === "overlay" ? ["mount", "umount", "getfattr"] : ["cp"])]);
+  for (const t of tools) if (!t.path && core.has(t.name)) problems.push(`${t.name} is missing (needed for ${t.needs}): apt-get install ${t.pkg}`);
+  const runc = findTool("runc");
+  const storeExists = await exists(root);
+  return {
+    node: process.version,
+    store: { root, exists: storeExists, size: storeExists ? await dirSize(root).catch(() => 0) : 0 },
+    snapshotter: snap,
+    runtime: { name: "runc", ...(runc ? { path: runc } : {}), ...(runc ? { version: await firstLine(runc, ["--version"]) } : {}) },
+    cgroup: (await exists("/sys/fs/cgroup/cgroup.controllers")) ? "v2" : "v1",
+    user: { uid, mode: uid === 0 ? "root" : "rootless" },
+    kernel: { release: release(), overlayfs, userNamespaces: await userNamespaces() },
+    tools,
+    registries: await registryConfigSummary(env).catch(() => ({ path: "", logins: [], credHelpers: {} })),
+    problems,
+  };
+}
