@@ -9,6 +9,17 @@ export interface OptionSpec {
   value?: boolean;
   /** may be given more than once; values collected in order */
   repeat?: boolean;
+  /** one line for --help: what the option does */
+  help: string;
+  /** the value's name in --help (`--file FILE`); default VALUE */
+  arg?: string;
+  /** the default --help shows, where there is one */
+  default?: string;
+}
+
+/** `--help` or `-h` was given: the caller prints the command's help (help.ts) instead of running it. */
+export class HelpRequested extends Error {
+  override readonly name = "HelpRequested";
 }
 
 export interface ParsedArgs {
@@ -48,6 +59,7 @@ export function parseArgs(argv: readonly string[], specs: readonly OptionSpec[])
       positionals.push(...argv.slice(i + 1));
       break;
     }
+    if ((arg === "--help" && !byLong.has("help")) || (arg === "-h" && !byShort.has("h"))) throw new HelpRequested(arg);
     if (arg.startsWith("--")) {
       const eq = arg.indexOf("=");
       const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);

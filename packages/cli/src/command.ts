@@ -1,4 +1,5 @@
 import type { Writable } from "node:stream";
+import type { OptionSpec } from "./args.js";
 
 /** Where a command writes; tests pass their own streams. */
 export interface CommandIO {
@@ -14,6 +15,8 @@ export interface Command {
   name: string;
   summary: string;
   usage: string;
+  /** every option it takes: what it parses with, and what --help lists (help.ts) */
+  options: readonly OptionSpec[];
   run(argv: readonly string[], io: CommandIO): Promise<number>;
 }
 

@@ -4,7 +4,7 @@ import type { CommandIO } from "./command.js";
 import type { OptionSpec, ParsedArgs } from "./args.js";
 import { str } from "./args.js";
 
-export const ROOT_OPTION: OptionSpec = { name: "root", value: true };
+export const ROOT_OPTION: OptionSpec = { name: "root", value: true, arg: "DIR", help: "the store", default: "$TSBUILD_ROOT, else /var/lib/tsbuild as root" };
 
 /** The store chosen by --root, else TSBUILD_ROOT, else the default location; relative to the working directory. */
 export function storeRoot(args: ParsedArgs, io: CommandIO): string {

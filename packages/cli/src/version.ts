@@ -1,2 +1,9 @@
+import { defaultStoreRoot } from "@tsbuild/oci";
+
 /** tsbuild's version (packages/cli/package.json's; a test keeps the two equal). */
 export const VERSION = "0.1.0";
+
+/** What `tsbuild --version` prints: tsbuild's version, Node's, and the store a command would use. */
+export async function versionText(env: NodeJS.ProcessEnv): Promise<string> {
+  return `tsbuild ${VERSION}\nNode.js ${process.version}\nstore ${defaultStoreRoot(env)}\n`;
+}

@@ -23,3 +23,41 @@ describe("tsbuild command dispatch", () => {
     expect(await main(["frobnicate", "x"], t.io)).toBe(2);
   });
 });
+
+describe("help and version, as docker's", () => {
+  it("every command answers --help, -h and `tsbuild help COMMAND` with every option it parses, from the same definitions", async () => {
+    const { commands } = await import("../src/commands/index.js");
+    for (const [name, load] of Object.entries(commands)) {
+      const c = await load();
+      for (const argv of [[name, "--help"], [name, "-h"], ["help", name]]) {
+        const t = io();
+        expect(await main(argv, t.io), `${argv.join(" ")}`).toBe(0);
+        expect(t.out()).toContain(`Usage:  ${c.usage}`);
+        for (const o of c.options) {
+          expect(o.help.length, `${name} --${o.name} has no help`).toBeGreaterThan(0);
+          expect(t.out()).toMatch(new RegExp(`${o.short ? `-${o.short}, ` : "    "}--${o.name}\\b.*${o.help.slice(0, 20).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`, "s"));
+        }
+      }
+    }
+    const t = io();
+    await main(["build", "--help"], t.io);
+    expect(t.out()).toMatch(/--progress auto\|tty\|plain\|json\|quiet\s+how progress is shown \(default auto\)/);
+  });
+
+  it("--version and version print tsbuild's version, Node's and the store", async () => {
+    for (const argv of [["--version"], ["version"]]) {
+      const t = io();
+      expect(await main(argv, t.io)).toBe(0);
+      expect(t.out()).toMatch(new RegExp(`^tsbuild \\d+\\.\\d+\\.\\d+\\nNode\\.js ${process.version.replace(/\./g, "\\.")}\\nstore /`));
+    }
+  });
+
+  it("a mistyped command says so, with what was meant, instead of reading it as a context", async () => {
+    const t = io();
+    expect(await main(["biuld", "."], t.io)).toBe(2);
+    expect(t.err()).toBe("tsbuild: 'biuld' is not a tsbuild command, nor a directory to build (did you mean 'tsbuild build'?); run 'tsbuild --help' for the commands\n");
+    const h = io();
+    expect(await main(["help", "nosuch"], h.io)).toBe(2);
+    expect(h.err()).toContain("no command 'nosuch'");
+  });
+});

@@ -9,7 +9,7 @@ import { release } from "node:os";
 import { join } from "node:path";
 import { dirSize, findTool, systemTools, type ToolStatus } from "@tsbuild/oci";
 import { probeOverlay } from "@tsbuild/snapshot";
-import { registryConfigSummary, type RegistryConfigSummary } from "@tsbuild/registry";
+import type { RegistryConfigSummary } from "@tsbuild/registry";
 
 export interface HostInfo {
   node: string;
@@ -73,7 +73,8 @@ export async function hostInfo(root: string, snapshotter: "auto" | "overlay" | "
     user: { uid, mode: uid === 0 ? "root" : "rootless" },
     kernel: { release: release(), overlayfs, userNamespaces: await userNamespaces() },
     tools,
-    registries: await registryConfigSummary(env).catch(() => ({ path: "", logins: [], credHelpers: {} })),
+    // the registry client is loaded when used (a build that needs no registry never pays for undici)
+    registries: await import("@tsbuild/registry").then((r) => r.registryConfigSummary(env)).catch(() => ({ path: "", logins: [], credHelpers: {} })),
     problems,
   };
 }

@@ -7,13 +7,14 @@ import type { Readable } from "node:stream";
 import { abortOnSignals } from "@tsbuild/runtime";
 import type { Command } from "../command.js";
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from "../command.js";
-import { flag, list, parseArgs, str, UsageError } from "../args.js";
+import { flag, list, parseArgs, str, UsageError, type OptionSpec } from "../args.js";
 import { parseBuildArgs } from "../build-args.js";
 import { parseSecretSpec } from "../secret-spec.js";
 import { readTextInput } from "../read-input.js";
 import { progressPrinter, type ProgressMode } from "../progress.js";
 import { COMPRESSION_OPTION, parseCompression } from "../compression-option.js";
-import { storeRoot } from "../store-options.js";
+import { ROOT_OPTION, storeRoot } from "../store-options.js";
+import { INSECURE_OPTION } from "../registry-options.js";
 
 /** --explain: every step that missed, with why, after the build (the live view has scrolled by). */
 function explainSummary(steps: StepRecord[]): string {
@@ -46,39 +47,42 @@ function usage<T>(f: () => T): T {
   }
 }
 
+const OPTIONS: readonly OptionSpec[] = [
+  { name: "tag", short: "t", value: true, repeat: true, arg: "NAME[:TAG]", help: "name the result" },
+  { name: "file", short: "f", value: true, arg: "FILE", help: "the Dockerfile (- reads standard input)", default: "CONTEXT/Dockerfile" },
+  { name: "build-arg", value: true, repeat: true, arg: "K=V", help: "a build arg (K alone takes it from the environment)" },
+  { name: "target", value: true, arg: "STAGE", help: "build up to this stage" },
+  { name: "platform", value: true, arg: "OS/ARCH[/VARIANT]", help: "the platform to build for", default: "this host's" },
+  { name: "label", value: true, repeat: true, arg: "K=V", help: "a label on the image" },
+  { name: "annotation", value: true, repeat: true, arg: "[TYPE:]KEY=VALUE", help: "an OCI annotation on the image, as buildx" },
+  { name: "network", value: true, arg: "default|host|none", help: "the network of RUN steps", default: "default (the host's)" },
+  { name: "secret", value: true, repeat: true, arg: "id=ID[,src=FILE|,env=VAR]", help: "a secret for RUN --mount=type=secret" },
+  { name: "allow", value: true, repeat: true, arg: "ENTITLEMENT", help: "grant network.host or security.insecure" },
+  { name: "no-cache", help: "do not reuse cached steps" },
+  { name: "no-cache-filter", value: true, repeat: true, arg: "STAGE", help: "do not reuse cached steps of this stage" },
+  { name: "pull", help: "ask the registry for every base image's current digest" },
+  { name: "explain", help: "say, for every step that missed the cache, which input changed" },
+  COMPRESSION_OPTION,
+  { name: "output", short: "o", value: true, repeat: true, arg: "SPEC", help: "type=image|oci|docker|local|tar,…: where the result goes", default: "type=image (the store)" },
+  { name: "push", help: "push the result to its -t names" },
+  { name: "progress", value: true, arg: "auto|tty|plain|json|quiet", help: "how progress is shown", default: "auto" },
+  { name: "quiet", short: "q", help: "print only the image id" },
+  { name: "iidfile", value: true, arg: "FILE", help: "write the image id to FILE" },
+  { name: "metadata-file", value: true, arg: "FILE", help: "write the build's metadata (digests, names, steps) as JSON to FILE" },
+  ROOT_OPTION,
+  INSECURE_OPTION,
+  { name: "snapshotter", value: true, arg: "auto|overlay|copy", help: "how steps are snapshotted (copy where overlayfs is unavailable)", default: "auto" },
+  { name: "cache-from", value: true, repeat: true, arg: "SPEC", help: "import a build cache: type=local,src=DIR or type=registry,ref=REF" },
+  { name: "cache-to", value: true, repeat: true, arg: "SPEC", help: "export the build cache: type=local,dest=DIR, type=registry,ref=REF or type=inline" },
+];
+
 export const buildCommand: Command = {
   name: "build",
   summary: "build an image from a Dockerfile (the default command)",
   usage: USAGE,
+  options: OPTIONS,
   async run(argv, io) {
-    const args = parseArgs(argv, [
-      { name: "tag", short: "t", value: true, repeat: true },
-      { name: "file", short: "f", value: true },
-      { name: "build-arg", value: true, repeat: true },
-      { name: "target", value: true },
-      { name: "platform", value: true },
-      { name: "label", value: true, repeat: true },
-      { name: "annotation", value: true, repeat: true },
-      { name: "network", value: true },
-      { name: "secret", value: true, repeat: true },
-      { name: "allow", value: true, repeat: true },
-      { name: "no-cache" },
-      { name: "no-cache-filter", value: true, repeat: true },
-      { name: "pull" },
-      { name: "explain" },
-      COMPRESSION_OPTION,
-      { name: "output", short: "o", value: true, repeat: true },
-      { name: "push" },
-      { name: "progress", value: true },
-      { name: "quiet", short: "q" },
-      { name: "iidfile", value: true },
-      { name: "metadata-file", value: true },
-      { name: "root", value: true },
-      { name: "insecure-registry", value: true, repeat: true },
-      { name: "snapshotter", value: true },
-      { name: "cache-from", value: true, repeat: true },
-      { name: "cache-to", value: true, repeat: true },
-    ]);
+    const args = parseArgs(argv, OPTIONS);
     const contextArg = args.positionals[0];
     if (!contextArg || args.positionals.length > 1) throw new UsageError("give exactly one build context (a directory)");
     // "-": a tar stream (plain or compressed) on standard input, which the engine unpacks (context/tar-context.ts)

@@ -5,12 +5,15 @@ import { parseArgs } from "../args.js";
 import { openStore, ROOT_OPTION } from "../store-options.js";
 import { humanSize, table } from "../format.js";
 
+const OPTIONS = [ROOT_OPTION];
+
 export const duCommand: Command = {
   name: "du",
   summary: "show how much disk the store uses, and what prune --all would reclaim",
   usage: "tsbuild du [--root DIR]",
+  options: OPTIONS,
   async run(argv, io) {
-    const args = parseArgs(argv, [ROOT_OPTION]);
+    const args = parseArgs(argv, OPTIONS);
     const store = await openStore(args, io);
     const u = await diskUsage({ root: store.root });
     const pct = (part: number, whole: number) => (whole > 0 ? ` (${Math.round((part / whole) * 100)}%)` : "");

@@ -5,12 +5,15 @@ import { openStore, ROOT_OPTION } from "../store-options.js";
 import { findImage } from "../image-lookup.js";
 import { humanSize, table, timeAgo } from "../format.js";
 
+const OPTIONS = [ROOT_OPTION, { name: "no-trunc", help: "print whole created-by texts" }];
+
 export const historyCommand: Command = {
   name: "history",
   summary: "show an image's history, one row per entry (like docker history)",
   usage: "tsbuild history [--root DIR] [--no-trunc] IMAGE",
+  options: OPTIONS,
   async run(argv, io) {
-    const args = parseArgs(argv, [ROOT_OPTION, { name: "no-trunc" }]);
+    const args = parseArgs(argv, OPTIONS);
     const ref = args.positionals[0];
     if (!ref || args.positionals.length > 1) throw new UsageError("name one image");
     const store = await openStore(args, io);

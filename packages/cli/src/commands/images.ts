@@ -5,12 +5,15 @@ import { flag, parseArgs } from "../args.js";
 import { openStore, ROOT_OPTION } from "../store-options.js";
 import { humanSize, table, timeAgo } from "../format.js";
 
+const OPTIONS = [ROOT_OPTION, { name: "quiet", short: "q", help: "print only image ids" }];
+
 export const imagesCommand: Command = {
   name: "images",
   summary: "list images in the store",
   usage: "tsbuild images [--root DIR] [-q]",
+  options: OPTIONS,
   async run(argv, io) {
-    const args = parseArgs(argv, [ROOT_OPTION, { name: "quiet", short: "q" }]);
+    const args = parseArgs(argv, OPTIONS);
     const store = await openStore(args, io);
     const rows = [["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"]];
     for (const r of await store.images.list()) {

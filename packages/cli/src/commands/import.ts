@@ -9,12 +9,19 @@ import { EXIT_OK } from "../command.js";
 import { list, parseArgs, str, UsageError } from "../args.js";
 import { ROOT_OPTION, withStoreSession } from "../store-options.js";
 
+const OPTIONS = [
+  ROOT_OPTION,
+  { name: "change", short: "c", value: true, repeat: true, arg: "INSTRUCTION", help: "a Dockerfile metadata instruction applied to the config (CMD, ENV, LABEL, …)" },
+  { name: "message", short: "m", value: true, arg: "MESSAGE", help: "the history entry's comment" },
+];
+
 export const importCommand: Command = {
   name: "import",
   summary: "make a one-layer image from a root file system tarball (as docker import)",
   usage: "tsbuild import [--root DIR] FILE|- NAME [-c 'INSTRUCTION']... [-m MESSAGE]",
+  options: OPTIONS,
   async run(argv, io) {
-    const args = parseArgs(argv, [ROOT_OPTION, { name: "change", short: "c", value: true, repeat: true }, { name: "message", short: "m", value: true }]);
+    const args = parseArgs(argv, OPTIONS);
     const [file, name] = args.positionals;
     if (!file || !name) throw new UsageError("give the tarball (or - for stdin) and the image name");
     // -c: Dockerfile instructions applied through the build's own rules (engine: image/config-changes.ts)

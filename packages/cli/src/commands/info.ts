@@ -27,12 +27,19 @@ function text(info: HostInfo & { version: string }): string {
   return lines.join("\n") + "\n";
 }
 
+const OPTIONS = [
+  ROOT_OPTION,
+  { name: "snapshotter", value: true, arg: "auto|overlay|copy", help: "the snapshotter a build would be asked for", default: "auto" },
+  { name: "format", value: true, arg: "text|json", help: "how to print it", default: "text" },
+];
+
 export const infoCommand: Command = {
   name: "info",
   summary: "show what tsbuild found on this host (store, snapshotter, runtime, tools); fails when a build could not run here",
   usage: "tsbuild info [--root DIR] [--snapshotter auto|overlay|copy] [--format text|json]",
+  options: OPTIONS,
   async run(argv, io) {
-    const args = parseArgs(argv, [ROOT_OPTION, { name: "snapshotter", value: true }, { name: "format", value: true }]);
+    const args = parseArgs(argv, OPTIONS);
     if (args.positionals.length) throw new UsageError(`unexpected argument ${args.positionals[0]}`);
     const format = str(args, "format") ?? "text";
     if (format !== "text" && format !== "json") throw new UsageError(`--format ${format}: use text or json`);

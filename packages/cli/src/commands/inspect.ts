@@ -4,12 +4,15 @@ import { parseArgs, UsageError } from "../args.js";
 import { openStore, ROOT_OPTION } from "../store-options.js";
 import { findImage } from "../image-lookup.js";
 
+const OPTIONS = [ROOT_OPTION];
+
 export const inspectCommand: Command = {
   name: "inspect",
   summary: "print an image's manifest and config as JSON",
   usage: "tsbuild inspect [--root DIR] IMAGE...",
+  options: OPTIONS,
   async run(argv, io) {
-    const args = parseArgs(argv, [ROOT_OPTION]);
+    const args = parseArgs(argv, OPTIONS);
     if (args.positionals.length === 0) throw new UsageError("name at least one image");
     const store = await openStore(args, io);
     const out = [];

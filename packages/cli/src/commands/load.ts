@@ -5,12 +5,15 @@ import { EXIT_OK } from "../command.js";
 import { parseArgs, str, UsageError } from "../args.js";
 import { ROOT_OPTION, withStoreSession } from "../store-options.js";
 
+const OPTIONS = [ROOT_OPTION, { name: "input", short: "i", value: true, arg: "FILE", help: "the archive: an OCI layout (tar or directory) or a docker archive" }];
+
 export const loadCommand: Command = {
   name: "load",
   summary: "load images from an archive (OCI layout, tar or directory, or docker-archive)",
   usage: "tsbuild load [--root DIR] -i FILE",
+  options: OPTIONS,
   async run(argv, io) {
-    const args = parseArgs(argv, [ROOT_OPTION, { name: "input", short: "i", value: true }]);
+    const args = parseArgs(argv, OPTIONS);
     const input = str(args, "input");
     if (!input) throw new UsageError("give the archive with -i FILE");
     await withStoreSession(args, io, "load", async (store) => {

@@ -10,16 +10,19 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
+const OPTIONS = [
+  { name: "username", short: "u", value: true, arg: "USER", help: "the user name (asked on a terminal when left out)" },
+  { name: "password", short: "p", value: true, arg: "PASSWORD", help: "the password (visible to other processes: prefer --password-stdin)" },
+  { name: "password-stdin", help: "read the password from standard input" },
+];
+
 export const loginCommand: Command = {
   name: "login",
   summary: "store registry credentials in docker's config.json",
   usage: "tsbuild login HOST [-u USER] [-p PASSWORD | --password-stdin]  (on a terminal, asks for what is left out)",
+  options: OPTIONS,
   async run(argv, io) {
-    const args = parseArgs(argv, [
-      { name: "username", short: "u", value: true },
-      { name: "password", short: "p", value: true },
-      { name: "password-stdin" },
-    ]);
+    const args = parseArgs(argv, OPTIONS);
     const host = args.positionals[0];
     if (!host) throw new UsageError("give the registry host");
     const fromStdin = flag(args, "password-stdin");

@@ -8,23 +8,21 @@ import { readTextInput } from "../read-input.js";
 
 const USAGE = "tsbuild parse [-f FILE] [--format buildkit-dump|json] [--target S] [--build-arg K=V] [--platform OS/ARCH]";
 
+const OPTIONS = [
+  { name: "file", short: "f", value: true, arg: "FILE", help: "the Dockerfile (- reads standard input)", default: "./Dockerfile" },
+  { name: "format", value: true, arg: "buildkit-dump|json", help: "BuildKit's parser dump, or the lowered build graph as JSON", default: "buildkit-dump" },
+  { name: "target", value: true, arg: "STAGE", help: "the stage the graph is built up to" },
+  { name: "build-arg", value: true, repeat: true, arg: "K=V", help: "a build arg (K alone takes it from the environment)" },
+  { name: "platform", value: true, arg: "OS/ARCH[/VARIANT]", help: "the platform of the TARGET*/BUILD* args", default: "this host's" },
+];
+
 export const parseCommand: Command = {
   name: "parse",
   summary: "print the parsed Dockerfile (BuildKit's dump format, or the build graph as JSON)",
   usage: USAGE,
+  options: OPTIONS,
   async run(argv, io) {
-    const args = parseArgs(argv, [
-      { name: "file", short: "f", value: true },
-      { name: "format", value: true },
-      { name: "target", value: true },
-      { name: "build-arg", value: true, repeat: true },
-      { name: "platform", value: true },
-      { name: "help", short: "h" },
-    ]);
-    if (flag(args, "help")) {
-      io.stdout.write(`usage: ${USAGE}\n`);
-      return EXIT_OK;
-    }
+    const args = parseArgs(argv, OPTIONS);
     const format = str(args, "format") ?? "buildkit-dump";
     if (format !== "buildkit-dump" && format !== "json") throw new UsageError(`unknown --format ${format} (buildkit-dump or json)`);
     const fileArg = str(args, "file") ?? "Dockerfile";

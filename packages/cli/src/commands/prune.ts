@@ -6,12 +6,21 @@ import { openStore, ROOT_OPTION } from "../store-options.js";
 import { humanSize } from "../format.js";
 import { parseDuration, parseSize } from "../units.js";
 
+const OPTIONS = [
+  ROOT_OPTION,
+  { name: "all", short: "a", help: "remove the whole build cache, RUN cache mounts, listings, the context index and compressed layer copies (images stay)" },
+  { name: "keep-storage", value: true, arg: "SIZE", help: "remove the least recently used records until the build cache fits in SIZE (e.g. 5GB)" },
+  { name: "filter", value: true, repeat: true, arg: "until=DURATION", help: "only records last used longer ago than DURATION (90m, 24h)" },
+  { name: "force", short: "f", help: "accepted for docker's scripts (tsbuild never asks)" },
+];
+
 export const pruneCommand: Command = {
   name: "prune",
   summary: "remove build cache (images stay) and blobs nothing needs",
   usage: "tsbuild prune [--all] [--keep-storage SIZE] [--filter until=DURATION] [--root DIR]",
+  options: OPTIONS,
   async run(argv, io) {
-    const args = parseArgs(argv, [ROOT_OPTION, { name: "all", short: "a" }, { name: "keep-storage", value: true }, { name: "filter", value: true, repeat: true }, { name: "force", short: "f" }]);
+    const args = parseArgs(argv, OPTIONS);
     if (args.positionals.length) throw new UsageError(`unexpected argument ${args.positionals[0]}`);
     let untilMs: number | undefined;
     for (const f of list(args, "filter")) {

@@ -8,12 +8,15 @@ import { openStore, ROOT_OPTION } from "../store-options.js";
 import { clientOptions, INSECURE_OPTION } from "../registry-options.js";
 import { findImage } from "../image-lookup.js";
 
+const OPTIONS = [ROOT_OPTION, INSECURE_OPTION, COMPRESSION_OPTION];
+
 export const pushCommand: Command = {
   name: "push",
   summary: "push an image from the store to a registry",
   usage: "tsbuild push [--compression gzip|zstd|uncompressed] [--insecure-registry HOST] [--root DIR] IMAGE [DEST-REF]",
+  options: OPTIONS,
   async run(argv, io) {
-    const args = parseArgs(argv, [ROOT_OPTION, INSECURE_OPTION, COMPRESSION_OPTION]);
+    const args = parseArgs(argv, OPTIONS);
     const [ref, dest] = args.positionals;
     if (!ref || args.positionals.length > 2) throw new UsageError("name the image (and optionally where to push it)");
     const store = await openStore(args, io);

@@ -4,16 +4,23 @@ import { parseArgs, str, UsageError } from "../args.js";
 import { openStore, ROOT_OPTION } from "../store-options.js";
 import { findImage } from "../image-lookup.js";
 
+const OPTIONS = [
+  ROOT_OPTION,
+  { name: "rm", help: "accepted for docker's scripts: the container is always removed" },
+  { name: "network", value: true, arg: "default|host|none", help: "the container's network", default: "default (the host's)" },
+];
+
 export const runCommand: Command = {
   name: "run",
   summary: "run an image's entrypoint/cmd in a throwaway container",
   usage: "tsbuild run [--rm] [--network default|host|none] [--root DIR] IMAGE [CMD...]",
+  options: OPTIONS,
   async run(argv, io) {
     // options end at the image name: what follows is the command
     const first = argv.findIndex((a, i) => !a.startsWith("-") && !(i > 0 && ["--root", "--network"].includes(argv[i - 1] as string)));
     const own = first === -1 ? argv : argv.slice(0, first);
     const rest = first === -1 ? [] : argv.slice(first);
-    const args = parseArgs(own, [ROOT_OPTION, { name: "rm" }, { name: "network", value: true }]);
+    const args = parseArgs(own, OPTIONS);
     const [image, ...cmd] = rest;
     if (!image) throw new UsageError("name the image to run");
     const store = await openStore(args, io);

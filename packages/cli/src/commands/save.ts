@@ -7,12 +7,19 @@ import { parseArgs, str, UsageError } from "../args.js";
 import { openStore, ROOT_OPTION } from "../store-options.js";
 import { findImage } from "../image-lookup.js";
 
+const OPTIONS = [
+  ROOT_OPTION,
+  { name: "output", short: "o", value: true, arg: "FILE", help: "the archive to write" },
+  { name: "format", value: true, arg: "oci|docker", help: "docker's archive (docker load, podman load), or an OCI image layout tar", default: "docker" },
+];
+
 export const saveCommand: Command = {
   name: "save",
   summary: "write images to an archive (OCI layout tar, or docker-archive for docker load)",
   usage: "tsbuild save [--root DIR] IMAGE... -o FILE [--format oci|docker]",
+  options: OPTIONS,
   async run(argv, io) {
-    const args = parseArgs(argv, [ROOT_OPTION, { name: "output", short: "o", value: true }, { name: "format", value: true }]);
+    const args = parseArgs(argv, OPTIONS);
     const output = str(args, "output");
     if (!output) throw new UsageError("give the archive file with -o FILE");
     if (args.positionals.length === 0) throw new UsageError("name at least one image");

@@ -3,12 +3,15 @@ import { EXIT_FAILED, EXIT_OK } from "../command.js";
 import { flag, parseArgs, UsageError } from "../args.js";
 import { openStore, ROOT_OPTION } from "../store-options.js";
 
+const OPTIONS = [ROOT_OPTION, { name: "repair", help: "drop what the check found broken" }];
+
 export const storeCommand: Command = {
   name: "store",
   summary: "verify every blob's digest and every image's references (check [--repair])",
   usage: "tsbuild store check [--repair] [--root DIR]",
+  options: OPTIONS,
   async run(argv, io) {
-    const args = parseArgs(argv, [ROOT_OPTION, { name: "repair" }]);
+    const args = parseArgs(argv, OPTIONS);
     if (args.positionals[0] !== "check" || args.positionals.length !== 1) throw new UsageError("the only store command is: check");
     const store = await openStore(args, io);
     const r = await store.check(flag(args, "repair"));

@@ -4,12 +4,15 @@ import { parseArgs, UsageError } from "../args.js";
 import { openStore, ROOT_OPTION } from "../store-options.js";
 import { findImage } from "../image-lookup.js";
 
+const OPTIONS = [ROOT_OPTION];
+
 export const tagCommand: Command = {
   name: "tag",
   summary: "give an image another name",
   usage: "tsbuild tag [--root DIR] SOURCE TARGET",
+  options: OPTIONS,
   async run(argv, io) {
-    const args = parseArgs(argv, [ROOT_OPTION]);
+    const args = parseArgs(argv, OPTIONS);
     const [src, dst] = args.positionals;
     if (!src || !dst || args.positionals.length !== 2) throw new UsageError("name a source image and a target name");
     const store = await openStore(args, io);
