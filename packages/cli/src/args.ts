@@ -1,4 +1,5 @@
-/** A small, dependency-free option parser with docker-build-like conventions. */
+/** The option definitions of a command and their parser (Node's util.parseArgs), with docker-build-like conventions. */
+import { parseArgs as nodeParseArgs } from "node:util";
 
 export interface OptionSpec {
   /** long name without dashes, e.g. "tag" */
@@ -32,66 +33,55 @@ export class UsageError extends Error {
   override readonly name = "UsageError";
 }
 
+/**
+ * Node's `util.parseArgs` (strict: an unknown option or a missing value is an error) over our
+ * option definitions, with docker's conventions it already has: `-t a -t b` and `--tag=a` collected in
+ * order, `-fFILE`, `-f -` (a lone dash is a value), `--` ending the options. Its errors become
+ * UsageErrors worded for a user. `--help`/`-h` (when a command has no option of that name) stops
+ * the parse with HelpRequested, whatever else is on the line.
+ */
 export function parseArgs(argv: readonly string[], specs: readonly OptionSpec[]): ParsedArgs {
-  const byLong = new Map(specs.map((s) => [s.name, s]));
-  const byShort = new Map(specs.filter((s) => s.short).map((s) => [s.short as string, s]));
-  const options = new Map<string, string | string[] | true>();
-  const positionals: string[] = [];
-
-  const set = (spec: OptionSpec, value: string | undefined): void => {
-    if (!spec.value) {
-      if (value !== undefined) throw new UsageError(`option --${spec.name} takes no value`);
-      options.set(spec.name, true);
-      return;
-    }
-    if (value === undefined) throw new UsageError(`option --${spec.name} needs a value`);
-    if (spec.repeat) {
-      const prev = options.get(spec.name);
-      options.set(spec.name, [...(Array.isArray(prev) ? prev : []), value]);
-    } else {
-      options.set(spec.name, value);
-    }
-  };
-
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    if (arg === "--") {
-      positionals.push(...argv.slice(i + 1));
-      break;
-    }
-    if ((arg === "--help" && !byLong.has("help")) || (arg === "-h" && !byShort.has("h"))) throw new HelpRequested(arg);
-    if (arg.startsWith("--")) {
-      const eq = arg.indexOf("=");
-      const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
-      const spec = byLong.get(name);
-      if (!spec) throw new UsageError(`unknown option --${name}`);
-      if (eq !== -1) set(spec, arg.slice(eq + 1));
-      else if (spec.value) set(spec, takeValue(argv, ++i, `--${name}`));
-      else set(spec, undefined);
-      continue;
-    }
-    if (arg.startsWith("-") && arg.length > 1) {
-      const letter = arg[1] as string;
-      const spec = byShort.get(letter);
-      if (!spec) throw new UsageError(`unknown option -${letter}`);
-      if (spec.value) {
-        const rest = arg.slice(2).replace(/^=/, "");
-        set(spec, rest !== "" ? rest : takeValue(argv, ++i, `-${letter}`));
-      } else {
-        if (arg.length > 2) throw new UsageError(`option -${letter} takes no value`);
-        set(spec, undefined);
-      }
-      continue;
-    }
-    positionals.push(arg);
+  const end = argv.indexOf("--");
+  const own = end === -1 ? argv : argv.slice(0, end);
+  const hasLong = new Set(specs.map((s) => s.name));
+  const hasShort = new Set(specs.flatMap((s) => (s.short ? [s.short] : [])));
+  const help = own.find((a) => (a === "--help" && !hasLong.has("help")) || (a === "-h" && !hasShort.has("h")));
+  if (help) throw new HelpRequested(help);
+  const config: Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }> = {};
+  for (const s of specs) config[s.name] = { type: s.value ? "string" : "boolean", ...(s.short ? { short: s.short } : {}), ...(s.repeat ? { multiple: true } : {}) };
+  let parsed: { values: Record<string, string | boolean | (string | boolean)[] | undefined>; positionals: string[] };
+  try {
+    parsed = nodeParseArgs({ args: [...argv], options: config, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw usageErrorOf(e as Error & { code?: string }, specs);
   }
-  return { options, positionals };
+  const options = new Map<string, string | string[] | true>();
+  for (const s of specs) {
+    const v = parsed.values[s.name];
+    if (v === undefined || v === false) continue;
+    if (Array.isArray(v)) options.set(s.name, v.map(String));
+    else options.set(s.name, v === true ? true : String(v));
+  }
+  return { options, positionals: parsed.positionals };
 }
 
-function takeValue(argv: readonly string[], i: number, flag: string): string {
-  const v = argv[i];
-  if (v === undefined) throw new UsageError(`option ${flag} needs a value`);
-  return v;
+/** util.parseArgs's error, said as tsbuild says it. */
+function usageErrorOf(e: Error & { code?: string }, specs: readonly OptionSpec[]): Error {
+  const named = /Option '(?:-(\w), )?--([\w-]+)|Option '-(\w)'|Option '--([\w-]+)'/.exec(e.message);
+  const spec = named ? specs.find((s) => s.name === (named[2] ?? named[4]) || (s.short !== undefined && s.short === (named[1] ?? named[3]))) : undefined;
+  switch (e.code) {
+    case "ERR_PARSE_ARGS_UNKNOWN_OPTION": {
+      const opt = /Unknown option '([^']+)'/.exec(e.message)?.[1] ?? "";
+      return new UsageError(`unknown option ${opt}`);
+    }
+    case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE":
+      if (spec && /does not take an argument/.test(e.message)) return new UsageError(`option --${spec.name} takes no value`);
+      if (spec && /ambiguous/.test(e.message)) return new UsageError(`option --${spec.name} needs a value (write --${spec.name}=-VALUE for one that starts with a dash)`);
+      if (spec) return new UsageError(`option --${spec.name} needs a value`);
+      return new UsageError(e.message);
+    default:
+      return e.code?.startsWith("ERR_PARSE_ARGS") ? new UsageError(e.message) : e;
+  }
 }
 
 /** Typed accessors over ParsedArgs. */

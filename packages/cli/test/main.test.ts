@@ -48,7 +48,7 @@ describe("help and version, as docker's", () => {
     for (const argv of [["--version"], ["version"]]) {
       const t = io();
       expect(await main(argv, t.io)).toBe(0);
-      expect(t.out()).toMatch(new RegExp(`^tsbuild \\d+\\.\\d+\\.\\d+\\nNode\\.js ${process.version.replace(/\./g, "\\.")}\\nstore /`));
+      expect(t.out()).toMatch(new RegExp(`^tsbuild \\d+\\.\\d+\\.\\d+\\nNode\\.js ${process.version.replace(/\./g, "\\.")}\\nstore format 1\\nstore /`));
     }
   });
 
@@ -59,5 +59,22 @@ describe("help and version, as docker's", () => {
     const h = io();
     expect(await main(["help", "nosuch"], h.io)).toBe(2);
     expect(h.err()).toContain("no command 'nosuch'");
+  });
+});
+
+describe("tsbuild completion", () => {
+  it("bash completes commands, a command's flags and build's flags for a context, from the option definitions", async () => {
+    const { execFileSync } = await import("node:child_process");
+    const t = io();
+    expect(await main(["completion", "bash"], t.io)).toBe(0);
+    const complete = (...words: string[]) =>
+      execFileSync("bash", ["-c", `${t.out()}\nCOMP_WORDS=(${words.map((w) => `'${w}'`).join(" ")}); COMP_CWORD=${words.length - 1}; _tsbuild; echo "\${COMPREPLY[@]}"`], { encoding: "utf8", cwd: "/" }).trim();
+    expect(complete("tsbuild", "pu")).toBe("pull push");
+    expect(complete("tsbuild", "pull", "--pl")).toBe("--platform");
+    expect(complete("tsbuild", "-t", "x", "--no-c")).toBe("--no-cache --no-cache-filter");
+    const z = io();
+    expect(await main(["completion", "zsh"], z.io)).toBe(0);
+    expect(z.out()).toContain("bashcompinit");
+    expect(await main(["completion", "fish"], io().io)).toBe(2);
   });
 });

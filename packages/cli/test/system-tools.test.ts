@@ -5,7 +5,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { findTool, forgetTools, MissingToolError, systemTools, toolPath } from "@tsbuild/oci";
@@ -56,6 +56,24 @@ describe("system tools", () => {
     expect(existsSync(join(root, "tmp")) ? readdirSync(join(root, "tmp")) : []).toEqual([]);
   });
 
+  it("a build with a RUN and no runc fails before it makes anything (runc hidden in a mount namespace of its own)", () => {
+    const root = join(work, "store-runc");
+    const ctx = join(work, "ctx-runc");
+    mkdirSync(ctx);
+    writeFileSync(join(ctx, "Dockerfile"), "FROM scratch\nRUN true\n");
+    const runc = findTool("runc") as string;
+    const empty = join(work, "empty");
+    mkdirSync(empty, { recursive: true });
+    // a private mount namespace: the empty directory over runc's, for this one process only
+    const script = `mount --bind ${empty} ${dirname(runc)} && exec ${process.execPath} ${bin} build --root ${root} ${ctx}`;
+    const r = spawnSync("/usr/bin/unshare", ["-m", "--propagation", "private", "/bin/sh", "-c", script], { env: { PATH: pathWithout("runc") }, encoding: "utf8" });
+    expect(r.stderr).toContain("runc is not installed: tsbuild needs it for RUN steps; install it with `apt-get install runc`");
+    expect(r.status).toBe(1);
+    expect(existsSync(join(root, "snapshots", "overlay")) ? readdirSync(join(root, "snapshots", "overlay")).filter((n) => n !== "tmp") : []).toEqual([]);
+    expect(readdirSync(join(root, "tmp"))).toEqual([]);
+    expect(readdirSync(join(root, "blobs", "sha256"))).toEqual([]);
+  });
+
   it("tsbuild info says what it found, as text and JSON, and fails where a build could not run", () => {
     const root = join(work, "info-store");
     const ok = spawnSync(process.execPath, [bin, "info", "--root", root, "--format", "json"], { encoding: "utf8" });
@@ -67,6 +85,12 @@ describe("system tools", () => {
     expect(info.runtime.version).toMatch(/^runc version/);
     expect(info.tools.find((t) => t.name === "getfattr")?.pkg).toBe("attr");
     expect(info.problems).toEqual([]);
+    const copy = spawnSync(process.execPath, [bin, "info", "--root", root, "--snapshotter", "copy", "--format", "json"], { encoding: "utf8" });
+    expect(copy.status).toBe(0);
+    expect((JSON.parse(copy.stdout) as { snapshotter: { kind: string; why: string } }).snapshotter).toEqual({ kind: "copy", why: "asked for (--snapshotter copy)" });
+    const copyText = spawnSync(process.execPath, [bin, "info", "--root", root, "--snapshotter", "copy"], { encoding: "utf8" });
+    expect(copyText.stdout).toMatch(/^snapshotter: {2}copy: asked for \(--snapshotter copy\)$/m);
+    expect(copyText.stdout).toContain("ready: builds can run here");
     const missing = spawnSync(process.execPath, [bin, "info", "--root", root], { env: { PATH: pathWithout("getfattr") }, encoding: "utf8" });
     expect(missing.status).toBe(1);
     expect(missing.stdout).toMatch(/getfattr\s+missing \(apt-get install attr\)/);

@@ -3,7 +3,7 @@
  * image into the store and the outputs asked for, and reports typed events. The CLI is one
  * consumer of it.
  */
-import { readFile, rm } from "node:fs/promises";
+import { readFile, rm, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { cpus } from "node:os";
 import type { Readable } from "node:stream";
@@ -120,10 +120,28 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   }
 }
 
+/** The build's inputs are missing: the context or its Dockerfile. */
+export class BuildInputError extends Error {
+  override readonly name = "BuildInputError";
+}
+
+/** The Dockerfile's text; a missing context or Dockerfile named as such, not as a bare ENOENT. */
+async function readDockerfile(contextDir: string, path: string, given: string | undefined): Promise<string> {
+  const ctx = await stat(contextDir).catch(() => undefined);
+  if (!ctx) throw new BuildInputError(`the build context ${contextDir} does not exist: give a directory (or - for a tar of one on standard input)`);
+  if (!ctx.isDirectory()) throw new BuildInputError(`the build context ${contextDir} is not a directory: give a directory (or - for a tar of one on standard input)`);
+  try {
+    return await readFile(path, "utf8");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+    throw new BuildInputError(given === undefined ? `no Dockerfile in ${contextDir}: add one, or name it with -f FILE` : `the Dockerfile ${path} does not exist`);
+  }
+}
+
 async function buildInStore(opts: BuildOptions & { context: string }, store: Store, session: StoreSession): Promise<BuildResult> {
   const contextDir = resolve(opts.context);
   const dockerfilePath = opts.dockerfile ? resolve(opts.dockerfile) : join(contextDir, "Dockerfile");
-  const text = opts.dockerfileText ?? (await readFile(dockerfilePath, "utf8"));
+  const text = opts.dockerfileText ?? (await readDockerfile(contextDir, dockerfilePath, opts.dockerfile));
   const fileLabel = opts.dockerfileText !== undefined ? "Dockerfile" : (opts.dockerfile ?? "Dockerfile");
   const graph = loadDockerfile(text, fileLabel, {
     ...(opts.buildArgs ? { buildArgs: opts.buildArgs } : {}),

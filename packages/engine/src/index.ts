@@ -1,4 +1,4 @@
-export { build, type BuildOptions, type BuildResult } from "./build.js";
+export { build, BuildInputError, type BuildOptions, type BuildResult } from "./build.js";
 export { hostInfo, type HostInfo } from "./host-info.js";
 export type { BuildEvent, EventSink } from "./events.js";
 export { BuildError, NotSupportedError } from "./errors.js";

@@ -48,6 +48,27 @@ export interface CheckReport {
 /** Store directories no other user may enter. */
 const PRIVATE_DIRS = ["tmp", "snapshots", "cache", "runc"];
 
+/**
+ * The store's on-disk format (ROOT/format, written when a store is made): bumped when the layout
+ * changes so that an older tsbuild would misread it; a store of a newer format is refused.
+ */
+export const STORE_FORMAT = 1;
+
+/** The store was made by a newer tsbuild, in a format this one does not read. */
+export class StoreFormatError extends Error {
+  override readonly name = "StoreFormatError";
+}
+
+async function checkFormat(root: string): Promise<void> {
+  const file = join(root, "format");
+  const text = await readFile(file, "utf8").catch((e: NodeJS.ErrnoException) => (e.code === "ENOENT" ? undefined : Promise.reject(e)));
+  if (text === undefined) return writeFileAtomic(file, `${STORE_FORMAT}\n`);
+  const format = Number(text.trim());
+  if (!Number.isInteger(format) || format > STORE_FORMAT) {
+    throw new StoreFormatError(`the store ${root} has format ${text.trim()}, which this tsbuild (store format ${STORE_FORMAT}) cannot read: use a newer tsbuild, or another store (--root)`);
+  }
+}
+
 export class Store {
   readonly content: LocalContentStore;
   readonly images: LocalImageStore;
@@ -67,6 +88,7 @@ export class Store {
     // runc bundles) is for the store's owner alone: an image's device nodes and setuid files must not
     // be reachable by other users of the host (as docker and containerd keep their roots 0700/0711)
     for (const d of PRIVATE_DIRS) await chmod(join(root, d), 0o700).catch(() => undefined);
+    await checkFormat(root);
     return new Store(root);
   }
 

@@ -23,4 +23,5 @@ export const commands: Record<string, () => Promise<Command>> = {
   push: async () => (await import("./push.js")).pushCommand,
   login: async () => (await import("./login.js")).loginCommand,
   info: async () => (await import("./info.js")).infoCommand,
+  completion: async () => (await import("./completion.js")).completionCommand,
 };
