@@ -44,6 +44,36 @@ describe("help and version, as docker's", () => {
     expect(t.out()).toMatch(/--progress auto\|tty\|plain\|json\|quiet\s+how progress is shown \(default auto\)/);
   });
 
+  it("the parser takes every flag the help lists (and --help lists every one it takes: the same definitions)", async () => {
+    const { mkdtempSync, rmSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const root = mkdtempSync(join(tmpdir(), "tsbuild-flags-"));
+    try {
+      const { commands } = await import("../src/commands/index.js");
+      for (const [name, load] of Object.entries(commands)) {
+        const c = await load();
+        const withRoot = c.options.some((o) => o.name === "root") ? ["--root", root] : [];
+        for (const o of c.options) {
+          if (o.name === "root") continue;
+          const t = io();
+          await main([name, ...withRoot, `--${o.name}`, ...(o.value ? ["x"] : [])], t.io);
+          expect(t.err(), `${name} --${o.name}`).not.toMatch(/unknown option/);
+          if (o.short) {
+            const s = io();
+            await main([name, ...withRoot, `-${o.short}`, ...(o.value ? ["x"] : [])], s.io);
+            expect(s.err(), `${name} -${o.short}`).not.toMatch(/unknown option/);
+          }
+        }
+        const u = io();
+        await main([name, "--no-such-flag"], u.io);
+        expect(u.err(), name).toContain("unknown option --no-such-flag");
+      }
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   it("--version and version print tsbuild's version, Node's and the store", async () => {
     for (const argv of [["--version"], ["version"]]) {
       const t = io();
