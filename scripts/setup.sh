@@ -25,6 +25,9 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
+# QEMU for arm64/arm RUN steps and an arm64 busybox for the multi-platform tests (they skip without)
+bash scripts/setup-emulation.sh
+
 if [ ! -x node_modules/.bin/tsc ] || [ ! -x node_modules/.bin/vitest ]; then
   npm ci --no-audit --no-fund
 fi

@@ -10,3 +10,4 @@ export { checkRootfsForRunc, UnsafeRootfsError } from "./rootfs-check.js";
 export { abortOnSignals } from "./signals.js";
 export { mountSecretTmpfs, secretTmpfsSize, SecretMountError, type SecretFile, type SecretTmpfs } from "./secret-tmpfs.js";
 export { deadContainers, deleteContainer } from "./dead-containers.js";
+export { platformRunnable, platformName, hostArchitecture, BINFMT_DIR, type Runnable, type PlatformLike } from "./emulation.js";

@@ -7,7 +7,7 @@ import { cacheMount, planMounts } from "./run-mounts.js";
 import { cacheSeedIdentity, withCacheSeeds } from "./run-cache-seed.js";
 import { checkRunEntitlements } from "./entitlements.js";
 import { runCommand, scriptInputs, withScript } from "./run-command.js";
-import type { CacheSeed } from "@tsbuild/runtime";
+import { hostArchitecture, platformName, platformRunnable, type CacheSeed } from "@tsbuild/runtime";
 
 export const run: InstructionHandler<ExpandedRunInstruction, "graph" | "steps" | "context" | "sources" | "containers"> = async (roles, st, i) => {
   const { containers } = roles;
@@ -46,6 +46,9 @@ export const run: InstructionHandler<ExpandedRunInstruction, "graph" | "steps" |
     ...(sandboxHostname !== undefined ? { hostname: sandboxHostname } : {}),
   };
   return roles.steps.change(st, createdBy, async (root) => {
+    // another platform's binaries run only through a registered emulator: said here, not as runc's "exec format error"
+    const runnable = platformRunnable(st.image);
+    if (!runnable.ok) throw new BuildError(`RUN for ${platformName(st.image)} cannot run on this linux/${hostArchitecture()} host: ${runnable.why}`, roles.graph.file, i.position, i.original);
     const r = await withCacheSeeds(roles, st, seeded, i, (seeds) => withBinds(roles, st, binds, i, (bound) => withScript(roles.sources, command.script, (script) => containers.executor.run({
       rootfs: root, args, env: runEnv, cwd: st.image.config.WorkingDir || "/", user: st.image.config.User ?? "", network, security,
       ...(sandboxHostname !== undefined ? { hostname: sandboxHostname } : {}),
