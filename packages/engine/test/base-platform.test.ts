@@ -64,4 +64,20 @@ describe("a base image for the build's platform", () => {
     const store = await Store.open(h.root);
     expect(await store.images.get("wrong:1").catch(() => undefined)).toBeUndefined();
   }, 60_000);
+
+  it("FROM --platform picks the stage's platform: its base for that platform, whatever the build's target", async () => {
+    const { out } = await h.buildText(`FROM --platform=linux/arm64 ${ref} AS a\nFROM scratch\nCOPY --from=a /arch /arch\n`, { insecureRegistries: [registry.host] });
+    expect(readFileSync(join(out, "arch"), "utf8")).toBe("built for arm64\n");
+  }, 60_000);
+
+  it("a FROM --platform=$BUILDPLATFORM stage is keyed by the build platform: another target reuses its steps", async () => {
+    const text = `FROM --platform=$BUILDPLATFORM base:1 AS build\nRUN echo built on $(uname -m) > /x\nFROM ${ref}\nCOPY --from=build /x /x\n`;
+    const amd = await h.buildText(text, { insecureRegistries: [registry.host] });
+    const arm = await h.buildText(text, { insecureRegistries: [registry.host], platform: { os: "linux", architecture: "arm64" } });
+    const runOf = (steps: typeof amd.r.steps) => steps.find((s) => s.instruction.startsWith("RUN"));
+    expect(runOf(amd.r.steps)?.cached).toBe(false);
+    expect(runOf(arm.r.steps)?.cached).toBe(true);
+    expect(readFileSync(join(arm.out, "x"), "utf8")).toBe("built on x86_64\n");
+    expect(readFileSync(join(arm.out, "arch"), "utf8")).toBe("built for arm64\n");
+  }, 60_000);
 });

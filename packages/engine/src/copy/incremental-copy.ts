@@ -64,7 +64,7 @@ async function previousRun(env: SolverEnv, st: StageState, snap: Snapshotter, cr
   const snapshotOf = (r: CacheRecord) => chainName(st.snapshot, (r.layer as NonNullable<CacheRecord["layer"]>).diffId);
   let candidates = (await env.cache.children(st.key))
     // the same step in every input but the files: its key made with its own source is its key (platform, epoch… included)
-    .filter((r) => r.layer && r.inputs?.source?.startsWith("context:") && r.key === keyOf(env, st.key, createdBy, { ...inputs, source: r.inputs.source }))
+    .filter((r) => r.layer && r.inputs?.source?.startsWith("context:") && r.key === keyOf(env, st, st.key, createdBy, { ...inputs, source: r.inputs.source }))
     .sort((a, b) => (a.created < b.created ? 1 : -1));
   // the newest run is mostly a delta on the full tree to use: that one first
   const [newest] = candidates;

@@ -7,7 +7,7 @@
 import { handlerRoles } from "./handler-roles.js";
 import type { HandlerRoles } from "./roles.js";
 import {
-  DockerfileError, expandInstruction, formatPlatform, parseDockerfile, StageArgScope, toInstruction,
+  DockerfileError, expandInstruction, formatPlatform, parseDockerfile, parsePlatform, StageArgScope, toInstruction,
   type Instruction, type Stage,
 } from "@tsbuild/dockerfile";
 import type { SolverEnv, StageState } from "./state.js";
@@ -23,20 +23,22 @@ import { stageLabel } from "./stage-label.js";
 import { checkGraphEntitlements } from "../instructions/entitlements.js";
 
 async function initialState(env: SolverEnv, stage: Stage): Promise<StageState> {
-  const platform = env.graph.targetPlatform;
+  // FROM --platform (expanded when lowered) picks the stage's platform: its base is resolved for it and
+  // its steps are keyed by it, so a --platform=$BUILDPLATFORM stage is the same for every target
+  const platform = (stage.platform ? parsePlatform(stage.platform) : undefined) ?? env.graph.targetPlatform;
   const args = new StageArgScope(env.graph);
   if (stage.base.kind === "stage") {
     const parent = await (env.stages.get(stage.base.index) as Promise<StageState>);
     // a stage built on another keeps its ARGs in scope, as BuildKit does
     return {
-      stage, image: cloneState(parent.image), layers: [...parent.layers], snapshot: parent.snapshot, args: parent.args.clone(), key: parent.key, stepId: 0,
+      stage, platform: parent.platform, image: cloneState(parent.image), layers: [...parent.layers], snapshot: parent.snapshot, args: parent.args.clone(), key: parent.key, stepId: 0,
       base: `stage ${parent.stage.name ?? parent.stage.index}`,
       ...(parent.lastCreated ? { lastCreated: parent.lastCreated } : {}),
     };
   }
   if (stage.base.kind === "scratch") {
     const image: ImageState = { config: {}, os: platform.os, architecture: platform.architecture, history: [], ...(platform.variant ? { variant: platform.variant } : {}) };
-    return { stage, image, layers: [], snapshot: undefined, args, key: key("scratch", formatPlatform(platform)), stepId: 0, base: "scratch" };
+    return { stage, platform, image, layers: [], snapshot: undefined, args, key: key("scratch", formatPlatform(platform)), stepId: 0, base: "scratch" };
   }
   const base = await resolveBase(env, stage.base.ref, platform);
   const image: ImageState = {
@@ -48,7 +50,7 @@ async function initialState(env: SolverEnv, stage: Stage): Promise<StageState> {
     ...(base.config.author ? { author: base.config.author } : {}),
   };
   return {
-    stage, image, layers: base.layers, snapshot: base.snapshot, args, key: key("image", base.configDigest), stepId: 0,
+    stage, platform, image, layers: base.layers, snapshot: base.snapshot, args, key: key("image", base.configDigest), stepId: 0,
     base: `image ${normalizeName(stage.base.ref)}@${base.manifest.digest}`,
     ...(base.config.created ? { lastCreated: base.config.created } : {}),
   };

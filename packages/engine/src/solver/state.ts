@@ -1,5 +1,5 @@
 /** What every instruction handler works with. */
-import type { BuildGraph, Stage, StageArgScope } from "@tsbuild/dockerfile";
+import type { BuildGraph, PlatformSpec, Stage, StageArgScope } from "@tsbuild/dockerfile";
 import type { Store, StoredLayer, StoreSession } from "@tsbuild/oci";
 import type { Snapshotter } from "@tsbuild/snapshot";
 import type { Executor, NetworkMode } from "@tsbuild/runtime";
@@ -72,6 +72,8 @@ export interface SolverEnv {
 
 export interface StageState {
   stage: Stage;
+  /** the platform the stage is built for: its FROM --platform, else its base stage's, else the build's target */
+  platform: PlatformSpec;
   image: ImageState;
   layers: StoredLayer[];
   /** committed snapshot of the current root file system (undefined = empty) */

@@ -20,9 +20,9 @@ export function stepKey(...parts: string[]): string {
 }
 
 /** With SOURCE_DATE_EPOCH the layers' times are clamped: a layer made without it (or with another) is another layer. */
-export function keyOf(env: SolverEnv, parent: string, createdBy: string, inputs: StepInputs): string {
+export function keyOf(env: SolverEnv, st: Pick<StageState, "platform">, parent: string, createdBy: string, inputs: StepInputs): string {
   const epoch = env.epoch !== undefined ? [`epoch=${env.epoch}`] : [];
-  return stepKey(parent, createdBy, formatPlatform(env.graph.targetPlatform), ...Object.entries(inputs).map(([k, v]) => `${k}=${v}`), ...epoch);
+  return stepKey(parent, createdBy, formatPlatform(st.platform), ...Object.entries(inputs).map(([k, v]) => `${k}=${v}`), ...epoch);
 }
 
 export interface Lookup {
@@ -50,7 +50,7 @@ export async function lookupStep(env: SolverEnv, st: StageState, createdBy: stri
     const key = stepKey(parent, createdBy, String(Date.now()), String(Math.random()));
     return { key, ...(env.explainer ? { explain: `${st.current?.instruction ?? createdBy}: downloads are never cached` } : {}) };
   }
-  const key = keyOf(env, parent, createdBy, inputs);
+  const key = keyOf(env, st, parent, createdBy, inputs);
   const disabled = cacheDisabled(env, st);
   const hit = disabled ? undefined : await holdHit(env, await env.cache.get(key), { parent: st.snapshot });
   if (hit) return { key, hit };
