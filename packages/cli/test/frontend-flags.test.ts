@@ -32,6 +32,12 @@ beforeAll(async () => {
 }, 60_000);
 
 describe("tsbuild build and the frontend", () => {
+  it("several platforms in one --platform are refused clearly, not read as one bad platform", async () => {
+    const r = await run(["build", "--platform", "linux/amd64,linux/arm64", "."]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("--platform linux/amd64,linux/arm64: one build makes one platform for now");
+  });
+
   it("a Dockerfile starting with # syntax=docker/dockerfile:1 builds, with no warning", async () => {
     const r = await run(["build", "--progress=plain", "-t", "app:1", ctx]);
     expect(r.code).toBe(0);

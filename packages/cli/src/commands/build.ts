@@ -95,6 +95,7 @@ export const buildCommand: Command = {
     if (fileArg === "-") dockerfileText = await readTextInput("-", io.stdin);
     else if (fileArg) dockerfile = resolve(io.cwd, fileArg);
     const p = str(args, "platform");
+    if (p?.includes(",")) throw new UsageError(`--platform ${p}: one build makes one platform for now (multi-platform images are not built yet); build each platform with its own --platform`);
     const platform = p ? parsePlatform(p) : undefined;
     if (p && !platform) throw new UsageError(`bad --platform ${p}`);
     const network = str(args, "network") ?? "default";
