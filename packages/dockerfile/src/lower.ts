@@ -9,7 +9,7 @@ import { DockerfileError, type Position } from "./errors.js";
 import { toInstruction, type ArgInstruction, type Instruction } from "./instructions.js";
 import { parseDockerfile } from "./parser.js";
 import { expandWord, ExpansionError } from "./shell-lex.js";
-import { hostPlatform, parsePlatform, platformArgs, PROXY_ARGS, type PlatformSpec } from "./platform.js";
+import { formatPlatform, hostPlatform, parsePlatform, platformArgs, PROXY_ARGS, type PlatformSpec } from "./platform.js";
 import { BUILDER_ARGS, readBuilderArgs, type BuilderArgs } from "./builder-args.js";
 import { chooseFrontend, type FrontendChoice } from "./syntax.js";
 import { chooseCheckOptions } from "./check-options.js";
@@ -98,7 +98,8 @@ export function lower(parsed: ParsedDockerfile, opts: LowerOptions = {}): BuildG
   const buildArgs = toMap(opts.buildArgs);
   const builderArgs = readBuilderArgs(buildArgs, file);
   const buildPlatform = opts.buildPlatform ?? hostPlatform();
-  const targetPlatform = opts.platform ?? buildPlatform;
+  // a platform the library was given is normalized as one parsed from --platform (arm64/v8 is arm64)
+  const targetPlatform = (opts.platform ? parsePlatform(formatPlatform(opts.platform)) : undefined) ?? opts.platform ?? buildPlatform;
   const predefined = platformArgs(buildPlatform, targetPlatform);
   const warnings = parsed.warnings.map((w) => `${file}:${w.line}: ${w.message}`);
 

@@ -13,6 +13,8 @@ import { DockerfileError } from "@tsbuild/dockerfile";
 import { Store, type Descriptor, type ImageConfig } from "@tsbuild/oci";
 import { build, OutputError, parseAnnotationFlag, parseOutput, type BuildEvent, type BuildOptions } from "../src/index.js";
 import { storeBusyboxBase } from "./helpers/busybox-base.js";
+import { busyboxTar, makeBusyboxRootfs } from "../../../fixtures/support/busybox-rootfs.js";
+import { storeBaseImage } from "../../../fixtures/support/base-image.js";
 
 const work = mkdtempSync(join(tmpdir(), "tsbuild-frontend-"));
 const root = join(work, "store");
@@ -111,13 +113,16 @@ describe("build args BuildKit reads itself", () => {
       expect(r.warnings).toEqual([]);
     }
   }, 60_000);
-  it("an explicit --platform is the image's platform (BuildKit), an implicit one the base's", async () => {
-    const ctx = context("FROM base:1\nRUN echo p > /p\n");
-    const arm = await run(ctx, { platform: { os: "linux", architecture: "arm64" } }).done;
+  it("an explicit --platform is the image's platform, normalized (BuildKit), an implicit one the base's; a base only of another platform is refused", async () => {
+    await storeBaseImage(root, "arm64-base:1", busyboxTar(makeBusyboxRootfs(join(work, "arm64-rootfs"))), undefined, "arm64");
+    const arm = await run(context("FROM arm64-base:1\nENV P=1\n"), { platform: { os: "linux", architecture: "arm64", variant: "v8" } }).done;
     const cfg = JSON.parse((await blob(arm.imageId)).toString()) as ImageConfig;
     expect([cfg.os, cfg.architecture, cfg.variant]).toEqual(["linux", "arm64", undefined]);
+    const ctx = context("FROM base:1\nRUN echo p > /p\n");
     const implicit = await build({ context: ctx, root, network: "host" });
     expect((JSON.parse((await blob(implicit.imageId)).toString()) as ImageConfig).architecture).toBe("amd64");
+    // the store's base:1 is amd64 only (as docker: the image is found, but not for that platform)
+    await expect(run(ctx, { platform: { os: "linux", architecture: "arm64" } }).done).rejects.toThrow(/base:1 in the store is linux\/amd64, not linux\/arm64/);
   }, 60_000);
 
   describe("BUILDKIT_MULTI_PLATFORM=1: an index of the one manifest", () => {
