@@ -21,10 +21,16 @@ import { normalizeName } from "@tsbuild/oci";
 import { draftRecord, lookupStep, stepKey as key } from "../step/step-cache.js";
 import { stageLabel } from "./stage-label.js";
 import { checkGraphEntitlements } from "../instructions/entitlements.js";
+import { contextState, namedContext } from "../context/named-context-stage.js";
 
 async function initialState(env: SolverEnv, stage: Stage): Promise<StageState> {
   const platform = env.graph.targetPlatform;
   const args = new StageArgScope(env.graph);
+  // a named context stands in for the stage of its name, else for the image its FROM names
+  const replaced = stage.name !== undefined ? namedContext(env, stage.name) : undefined;
+  if (replaced) return contextState(env, stage, await replaced, "stage");
+  const named = stage.base.kind === "image" ? namedContext(env, stage.base.ref) : undefined;
+  if (named) return contextState(env, stage, await named, "image");
   if (stage.base.kind === "stage") {
     const parent = await (env.stages.get(stage.base.index) as Promise<StageState>);
     // a stage built on another keeps its ARGs in scope, as BuildKit does
@@ -124,6 +130,8 @@ async function runTriggers(env: SolverEnv, st: StageState, label: string): Promi
 }
 
 export async function solveStage(env: SolverEnv, stage: Stage): Promise<StageState> {
+  // a stage a named context replaces runs none of its instructions (BuildKit's noinit)
+  if (stage.name !== undefined && env.namedContexts.has(stage.name)) return initialState(env, stage);
   for (const d of stage.dependsOn) await env.stages.get(d);
   const label = stageLabel(stage);
   const st = await initialState(env, stage);
