@@ -106,6 +106,8 @@ export interface BuildResult {
   manifestDigest: Digest;
   names: string[];
   steps: StepRecord[];
+  /** the named contexts the build used, as resolved: `what` (`context NAME=VALUE`) and what cache keys depend on (`image:ID`, `oci-layout:MANIFEST`, `context:DIGEST`) */
+  contexts: { name: string; what: string; identity: string }[];
   warnings: string[];
   exported: string[];
 }
@@ -158,7 +160,7 @@ async function buildInStore(opts: BuildOptions & { context: string }, store: Sto
   const listings = new ContextListings(join(store.root, "cache", "listings"));
   let named: NamedContextSources;
   try {
-    named = await NamedContextSources.open(contexts, store, listings, scratch, controller.signal);
+    named = await NamedContextSources.open(contexts, store, listings, scratch, controller.signal, emit);
   } catch (e) {
     opts.signal?.removeEventListener("abort", onAbort);
     await rm(scratch, { recursive: true, force: true });
@@ -259,7 +261,7 @@ async function buildInStore(opts: BuildOptions & { context: string }, store: Sto
       exported.push(what);
       emit({ type: "exported", what });
     }
-    return { imageId: img.config.digest, manifestDigest: manifestDigest ?? img.manifest.digest, names, steps: env.steps, warnings: graph.warnings, exported };
+    return { imageId: img.config.digest, manifestDigest: manifestDigest ?? img.manifest.digest, names, steps: env.steps, contexts: [...named.report].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)), warnings: graph.warnings, exported };
   } finally {
     opts.signal?.removeEventListener("abort", onAbort);
     await closeCacheSources(cacheSources);

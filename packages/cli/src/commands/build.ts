@@ -162,6 +162,7 @@ export const buildCommand: Command = {
       if (str(args, "metadata-file")) {
         await writeFile(resolve(io.cwd, str(args, "metadata-file") as string), JSON.stringify({
           "containerimage.config.digest": result.imageId, "containerimage.digest": result.manifestDigest, "image.name": result.names.join(","), steps: result.steps,
+          ...(result.contexts.length ? { contexts: result.contexts } : {}),
         }, null, 2) + "\n");
       }
       if (flag(args, "explain") && progress !== "quiet" && progress !== "json") io.stderr.write(explainSummary(result.steps));

@@ -23,6 +23,7 @@ import type { ContextService } from "../solver/roles.js";
 import { BuildContextError, describeContext, lookupContext, type NamedContextSpec } from "./named-contexts.js";
 import { fetchRemoteContext } from "./remote-context.js";
 import type { BaseImage } from "../image/base-image.js";
+import type { EventSink } from "../events.js";
 
 /** What a named context is once resolved. */
 export type ResolvedContext =
@@ -50,14 +51,15 @@ export class NamedContextSources {
     private readonly listings: ContextListings,
     private readonly scratch: string,
     private readonly signal: AbortSignal,
+    private readonly emit: EventSink,
   ) {}
 
   /**
    * The build's named contexts, checked before any step runs as buildx checks them: a local one
    * must be a directory, an oci-layout one's tag must name an image in its index.json.
    */
-  static async open(contexts: Map<string, { name: string; spec: NamedContextSpec }>, store: Store, listings: ContextListings, scratch: string, signal: AbortSignal): Promise<NamedContextSources> {
-    const sources = new NamedContextSources(contexts, store, listings, scratch, signal);
+  static async open(contexts: Map<string, { name: string; spec: NamedContextSpec }>, store: Store, listings: ContextListings, scratch: string, signal: AbortSignal, emit: EventSink): Promise<NamedContextSources> {
+    const sources = new NamedContextSources(contexts, store, listings, scratch, signal, emit);
     for (const [key, { name, spec }] of contexts) {
       if (spec.kind === "local") {
         const st = await lstat(spec.dir).catch((e: NodeJS.ErrnoException) => {
@@ -80,13 +82,22 @@ export class NamedContextSources {
     return lookupContext(this.contexts, ref) !== undefined;
   }
 
+  /** The named contexts resolved so far (BuildResult.contexts): name, what, identity. */
+  readonly report: { name: string; what: string; identity: string }[] = [];
+
   /** The named context `ref` stands for (resolved once per build), or undefined. */
   resolve(ref: string, platform: PlatformSpec, images: ImageResolver): Promise<ResolvedContext> | undefined {
     const entry = lookupContext(this.contexts, ref);
     if (!entry) return undefined;
     let p = this.resolved.get(entry.name);
     if (!p) {
-      p = this.load(entry.name, entry.spec, platform, images);
+      p = this.load(entry.name, entry.spec, platform, images).then(async (r) => {
+        const identity = r.kind === "image" ? r.identity : r.kind === "scratch" ? "scratch" : `context:${await r.service.digest(["."])}`;
+        const line = { name: r.name, what: r.what, identity };
+        this.report.push(line);
+        this.emit({ type: "context", ...line });
+        return r;
+      });
       p.catch(() => undefined);
       this.resolved.set(entry.name, p);
     }
