@@ -139,6 +139,10 @@ export async function solveStage(env: SolverEnv, stage: Stage): Promise<StageSta
     // as BuildKit: a scratch stage gets the default PATH and "/" as its working directory
     st.image.config.Env = [`PATH=${DEFAULT_PATH}`];
     st.image.config.WorkingDir = "/";
+  } else if (!(st.image.config.Env ?? []).some((kv) => kv.startsWith("PATH="))) {
+    // as BuildKit's dispatch: every stage it runs has a PATH (a base with none, e.g. a stage a
+    // directory context replaced, gets the default)
+    st.image.config.Env = [...(st.image.config.Env ?? []), `PATH=${DEFAULT_PATH}`];
   }
   await runTriggers(env, st, label);
   const total = stage.instructions.length;
