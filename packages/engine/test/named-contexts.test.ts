@@ -63,8 +63,9 @@ RUN --mount=type=bind,from=extra,source=sub,target=/s cat /s/s.txt > /sub.txt
     writeFileSync(join(dir, "ignored.txt"), "changed, ignored\n");
     expect((await buildText(text, opts)).r.steps.map((s) => s.cached)).toEqual([true]);
     writeFileSync(join(dir, "a.txt"), "selected, changed\n");
-    const third = await buildText(text, opts);
+    const third = await buildText(text, { ...opts, explain: true });
     expect(third.r.steps.map((s) => s.cached)).toEqual([false]);
+    expect(third.r.steps[0]?.explain).toMatch(/a\.txt/);
     expect(readFileSync(join(third.out, "a.txt"), "utf8")).toBe("selected, changed\n");
   }, 60_000);
 
@@ -78,10 +79,17 @@ COPY --from=builder /a.txt /built.txt
     expect(readFileSync(join(out, "built.txt"), "utf8")).toBe("a from the named context\n");
     expect(r.steps.map((s) => s.instruction)).toEqual(["COPY --from=builder /a.txt /built.txt"]);
     // FROM NAME: the directory is the root file system, as BuildKit's empty image (PATH, WorkingDir /)
-    const root2 = await buildText("FROM rootdir\n", { buildContexts: { rootdir: dir }, outputs: [{ type: "oci", dest: join(work, "rootdir.tar"), tar: true }, { type: "local", dest: join(work, "rootdir-out") }] });
-    expect(readFileSync(join(work, "rootdir-out", "a.txt"), "utf8")).toBe("a from the named context\n");
-    expect(existsSync(join(work, "rootdir-out", "ignored.txt"))).toBe(false);
-    void root2;
+    const store = await Store.open(root);
+    const configOf = async (id: string) => JSON.parse((await store.content.readBytes(id as `sha256:${string}`)).toString()) as { config?: Record<string, unknown>; history?: { comment?: string }[] };
+    const fromDir = await buildText("FROM rootdir\n", { buildContexts: { rootdir: dir } });
+    expect(readFileSync(join(fromDir.out, "a.txt"), "utf8")).toBe("a from the named context\n");
+    expect(existsSync(join(fromDir.out, "ignored.txt"))).toBe(false);
+    const cfg = await configOf(fromDir.r.imageId);
+    expect(cfg.config).toEqual({ Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], WorkingDir: "/" });
+    expect(cfg.history?.map((h) => h.comment)).toEqual(["buildkit.exporter.image.v0"]);
+    // the replaced stage as the target: no config at all (BuildKit's zero image)
+    const asTarget = await buildText("FROM base:1 AS builder\nRUN false\n", { buildContexts: { builder: dir } });
+    expect((await configOf(asTarget.r.imageId)).config ?? {}).toEqual({});
   }, 60_000);
 
   it("a missing directory fails before any step, as buildx words it", async () => {

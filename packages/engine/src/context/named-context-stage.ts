@@ -88,7 +88,7 @@ export function contextRoot(env: SolverEnv, st: StageState, ctx: ResolvedContext
   if (!p) {
     p = (async () => {
       const state = await contextState(env, st.stage, ctx, "stage");
-      return { identity: `context:${ctx.name}:${await ctx.service.digest(["."])}`, snapshot: state.snapshot };
+      return { identity: `context:${await ctx.service.digest(["."])}`, snapshot: state.snapshot };
     })();
     mine.set(ctx.name, p);
   }

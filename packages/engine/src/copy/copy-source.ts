@@ -22,7 +22,7 @@ export async function sourceIdentity(
   if (from === undefined) return `context:${await roles.context.digest(sources, selection)}`;
   // a directory named context: what is selected from it, by content, as the main context
   const local = await roles.sources.local(st, from);
-  if (local) return `context:${local.name}:${await local.digest(sources, selection)}`;
+  if (local) return `context:${await local.digest(sources, selection)}`;
   // the image's id, not its name: a name that now means another image (retagged, --pull) must miss
   return (await roles.sources.resolve(st, from)).identity;
 }

@@ -25,7 +25,7 @@ export type BindRoles = Pick<HandlerRoles, "graph" | "context" | "sources">;
 export async function bindIdentity(roles: BindRoles, st: StageState, b: BindMountSpec): Promise<string> {
   if (b.from === undefined) return `context:${await roles.context.digest([b.source || "."])}`;
   const local = await roles.sources.local(st, b.from, BY_NAME);
-  if (local) return `context:${local.name}:${await local.digest([b.source || "."])}`;
+  if (local) return `context:${await local.digest([b.source || "."])}`;
   return `${(await roles.sources.resolve(st, b.from, BY_NAME)).identity}:${b.source}`;
 }
 

@@ -46,7 +46,7 @@ export interface StageSources {
   /**
    * What `from` names for stage `st`: an earlier stage (by name, or by index unless `byIndex` is
    * false: RUN --mount from= names stages by name only), a named context (--build-context) or an
-   * image, as `identity` (`stage:KEY`, `image:CONFIG-DIGEST`, `context:NAME:DIGEST`: what a cache
+   * image, as `identity` (`stage:KEY`, `image:CONFIG-DIGEST`, `context:DIGEST`: what a cache
    * key depends on) and the committed snapshot of its root (undefined: empty). An image is pulled
    * and unpacked as FROM would; a directory context is made a snapshot once per build.
    */
