@@ -52,7 +52,7 @@ export async function contextState(env: SolverEnv, stage: Stage, ctx: ResolvedCo
     const stageKey = ctx.identity.startsWith("image:") ? key("image", base.configDigest) : key("context", ctx.identity);
     return {
       stage, image, layers: [...base.layers], snapshot: base.snapshot, args, key: stageKey, stepId: 0,
-      base: `${ctx.what}@${base.manifest.digest}`,
+      base: `image ${ctx.what}@${base.manifest.digest}`,
       ...(base.config.created ? { lastCreated: base.config.created } : {}),
     };
   }
