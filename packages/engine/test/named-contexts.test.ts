@@ -92,6 +92,12 @@ COPY --from=builder /a.txt /built.txt
     expect((await configOf(asTarget.r.imageId)).config ?? {}).toEqual({});
   }, 60_000);
 
+  it("a context nothing uses is fine, with no warning (as BuildKit)", async () => {
+    const { r } = await buildText("FROM base:1\nRUN echo x > /x\n", { buildContexts: { unused: makeDir("unused") } });
+    expect(r.warnings).toEqual([]);
+    expect(r.contexts).toEqual([]);
+  }, 60_000);
+
   it("a missing directory fails before any step, as buildx words it", async () => {
     await expect(buildText("FROM base:1\n", { buildContexts: { gone: join(work, "no-such-dir") } })).rejects.toThrow(/failed to get build context gone: no such directory/);
     writeFileSync(join(work, "a-file"), "x");
