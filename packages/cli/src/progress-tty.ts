@@ -91,6 +91,9 @@ export class TtyProgress {
       case "exported":
         this.above(` => exporting to ${e.what}`);
         break;
+      case "context":
+        this.above(` => [${e.what}] ${e.identity}`);
+        break;
     }
   }
 

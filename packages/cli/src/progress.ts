@@ -45,6 +45,9 @@ function plain(out: NodeJS.WritableStream): (e: BuildEvent) => void {
       case "exported":
         out.write(`exported ${e.what}\n`);
         break;
+      case "context":
+        out.write(`[${e.what}] ${e.identity}\n`);
+        break;
     }
   };
 }

@@ -281,7 +281,7 @@ function resolveStageRef(ref: string, byIndex: boolean, byName: ReadonlyMap<stri
 }
 
 /** Depth-first post-order from the target, without recursion (a chain of stages can be 100k long). */
-function reachableFrom(stages: Stage[], target: number): number[] {
+export function reachableFrom(stages: Stage[], target: number): number[] {
   const seen = new Set<number>([target]);
   const order: number[] = [];
   const stack: { index: number; next: number }[] = [{ index: target, next: 0 }];

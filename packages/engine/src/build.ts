@@ -31,6 +31,8 @@ import { closeCacheSources, exportCaches, inlineCache, openCacheSources, type Ca
 import { ImportingCache } from "./cache/io/importing-cache.js";
 import type { CacheSource } from "./cache/io/source.js";
 import { allowedEntitlements, type Entitlement } from "./instructions/entitlements.js";
+import { namedContexts, withReplacedStages, type NamedContextSpec } from "./context/named-contexts.js";
+import { NamedContextSources } from "./context/named-context-source.js";
 
 export interface BuildOptions {
   /**
@@ -38,6 +40,14 @@ export interface BuildOptions {
    * `docker build -` reads standard input), unpacked into the store's scratch space for the build
    */
   context: string | Readable;
+  /**
+   * named contexts (buildx's --build-context NAME=VALUE): each stands in for the stage of its name
+   * and for the image of its name (FROM, COPY --from, RUN --mount from=). A value is a directory
+   * (relative ones against the process's working directory), `docker-image://REF`,
+   * `oci-layout://PATH[:TAG][@DIGEST]`, a git URL or an http(s) URL (see parseContextValue), or
+   * already typed
+   */
+  buildContexts?: Record<string, string | NamedContextSpec>;
   /** the Dockerfile path (default CONTEXT/Dockerfile) */
   dockerfile?: string;
   /** the Dockerfile text (instead of reading `dockerfile`) */
@@ -97,6 +107,8 @@ export interface BuildResult {
   manifestDigest: Digest;
   names: string[];
   steps: StepRecord[];
+  /** the named contexts the build used, as resolved: `what` (`context NAME=VALUE`) and what cache keys depend on (`image:ID`, `oci-layout:MANIFEST`, `context:DIGEST`) */
+  contexts: { name: string; what: string; identity: string }[];
   warnings: string[];
   exported: string[];
 }
@@ -143,11 +155,12 @@ async function buildInStore(opts: BuildOptions & { context: string }, store: Sto
   const dockerfilePath = opts.dockerfile ? resolve(opts.dockerfile) : join(contextDir, "Dockerfile");
   const text = opts.dockerfileText ?? (await readDockerfile(contextDir, dockerfilePath, opts.dockerfile));
   const fileLabel = opts.dockerfileText !== undefined ? "Dockerfile" : (opts.dockerfile ?? "Dockerfile");
-  const graph = loadDockerfile(text, fileLabel, {
+  const contexts = namedContexts(opts.buildContexts, process.cwd());
+  const graph = withReplacedStages(loadDockerfile(text, fileLabel, {
     ...(opts.buildArgs ? { buildArgs: opts.buildArgs } : {}),
     ...(opts.target ? { target: opts.target } : {}),
     ...(opts.platform ? { platform: opts.platform } : {}),
-  });
+  }), contexts);
   const emit: EventSink = opts.onEvent ?? (() => undefined);
   for (const w of graph.warnings) emit({ type: "warning", message: w });
   const outputs = opts.outputs ?? [{ type: "image" as const }];
@@ -167,6 +180,14 @@ async function buildInStore(opts: BuildOptions & { context: string }, store: Sto
   if (opts.signal?.aborted) controller.abort();
   let stepId = 0;
   const listings = new ContextListings(join(store.root, "cache", "listings"));
+  let named: NamedContextSources;
+  try {
+    named = await NamedContextSources.open(contexts, store, listings, scratch, controller.signal, emit);
+  } catch (e) {
+    opts.signal?.removeEventListener("abort", onAbort);
+    await rm(scratch, { recursive: true, force: true });
+    throw e;
+  }
   const env: SolverEnv = {
     store,
     snapshotter,
@@ -190,6 +211,7 @@ async function buildInStore(opts: BuildOptions & { context: string }, store: Sto
     noCache: opts.noCache ?? false,
     noCacheStages: new Set((opts.noCacheFilter ?? []).map((s) => s.toLowerCase())),
     contextIndex: new ContextIndex(contextIndexPath(store.root, contextDir), listings),
+    namedContexts: named,
     listings,
     missed: new Map(),
     pendingWrites: [],
@@ -210,10 +232,10 @@ async function buildInStore(opts: BuildOptions & { context: string }, store: Sto
     } catch (e) {
       controller.abort();
       // build() returns with nothing left writing into the store (records, blobs, the context index, listings)
-      await Promise.allSettled([...env.pendingWrites, env.contextIndex.save()]);
+      await Promise.allSettled([...env.pendingWrites, env.contextIndex.save(), named.save()]);
       throw e;
     }
-    await env.contextIndex.save();
+    await Promise.all([env.contextIndex.save(), named.save()]);
     // the image is as old as its newest layer (so a rebuild from cache gives the same image id)
     const created = opts.sourceDateEpoch !== undefined
       ? new Date(opts.sourceDateEpoch * 1000).toISOString()
@@ -261,7 +283,7 @@ async function buildInStore(opts: BuildOptions & { context: string }, store: Sto
       exported.push(what);
       emit({ type: "exported", what });
     }
-    return { imageId: img.config.digest, manifestDigest: manifestDigest ?? img.manifest.digest, names, steps: env.steps, warnings: graph.warnings, exported };
+    return { imageId: img.config.digest, manifestDigest: manifestDigest ?? img.manifest.digest, names, steps: env.steps, contexts: [...named.report].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)), warnings: graph.warnings, exported };
   } finally {
     opts.signal?.removeEventListener("abort", onAbort);
     await closeCacheSources(cacheSources);

@@ -7,6 +7,8 @@ export type BuildEvent =
   | { type: "step-done"; id: number; durationMs: number; cached: boolean; cacheKey: string; layer?: string; explain?: string; detail?: string }
   | { type: "step-failed"; id: number; error: string }
   | { type: "warning"; message: string }
+  /** a named context (--build-context) resolved: what it is (`context NAME=VALUE`, URLs without credentials) and what cache keys depend on */
+  | { type: "context"; name: string; what: string; identity: string }
   | { type: "exported"; what: string };
 
 export type EventSink = (e: BuildEvent) => void;

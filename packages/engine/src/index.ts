@@ -15,3 +15,4 @@ export { diskUsage, type DiskUsage, type DiskUsageRow } from "./prune/disk-usage
 export { sweepDeadBuilds, sweepTotal, type SweepReport } from "./prune/dead-builds.js";
 export { applyConfigChanges, ConfigChangeError, CONFIG_CHANGE_INSTRUCTIONS } from "./image/config-changes.js";
 export { ENTITLEMENTS, parseEntitlements, type Entitlement } from "./instructions/entitlements.js";
+export { parseContextValue, checkContextName, contextKey, BuildContextError, type NamedContextSpec } from "./context/named-contexts.js";

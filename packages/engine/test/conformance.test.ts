@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Readable } from "node:stream";
 import { MediaTypes, Store, writeImage, writeOciLayout, DigestingStream, type Descriptor } from "@tsbuild/oci";
-import { build, parseEntitlements, type Entitlement } from "../src/index.js";
+import { build, parseContextValue, parseEntitlements, type Entitlement, type NamedContextSpec } from "../src/index.js";
 import { parsePlatform } from "@tsbuild/dockerfile";
 import { makeBusyboxRootfs, busyboxTar, BASE_ENV_PATH } from "../../../fixtures/support/busybox-rootfs.js";
 import { compareWithGolden, flattenArchive, readGolden, type FlatImage } from "../../../fixtures/support/flatten-image.js";
@@ -54,10 +54,12 @@ beforeAll(async () => {
 /**
  * A case's `args` (one build flag per line, as oracle.sh and record.sh pass them to docker):
  * --build-arg, --target, --secret id=ID,src=PATH (PATH relative to the repository root, where
- * oracle.sh and record.sh are run) or id=ID,env=VAR, and --allow ENTITLEMENT.
+ * oracle.sh and record.sh are run) or id=ID,env=VAR, --allow ENTITLEMENT, and --build-context
+ * NAME=VALUE (a directory relative to the repository root, as for --secret).
  */
-function argsOf(dir: string): { buildArgs: Record<string, string>; target?: string; platform?: string; secrets: Map<string, Buffer>; allow: Entitlement[] } {
-  const out: { buildArgs: Record<string, string>; target?: string; platform?: string; secrets: Map<string, Buffer>; allow: Entitlement[] } = { buildArgs: {}, secrets: new Map(), allow: [] };
+type CaseArgs = { buildArgs: Record<string, string>; target?: string; platform?: string; secrets: Map<string, Buffer>; allow: Entitlement[]; buildContexts: Record<string, NamedContextSpec> };
+function argsOf(dir: string): CaseArgs {
+  const out: CaseArgs = { buildArgs: {}, secrets: new Map(), allow: [], buildContexts: {} };
   if (!existsSync(join(dir, "args"))) return out;
   const lines = readFileSync(join(dir, "args"), "utf8").split("\n").map((l) => l.trim()).filter(Boolean);
   for (let i = 0; i < lines.length; i++) {
@@ -72,6 +74,9 @@ function argsOf(dir: string): { buildArgs: Record<string, string>; target?: stri
       const spec = a === "--secret" ? (lines[++i] as string) : a.slice("--secret=".length);
       const f = Object.fromEntries(spec.split(",").map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]));
       out.secrets.set(f.id as string, f.env !== undefined ? Buffer.from(process.env[f.env] ?? "") : readFileSync(join(repo, f.src as string)));
+    } else if (a === "--build-context" || a.startsWith("--build-context=")) {
+      const spec = a === "--build-context" ? (lines[++i] as string) : a.slice("--build-context=".length);
+      out.buildContexts[spec.slice(0, spec.indexOf("="))] = parseContextValue(spec.slice(spec.indexOf("=") + 1), repo);
     } else if (a === "--allow" || a.startsWith("--allow=")) out.allow.push(...parseEntitlements((a === "--allow" ? (lines[++i] as string) : a.slice("--allow=".length)).split(",")));
     else throw new Error(`${dir}/args: ${a} is not a flag this test reads (extend argsOf)`);
   }
@@ -89,9 +94,9 @@ describe.each(suites)("%s: tsbuild builds what BuildKit builds", (suite) => {
     const out = join(work, `${suite}-${name}.tar`);
     let error: unknown;
     try {
-      const { buildArgs, target, platform, secrets, allow } = argsOf(dir);
+      const { buildArgs, target, platform, secrets, allow, buildContexts } = argsOf(dir);
       await build({
-        context: dir, root: store.root, buildArgs, ...(target ? { target } : {}), network: "host", secrets, allow,
+        context: dir, root: store.root, buildArgs, buildContexts, ...(target ? { target } : {}), network: "host", secrets, allow,
         platform: platform !== undefined ? parsePlatform(platform)! : { os: "linux", architecture: "amd64" }, outputs: [{ type: "oci", dest: out, tar: true }],
       });
     } catch (e) {

@@ -1,6 +1,6 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { resolve, dirname } from "node:path";
-import { AnnotationError, build, BuildError, OutputError, parseAnnotationFlag, parseEntitlements, parseOutput, type Annotation, type Entitlement, type OutputSpec, type StepRecord } from "@tsbuild/engine";
+import { AnnotationError, build, BuildContextError, BuildError, OutputError, parseAnnotationFlag, parseEntitlements, parseOutput, type Annotation, type Entitlement, type OutputSpec, type StepRecord } from "@tsbuild/engine";
 import { parseCacheOptions } from "../cache-options.js";
 import { DockerfileError, parsePlatform } from "@tsbuild/dockerfile";
 import type { Readable } from "node:stream";
@@ -10,6 +10,7 @@ import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from "../command.js";
 import { flag, list, parseArgs, str, UsageError, type OptionSpec } from "../args.js";
 import { parseBuildArgs } from "../build-args.js";
 import { parseSecretSpec } from "../secret-spec.js";
+import { parseBuildContexts } from "../build-context-spec.js";
 import { readTextInput } from "../read-input.js";
 import { progressPrinter, type ProgressMode } from "../progress.js";
 import { COMPRESSION_OPTION, parseCompression } from "../compression-option.js";
@@ -51,6 +52,7 @@ const OPTIONS: readonly OptionSpec[] = [
   { name: "tag", short: "t", value: true, repeat: true, arg: "NAME[:TAG]", help: "name the result" },
   { name: "file", short: "f", value: true, arg: "FILE", help: "the Dockerfile (- reads standard input)", default: "CONTEXT/Dockerfile" },
   { name: "build-arg", value: true, repeat: true, arg: "K=V", help: "a build arg (K alone takes it from the environment)" },
+  { name: "build-context", value: true, repeat: true, arg: "NAME=VALUE", help: "a named context: a directory, docker-image://REF, oci-layout://PATH[:TAG][@DIGEST] or a git URL" },
   { name: "target", value: true, arg: "STAGE", help: "build up to this stage" },
   { name: "platform", value: true, arg: "OS/ARCH[/VARIANT]", help: "the platform to build for", default: "this host's" },
   { name: "label", value: true, repeat: true, arg: "K=V", help: "a label on the image" },
@@ -122,6 +124,7 @@ export const buildCommand: Command = {
     const snap = str(args, "snapshotter") ?? "auto";
     if (!["auto", "overlay", "copy"].includes(snap)) throw new UsageError(`--snapshotter ${snap}: use auto, overlay or copy`);
     const cache = parseCacheOptions(list(args, "cache-from"), list(args, "cache-to"), io.cwd);
+    const buildContexts = parseBuildContexts(list(args, "build-context"), io.cwd);
     const controller = new AbortController();
     let running: Promise<unknown> = Promise.resolve();
     // on SIGINT/SIGTERM: abort, let the build clean up (containers, snapshots, scratch), then exit
@@ -136,6 +139,7 @@ export const buildCommand: Command = {
         ...(dockerfileText !== undefined ? { dockerfileText } : {}),
         tags,
         buildArgs,
+        ...(Object.keys(buildContexts).length ? { buildContexts } : {}),
         ...(str(args, "target") ? { target: str(args, "target") as string } : {}),
         ...(platform ? { platform } : {}),
         labels,
@@ -163,6 +167,7 @@ export const buildCommand: Command = {
       if (str(args, "metadata-file")) {
         await writeFile(resolve(io.cwd, str(args, "metadata-file") as string), JSON.stringify({
           "containerimage.config.digest": result.imageId, "containerimage.digest": result.manifestDigest, "image.name": result.names.join(","), steps: result.steps,
+          ...(result.contexts.length ? { contexts: result.contexts } : {}),
         }, null, 2) + "\n");
       }
       if (flag(args, "explain") && progress !== "quiet" && progress !== "json") io.stderr.write(explainSummary(result.steps));
@@ -175,6 +180,10 @@ export const buildCommand: Command = {
         return EXIT_USAGE;
       }
       if (e instanceof OutputError) throw new UsageError(e.message);
+      if (e instanceof BuildContextError) {
+        io.stderr.write(`ERROR: ${e.message}\n`);
+        return EXIT_FAILED;
+      }
       if (e instanceof BuildError) {
         const where = e.position ? `${e.file}:${e.position.line}` : e.file;
         io.stderr.write(`ERROR: failed to build: ${where}: ${e.instruction}\n`);

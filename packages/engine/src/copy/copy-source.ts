@@ -1,4 +1,4 @@
-/** Where COPY/ADD read from: the context, an earlier stage, or an image (COPY --from). */
+/** Where COPY/ADD read from: the context, an earlier stage, a named context, or an image (COPY --from). */
 import type { BuildGraph } from "@tsbuild/dockerfile";
 import type { CopySource } from "./copier.js";
 import type { CopySelection } from "./copy-units.js";
@@ -20,6 +20,9 @@ export async function sourceIdentity(
   selection?: CopySelection,
 ): Promise<string> {
   if (from === undefined) return `context:${await roles.context.digest(sources, selection)}`;
+  // a directory named context: what is selected from it, by content, as the main context
+  const local = await roles.sources.local(st, from);
+  if (local) return `context:${await local.digest(sources, selection)}`;
   // the image's id, not its name: a name that now means another image (retagged, --pull) must miss
   return (await roles.sources.resolve(st, from)).identity;
 }
@@ -29,6 +32,8 @@ export async function withCopySource<T>(
   roles: { context: ContextService; sources: StageSources }, st: StageState, from: string | undefined, fn: (src: CopySource) => Promise<T>,
 ): Promise<T> {
   if (from === undefined) return fn({ root: roles.context.dir, ignore: roles.context.ignore, isContext: true });
+  const local = await roles.sources.local(st, from);
+  if (local) return fn({ root: local.dir, ignore: local.ignore, isContext: true });
   const { snapshot } = await roles.sources.resolve(st, from);
   const view = await roles.sources.view(snapshot, false);
   try {

@@ -24,6 +24,8 @@ export type BindRoles = Pick<HandlerRoles, "graph" | "context" | "sources">;
 /** What a bind mount makes the step depend on (for its cache key). */
 export async function bindIdentity(roles: BindRoles, st: StageState, b: BindMountSpec): Promise<string> {
   if (b.from === undefined) return `context:${await roles.context.digest([b.source || "."])}`;
+  const local = await roles.sources.local(st, b.from, BY_NAME);
+  if (local) return `context:${await local.digest([b.source || "."])}`;
   return `${(await roles.sources.resolve(st, b.from, BY_NAME)).identity}:${b.source}`;
 }
 
@@ -87,17 +89,21 @@ export async function withBinds<T>(
   const cleanups: (() => Promise<void>)[] = [];
   const mounts: RunMount[] = [];
   const fail = (msg: string) => new BuildError(msg, roles.graph.file, where.position, where.original);
-  const { context, sources } = roles;
+  const { sources } = roles;
   try {
     for (const b of binds) {
       const target = posix.resolve(st.image.config.WorkingDir || "/", b.target);
       const rel = posix.normalize(`/${b.source}`).replace(/^\/+/, "");
       let source: string;
-      if (b.from === undefined) {
+      // the main context, or a directory named context read the same way
+      const local = b.from === undefined ? undefined : await sources.local(st, b.from, BY_NAME);
+      const context = local ?? roles.context;
+      const inWhat = local ? `build context ${local.name}` : "the build context";
+      if (b.from === undefined || local) {
         const resolved = await resolveInRoot(context.dir, rel); // symlinks followed inside the context
         if (resolved && context.ignore?.excluded(resolved) && !context.ignore.mayIncludeBelow(resolved)) throw fail(`RUN --mount source "${b.source}" is excluded by .dockerignore`);
         const inside = join(context.dir, resolved);
-        if (!lstatSync(inside, { throwIfNoEntry: false })) throw fail(`RUN --mount source "${b.source}" not found in the build context`);
+        if (!lstatSync(inside, { throwIfNoEntry: false })) throw fail(`RUN --mount source "${b.source}" not found in ${inWhat}`);
         if (context.ignore || b.readwrite) {
           const tree = join(await sources.scratchDir("bind"), "tree");
           cleanups.push(() => rm(tree, { recursive: true, force: true }));
@@ -106,7 +112,7 @@ export async function withBinds<T>(
         } else source = inside;
       } else {
         // a read-only view, or a throwaway writable snapshot for rw
-        const view = await sources.view((await sources.resolve(st, b.from, BY_NAME)).snapshot, b.readwrite);
+        const view = await sources.view((await sources.resolve(st, b.from as string, BY_NAME)).snapshot, b.readwrite);
         cleanups.push(() => view.release());
         const root = view.root;
         source = join(root, await resolveInRoot(root, rel));

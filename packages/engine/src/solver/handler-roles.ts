@@ -11,6 +11,7 @@ import { fsStep } from "../step/fs-step.js";
 import { linkStep } from "../step/link-step.js";
 import { incrementalCopy } from "../copy/incremental-copy.js";
 import { earlierStage } from "../copy/copy-source.js";
+import { contextRoot, namedContext } from "../context/named-context-stage.js";
 import type { HandlerRoles, StageSources } from "./roles.js";
 
 function stageSources(env: SolverEnv): StageSources {
@@ -27,8 +28,16 @@ function stageSources(env: SolverEnv): StageSources {
         if (!other) throw new Error(`stage ${from} was not built`);
         return { identity: `stage:${other.key}`, snapshot: other.snapshot };
       }
+      const named = namedContext(env, from);
+      if (named) return contextRoot(env, st, await named);
       const base = await resolveBase(env, from, env.graph.targetPlatform);
       return { identity: `image:${base.configDigest}`, snapshot: base.snapshot };
+    },
+    async local(st: StageState, from: string, opts?: { byIndex: boolean }) {
+      if (earlierStage(env.graph, st, from, opts?.byIndex ?? true) !== undefined) return undefined;
+      const named = namedContext(env, from);
+      const ctx = named ? await named : undefined;
+      return ctx?.kind === "dir" ? { ...ctx.service, name: ctx.name } : undefined;
     },
     async view(snapshot: string | undefined, writable: boolean) {
       if (snapshot === undefined) return { root: await scratchDir("empty"), release: async () => undefined };

@@ -41,15 +41,22 @@ export interface ContextService {
   digest(sources: string[], selection?: CopySelection): Promise<string>;
 }
 
-/** What COPY --from and RUN --mount from= read: an earlier stage or an image. */
+/** What COPY --from and RUN --mount from= read: an earlier stage, a named context or an image. */
 export interface StageSources {
   /**
    * What `from` names for stage `st`: an earlier stage (by name, or by index unless `byIndex` is
-   * false: RUN --mount from= names stages by name only) or an image, as
-   * `identity` (`stage:KEY`, `image:CONFIG-DIGEST`: what a cache key depends on) and the committed
-   * snapshot of its root (undefined: empty). An image is pulled and unpacked as FROM would.
+   * false: RUN --mount from= names stages by name only), a named context (--build-context) or an
+   * image, as `identity` (`stage:KEY`, `image:CONFIG-DIGEST`, `context:DIGEST`: what a cache
+   * key depends on) and the committed snapshot of its root (undefined: empty). An image is pulled
+   * and unpacked as FROM would; a directory context is made a snapshot once per build.
    */
   resolve(st: StageState, from: string, opts?: { byIndex: boolean }): Promise<{ identity: string; snapshot: string | undefined }>;
+  /**
+   * The directory named context `from` stands for (unless it names an earlier stage), to be read
+   * like the main context: through its own .dockerignore, keyed by the digest of what is selected.
+   * Undefined for anything else.
+   */
+  local(st: StageState, from: string, opts?: { byIndex: boolean }): Promise<(ContextService & { name: string }) | undefined>;
   /**
    * A view of `snapshot`'s root (an empty directory for undefined): read-only, or a throwaway
    * writable copy; `release()` removes it.

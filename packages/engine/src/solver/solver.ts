@@ -21,12 +21,18 @@ import { normalizeName } from "@tsbuild/oci";
 import { draftRecord, lookupStep, stepKey as key } from "../step/step-cache.js";
 import { stageLabel } from "./stage-label.js";
 import { checkGraphEntitlements } from "../instructions/entitlements.js";
+import { contextState, namedContext } from "../context/named-context-stage.js";
 
 async function initialState(env: SolverEnv, stage: Stage): Promise<StageState> {
   // FROM --platform (expanded when lowered) picks the stage's platform: its base is resolved for it and
   // its steps are keyed by it, so a --platform=$BUILDPLATFORM stage is the same for every target
   const platform = (stage.platform ? parsePlatform(stage.platform) : undefined) ?? env.graph.targetPlatform;
   const args = new StageArgScope(env.graph);
+  // a named context stands in for the stage of its name, else for the image its FROM names
+  const replaced = stage.name !== undefined ? namedContext(env, stage.name) : undefined;
+  if (replaced) return contextState(env, stage, await replaced, "stage");
+  const named = stage.base.kind === "image" ? namedContext(env, stage.base.ref) : undefined;
+  if (named) return contextState(env, stage, await named, "image");
   if (stage.base.kind === "stage") {
     const parent = await (env.stages.get(stage.base.index) as Promise<StageState>);
     // a stage built on another keeps its ARGs in scope, as BuildKit does
@@ -126,6 +132,8 @@ async function runTriggers(env: SolverEnv, st: StageState, label: string): Promi
 }
 
 export async function solveStage(env: SolverEnv, stage: Stage): Promise<StageState> {
+  // a stage a named context replaces runs none of its instructions (BuildKit's noinit)
+  if (stage.name !== undefined && env.namedContexts.has(stage.name)) return initialState(env, stage);
   for (const d of stage.dependsOn) await env.stages.get(d);
   const label = stageLabel(stage);
   const st = await initialState(env, stage);
@@ -133,6 +141,10 @@ export async function solveStage(env: SolverEnv, stage: Stage): Promise<StageSta
     // as BuildKit: a scratch stage gets the default PATH and "/" as its working directory
     st.image.config.Env = [`PATH=${DEFAULT_PATH}`];
     st.image.config.WorkingDir = "/";
+  } else if (!(st.image.config.Env ?? []).some((kv) => kv.startsWith("PATH="))) {
+    // as BuildKit's dispatch: every stage it runs has a PATH (a base with none, e.g. a stage a
+    // directory context replaced, gets the default)
+    st.image.config.Env = [...(st.image.config.Env ?? []), `PATH=${DEFAULT_PATH}`];
   }
   await runTriggers(env, st, label);
   const total = stage.instructions.length;

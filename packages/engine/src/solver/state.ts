@@ -13,6 +13,7 @@ import type { ContextIndex } from "../context/digest.js";
 import type { MissExplainer } from "../cache/explain.js";
 import type { ContextListings } from "../context/listing.js";
 import type { Entitlement } from "../instructions/entitlements.js";
+import type { NamedContextSources } from "../context/named-context-source.js";
 
 export interface StepRecord {
   stage: string;
@@ -56,6 +57,8 @@ export interface SolverEnv {
   noCache: boolean;
   noCacheStages: Set<string>;
   contextIndex: ContextIndex;
+  /** the named contexts (--build-context), resolved on first use */
+  namedContexts: NamedContextSources;
   /** what each COPY/ADD selected from the context, by content digest */
   listings: ContextListings;
   /** set with --explain */
