@@ -7,8 +7,8 @@ import { readFile, rm, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { cpus } from "node:os";
 import type { Readable } from "node:stream";
-import { loadDockerfile, type PlatformSpec } from "@tsbuild/dockerfile";
-import { defaultStoreRoot, Store, writeImage, type Digest, type ImageConfig, type LayerCompression, type StoreSession } from "@tsbuild/oci";
+import { formatPlatform, loadDockerfile, type BuildGraph, type PlatformSpec } from "@tsbuild/dockerfile";
+import { defaultStoreRoot, Store, writeImage, type Descriptor, type Digest, type ImageConfig, type LayerCompression, type StoreSession } from "@tsbuild/oci";
 import { chooseSnapshotter } from "@tsbuild/snapshot";
 import { checkBuildTools } from "./build-tools.js";
 import { RuncExecutor, type NetworkMode } from "@tsbuild/runtime";
@@ -25,7 +25,8 @@ import { contextIndexPath } from "./context/stat-index.js";
 import { ContextListings } from "./context/listing.js";
 import { MissExplainer } from "./cache/explain.js";
 import { checkOutput, exportImage, type ExportedImage, type OutputSpec } from "./image/export.js";
-import type { Annotation } from "./image/annotations.js";
+import { NO_ANNOTATIONS, type Annotation } from "./image/annotations.js";
+import { imageTarget } from "./image/image-target.js";
 import type { CacheFromSpec, CacheToSpec } from "./cache/io/spec.js";
 import { closeCacheSources, exportCaches, inlineCache, openCacheSources, type CacheIo } from "./cache/io/share.js";
 import { ImportingCache } from "./cache/io/importing-cache.js";
@@ -56,6 +57,11 @@ export interface BuildOptions {
   buildArgs?: Record<string, string> | Map<string, string>;
   target?: string;
   platform?: PlatformSpec;
+  /**
+   * several target platforms (buildx's --platform a,b): each is built, one after another in this
+   * store, and the result is one OCI image index of their manifests (`platform` is ignored)
+   */
+  platforms?: PlatformSpec[];
   labels?: Record<string, string>;
   /** the network RUNs have (default: the host's, as tsbuild has no network of its own); "host" grants network.host */
   network?: NetworkMode;
@@ -111,6 +117,8 @@ export interface BuildResult {
   contexts: { name: string; what: string; identity: string }[];
   warnings: string[];
   exported: string[];
+  /** with several platforms: each one's image id and manifest (imageId above is the first's) */
+  platforms?: { platform: string; imageId: Digest; manifestDigest: Digest }[];
 }
 
 export async function build(opts: BuildOptions): Promise<BuildResult> {
@@ -150,26 +158,92 @@ async function readDockerfile(contextDir: string, path: string, given: string | 
   }
 }
 
+/** One platform's build, solved and written into the store, before any output. */
+interface PlatformBuild {
+  graph: BuildGraph;
+  image: ExportedImage["images"][number];
+  imageId: Digest;
+  steps: StepRecord[];
+  contexts: BuildResult["contexts"];
+}
+
+/**
+ * Builds for every platform asked (`platforms`, else `platform`, else this host), one after another
+ * in the same store and session — a stage whose key does not depend on the target (FROM
+ * --platform=$BUILDPLATFORM) is made by the first and a cache hit for the others —, then writes the
+ * outputs once: an index of the platforms' manifests where there are several (or with
+ * BUILDKIT_MULTI_PLATFORM), and exports the build cache of all of them.
+ */
 async function buildInStore(opts: BuildOptions & { context: string }, store: Store, session: StoreSession): Promise<BuildResult> {
   const contextDir = resolve(opts.context);
   const dockerfilePath = opts.dockerfile ? resolve(opts.dockerfile) : join(contextDir, "Dockerfile");
   const text = opts.dockerfileText ?? (await readDockerfile(contextDir, dockerfilePath, opts.dockerfile));
   const fileLabel = opts.dockerfileText !== undefined ? "Dockerfile" : (opts.dockerfile ?? "Dockerfile");
+  const emit: EventSink = opts.onEvent ?? (() => undefined);
   const contexts = namedContexts(opts.buildContexts, process.cwd());
-  const graph = withReplacedStages(loadDockerfile(text, fileLabel, {
+  const asked = opts.platforms?.length ? opts.platforms : [opts.platform];
+  const graphs = asked.map((platform) => withReplacedStages(loadDockerfile(text, fileLabel, {
     ...(opts.buildArgs ? { buildArgs: opts.buildArgs } : {}),
     ...(opts.target ? { target: opts.target } : {}),
-    ...(opts.platform ? { platform: opts.platform } : {}),
-  }), contexts);
-  const emit: EventSink = opts.onEvent ?? (() => undefined);
-  for (const w of graph.warnings) emit({ type: "warning", message: w });
+    ...(platform ? { platform } : {}),
+  }), contexts));
+  const first = graphs[0] as BuildGraph;
+  const seen = new Set<string>();
+  for (const g of graphs) {
+    const name = formatPlatform(g.targetPlatform);
+    if (seen.has(name)) throw new BuildInputError(`--platform names ${name} twice`);
+    seen.add(name);
+  }
+  for (const w of first.warnings) emit({ type: "warning", message: w });
   const outputs = opts.outputs ?? [{ type: "image" as const }];
-  const exportable = { annotations: opts.annotations ?? [], platform: graph.targetPlatform, multiPlatform: graph.builderArgs.multiPlatform };
+  const plan = { annotations: opts.annotations ?? [], platforms: graphs.map((g) => g.targetPlatform), multiPlatform: graphs.length > 1 || first.builderArgs.multiPlatform };
   // what an output cannot carry fails the build before any step runs
-  for (const out of outputs) checkOutput(out, exportable);
+  for (const out of outputs) checkOutput(out, plan);
   // BUILDKIT_INLINE_CACHE=1 is --cache-to type=inline, as buildx reads it
   const cacheTo = [...(opts.cacheTo ?? [])];
-  if (graph.builderArgs.inlineCache && !cacheTo.some((c) => c.type === "inline")) cacheTo.push({ type: "inline" });
+  if (first.builderArgs.inlineCache && !cacheTo.some((c) => c.type === "inline")) cacheTo.push({ type: "inline" });
+  const built: PlatformBuild[] = [];
+  for (const graph of graphs) built.push(await solvePlatform(opts, store, session, graph, contextDir, dockerfilePath, cacheTo, contexts, emit));
+  const scratch = await store.tmpDir("export-");
+  try {
+    const names = opts.tags ?? [];
+    const exported: string[] = [];
+    const image: ExportedImage = {
+      images: built.map((b) => b.image), multiPlatform: plan.multiPlatform, annotations: plan.annotations,
+      ...(opts.sourceDateEpoch !== undefined ? { epoch: opts.sourceDateEpoch } : {}),
+    };
+    let manifestDigest: Digest | undefined;
+    for (const out of outputs) {
+      const { what, target } = await exportImage(store, out, image, names, scratch, { insecureRegistries: opts.insecureRegistries ?? [] }, opts.compression ?? "gzip");
+      if (out.type === "image" && target && manifestDigest === undefined) manifestDigest = target.digest;
+      exported.push(what);
+      emit({ type: "exported", what });
+    }
+    const cacheIo: CacheIo = { store, registry: { insecureRegistries: opts.insecureRegistries ?? [] }, platform: first.targetPlatform, emit };
+    for (const what of await exportCaches(cacheTo, cacheIo, { graph: first, steps: built.flatMap((b) => b.steps) })) {
+      exported.push(what);
+      emit({ type: "exported", what });
+    }
+    const one = built[0] as PlatformBuild;
+    return {
+      imageId: one.imageId, manifestDigest: manifestDigest ?? (built.length > 1 ? (await indexOf(store, image)).digest : one.image.manifest.digest),
+      names, steps: built.flatMap((b) => b.steps), contexts: one.contexts, warnings: first.warnings, exported,
+      ...(built.length > 1 ? { platforms: built.map((b) => ({ platform: formatPlatform(b.image.platform), imageId: b.imageId, manifestDigest: b.image.manifest.digest })) } : {}),
+    };
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+/** The index a multi-platform result is, when no image output named it. */
+async function indexOf(store: Store, image: ExportedImage): Promise<Descriptor> {
+  return imageTarget(store, image, image.images.map((i) => i.manifest), image.images.map(() => NO_ANNOTATIONS), false);
+}
+
+async function solvePlatform(
+  opts: BuildOptions & { context: string }, store: Store, session: StoreSession, graph: BuildGraph, contextDir: string, dockerfilePath: string,
+  cacheTo: CacheToSpec[], contexts: ReturnType<typeof namedContexts>, emit: EventSink,
+): Promise<PlatformBuild> {
   const snapshotter = await chooseSnapshotter(join(store.root, "snapshots"), opts.snapshotter ?? "auto");
   // a missing system tool fails here, naming its package, before anything is made
   checkBuildTools(graph, snapshotter);
@@ -269,21 +343,10 @@ async function buildInStore(opts: BuildOptions & { context: string }, store: Sto
       ...(await inlineCache(cacheTo, cacheIo, env)),
     };
     const img = await writeImage(store.content, config, final.layers);
-    const names = opts.tags ?? [];
-    const exported: string[] = [];
-    const image: ExportedImage = { ...exportable, manifest: img.manifest, layers: final.layers, ...(opts.sourceDateEpoch !== undefined ? { epoch: opts.sourceDateEpoch } : {}) };
-    let manifestDigest: Digest | undefined;
-    for (const out of outputs) {
-      const { what, target } = await exportImage(store, out, image, names, scratch, env.registry, opts.compression ?? "gzip");
-      if (out.type === "image" && target && manifestDigest === undefined) manifestDigest = target.digest;
-      exported.push(what);
-      emit({ type: "exported", what });
-    }
-    for (const what of await exportCaches(cacheTo, cacheIo, env)) {
-      exported.push(what);
-      emit({ type: "exported", what });
-    }
-    return { imageId: img.config.digest, manifestDigest: manifestDigest ?? img.manifest.digest, names, steps: env.steps, contexts: [...named.report].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)), warnings: graph.warnings, exported };
+    return {
+      graph, image: { manifest: img.manifest, layers: final.layers, platform: graph.targetPlatform }, imageId: img.config.digest, steps: env.steps,
+      contexts: [...named.report].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+    };
   } finally {
     opts.signal?.removeEventListener("abort", onAbort);
     await closeCacheSources(cacheSources);

@@ -54,7 +54,7 @@ const OPTIONS: readonly OptionSpec[] = [
   { name: "build-arg", value: true, repeat: true, arg: "K=V", help: "a build arg (K alone takes it from the environment)" },
   { name: "build-context", value: true, repeat: true, arg: "NAME=VALUE", help: "a named context: a directory, docker-image://REF, oci-layout://PATH[:TAG][@DIGEST] or a git URL" },
   { name: "target", value: true, arg: "STAGE", help: "build up to this stage" },
-  { name: "platform", value: true, arg: "OS/ARCH[/VARIANT]", help: "the platform to build for", default: "this host's" },
+  { name: "platform", value: true, repeat: true, arg: "OS/ARCH[/VARIANT][,…]", help: "the platform to build for; several (comma-separated) make one image index", default: "this host's" },
   { name: "label", value: true, repeat: true, arg: "K=V", help: "a label on the image" },
   { name: "annotation", value: true, repeat: true, arg: "[TYPE:]KEY=VALUE", help: "an OCI annotation on the image, as buildx" },
   { name: "network", value: true, arg: "default|host|none", help: "the network of RUN steps", default: "default (the host's)" },
@@ -96,10 +96,10 @@ export const buildCommand: Command = {
     let dockerfile: string | undefined;
     if (fileArg === "-") dockerfileText = await readTextInput("-", io.stdin);
     else if (fileArg) dockerfile = resolve(io.cwd, fileArg);
-    const p = str(args, "platform");
-    if (p?.includes(",")) throw new UsageError(`--platform ${p}: one build makes one platform for now (multi-platform images are not built yet); build each platform with its own --platform`);
-    const platform = p ? parsePlatform(p) : undefined;
-    if (p && !platform) throw new UsageError(`bad --platform ${p}`);
+    // --platform a,b (or repeated, as buildx): one image index of every platform
+    const platformList = list(args, "platform").flatMap((v) => v.split(",")).map((v) => v.trim()).filter(Boolean);
+    const platforms = platformList.map((v) => parsePlatform(v) ?? (() => { throw new UsageError(`bad --platform ${v}`); })());
+    const platform = platforms.length === 1 ? platforms[0] : undefined;
     const network = str(args, "network") ?? "default";
     if (!["default", "host", "none"].includes(network)) throw new UsageError(`--network ${network}: use default, host or none`);
     // --allow network.host,security.insecure (repeatable, comma-separated as buildx reads it)
@@ -142,6 +142,7 @@ export const buildCommand: Command = {
         ...(Object.keys(buildContexts).length ? { buildContexts } : {}),
         ...(str(args, "target") ? { target: str(args, "target") as string } : {}),
         ...(platform ? { platform } : {}),
+        ...(platforms.length > 1 ? { platforms } : {}),
         labels,
         ...(annotations.length ? { annotations } : {}),
         network: network as "default" | "host" | "none",
@@ -163,16 +164,19 @@ export const buildCommand: Command = {
       });
       running = pending;
       const result = await pending;
-      if (str(args, "iidfile")) await writeFile(resolve(io.cwd, str(args, "iidfile") as string), result.imageId);
+      // several platforms: the image is the index (as buildx writes --iidfile and the metadata for one)
+      const id = result.platforms ? result.manifestDigest : result.imageId;
+      if (str(args, "iidfile")) await writeFile(resolve(io.cwd, str(args, "iidfile") as string), id);
       if (str(args, "metadata-file")) {
         await writeFile(resolve(io.cwd, str(args, "metadata-file") as string), JSON.stringify({
-          "containerimage.config.digest": result.imageId, "containerimage.digest": result.manifestDigest, "image.name": result.names.join(","), steps: result.steps,
+          ...(result.platforms ? {} : { "containerimage.config.digest": result.imageId }), "containerimage.digest": result.manifestDigest, "image.name": result.names.join(","),
+          ...(result.platforms ? { platforms: result.platforms } : {}), steps: result.steps,
           ...(result.contexts.length ? { contexts: result.contexts } : {}),
         }, null, 2) + "\n");
       }
       if (flag(args, "explain") && progress !== "quiet" && progress !== "json") io.stderr.write(explainSummary(result.steps));
-      if (progress === "quiet") io.stdout.write(`${result.imageId}\n`);
-      else io.stderr.write(`writing image ${result.imageId}${result.names.length ? ` done\nnaming to ${result.names.join(", ")}` : ""}\n`);
+      if (progress === "quiet") io.stdout.write(`${id}\n`);
+      else io.stderr.write(`writing image ${id}${result.names.length ? ` done\nnaming to ${result.names.join(", ")}` : ""}\n`);
       return EXIT_OK;
     } catch (e) {
       if (e instanceof DockerfileError) {

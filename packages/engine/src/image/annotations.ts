@@ -115,12 +115,13 @@ function describe(a: Annotation): string {
 
 /**
  * The annotations of one output of a build for `platform` (a single manifest, or an index of it
- * when `multiPlatform`), later ones winning over earlier ones, a platform's over unqualified ones
+ * — and of the other platforms `built` — when `multiPlatform`), later ones winning over earlier ones, a platform's over unqualified ones
  * (BuildKit's AnnotationsGroup.Platform). Throws AnnotationError for what the result has no place for.
  */
-export function resolveAnnotations(list: readonly Annotation[], platform: PlatformSpec, multiPlatform: boolean): AnnotationSet {
+export function resolveAnnotations(list: readonly Annotation[], platform: PlatformSpec, multiPlatform: boolean, built: readonly PlatformSpec[] = [platform]): AnnotationSet {
   const set: AnnotationSet = { manifest: {}, manifestDescriptor: {}, index: {}, indexDescriptor: {} };
   const mine = formatPlatform(normalizePlatform(platform));
+  const all = built.map((p) => formatPlatform(normalizePlatform(p)));
   const qualified: Annotation[] = [];
   for (const a of list) {
     if ((a.type === "index" || a.type === "index-descriptor") && !multiPlatform) {
@@ -131,7 +132,8 @@ export function resolveAnnotations(list: readonly Annotation[], platform: Platfo
       if (!multiPlatform) {
         throw new AnnotationError(`annotation ${describe(a)}: a platform applies to the manifests of an index, and the result is one image manifest (leave the platform out, or add --build-arg BUILDKIT_MULTI_PLATFORM=1)`);
       }
-      if (theirs !== mine) throw new AnnotationError(`annotation ${describe(a)}: invalid annotation: no platform ${theirs} found in source (this build makes ${mine})`);
+      if (!all.includes(theirs)) throw new AnnotationError(`annotation ${describe(a)}: invalid annotation: no platform ${theirs} found in source (this build makes ${all.join(", ")})`);
+      if (theirs !== mine) continue; // another platform's manifest
       qualified.push(a);
       continue;
     }

@@ -10,9 +10,9 @@ import { createWriteStream } from "node:fs";
 import { chmod, mkdir, rm, utimes } from "node:fs/promises";
 import { applyLayer, compressImage, walkDirectory, writeDockerArchive, writeLayer, writeOciLayout, toolPath, type Descriptor, type LayerCompression, type Store, type StoredLayer } from "@tsbuild/oci";
 import type { ClientOptions } from "@tsbuild/registry";
-import { formatPlatform, parseSpecFields, SpecSyntaxError, type SpecField } from "@tsbuild/dockerfile";
-import { AnnotationError, isEmpty, normalizePlatform, parseAnnotationOption, resolveAnnotations, type Annotation } from "./annotations.js";
-import { imageTarget, type BuiltImage } from "./image-target.js";
+import { formatPlatform, parseSpecFields, SpecSyntaxError, type PlatformSpec, type SpecField } from "@tsbuild/dockerfile";
+import { AnnotationError, isEmpty, normalizePlatform, parseAnnotationOption, resolveAnnotations, type Annotation, type AnnotationSet } from "./annotations.js";
+import { imageTarget, type BuiltImage, type PlatformImage } from "./image-target.js";
 
 export type OutputSpec =
   | { type: "image"; names?: string[]; push?: boolean; annotations?: Annotation[] }
@@ -110,47 +110,66 @@ async function rootfsInto(store: Store, layers: StoredLayer[], dir: string): Pro
   for (const l of layers) await applyLayer(store.content.reader(l.descriptor.digest), dir);
 }
 
-/** What the exporters take from the build. */
+/** What the exporters take from the build: each platform's image and its layers. */
 export interface ExportedImage extends BuiltImage {
-  layers: StoredLayer[];
+  images: readonly (PlatformImage & { layers: StoredLayer[] })[];
   /** --annotation: given to every output (as buildx adds them to each) */
   annotations: readonly Annotation[];
   /** SOURCE_DATE_EPOCH, for the platform directory a multi-platform local/tar output makes */
   epoch?: number;
 }
 
+/** What checkOutput needs: the platforms to be built and whether the result is an index. */
+export interface ExportPlan {
+  annotations: readonly Annotation[];
+  platforms: readonly PlatformSpec[];
+  multiPlatform: boolean;
+}
+
+/** Each platform's annotations for an output (resolveAnnotations, knowing every platform built). */
+function annotationsFor(out: OutputSpec, plan: ExportPlan): AnnotationSet[] {
+  const all = [...plan.annotations, ...("annotations" in out ? (out.annotations ?? []) : [])];
+  return plan.platforms.map((p) => resolveAnnotations(all, p, plan.multiPlatform, plan.platforms));
+}
+
 /**
  * Checks that `out` can carry what the build asks of it (annotations, a multi-platform result)
  * before anything is exported, so a refused output leaves no other output half written.
  */
-export function checkOutput(out: OutputSpec, img: Pick<ExportedImage, "annotations" | "platform" | "multiPlatform">): void {
-  const all = [...img.annotations, ...("annotations" in out ? (out.annotations ?? []) : [])];
-  if (out.type === "docker" && img.multiPlatform) {
-    throw new OutputError("docker exporter does not currently support exporting manifest lists (BUILDKIT_MULTI_PLATFORM=1 makes an index; use -o type=oci)");
+export function checkOutput(out: OutputSpec, plan: ExportPlan): void {
+  const all = [...plan.annotations, ...("annotations" in out ? (out.annotations ?? []) : [])];
+  if (out.type === "docker" && plan.multiPlatform) {
+    throw new OutputError(plan.platforms.length > 1
+      ? "docker exporter does not currently support exporting manifest lists (several platforms make an index; use -o type=oci, or build one platform)"
+      : "docker exporter does not currently support exporting manifest lists (BUILDKIT_MULTI_PLATFORM=1 makes an index; use -o type=oci)");
   }
   if (all.length === 0) return;
   if (out.type === "docker" || out.type === "local" || out.type === "tar") throw new OutputError(`--annotation: ${NO_ANNOTATIONS_BECAUSE[out.type]}`);
   try {
-    resolveAnnotations(all, img.platform, img.multiPlatform);
+    annotationsFor(out, plan);
   } catch (e) {
     if (e instanceof AnnotationError) throw new OutputError(e.message);
     throw e;
   }
 }
 
-/** The directory a multi-platform local/tar output puts the platform's files in (BuildKit's: "/" → "_"). */
-function platformDir(img: ExportedImage): string {
-  return formatPlatform(normalizePlatform(img.platform)).replace(/\//g, "_");
+/** The directory a multi-platform local/tar output puts a platform's files in (BuildKit's: "/" → "_"). */
+function platformDir(p: PlatformSpec): string {
+  return formatPlatform(normalizePlatform(p)).replace(/\//g, "_");
 }
 
-/** The root file system into `dir`; for a multi-platform result into `dir/PLATFORM` (0755, the epoch's time if given). */
+/** The root file systems into `dir`; for a multi-platform result each into `dir/PLATFORM` (0755, the epoch's time if given). */
 async function rootfsFor(store: Store, img: ExportedImage, dir: string): Promise<void> {
-  if (!img.multiPlatform) return rootfsInto(store, img.layers, dir);
-  const sub = `${dir}/${platformDir(img)}`;
-  await rootfsInto(store, img.layers, sub);
-  await chmod(sub, 0o755);
-  if (img.epoch !== undefined) await utimes(sub, img.epoch, img.epoch);
+  if (!img.multiPlatform) return rootfsInto(store, (img.images[0] as ExportedImage["images"][number]).layers, dir);
+  for (const one of img.images) {
+    const sub = `${dir}/${platformDir(one.platform)}`;
+    await rootfsInto(store, one.layers, sub);
+    await chmod(sub, 0o755);
+    if (img.epoch !== undefined) await utimes(sub, img.epoch, img.epoch);
+  }
 }
+
+const planOf = (img: ExportedImage): ExportPlan => ({ annotations: img.annotations, platforms: img.images.map((i) => i.platform), multiPlatform: img.multiPlatform });
 
 /**
  * @param compression of the layers where the image leaves the store (push, OCI layout); the store
@@ -160,30 +179,34 @@ export async function exportImage(
   store: Store, out: OutputSpec, img: ExportedImage, names: string[], scratch: string, registry: ClientOptions,
   compression: LayerCompression = "gzip",
 ): Promise<{ what: string; target?: Descriptor }> {
-  checkOutput(out, img);
-  const annotations = resolveAnnotations([...img.annotations, ...("annotations" in out ? (out.annotations ?? []) : [])], img.platform, img.multiPlatform);
+  const plan = planOf(img);
+  checkOutput(out, plan);
+  const annotations = annotationsFor(out, plan);
   const named = (target: Descriptor) => (names.length ? names : [undefined]).map((name) => ({ ...(name ? { name } : {}), target }));
-  const plain = !img.multiPlatform && isEmpty(annotations);
+  const built = img.images.map((i) => i.manifest);
+  const plain = !img.multiPlatform && annotations.every(isEmpty);
+  const compressed = () => Promise.all(built.map((m) => compressImage(store, m, compression)));
+  const platforms = img.multiPlatform ? ` (${img.images.map((i) => formatPlatform(normalizePlatform(i.platform))).join(", ")})` : "";
   switch (out.type) {
     case "image": {
       const targets = out.names ?? names;
-      const target = plain ? img.manifest : await imageTarget(store, img, img.manifest, annotations, false);
+      const target = plain ? (built[0] as Descriptor) : await imageTarget(store, img, built, annotations, false);
       await store.images.putAll(targets.map((name) => ({ name, target }))); // every -t at once, or none
       if (out.push) {
         if (targets.length === 0) throw new OutputError("push=true needs a name (-t NAME or name=NAME)");
-        const shipped = await imageTarget(store, img, await compressImage(store, img.manifest, compression), annotations, false);
+        const shipped = await imageTarget(store, img, await compressed(), annotations, false);
         const { push } = await import("@tsbuild/registry"); // loaded when used
         for (const n of targets) await push(store, shipped, n, registry);
       }
-      return { what: targets.length ? `image ${targets.join(", ")}${out.push ? " (pushed)" : ""}` : `image ${target.digest}`, target };
+      return { what: `${targets.length ? `image ${targets.join(", ")}${out.push ? " (pushed)" : ""}` : `image ${target.digest}`}${platforms}`, target };
     }
     case "oci": {
-      const target = await imageTarget(store, img, await compressImage(store, img.manifest, compression), annotations, true);
+      const target = await imageTarget(store, img, await compressed(), annotations, true);
       await writeOciLayout(store.content, named(target), out.dest, { tar: out.tar });
-      return { what: `OCI layout ${out.dest}`, target };
+      return { what: `OCI layout ${out.dest}${platforms}`, target };
     }
     case "docker":
-      await writeDockerArchive(store.content, named(img.manifest), out.dest, scratch);
+      await writeDockerArchive(store.content, named(built[0] as Descriptor), out.dest, scratch);
       return { what: `docker archive ${out.dest}` };
     case "local": {
       // flattened apart, then merged in: the layers' whiteouts and opaque directories apply to the
@@ -196,7 +219,7 @@ export async function exportImage(
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
-      return { what: `root file system in ${out.dest}${img.multiPlatform ? `/${platformDir(img)}` : ""}` };
+      return { what: `root file system in ${out.dest}${img.multiPlatform ? ` (${img.images.map((i) => platformDir(i.platform)).join(", ")})` : ""}` };
     }
     case "tar": {
       const dir = `${scratch}/rootfs-export`;

@@ -8,12 +8,18 @@ import { MediaTypes, parseManifest, type Descriptor, type ImageIndex, type Platf
 import type { PlatformSpec } from "@tsbuild/dockerfile";
 import { normalizePlatform, type AnnotationSet } from "./annotations.js";
 
-export interface BuiltImage {
+/** One platform's image as built. */
+export interface PlatformImage {
   /** the manifest as built (uncompressed layers, no annotations) */
   manifest: Descriptor;
-  /** the platform the build is for: the descriptor's platform */
+  /** the platform it is for: its descriptor's platform in an index */
   platform: PlatformSpec;
-  /** BUILDKIT_MULTI_PLATFORM: outputs get an index of the one manifest */
+}
+
+export interface BuiltImage {
+  /** one per platform built, in the order asked for */
+  images: readonly PlatformImage[];
+  /** an index of them (several platforms, or BUILDKIT_MULTI_PLATFORM for one) */
   multiPlatform: boolean;
 }
 
@@ -34,26 +40,27 @@ async function annotatedManifest(store: Store, manifest: Descriptor, annotations
 }
 
 /**
- * The descriptor an output names for `manifest` (the built one, or its compressed copy):
+ * The descriptor an output names for the built images (`manifests`: the built ones, or their
+ * compressed copies, in `img.images`' order; `ann`: each platform's annotations):
  * - one manifest: its descriptor, with the manifest-descriptor annotations (and `platform` when
  *   `withPlatform`: an OCI layout's index.json says it, as BuildKit's);
- * - multi-platform: an index of it (platform, manifest-descriptor annotations; index annotations),
- *   its descriptor with the index-descriptor annotations.
+ * - multi-platform: an index of them (each with its platform and manifest-descriptor annotations;
+ *   index annotations), its descriptor with the index-descriptor annotations.
  */
-export async function imageTarget(store: Store, img: BuiltImage, manifest: Descriptor, ann: AnnotationSet, withPlatform: boolean): Promise<Descriptor> {
-  const m = await annotatedManifest(store, manifest, some(ann.manifest));
-  const md = some(ann.manifestDescriptor);
-  if (!img.multiPlatform) {
-    return { ...m, ...(md ? { annotations: md } : {}), ...(withPlatform ? { platform: ociPlatform(img.platform) } : {}) };
+export async function imageTarget(store: Store, img: BuiltImage, manifests: readonly Descriptor[], ann: readonly AnnotationSet[], withPlatform: boolean): Promise<Descriptor> {
+  const entries: Descriptor[] = [];
+  for (const [n, built] of img.images.entries()) {
+    const a = ann[n] as AnnotationSet;
+    const m = await annotatedManifest(store, manifests[n] as Descriptor, some(a.manifest));
+    const md = some(a.manifestDescriptor);
+    entries.push({ ...m, ...(md ? { annotations: md } : {}), ...(withPlatform || img.multiPlatform ? { platform: ociPlatform(built.platform) } : {}) });
   }
-  const ia = some(ann.index);
-  const index: ImageIndex = {
-    schemaVersion: 2,
-    mediaType: MediaTypes.OCI_INDEX,
-    manifests: [{ ...m, ...(md ? { annotations: md } : {}), platform: ociPlatform(img.platform) }],
-    ...(ia ? { annotations: ia } : {}),
-  };
+  if (!img.multiPlatform) return entries[0] as Descriptor;
+  // index annotations are the same for every platform (resolved once per platform, the first kept)
+  const first = ann[0] as AnnotationSet;
+  const ia = some(first.index);
+  const index: ImageIndex = { schemaVersion: 2, mediaType: MediaTypes.OCI_INDEX, manifests: entries, ...(ia ? { annotations: ia } : {}) };
   const blob = await store.content.putBytes(JSON.stringify(index));
-  const id = some(ann.indexDescriptor);
+  const id = some(first.indexDescriptor);
   return { mediaType: MediaTypes.OCI_INDEX, digest: blob.digest, size: blob.size, ...(id ? { annotations: id } : {}) };
 }

@@ -1,0 +1,89 @@
+/**
+ * --platform linux/amd64,linux/arm64: every platform built (the arm64 RUN through QEMU), one OCI
+ * image index of their manifests in the store, in type=oci and per platform in type=local; a
+ * FROM --platform=$BUILDPLATFORM stage made once; type=docker refused before anything runs.
+ */
+import { beforeAll, describe, expect, it } from "vitest";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { MediaTypes, Store, parseIndex, type Descriptor } from "@tsbuild/oci";
+import { platformRunnable } from "@tsbuild/runtime";
+import { ARM64_BUSYBOX, busyboxTar, makeBusyboxRootfs } from "../../../fixtures/support/busybox-rootfs.js";
+import { storeBaseImage } from "../../../fixtures/support/base-image.js";
+import { buildHarness } from "./helpers/build-harness.js";
+
+const h = buildHarness("tsbuild-multi-");
+const amd64 = { os: "linux", architecture: "amd64" };
+const arm64 = { os: "linux", architecture: "arm64" };
+const qemu = platformRunnable(arm64);
+const can = qemu.ok && existsSync(ARM64_BUSYBOX);
+if (!can) console.warn(`multi-platform.test skipped: ${qemu.ok ? `no arm64 busybox at ${ARM64_BUSYBOX} (scripts/setup-emulation.sh downloads it)` : qemu.why}`);
+
+beforeAll(async () => {
+  if (!can) return;
+  const work = mkdtempSync(join(tmpdir(), "tsbuild-multi-rootfs-"));
+  try {
+    await storeBaseImage(h.root, "bb-arm64:1", busyboxTar(makeBusyboxRootfs(join(work, "arm"), { busybox: ARM64_BUSYBOX })), undefined, "arm64");
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  // busybox:multi, an index of the amd64 and arm64 images, as a registry's multi-arch image is
+  const store = await Store.open(h.root);
+  const manifests: Descriptor[] = [];
+  for (const [name, platform] of [["base:1", amd64], ["bb-arm64:1", arm64]] as const) {
+    manifests.push({ ...(await store.images.get(name))!.target, platform });
+  }
+  const put = await store.content.putBytes(JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.OCI_INDEX, manifests }));
+  await store.images.put("busybox:multi", { mediaType: MediaTypes.OCI_INDEX, digest: put.digest, size: put.size });
+}, 120_000);
+
+describe.skipIf(!can)("a multi-platform build", () => {
+  const text = [
+    "FROM --platform=$BUILDPLATFORM busybox:multi AS tools",
+    "RUN echo made on $(uname -m) > /tool",
+    "FROM busybox:multi",
+    "ARG TARGETARCH",
+    "COPY --from=tools /tool /tool",
+    "RUN echo $TARGETARCH $(uname -m) > /m",
+  ].join("\n") + "\n";
+
+  it("writes one index of both platforms; each platform's files are its own; the $BUILDPLATFORM stage runs once", async () => {
+    const { r, out } = await h.buildText(text, { platforms: [amd64, arm64], tags: ["multi:1"], outputs: [{ type: "image" }, { type: "local", dest: join(h.work, "multi-local") }] });
+    const store = await Store.open(h.root);
+    const target = (await store.images.get("multi:1"))!.target;
+    expect(target.mediaType).toBe(MediaTypes.OCI_INDEX);
+    expect(r.manifestDigest).toBe(target.digest);
+    const index = parseIndex(await store.content.readBytes(target.digest));
+    expect(index.manifests.map((m) => m.platform)).toEqual([{ architecture: "amd64", os: "linux" }, { architecture: "arm64", os: "linux" }]);
+    expect(r.platforms?.map((p) => p.platform)).toEqual(["linux/amd64", "linux/arm64"]);
+    const local = join(h.work, "multi-local");
+    expect(readFileSync(join(local, "linux_amd64/m"), "utf8")).toBe("amd64 x86_64\n");
+    expect(readFileSync(join(local, "linux_arm64/m"), "utf8")).toBe("arm64 aarch64\n");
+    expect(readFileSync(join(local, "linux_arm64/tool"), "utf8")).toBe("made on x86_64\n");
+    // the tools stage: run by the first platform, a cache hit for the second
+    const toolRuns = r.steps.filter((s) => s.instruction.startsWith("RUN echo made on"));
+    expect(toolRuns.map((s) => s.cached)).toEqual([false, true]);
+    void out;
+  }, 180_000);
+
+  it("its amd64 image is the single-platform build's; a rebuild hits every step of both", async () => {
+    const epoch = { sourceDateEpoch: 1_700_000_000 };
+    const multi = await h.buildText(text, { ...epoch, platforms: [amd64, arm64] });
+    const single = await h.buildText(text, { ...epoch, platform: amd64 });
+    expect(multi.r.platforms?.[0]?.imageId).toBe(single.r.imageId);
+    const again = await h.buildText(text, { ...epoch, platforms: [amd64, arm64] });
+    expect(again.r.steps.every((s) => s.cached)).toBe(true);
+    expect(again.r.manifestDigest).toBe(multi.r.manifestDigest);
+  }, 180_000);
+
+  it("type=docker is refused before anything runs; type=oci holds the index", async () => {
+    await expect(h.buildText(text, { platforms: [amd64, arm64], outputs: [{ type: "docker", dest: join(h.work, "d.tar") }] })).rejects.toThrow(/docker exporter does not currently support exporting manifest lists/);
+    expect(existsSync(join(h.work, "d.tar"))).toBe(false);
+    const dest = join(h.work, "oci-dir");
+    await h.buildText(text, { platforms: [amd64, arm64], outputs: [{ type: "oci", dest, tar: false }] });
+    const top = parseIndex(readFileSync(join(dest, "index.json")));
+    const inner = parseIndex(readFileSync(join(dest, "blobs", ...(top.manifests[0]!.digest.split(":")))));
+    expect(inner.manifests.map((m) => m.platform?.architecture)).toEqual(["amd64", "arm64"]);
+  }, 180_000);
+});
