@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { resolveImage, type Store } from "@tsbuild/oci";
 import { chooseSnapshotter } from "@tsbuild/snapshot";
-import { RuncExecutor, type NetworkMode } from "@tsbuild/runtime";
+import { hostArchitecture, platformName, platformRunnable, RuncExecutor, type NetworkMode } from "@tsbuild/runtime";
 import type { Descriptor, ImageConfig } from "@tsbuild/oci";
 import { unpackImage } from "./base-image.js";
 import { rm } from "node:fs/promises";
@@ -18,12 +18,20 @@ export interface RunImageOptions {
   network?: NetworkMode;
   onOutput?: (stream: "stdout" | "stderr", chunk: Buffer) => void;
   signal?: AbortSignal;
+  /** which image of an index (default this host's); one that is not this host's runs through its emulator */
+  platform?: { os: string; architecture: string; variant?: string };
 }
 
 const withHostname = (env: string[]) => (env.some((e) => e.startsWith("HOSTNAME=")) ? env : [...env, "HOSTNAME=buildkitsandbox"]);
 
 export async function runImage(opts: RunImageOptions): Promise<number> {
-  const img = await resolveImage(opts.store.content, opts.target);
+  const platform = opts.platform ?? { os: "linux", architecture: hostArchitecture() };
+  const img = await resolveImage(opts.store.content, opts.target, { os: platform.os, architecture: platform.architecture, ...(platform.variant ? { variant: platform.variant } : {}) }).catch((e: Error) => {
+    throw new Error(`${opts.name ?? opts.target.digest} has no image for ${platformName(platform)}: ${e.message}`);
+  });
+  // the image's own platform (a single manifest may be another's): natively or through a registered emulator
+  const runnable = platformRunnable({ os: img.config.os || platform.os, architecture: img.config.architecture || platform.architecture });
+  if (!runnable.ok) throw new Error(`${opts.name ?? opts.target.digest} is ${img.config.os}/${img.config.architecture}, which cannot run here: ${runnable.why}`);
   const cfg: NonNullable<ImageConfig["config"]> = img.config.config ?? {};
   const args = [...(cfg.Entrypoint ?? []), ...(opts.cmd && opts.cmd.length ? opts.cmd : (cfg.Cmd ?? []))];
   if (args.length === 0) throw new Error("the image has no ENTRYPOINT or CMD: give a command (tsbuild run IMAGE CMD…)");

@@ -1,0 +1,56 @@
+/**
+ * The store commands on a multi-platform image: `build --platform a,b` names an index, `images`
+ * shows its platforms, `inspect` each platform's image, `run --platform` picks one (arm64 through
+ * QEMU). Skipped, saying why, where QEMU or the arm64 busybox is missing (scripts/setup-emulation.sh).
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { MediaTypes, Store, type Descriptor } from "@tsbuild/oci";
+import { platformRunnable } from "@tsbuild/runtime";
+import { runCli } from "./helpers/run-cli.js";
+import { ARM64_BUSYBOX, busyboxTar, makeBusyboxRootfs } from "../../../fixtures/support/busybox-rootfs.js";
+import { storeBaseImage } from "../../../fixtures/support/base-image.js";
+
+const qemu = platformRunnable({ os: "linux", architecture: "arm64" });
+const can = qemu.ok && existsSync(ARM64_BUSYBOX);
+if (!can) console.warn(`multi-platform-commands.test skipped: ${qemu.ok ? `no arm64 busybox at ${ARM64_BUSYBOX}` : qemu.why}`);
+const work = mkdtempSync(join(tmpdir(), "tsbuild-cli-multi-"));
+const root = join(work, "store");
+const run = (argv: string[]) => runCli(argv, { env: { TSBUILD_ROOT: root }, cwd: work });
+
+beforeAll(async () => {
+  if (!can) return;
+  await storeBaseImage(root, "bb-amd64:1", busyboxTar(makeBusyboxRootfs(join(work, "amd"))));
+  await storeBaseImage(root, "bb-arm64:1", busyboxTar(makeBusyboxRootfs(join(work, "arm"), { busybox: ARM64_BUSYBOX })), undefined, "arm64");
+  const store = await Store.open(root);
+  const manifests: Descriptor[] = [];
+  for (const [name, architecture] of [["bb-amd64:1", "amd64"], ["bb-arm64:1", "arm64"]]) {
+    manifests.push({ ...(await store.images.get(name as string))!.target, platform: { os: "linux", architecture: architecture as string } });
+  }
+  const put = await store.content.putBytes(JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.OCI_INDEX, manifests }));
+  await store.images.put("bb:multi", { mediaType: MediaTypes.OCI_INDEX, digest: put.digest, size: put.size });
+  mkdirSync(join(work, "ctx"));
+  writeFileSync(join(work, "ctx", "Dockerfile"), "FROM bb:multi\nARG TARGETARCH\nRUN echo $TARGETARCH > /arch\nCMD [\"cat\", \"/arch\"]\n");
+}, 120_000);
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+describe.skipIf(!can)("commands on a multi-platform image", () => {
+  it("build names an index; images, inspect and run --platform see each platform", async () => {
+    const b = await run(["build", "-q", "--platform", "linux/amd64,linux/arm64", "-t", "m:1", "ctx"]);
+    expect(b.code, b.err).toBe(0);
+    const images = await run(["images"]);
+    expect(images.out).toMatch(/^REPOSITORY\s+TAG\s+IMAGE ID\s+CREATED\s+SIZE\s+PLATFORMS\n/);
+    expect(images.out).toMatch(/\nm\s+1\s+[0-9a-f]{12}\s+.*linux\/amd64,linux\/arm64\n/);
+    const [info] = JSON.parse((await run(["inspect", "m:1"])).out) as { Id: string; Platforms: { Platform: string; Id: string }[] }[];
+    expect(info!.Id).toBe(b.out.trim());
+    expect(info!.Platforms.map((p) => p.Platform)).toEqual(["linux/amd64", "linux/arm64"]);
+    expect((await run(["run", "--platform", "linux/arm64", "m:1"])).out).toBe("arm64\n");
+    expect((await run(["run", "--platform", "linux/arm64", "m:1", "uname", "-m"])).out).toBe("aarch64\n");
+    expect((await run(["run", "m:1"])).out).toBe("amd64\n");
+    const none = await run(["run", "--platform", "linux/s390x", "m:1"]);
+    expect(none.code).toBe(1);
+    expect(none.err).toContain("has no image for linux/s390x");
+  }, 180_000);
+});
