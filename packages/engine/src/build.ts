@@ -30,6 +30,7 @@ import { closeCacheSources, exportCaches, inlineCache, openCacheSources, type Ca
 import { ImportingCache } from "./cache/io/importing-cache.js";
 import type { CacheSource } from "./cache/io/source.js";
 import { allowedEntitlements, type Entitlement } from "./instructions/entitlements.js";
+import { NO_SSH_AGENTS, openSshAgents, type SshSpec } from "./ssh/ssh-agents.js";
 
 export interface BuildOptions {
   /**
@@ -50,6 +51,12 @@ export interface BuildOptions {
   network?: NetworkMode;
   /** --secret values by id (what RUN --mount=type=secret reads) */
   secrets?: Map<string, Buffer>;
+  /**
+   * ssh agents RUN --mount=type=ssh forwards (buildx's --ssh; parseSshSpec reads one): an agent
+   * socket, or private key files served by an ssh-agent of the build's own; no path is
+   * $SSH_AUTH_SOCK. Checked before any step runs (SshSpecError)
+   */
+  ssh?: SshSpec[];
   /**
    * BuildKit's entitlements the build grants (--allow): "security.insecure" lets `RUN
    * --security=insecure` run privileged, "network.host" lets `RUN --network=host` run; a RUN
@@ -157,6 +164,7 @@ async function buildInStore(opts: BuildOptions & { context: string }, store: Sto
     registry: { insecureRegistries: opts.insecureRegistries ?? [] },
     ...(opts.sourceDateEpoch !== undefined ? { epoch: opts.sourceDateEpoch } : {}),
     secrets: opts.secrets ?? new Map(),
+    ssh: NO_SSH_AGENTS,
     allow: allowedEntitlements(opts.allow ?? [], opts.network ?? "default"),
     steps: [],
     nextStepId: () => ++stepId,
@@ -179,6 +187,7 @@ async function buildInStore(opts: BuildOptions & { context: string }, store: Sto
   const cacheIo: CacheIo = { store, registry: env.registry, platform: graph.targetPlatform, emit };
   let cacheSources: CacheSource[] = [];
   try {
+    if (opts.ssh?.length) env.ssh = await openSshAgents(opts.ssh);
     cacheSources = await openCacheSources(opts.cacheFrom ?? [], cacheIo);
     if (cacheSources.length) env.cache = new ImportingCache(store, cacheSources, (message) => emit({ type: "warning", message }));
     let final: StageState;
@@ -243,6 +252,7 @@ async function buildInStore(opts: BuildOptions & { context: string }, store: Sto
   } finally {
     opts.signal?.removeEventListener("abort", onAbort);
     await closeCacheSources(cacheSources);
+    await env.ssh.close();
     await rm(scratch, { recursive: true, force: true });
   }
 }

@@ -1,6 +1,6 @@
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile, stat, writeFile } from "node:fs/promises";
 import { resolve, dirname } from "node:path";
-import { AnnotationError, build, BuildError, OutputError, parseAnnotationFlag, parseEntitlements, parseOutput, type Annotation, type Entitlement, type OutputSpec, type StepRecord } from "@tsbuild/engine";
+import { AnnotationError, build, BuildError, OutputError, parseAnnotationFlag, parseEntitlements, parseOutput, parseSshSpec, type Annotation, type Entitlement, type OutputSpec, type SshSpec, type StepRecord } from "@tsbuild/engine";
 import { parseCacheOptions } from "../cache-options.js";
 import { DockerfileError, parsePlatform } from "@tsbuild/dockerfile";
 import type { Readable } from "node:stream";
@@ -24,14 +24,38 @@ function explainSummary(steps: StepRecord[]): string {
 
 const USAGE = "tsbuild [build] [-t NAME]... [-f FILE] [--build-arg K=V]... [--target S] [-o SPEC] [OPTIONS] CONTEXT";
 
+/** BuildKit's MaxSecretSize */
+const MAX_SECRET = 500 * 1024;
+/** Go's syscall error strings, for the errors buildx prints */
+const GO_ERRNO: Record<string, string> = { ENOENT: "no such file or directory", EACCES: "permission denied", ENOTDIR: "not a directory", EISDIR: "is a directory", ELOOP: "too many levels of symbolic links" };
+const goErr = (e: unknown) => GO_ERRNO[(e as NodeJS.ErrnoException).code ?? ""] ?? (e as Error).message;
+
+/**
+ * The --secret values, as BuildKit's secretsprovider store takes them (a later id wins): a file must
+ * exist and hold at most 500 KiB ("failed to stat F: stat F: …", "secret ID too big. max size
+ * 500KiB"); an unset variable is an empty secret. Files are read here, not when a RUN asks.
+ */
 async function parseSecrets(specs: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<Map<string, Buffer>> {
   const out = new Map<string, Buffer>();
   for (const s of specs) {
     const secret = parseSecretSpec(s);
+    if (!secret) continue;
     // neither src= nor env=: the variable named ID if it is set, else the file named ID (as BuildKit's secrets provider)
     const name = secret.env ?? (secret.src === undefined && env[secret.id] !== undefined ? secret.id : undefined);
-    if (name !== undefined) out.set(secret.id, Buffer.from(env[name] ?? ""));
-    else out.set(secret.id, await readFile(resolve(cwd, secret.src ?? secret.id)));
+    if (name !== undefined) {
+      out.set(secret.id, Buffer.from(env[name] ?? ""));
+      continue;
+    }
+    const file = secret.src ?? secret.id;
+    const st = await stat(resolve(cwd, file)).catch((e: unknown) => {
+      throw new UsageError(`--secret: failed to stat ${file}: stat ${file}: ${goErr(e)}`);
+    });
+    if (st.size > MAX_SECRET) throw new UsageError(`--secret: secret ${secret.id} too big. max size 500KiB`);
+    const data = await readFile(resolve(cwd, file)).catch((e: unknown) => {
+      throw new UsageError(`--secret: read ${file}: ${goErr(e)}`);
+    });
+    if (data.length > MAX_SECRET) throw new UsageError(`--secret: secret ${secret.id} too big. max size 500KiB`);
+    out.set(secret.id, data);
   }
   return out;
 }
@@ -61,6 +85,7 @@ export const buildCommand: Command = {
       { name: "annotation", value: true, repeat: true },
       { name: "network", value: true },
       { name: "secret", value: true, repeat: true },
+      { name: "ssh", value: true, repeat: true },
       { name: "allow", value: true, repeat: true },
       { name: "no-cache" },
       { name: "no-cache-filter", value: true, repeat: true },
@@ -116,6 +141,8 @@ export const buildCommand: Command = {
     const compression = parseCompression(str(args, "compression"));
     const snap = str(args, "snapshotter") ?? "auto";
     if (!["auto", "overlay", "copy"].includes(snap)) throw new UsageError(`--snapshotter ${snap}: use auto, overlay or copy`);
+    // --ssh default|ID[=SOCKET_OR_KEY_FILE[,…]] (buildx's ParseSSHSpecs; checked by the engine before the build)
+    const ssh = list(args, "ssh").map(parseSshSpec).filter((s): s is SshSpec => s !== undefined);
     const cache = parseCacheOptions(list(args, "cache-from"), list(args, "cache-to"), io.cwd);
     const controller = new AbortController();
     let running: Promise<unknown> = Promise.resolve();
@@ -137,6 +164,7 @@ export const buildCommand: Command = {
         ...(annotations.length ? { annotations } : {}),
         network: network as "default" | "host" | "none",
         secrets: await parseSecrets(list(args, "secret"), io.env, io.cwd),
+        ...(ssh.length ? { ssh } : {}),
         ...(allow.length ? { allow } : {}),
         root: storeRoot(args, io),
         ...(outputs.length ? { outputs } : {}),
