@@ -1,6 +1,6 @@
 import { readFile, stat, writeFile } from "node:fs/promises";
 import { resolve, dirname } from "node:path";
-import { AnnotationError, build, BuildError, OutputError, parseAnnotationFlag, parseEntitlements, parseOutput, parseSshSpec, type Annotation, type Entitlement, type OutputSpec, type SshSpec, type StepRecord } from "@tsbuild/engine";
+import { AnnotationError, build, BuildError, OutputError, parseAnnotationFlag, parseEntitlements, parseOutput, parseSshSpec, SshSpecError, type Annotation, type Entitlement, type OutputSpec, type SshSpec, type StepRecord } from "@tsbuild/engine";
 import { parseCacheOptions } from "../cache-options.js";
 import { DockerfileError, parsePlatform } from "@tsbuild/dockerfile";
 import type { Readable } from "node:stream";
@@ -142,7 +142,12 @@ export const buildCommand: Command = {
     const snap = str(args, "snapshotter") ?? "auto";
     if (!["auto", "overlay", "copy"].includes(snap)) throw new UsageError(`--snapshotter ${snap}: use auto, overlay or copy`);
     // --ssh default|ID[=SOCKET_OR_KEY_FILE[,…]] (buildx's ParseSSHSpecs; checked by the engine before the build)
-    const ssh = list(args, "ssh").map(parseSshSpec).filter((s): s is SshSpec => s !== undefined);
+    // no path: this command's SSH_AUTH_SOCK (the engine would read its process's)
+    const ssh = list(args, "ssh").map(parseSshSpec).filter((s): s is SshSpec => s !== undefined).map((s) => {
+      if (s.paths.length > 1 || (s.paths.length === 1 && s.paths[0] !== "")) return s;
+      if (!io.env.SSH_AUTH_SOCK) throw new SshSpecError("invalid empty ssh agent socket: make sure SSH_AUTH_SOCK is set (or give --ssh ID=SOCKET_OR_KEY_FILE)");
+      return { id: s.id, paths: [io.env.SSH_AUTH_SOCK] };
+    });
     const cache = parseCacheOptions(list(args, "cache-from"), list(args, "cache-to"), io.cwd);
     const controller = new AbortController();
     let running: Promise<unknown> = Promise.resolve();

@@ -20,8 +20,12 @@ import { constants, type Stats } from "node:fs";
 import { mkdir, mkdtemp, open, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { ownerStamp } from "@tsbuild/oci";
 import { keyFileProblem } from "./key-file.js";
 import { startKeyAgent, type KeyAgent } from "./key-agent.js";
+
+/** the build's own agents live in `${os.tmpdir()}/tsbuild-ssh-STAMP-XXXXXX` */
+export const SSH_DIR_PREFIX = "tsbuild-ssh-";
 
 /** One `--ssh` value: an id and its agent socket or key files (none: $SSH_AUTH_SOCK). */
 export interface SshSpec {
@@ -155,7 +159,8 @@ export async function openSshAgents(specs: readonly SshSpec[], env: NodeJS.Proce
         agents.set(id, { socket: src.socket, readOnly: true });
         continue;
       }
-      dir ??= await mkdtemp(join(tmpdir(), "tsbuild-ssh-")); // mode 0700
+      // mode 0700, stamped: a killed build's is swept by the next (prune/dead-builds.ts)
+      dir ??= await mkdtemp(join(tmpdir(), `${SSH_DIR_PREFIX}${ownerStamp()}-`));
       const agentDir = join(dir, String(started.length));
       await mkdir(agentDir, { mode: 0o700 });
       try {
