@@ -22,15 +22,15 @@ const keyFile = join(work, "id");
 let agent: ChildProcess | undefined;
 let killed: ChildProcess | undefined;
 
-/** processes whose command line names a tsbuild ssh agent directory */
-const agents = () => readdirSync("/proc").filter((p) => /^\d+$/.test(p)).filter((p) => {
+/** processes whose command line names an ssh agent directory of the process `pid` (other test files build at the same time) */
+const agents = (pid: number | undefined) => readdirSync("/proc").filter((p) => /^\d+$/.test(p)).filter((p) => {
   try {
-    return readFileSync(`/proc/${p}/cmdline`, "utf8").includes(`${tmpdir()}/tsbuild-ssh-`);
+    return readFileSync(`/proc/${p}/cmdline`, "utf8").includes(`${tmpdir()}/tsbuild-ssh-${pid}.`);
   } catch {
     return false;
   }
 });
-const sshDirs = () => readdirSync(tmpdir()).filter((n) => n.startsWith("tsbuild-ssh-"));
+const sshDirs = (pid: number | undefined) => readdirSync(tmpdir()).filter((n) => n.startsWith(`tsbuild-ssh-${pid}.`));
 
 beforeAll(async () => {
   await storeBaseImage(root, "base:1", busyboxTar(makeBusyboxRootfs(join(work, "rootfs"))));
@@ -76,24 +76,23 @@ describe("tsbuild build --ssh", () => {
   });
 
   it("a build killed with SIGKILL leaves no agent running; the next build sweeps the agent's directory", async () => {
-    const before = sshDirs();
     killed = spawn(process.execPath, [bin, "build", "--root", root, "--platform", "linux/amd64", "--progress", "plain", "--ssh", `default=${keyFile}`, "slow"], { cwd: work, stdio: "ignore" });
     // wait for the RUN (its agent started before any step)
     const started = Date.now();
-    while (agents().length === 0 && Date.now() - started < 20_000) await new Promise((r) => setTimeout(r, 100));
-    expect(agents().length).toBeGreaterThan(0);
+    const pid = killed.pid;
+    while (agents(pid).length === 0 && Date.now() - started < 20_000) await new Promise((r) => setTimeout(r, 100));
+    expect(agents(pid).length).toBeGreaterThan(0);
     await new Promise((r) => setTimeout(r, 1500));
     killed.kill("SIGKILL");
     await new Promise((r) => killed?.once("close", r));
     const t = Date.now();
-    while (agents().length && Date.now() - t < 15_000) await new Promise((r) => setTimeout(r, 200));
-    expect(agents()).toEqual([]);
-    const left = sshDirs().filter((d) => !before.includes(d));
-    expect(left.length).toBe(1);
+    while (agents(pid).length && Date.now() - t < 15_000) await new Promise((r) => setTimeout(r, 200));
+    expect(agents(pid)).toEqual([]);
+    expect(sshDirs(pid).length).toBe(1);
     // the next build (any) sweeps the dead build's container, mounts and ssh directory
     const out = join(work, "out2");
     const next = await run(["--ssh", "default", "-o", `type=local,dest=${out}`, "ctx"], { SSH_AUTH_SOCK: agentSock });
     expect(next.code).toBe(0);
-    expect(sshDirs().filter((d) => !before.includes(d))).toEqual([]);
+    expect(sshDirs(pid)).toEqual([]);
   }, 60_000);
 });

@@ -14,6 +14,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFi
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BuildError, SshSpecError, openSshAgents } from "../src/index.js";
+import { ownerStamp } from "@tsbuild/oci";
 import { buildHarness } from "./helpers/build-harness.js";
 import { filesContaining } from "./helpers/store-grep.js";
 
@@ -30,12 +31,16 @@ let fingerprint = "";
 let agentSock = "";
 let agent: ChildProcess | undefined;
 
-/** our own processes that hold a tsbuild ssh directory (agents left behind) */
+/** this process's agent directories (other test files build at the same time) */
+const ownPrefix = () => `tsbuild-ssh-${ownerStamp()}-`;
+const ownDirs = () => readdirSync(tmpdir()).filter((n) => n.startsWith(ownPrefix()));
+
+/** processes that hold one of this process's ssh directories (agents left behind) */
 function leftoverAgents(): string[] {
   return readdirSync("/proc").filter((p) => /^\d+$/.test(p)).flatMap((p) => {
     try {
       const cmd = readFileSync(`/proc/${p}/cmdline`, "utf8");
-      return cmd.includes(`${tmpdir()}/tsbuild-ssh-`) ? [cmd] : [];
+      return cmd.includes(`${tmpdir()}/${ownPrefix()}`) ? [cmd] : [];
     } catch {
       return [];
     }
@@ -104,7 +109,7 @@ describe("RUN --mount=type=ssh", () => {
     expect(read(out, "list")).toContain(`${fingerprint} tsbuild-test (ED25519)`);
     expect(read(out, "ls")).not.toMatch(/^(s|run)$/m);
     expect(leftoverAgents()).toEqual([]);
-    expect(readdirSync(tmpdir()).filter((n) => n.startsWith("tsbuild-ssh-"))).toEqual([]);
+    expect(ownDirs()).toEqual([]);
     expect(await filesContaining(root, [privateKey, publicBlob])).toEqual([]);
   });
 
@@ -154,7 +159,7 @@ describe("RUN --mount=type=ssh", () => {
       if (before !== undefined) process.env.SSH_AUTH_SOCK = before;
     }
     expect(leftoverAgents()).toEqual([]);
-    expect(readdirSync(tmpdir()).filter((n) => n.startsWith("tsbuild-ssh-"))).toEqual([]);
+    expect(ownDirs()).toEqual([]);
   });
 
   it("SshAgents.socket(id): a host socket speaking the agent protocol (for git over ssh), gone after close()", async () => {

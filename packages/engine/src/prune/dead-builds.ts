@@ -84,7 +84,8 @@ export async function sweepDeadBuilds(store: Store, opts: { runc?: string } = {}
     if (await attempt(`mount ${relative(store.root, m)}`, () => unmountLazy(m))) unmounted++;
   }
   let dirs = 0;
-  for (const d of sshDirs) if (await attempt(d, () => rm(d, { recursive: true, force: true }))) dirs++;
+  // not the store's: removed, not counted (any store's build may sweep them)
+  for (const d of sshDirs) await rm(d, { recursive: true, force: true }).catch(() => undefined);
   for (const d of [...scratch, ...debris]) if (await attempt(relative(store.root, d), () => rm(d, { recursive: true, force: true }))) dirs++;
   let files = 0;
   for (const f of [...ingest, ...sessions]) if (await attempt(relative(store.root, f), () => rm(f, { force: true }))) files++;
