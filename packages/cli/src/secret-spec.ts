@@ -3,7 +3,8 @@
  * (util/buildflags/secrets.go): CSV fields (parseSpecFields), keys lowercased, every field KEY=VALUE,
  * `source` for `src`; `type=env` takes the variable's name from `src=` when `env=` is not given.
  * Any other key is a usage error. Without `src=` or `env=` the secret is the environment variable
- * named ID when it is set, else the file named ID (BuildKit's secretsprovider).
+ * named ID when it is set, else the file named ID (BuildKit's secretsprovider). An empty value is
+ * skipped (parseSecretSpec gives undefined), as buildx does.
  */
 import { parseSpecFields, SpecSyntaxError, type SpecField } from "@tsbuild/dockerfile";
 import { UsageError } from "./args.js";
@@ -16,7 +17,8 @@ export interface SecretSpec {
   env?: string;
 }
 
-export function parseSecretSpec(spec: string): SecretSpec {
+export function parseSecretSpec(spec: string): SecretSpec | undefined {
+  if (spec === "") return undefined;
   const bad = (why: string) => new UsageError(`--secret ${spec}: ${why}`);
   let fields: SpecField[];
   try {
@@ -51,7 +53,8 @@ export function parseSecretSpec(spec: string): SecretSpec {
         throw bad(`unexpected key '${key}' in '${f.text}' (use id=, src=, env= or type=)`);
     }
   }
-  if (type === "env" && env === undefined) [env, src] = [src, undefined];
-  if (!id) throw bad("id= is required");
-  return { id, ...(src !== undefined ? { src } : {}), ...(env !== undefined ? { env } : {}) };
+  // Go's empty strings: an empty env= or src= is none
+  if (type === "env" && !env) [env, src] = [src, undefined];
+  if (!id) throw bad("secret missing ID (give id=ID)");
+  return { id, ...(src ? { src } : {}), ...(env ? { env } : {}) };
 }

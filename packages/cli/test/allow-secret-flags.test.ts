@@ -53,4 +53,17 @@ describe("tsbuild build --allow", () => {
     expect(r.code, r.err).toBe(0);
     expect(readFileSync(join(out, "token"), "utf8")).toBe("from-env\n");
   });
+  it("--secret files as buildx checks them: missing, over 500 KiB; an empty --secret is none", async () => {
+    const missing = await run(["--secret", "id=x,src=nope.txt", "ctx"]);
+    expect(missing.code).toBe(2);
+    expect(missing.err).toContain("failed to stat nope.txt: stat nope.txt: no such file or directory");
+    writeFileSync(join(work, "big"), Buffer.alloc(500 * 1024 + 1));
+    const big = await run(["--secret", "id=big,src=big", "ctx"]);
+    expect(big.code).toBe(2);
+    expect(big.err).toContain("secret big too big. max size 500KiB");
+    const out = join(work, "out-empty");
+    const r = await run(["--allow", "security.insecure", "--network", "host", "--no-cache", "--secret", "", "--secret", "id=TOKEN,type=env,src=TOK", "-o", `type=local,dest=${out}`, "ctx"], { TOK: "typed-env" });
+    expect(r.code, r.err).toBe(0);
+    expect(readFileSync(join(out, "token"), "utf8")).toBe("typed-env\n");
+  });
 });

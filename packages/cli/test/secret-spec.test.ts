@@ -12,9 +12,13 @@ describe("--secret", () => {
     expect(parseSecretSpec("id=tok,type=file,src=f")).toEqual({ id: "tok", src: "f" });
     expect(parseSecretSpec("id=tok")).toEqual({ id: "tok" });
     expect(parseSecretSpec('id=tok,"src=a,b.txt"')).toEqual({ id: "tok", src: "a,b.txt" });
+    // as buildx: an empty env= with type=env takes src=; an empty value is no secret at all
+    expect(parseSecretSpec("id=tok,type=env,env=,src=TOKEN")).toEqual({ id: "tok", env: "TOKEN" });
+    expect(parseSecretSpec("")).toBeUndefined();
   });
   it.each([
-    ["src=f", "id= is required"],
+    ["src=f", "secret missing ID"],
+    ["id=,src=f", "secret missing ID"],
     ["id=tok,required", "invalid field 'required' must be a key=value pair"],
     ["id=tok,mode=0400", "unexpected key 'mode' in 'mode=0400'"],
     ["id=tok,type=ssh", 'unsupported secret type "ssh"'],

@@ -34,6 +34,7 @@ import type { CacheSource } from "./cache/io/source.js";
 import { allowedEntitlements, type Entitlement } from "./instructions/entitlements.js";
 import { namedContexts, withReplacedStages, type NamedContextSpec } from "./context/named-contexts.js";
 import { NamedContextSources } from "./context/named-context-source.js";
+import { NO_SSH_AGENTS, openSshAgents, type SshSpec } from "./ssh/ssh-agents.js";
 
 export interface BuildOptions {
   /**
@@ -67,6 +68,12 @@ export interface BuildOptions {
   network?: NetworkMode;
   /** --secret values by id (what RUN --mount=type=secret reads) */
   secrets?: Map<string, Buffer>;
+  /**
+   * ssh agents RUN --mount=type=ssh forwards (buildx's --ssh; parseSshSpec reads one): an agent
+   * socket, or private key files served by an ssh-agent of the build's own; no path is
+   * $SSH_AUTH_SOCK. Checked before any step runs (SshSpecError)
+   */
+  ssh?: SshSpec[];
   /**
    * BuildKit's entitlements the build grants (--allow): "security.insecure" lets `RUN
    * --security=insecure` run privileged, "network.host" lets `RUN --network=host` run; a RUN
@@ -274,6 +281,7 @@ async function solvePlatform(
     registry: { insecureRegistries: opts.insecureRegistries ?? [] },
     ...(opts.sourceDateEpoch !== undefined ? { epoch: opts.sourceDateEpoch } : {}),
     secrets: opts.secrets ?? new Map(),
+    ssh: NO_SSH_AGENTS,
     allow: allowedEntitlements(opts.allow ?? [], opts.network ?? "default"),
     steps: [],
     nextStepId: () => ++stepId,
@@ -297,6 +305,7 @@ async function solvePlatform(
   const cacheIo: CacheIo = { store, registry: env.registry, platform: graph.targetPlatform, emit };
   let cacheSources: CacheSource[] = [];
   try {
+    if (opts.ssh?.length) env.ssh = await openSshAgents(opts.ssh);
     cacheSources = await openCacheSources(opts.cacheFrom ?? [], cacheIo);
     if (cacheSources.length) env.cache = new ImportingCache(store, cacheSources, (message) => emit({ type: "warning", message }));
     let final: StageState;
@@ -350,6 +359,7 @@ async function solvePlatform(
   } finally {
     opts.signal?.removeEventListener("abort", onAbort);
     await closeCacheSources(cacheSources);
+    await env.ssh.close();
     await rm(scratch, { recursive: true, force: true });
   }
 }

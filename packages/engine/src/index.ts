@@ -2,6 +2,7 @@ export { build, BuildInputError, type BuildOptions, type BuildResult } from "./b
 export { hostInfo, type HostInfo } from "./host-info.js";
 export type { BuildEvent, EventSink } from "./events.js";
 export { BuildError, NotSupportedError } from "./errors.js";
+export { openSshAgents, parseSshSpec, SshSpecError, type SshAgent, type SshAgents, type SshSpec } from "./ssh/ssh-agents.js";
 export { parseOutput, OutputError, type OutputSpec } from "./image/export.js";
 export { parseAnnotationFlag, parseAnnotationOption, AnnotationError, type Annotation, type AnnotationType } from "./image/annotations.js";
 export type { StepRecord } from "./solver/state.js";

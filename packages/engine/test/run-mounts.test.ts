@@ -1,7 +1,7 @@
 /**
  * RUN --mount in the engine: the step's cache key is built from the typed mount (canonicalMountSpec),
  * so the same mount spelled another way hits; read-only caches and tmpfs, a tmpfs size, targets
- * relative to WORKDIR; what is parsed but not built yet (ssh) fails at its line.
+ * relative to WORKDIR; a required ssh mount without its agent fails at its line.
  */
 import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
@@ -49,12 +49,10 @@ describe("mount options the engine builds", () => {
     expect(readFileSync(join(out, "size.out"), "utf8").trim()).toBe("1024");
     expect(readFileSync(join(out, "rel.out"), "utf8")).toBe("yes\n");
   });
-  it("what is parsed but not built yet fails at its line: ssh", async () => {
-    for (const m of ["type=ssh"]) {
-      const e = await buildText(`FROM base:1\nRUN --mount=${m} true\n`).catch((x: unknown) => x);
-      expect(e).toBeInstanceOf(BuildError);
-      expect(e).toMatchObject({ position: { line: 2 }, message: expect.stringContaining("not supported yet") });
-    }
+  it("a required ssh mount without --ssh fails at its line (run-ssh.test.ts has the rest)", async () => {
+    const e = await buildText("FROM base:1\nRUN --mount=type=ssh,required true\n").catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(BuildError);
+    expect(e).toMatchObject({ position: { line: 2 }, message: expect.stringContaining("unset ssh forward key default") });
   });
   it("a mount BuildKit refuses is a DockerfileError at its line", async () => {
     const e = await buildText("FROM base:1\nRUN true\nRUN --mount=type=cache,target=/c,sharing=sometimes true\n").catch((x: unknown) => x);

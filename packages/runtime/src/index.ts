@@ -8,6 +8,7 @@ export { prepareRunMounts, type RunMount, type PreparedMounts } from "./run-moun
 export { findStubs, removeStubs, type Stubs } from "./stubs.js";
 export { checkRootfsForRunc, UnsafeRootfsError } from "./rootfs-check.js";
 export { abortOnSignals } from "./signals.js";
+export { startSshProxy, SshProxyError, type SshProxy } from "./ssh-proxy.js";
 export { mountSecretTmpfs, secretTmpfsSize, SecretMountError, type SecretFile, type SecretTmpfs } from "./secret-tmpfs.js";
 export { deadContainers, deleteContainer } from "./dead-containers.js";
 export { platformRunnable, platformName, hostArchitecture, BINFMT_DIR, type Runnable, type PlatformLike } from "./emulation.js";

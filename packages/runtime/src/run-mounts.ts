@@ -4,19 +4,23 @@
  * persistent directory by id, maybe seeded from a stage or image; shared, private or locked),
  * tmpfs (nosuid, its size), and secret (a file bind-mounted read-only, nosuid, nodev, and noexec
  * unless its mode has an execute bit, from the run's own secrets tmpfs, secret-tmpfs.ts: never in a
- * layer, never on the store's disk).
+ * layer, never on the store's disk), and ssh (ssh-proxy.ts: a socket of the RUN's own, owned and
+ * moded as asked, forwarding to the build's agent; bound over an empty file runc makes, a stub).
  */
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { acquireFileLock, type RuntimeMount } from "@tsbuild/oci";
 import { mountSecretTmpfs, type SecretTmpfs } from "./secret-tmpfs.js";
 import { cacheName, prepareCache, type CacheMount } from "./cache-mounts.js";
+import { startSshProxy } from "./ssh-proxy.js";
 
 export type RunMount =
   | { type: "bind"; target: string; source: string; readwrite?: boolean }
   | CacheMount
   | { type: "tmpfs"; target: string; size?: number; readonly?: boolean }
-  | { type: "secret"; target: string; data: Buffer; mode?: number; uid?: number; gid?: number };
+  | { type: "secret"; target: string; data: Buffer; mode?: number; uid?: number; gid?: number }
+  /** `agent`: a host socket speaking the agent protocol; `readOnly`: only listing and signing reach it (ssh-proxy.ts) */
+  | { type: "ssh"; target: string; agent: string; readOnly: boolean; mode: number; uid: number; gid: number };
 
 export interface PreparedMounts {
   mounts: RuntimeMount[];
@@ -64,6 +68,14 @@ export async function prepareRunMounts(list: RunMount[], opts: { cacheRoot: stri
           const c = await prepareCache(m, opts);
           cleanups.push(c.release);
           mounts.push({ destination: m.target, type: "bind", source: c.source, options: ["rbind", m.readonly ? "ro" : "rw"] });
+          break;
+        }
+        case "ssh": {
+          const dir = join(opts.scratch, "ssh");
+          await mkdir(dir, { recursive: true, mode: 0o700 });
+          const proxy = await startSshProxy(dir, String(list.indexOf(m)), m.agent, m);
+          cleanups.push(proxy.close);
+          mounts.push({ destination: m.target, type: "bind", source: proxy.path, options: ["rbind"] });
           break;
         }
         case "secret": {

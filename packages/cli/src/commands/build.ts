@@ -1,6 +1,6 @@
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile, stat, writeFile } from "node:fs/promises";
 import { resolve, dirname } from "node:path";
-import { AnnotationError, build, BuildContextError, BuildError, OutputError, parseAnnotationFlag, parseEntitlements, parseOutput, type Annotation, type Entitlement, type OutputSpec, type StepRecord } from "@tsbuild/engine";
+import { AnnotationError, build, BuildContextError, BuildError, OutputError, parseAnnotationFlag, parseEntitlements, parseOutput, parseSshSpec, SshSpecError, type Annotation, type Entitlement, type OutputSpec, type SshSpec, type StepRecord } from "@tsbuild/engine";
 import { parseCacheOptions } from "../cache-options.js";
 import { DockerfileError, parsePlatform } from "@tsbuild/dockerfile";
 import type { Readable } from "node:stream";
@@ -26,14 +26,38 @@ function explainSummary(steps: StepRecord[]): string {
 
 const USAGE = "tsbuild [build] [-t NAME]... [-f FILE] [--build-arg K=V]... [--target S] [-o SPEC] [OPTIONS] CONTEXT";
 
+/** BuildKit's MaxSecretSize */
+const MAX_SECRET = 500 * 1024;
+/** Go's syscall error strings, for the errors buildx prints */
+const GO_ERRNO: Record<string, string> = { ENOENT: "no such file or directory", EACCES: "permission denied", ENOTDIR: "not a directory", EISDIR: "is a directory", ELOOP: "too many levels of symbolic links" };
+const goErr = (e: unknown) => GO_ERRNO[(e as NodeJS.ErrnoException).code ?? ""] ?? (e as Error).message;
+
+/**
+ * The --secret values, as BuildKit's secretsprovider store takes them (a later id wins): a file must
+ * exist and hold at most 500 KiB ("failed to stat F: stat F: …", "secret ID too big. max size
+ * 500KiB"); an unset variable is an empty secret. Files are read here, not when a RUN asks.
+ */
 async function parseSecrets(specs: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<Map<string, Buffer>> {
   const out = new Map<string, Buffer>();
   for (const s of specs) {
     const secret = parseSecretSpec(s);
+    if (!secret) continue;
     // neither src= nor env=: the variable named ID if it is set, else the file named ID (as BuildKit's secrets provider)
     const name = secret.env ?? (secret.src === undefined && env[secret.id] !== undefined ? secret.id : undefined);
-    if (name !== undefined) out.set(secret.id, Buffer.from(env[name] ?? ""));
-    else out.set(secret.id, await readFile(resolve(cwd, secret.src ?? secret.id)));
+    if (name !== undefined) {
+      out.set(secret.id, Buffer.from(env[name] ?? ""));
+      continue;
+    }
+    const file = secret.src ?? secret.id;
+    const st = await stat(resolve(cwd, file)).catch((e: unknown) => {
+      throw new UsageError(`--secret: failed to stat ${file}: stat ${file}: ${goErr(e)}`);
+    });
+    if (st.size > MAX_SECRET) throw new UsageError(`--secret: secret ${secret.id} too big. max size 500KiB`);
+    const data = await readFile(resolve(cwd, file)).catch((e: unknown) => {
+      throw new UsageError(`--secret: read ${file}: ${goErr(e)}`);
+    });
+    if (data.length > MAX_SECRET) throw new UsageError(`--secret: secret ${secret.id} too big. max size 500KiB`);
+    out.set(secret.id, data);
   }
   return out;
 }
@@ -59,6 +83,7 @@ const OPTIONS: readonly OptionSpec[] = [
   { name: "annotation", value: true, repeat: true, arg: "[TYPE:]KEY=VALUE", help: "an OCI annotation on the image, as buildx" },
   { name: "network", value: true, arg: "default|host|none", help: "the network of RUN steps", default: "default (the host's)" },
   { name: "secret", value: true, repeat: true, arg: "id=ID[,src=FILE|,env=VAR]", help: "a secret for RUN --mount=type=secret" },
+  { name: "ssh", value: true, repeat: true, arg: "default|ID[=SOCKET|KEY[,…]]", help: "an ssh agent (or key files) for RUN --mount=type=ssh and git over ssh" },
   { name: "allow", value: true, repeat: true, arg: "ENTITLEMENT", help: "grant network.host or security.insecure" },
   { name: "no-cache", help: "do not reuse cached steps" },
   { name: "no-cache-filter", value: true, repeat: true, arg: "STAGE", help: "do not reuse cached steps of this stage" },
@@ -123,6 +148,13 @@ export const buildCommand: Command = {
     const compression = parseCompression(str(args, "compression"));
     const snap = str(args, "snapshotter") ?? "auto";
     if (!["auto", "overlay", "copy"].includes(snap)) throw new UsageError(`--snapshotter ${snap}: use auto, overlay or copy`);
+    // --ssh default|ID[=SOCKET_OR_KEY_FILE[,…]] (buildx's ParseSSHSpecs; checked by the engine before the build)
+    // no path: this command's SSH_AUTH_SOCK (the engine would read its process's)
+    const ssh = list(args, "ssh").map(parseSshSpec).filter((s): s is SshSpec => s !== undefined).map((s) => {
+      if (s.paths.length > 1 || (s.paths.length === 1 && s.paths[0] !== "")) return s;
+      if (!io.env.SSH_AUTH_SOCK) throw new SshSpecError("invalid empty ssh agent socket: make sure SSH_AUTH_SOCK is set (or give --ssh ID=SOCKET_OR_KEY_FILE)");
+      return { id: s.id, paths: [io.env.SSH_AUTH_SOCK] };
+    });
     const cache = parseCacheOptions(list(args, "cache-from"), list(args, "cache-to"), io.cwd);
     const buildContexts = parseBuildContexts(list(args, "build-context"), io.cwd);
     const controller = new AbortController();
@@ -147,6 +179,7 @@ export const buildCommand: Command = {
         ...(annotations.length ? { annotations } : {}),
         network: network as "default" | "host" | "none",
         secrets: await parseSecrets(list(args, "secret"), io.env, io.cwd),
+        ...(ssh.length ? { ssh } : {}),
         ...(allow.length ? { allow } : {}),
         root: storeRoot(args, io),
         ...(outputs.length ? { outputs } : {}),

@@ -7,13 +7,21 @@
  * secret holding a NUL byte cannot be a variable (runc refuses it, printing it): refused here. Every
  * cache is in the build's cache namespace (BUILDKIT_CACHE_MOUNT_NS), with `from` too. What
  * the engine does not build yet is a NotSupportedError, which the solver reports at the instruction.
+ *
+ * An ssh mount (as BuildKit's llb ExecOp and sshforward): the agent `--ssh` gave for its id, as a
+ * socket of the RUN's own at its target (default /run/buildkit/ssh_agent.N, N its place among the
+ * RUN's ssh mounts), mode 0600 and owner 0:0 unless asked; SSH_AUTH_SOCK names the first ssh mount's
+ * target (as written) unless the RUN's environment has one. An id not given fails at the line when
+ * required ("unset ssh forward key ID", BuildKit's words); otherwise that mount is skipped, the
+ * variable still set (as BuildKit).
  */
 import { posix } from "node:path";
 import type { BindMountSpec, CacheMountSpec, ExpandedRunInstruction } from "@tsbuild/dockerfile";
 import type { RunMount } from "@tsbuild/runtime";
 import type { StageState } from "../solver/state.js";
 import type { HandlerRoles } from "../solver/roles.js";
-import { BuildError, NotSupportedError } from "../errors.js";
+import { BuildError } from "../errors.js";
+import type { SshAgents } from "../ssh/ssh-agents.js";
 
 /** A RUN's mounts, sorted by what puts them in place. */
 export interface MountPlan {
@@ -24,6 +32,12 @@ export interface MountPlan {
   binds: BindMountSpec[];
   /** secrets in the environment (RUN --mount=type=secret,env=NAME) */
   secretEnv: { name: string; data: Buffer }[];
+  /** ssh mounts whose agent was given, targets resolved; their sockets come from the SshAgents role */
+  ssh: { id: string; target: string; mode: number; uid: number; gid: number }[];
+  /** the ids of ssh mounts skipped (not required, not given) */
+  sshSkipped: string[];
+  /** SSH_AUTH_SOCK for the RUN (the first ssh mount's target), when the RUN has an ssh mount */
+  sshAuthSock?: string;
 }
 
 const owner = (m: { mode?: number; uid?: number; gid?: number }) =>
@@ -40,8 +54,9 @@ export function cacheMount(m: CacheMountSpec, target: string, namespace: string 
   };
 }
 
-export function planMounts(env: Pick<HandlerRoles, "graph"> & { secrets: ReadonlyMap<string, Buffer> }, st: StageState, i: ExpandedRunInstruction): MountPlan {
-  const plan: MountPlan = { mounts: [], seeded: [], binds: [], secretEnv: [] };
+export function planMounts(env: Pick<HandlerRoles, "graph"> & { secrets: ReadonlyMap<string, Buffer>; ssh: Pick<SshAgents, "has"> }, st: StageState, i: ExpandedRunInstruction): MountPlan {
+  const plan: MountPlan = { mounts: [], seeded: [], binds: [], secretEnv: [], ssh: [], sshSkipped: [] };
+  let sshIndex = 0;
   const fail = (msg: string) => new BuildError(msg, env.graph.file, i.position, i.original);
   const inWorkdir = (target: string): string => {
     const abs = posix.resolve(st.image.config.WorkingDir || "/", target);
@@ -74,8 +89,18 @@ export function planMounts(env: Pick<HandlerRoles, "graph"> & { secrets: Readonl
         if (data && m.target !== undefined) plan.mounts.push({ type: "secret", target: inWorkdir(m.target), data, ...owner(m) });
         break;
       }
-      case "ssh":
-        throw new NotSupportedError("RUN --mount=type=ssh is not supported yet");
+      case "ssh": {
+        const target = m.target ?? `/run/buildkit/ssh_agent.${sshIndex}`;
+        sshIndex++;
+        plan.sshAuthSock ??= target;
+        if (!env.ssh.has(m.id)) {
+          if (m.required) throw fail(`unset ssh forward key ${m.id} (it is required: give it with --ssh ${m.id}[=SOCKET_OR_KEY_FILE])`);
+          plan.sshSkipped.push(m.id);
+          break;
+        }
+        plan.ssh.push({ id: m.id, target: inWorkdir(target), mode: (m.mode ?? 0o600) & 0o777, uid: m.uid ?? 0, gid: m.gid ?? 0 });
+        break;
+      }
     }
   }
   return plan;

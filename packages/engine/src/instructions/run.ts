@@ -7,7 +7,7 @@ import { cacheMount, planMounts } from "./run-mounts.js";
 import { cacheSeedIdentity, withCacheSeeds } from "./run-cache-seed.js";
 import { checkRunEntitlements } from "./entitlements.js";
 import { runCommand, scriptInputs, withScript } from "./run-command.js";
-import { hostArchitecture, platformName, platformRunnable, type CacheSeed } from "@tsbuild/runtime";
+import { hostArchitecture, platformName, platformRunnable, type CacheSeed, type RunMount } from "@tsbuild/runtime";
 
 export const run: InstructionHandler<ExpandedRunInstruction, "graph" | "steps" | "context" | "sources" | "containers"> = async (roles, st, i) => {
   const { containers } = roles;
@@ -16,7 +16,7 @@ export const run: InstructionHandler<ExpandedRunInstruction, "graph" | "steps" |
   checkRunEntitlements(containers.allow, i, roles.graph.file);
   const command = runCommand(i, st.image.config.Shell ?? ["/bin/sh", "-c"], st.image.os);
   const { args } = command;
-  const { mounts, seeded, binds, secretEnv } = planMounts({ graph: roles.graph, secrets: containers.secrets }, st, i);
+  const { mounts, seeded, binds, secretEnv, ssh, sshSkipped, sshAuthSock } = planMounts({ graph: roles.graph, secrets: containers.secrets, ssh: containers.ssh }, st, i);
   const argEntries = st.args.entries();
   const vars = envMap(st.image.config);
   const keyEnv = [...(st.image.config.Env ?? [])];
@@ -25,6 +25,8 @@ export const run: InstructionHandler<ExpandedRunInstruction, "graph" | "steps" |
   // or the cache record (BuildKit drops ProxyEnv from an exec's cache key too)
   const runEnv = [...keyEnv];
   for (const [k, v] of st.args.proxyArgs()) if (!vars.has(k)) runEnv.push(`${k}=${v}`);
+  // as BuildKit's ExecOp: the first ssh mount's socket, unless the image or a build arg names one (in the key through `mounts`)
+  if (sshAuthSock !== undefined && !keyEnv.some((e) => e.startsWith("SSH_AUTH_SOCK="))) runEnv.push(`SSH_AUTH_SOCK=${sshAuthSock}`);
   const prefix = argEntries.length ? `|${argEntries.length} ${argEntries.map(([k, v]) => `${k}=${v}`).join(" ")} ` : "";
   const createdBy = `RUN ${prefix}${args.join(" ")} # buildkit`;
   const id = st.stepId;
@@ -44,15 +46,22 @@ export const run: InstructionHandler<ExpandedRunInstruction, "graph" | "steps" |
     // as in BuildKit's ExecOp: the cache ids a mount names carry the namespace; the meta, a hostname given
     ...(hasCache && cacheMountNamespace !== undefined ? { cacheNamespace: cacheMountNamespace } : {}),
     ...(sandboxHostname !== undefined ? { hostname: sandboxHostname } : {}),
+    // an optional ssh mount that was skipped (its id not given) ran without the agent: not the result of a RUN that had it
+    ...(sshSkipped.length ? { sshSkipped: JSON.stringify(sshSkipped) } : {}),
   };
   return roles.steps.change(st, createdBy, async (root) => {
     // another platform's binaries run only through a registered emulator: said here, not as runc's "exec format error"
     const runnable = platformRunnable(st.image);
     if (!runnable.ok) throw new BuildError(`RUN for ${platformName(st.image)} cannot run on this linux/${hostArchitecture()} host: ${runnable.why}`, roles.graph.file, i.position, i.original);
+    const sshMounts: RunMount[] = await Promise.all(ssh.map(async (s) => {
+      const agent = await containers.ssh.agent(s.id);
+      if (!agent) throw new BuildError(`unset ssh forward key ${s.id}`, roles.graph.file, i.position, i.original);
+      return { type: "ssh" as const, target: s.target, agent: agent.socket, readOnly: agent.readOnly, mode: s.mode, uid: s.uid, gid: s.gid };
+    }));
     const r = await withCacheSeeds(roles, st, seeded, i, (seeds) => withBinds(roles, st, binds, i, (bound) => withScript(roles.sources, command.script, (script) => containers.executor.run({
       rootfs: root, args, env: runEnv, cwd: st.image.config.WorkingDir || "/", user: st.image.config.User ?? "", network, security,
       ...(sandboxHostname !== undefined ? { hostname: sandboxHostname } : {}),
-      mounts: [...script, ...mounts, ...seeded.map((m, n) => ({ ...cacheMount(m, m.target, cacheMountNamespace), seed: seeds[n] as CacheSeed })), ...bound],
+      mounts: [...script, ...mounts, ...sshMounts, ...seeded.map((m, n) => ({ ...cacheMount(m, m.target, cacheMountNamespace), seed: seeds[n] as CacheSeed })), ...bound],
       ...(secretEnv.length ? { secretEnv } : {}), signal: containers.signal,
       onOutput: (stream, chunk) => {
         const text = chunk.toString();

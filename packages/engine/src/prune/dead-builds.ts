@@ -1,7 +1,8 @@
 /**
  * Before a build starts (and at the start of a prune), what dead builds left in the store is
  * removed: their runc containers (killed and deleted), mounts (overlay snapshots, secret tmpfs),
- * scratch dirs, active snapshots, commit staging and trash, ingest files and session files. Whose
+ * scratch dirs, active snapshots, commit staging and trash, ingest files and session files, and the
+ * directories of their --ssh agents in the system's temporary directory (ssh/ssh-agents.ts). Whose
  * is whose comes from the owner stamp every such thing has in its name (@tsbuild/oci
  * owner-stamp.ts): a live build's things are never touched, whichever process looks. Things without
  * a stamp (made by older versions) are left to `tsbuild prune`.
@@ -12,7 +13,9 @@
  */
 import { readdirSync } from "node:fs";
 import { rm } from "node:fs/promises";
-import { join, relative } from "node:path";
+import { tmpdir } from "node:os";
+import { basename, join, relative } from "node:path";
+import { SSH_DIR_PREFIX } from "../ssh/ssh-agents.js";
 import { deadSessionFiles, OwnerCheck, type Store } from "@tsbuild/oci";
 import { deadSnapshotDebris, mountPointsUnder, unmountLazy } from "@tsbuild/snapshot";
 import { deadContainers, deleteContainer } from "@tsbuild/runtime";
@@ -56,6 +59,8 @@ export async function sweepDeadBuilds(store: Store, opts: { runc?: string } = {}
   const scratch = deadEntries(join(store.root, "tmp"), owners);
   const ingest = deadEntries(join(store.root, "blobs", "ingest"), owners);
   const debris = deadSnapshotDebris(snapshotsRoot(store), owners);
+  // a killed build's ssh agents stopped by themselves (key-agent.ts); their directories are left
+  const sshDirs = deadEntries(tmpdir(), owners).filter((d) => basename(d).startsWith(SSH_DIR_PREFIX));
   const failed: string[] = [];
   const attempt = async (what: string, fn: () => Promise<unknown>): Promise<boolean> => {
     try {
@@ -79,6 +84,8 @@ export async function sweepDeadBuilds(store: Store, opts: { runc?: string } = {}
     if (await attempt(`mount ${relative(store.root, m)}`, () => unmountLazy(m))) unmounted++;
   }
   let dirs = 0;
+  // not the store's: removed, not counted (any store's build may sweep them)
+  for (const d of sshDirs) await rm(d, { recursive: true, force: true }).catch(() => undefined);
   for (const d of [...scratch, ...debris]) if (await attempt(relative(store.root, d), () => rm(d, { recursive: true, force: true }))) dirs++;
   let files = 0;
   for (const f of [...ingest, ...sessions]) if (await attempt(relative(store.root, f), () => rm(f, { force: true }))) files++;

@@ -66,6 +66,6 @@ export function handlerRoles(env: SolverEnv): HandlerRoles {
       digest: (sources, selection) => env.contextIndex.digest(env.context.dir, env.context.ignore, sources, selection),
     },
     sources: stageSources(env),
-    containers: { executor: env.executor, network: env.network, secrets: env.secrets, allow: env.allow, signal: env.signal, emit: env.emit },
+    containers: { executor: env.executor, network: env.network, secrets: env.secrets, ssh: env.ssh, allow: env.allow, signal: env.signal, emit: env.emit },
   };
 }

@@ -4,6 +4,7 @@
  * solver makes them once per build from the build's state (handlerRoles) and no handler sees that
  * state whole.
  */
+import type { SshAgents } from "../ssh/ssh-agents.js";
 import type { BuildGraph } from "@tsbuild/dockerfile";
 import type { Executor, NetworkMode } from "@tsbuild/runtime";
 import type { IgnoreMatcher } from "../context/dockerignore.js";
@@ -73,6 +74,8 @@ export interface Containers {
   readonly network: NetworkMode;
   /** --secret values by id */
   readonly secrets: ReadonlyMap<string, Buffer>;
+  /** --ssh agents by id */
+  readonly ssh: SshAgents;
   /** what the build allows (--allow; network.host with --network host) */
   readonly allow: ReadonlySet<Entitlement>;
   /** aborted when the build is stopped */

@@ -1,4 +1,5 @@
 /** What every instruction handler works with. */
+import type { SshAgents } from "../ssh/ssh-agents.js";
 import type { BuildGraph, PlatformSpec, Stage, StageArgScope } from "@tsbuild/dockerfile";
 import type { Store, StoredLayer, StoreSession } from "@tsbuild/oci";
 import type { Snapshotter } from "@tsbuild/snapshot";
@@ -40,6 +41,8 @@ export interface SolverEnv {
   /** SOURCE_DATE_EPOCH, seconds */
   epoch?: number;
   secrets: Map<string, Buffer>;
+  /** --ssh agents by id (ssh/ssh-agents.ts) */
+  ssh: SshAgents;
   /** the entitlements the build has (instructions/entitlements.ts) */
   allow: ReadonlySet<Entitlement>;
   steps: StepRecord[];
