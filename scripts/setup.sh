@@ -6,12 +6,15 @@
 #   zstd            zstd layers               apache2-utils   htpasswd for registry auth tests
 #   attr            getfattr/setfattr (overlay opaque dirs, xattrs)
 #   bzip2, xz-utils ADD of .tar.bz2 / .tar.xz archives      procps   pgrep in the cleanup tests
+#   git             ADD of git repositories (and git daemon / git http-backend in their tests)
+#   openssh-client, openssh-server   git over ssh (ssh, ssh-agent; sshd in the ssh test)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
 for pair in runc:runc docker-registry:docker-registry busybox:busybox-static skopeo:skopeo umoci:umoci \
-            zstd:zstd htpasswd:apache2-utils getfattr:attr bzip2:bzip2 xz:xz-utils pgrep:procps; do
+            zstd:zstd htpasswd:apache2-utils getfattr:attr bzip2:bzip2 xz:xz-utils pgrep:procps \
+            git:git ssh-agent:openssh-client /usr/sbin/sshd:openssh-server; do
   cmd=${pair%%:*}; pkg=${pair#*:}
   command -v "$cmd" >/dev/null 2>&1 || [ -x "/bin/$cmd" ] || need+=("$pkg")
 done
