@@ -103,6 +103,7 @@ ADD ${daemon.url}/repo.git#${fx.one} /sha
 ADD ${daemon.url}/repo.git#v1a /v1a
 ADD "${http.url}/repo.git?branch=other&subdir=dir/deep&mtime=commit" /q
 ADD ${http.url}/repo.git?submodules=false /nosub
+ADD --link ${daemon.url}/repo.git#v1:dir /linked
 `);
     expect(tree(join(out, "v1"))).toEqual(["a.txt", "dir", "dir/deep", "dir/deep/f", "link", "run.sh"]);
     const st = lstatSync(join(out, "v1/run.sh"));
@@ -111,6 +112,7 @@ ADD ${http.url}/repo.git?submodules=false /nosub
     expect(tree(join(out, "q"))).toEqual(["f"]);
     expect(statSync(join(out, "q/f")).mtimeMs).toBe(Date.parse("2020-01-02T03:04:05Z"));
     expect(readdirSync(join(out, "nosub/mods/sub"))).toEqual([]);
+    expect(tree(join(out, "linked"))).toEqual(["deep", "deep/f"]);
   }, 120_000);
 
   it("keeps .git with --keep-git-dir as BuildKit lays it out (oracle: fixtures/git-oracle/add-git-keep)", async () => {
@@ -134,6 +136,8 @@ ADD ${http.url}/repo.git?submodules=false /nosub
     await expect(h.buildText(`${base}ADD --checksum=zz ${daemon.url}/repo.git /c\n`)).rejects.toThrow(/invalid checksum zz for Git URL/);
     await expect(h.buildText(`${base}ADD --checksum=abc ${daemon.url}/repo.git?checksum=abd /c\n`)).rejects.toThrow(/checksum mismatch/);
     await expect(h.buildText(`${base}ADD ${daemon.url}/repo.git#nope /c\n`)).rejects.toThrow(/does not contain ref nope/);
+    // as in BuildKit a short commit id is no ref (it is looked up by name); it is fine as a checksum
+    await expect(h.buildText(`${base}ADD ${daemon.url}/repo.git#${fx.one.slice(0, 7)} /c\n`)).rejects.toThrow(/does not contain ref/);
     await expect(h.buildText(`${base}ADD ${daemon.url}/repo.git#v1:run.sh /c\n`)).rejects.toThrow(/contains non-directory "run.sh"/);
   }, 120_000);
 
@@ -172,7 +176,19 @@ ADD ${http.url}/repo.git?submodules=false /nosub
     try {
       const text = `${base}ADD --keep-git-dir ${srv.url}/repo.git#v1 /t\n`;
       await expect(h.buildText(text)).rejects.toThrow(/failed to fetch remote/);
-      const { out } = await h.buildText(text, { secrets: new Map([["GIT_AUTH_TOKEN", Buffer.from(token)]]) });
+      // while git runs, no command line (what ps shows) carries the token or the header
+      const seen: string[] = [];
+      const watch = setInterval(() => {
+        for (const pid of readdirSync("/proc").filter((n) => /^\d+$/.test(n))) {
+          try {
+            const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+            if (cmd.startsWith("git") || cmd.includes("\0git\0")) seen.push(cmd);
+          } catch { /* gone */ }
+        }
+      }, 5);
+      const { out } = await h.buildText(text, { secrets: new Map([["GIT_AUTH_TOKEN", Buffer.from(token)]]) }).finally(() => clearInterval(watch));
+      expect(seen.length).toBeGreaterThan(0);
+      expect(seen.filter((c) => c.includes(token) || c.includes(header.slice(6)))).toEqual([]);
       expect(readFileSync(join(out, "t/a.txt"), "utf8")).toBe("hello\n");
       const { out: out2 } = await h.buildText(`${base}ADD "${srv.url}/repo.git?branch=other&submodules=false" /t\n`, { secrets: new Map([[`GIT_AUTH_HEADER.127.0.0.1:${srv.port}`, Buffer.from(header)], ["GIT_AUTH_TOKEN", Buffer.from("wrong")]]) });
       expect(readFileSync(join(out2, "t/a.txt"), "utf8")).toBe("hello\n");
