@@ -30,7 +30,7 @@
  */
 import { lstat, lutimes, mkdir, readdir, rename, rm, utimes } from "node:fs/promises";
 import { join } from "node:path";
-import { runGit, type GitRunOptions, scrub } from "./git-cli.js";
+import { GitCommandError, runGit, type GitRunOptions, scrub } from "./git-cli.js";
 import { gitAuth } from "./git-auth.js";
 import { isCommitSha, parseGitSource, redactCredentials, type GitSource } from "./git-url.js";
 
@@ -170,6 +170,16 @@ async function fetch(args: string[], run: GitRunOptions): Promise<void> {
  * besides `dest` is under `opts.scratch`.
  */
 export async function checkoutGit(r: ResolvedGit, dest: string, opts: GitFetchOptions): Promise<void> {
+  try {
+    await checkout(r, dest, opts);
+  } catch (e) {
+    // a git command the steps below do not word themselves: its message without the scratch's path
+    if (e instanceof GitCommandError) throw new GitFetchError(e.message.split(opts.scratch).join("<checkout>").split(dest).join("<dest>"));
+    throw e;
+  }
+}
+
+async function checkout(r: ResolvedGit, dest: string, opts: GitFetchOptions): Promise<void> {
   const req = r.request;
   const run = await remoteEnv(req, opts);
   const bare = join(opts.scratch, "bare");
