@@ -7,13 +7,15 @@
 #   attr            getfattr/setfattr (overlay opaque dirs, xattrs)
 #   bzip2, xz-utils ADD of .tar.bz2 / .tar.xz archives      procps   pgrep in the cleanup tests
 #   openssh-client  ssh-agent/ssh-add/ssh-keygen: --ssh KEYFILE agents, the RUN --mount=type=ssh tests
+#   git             ADD of git repositories (and git daemon / git http-backend in their tests)
+#   openssh-client, openssh-server   git over ssh (ssh, ssh-agent; sshd in the ssh test)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
 for pair in runc:runc docker-registry:docker-registry busybox:busybox-static skopeo:skopeo umoci:umoci \
             zstd:zstd htpasswd:apache2-utils getfattr:attr bzip2:bzip2 xz:xz-utils pgrep:procps \
-            ssh-agent:openssh-client; do
+            git:git ssh-agent:openssh-client /usr/sbin/sshd:openssh-server; do
   cmd=${pair%%:*}; pkg=${pair#*:}
   command -v "$cmd" >/dev/null 2>&1 || [ -x "/bin/$cmd" ] || need+=("$pkg")
 done

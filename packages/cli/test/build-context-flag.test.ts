@@ -46,7 +46,7 @@ describe("tsbuild build --build-context", () => {
     const missing = await run(["--build-context", "other=./nowhere", "--build-context", "busybox=docker-image://base:1", "ctx"]);
     expect(missing.code).toBe(1);
     expect(missing.err).toContain("failed to get build context other");
-    const remote = await run(["--build-context", "other=https://example.com/r.git", "--build-context", "busybox=docker-image://base:1", "ctx"]);
+    const remote = await run(["--build-context", "other=https://example.com/file.tar", "--build-context", "busybox=docker-image://base:1", "ctx"]);
     expect(remote.code).not.toBe(0);
     expect(remote.err).toContain("not supported yet");
   });

@@ -263,7 +263,8 @@ async function solvePlatform(
   const listings = new ContextListings(join(store.root, "cache", "listings"));
   let named: NamedContextSources;
   try {
-    named = await NamedContextSources.open(contexts, store, listings, scratch, controller.signal, emit);
+    // a git context may need the build's secrets and its --ssh agent (opened below, before any step asks)
+    named = await NamedContextSources.open(contexts, store, listings, scratch, controller.signal, emit, { secrets: opts.secrets ?? new Map(), sshAuthSock: () => env.ssh.socket("default") });
   } catch (e) {
     opts.signal?.removeEventListener("abort", onAbort);
     await rm(scratch, { recursive: true, force: true });

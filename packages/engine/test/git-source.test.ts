@@ -62,9 +62,13 @@ describe("COPY and ADD of a git source", () => {
   it("COPY ./vendor/lib.git is a context path and builds", async () => {
     await expect(build(dockerfile("FROM base:1\nCOPY ./vendor/lib.git /x/\n"))).resolves.toBeDefined();
   });
-  it.each(["https://127.0.0.1:9/org/repo.git#main", "git@127.0.0.1:org/repo.git", "vendor/lib.git"])("ADD %s fails at its line as not supported yet, fetching nothing", async (src) => {
+  it.each([
+    ["https://127.0.0.1:9/org/repo.git#main", /failed to fetch remote https:\/\/127\.0\.0\.1:9\/org\/repo\.git/],
+    ["git@127.0.0.1:org/repo.git", /needs an ssh agent/],
+    ["vendor/lib.git", /failed to fetch remote https:\/\/vendor\/lib\.git/],
+  ] as const)("ADD %s is cloned as a git repository (add-git.test.ts): a remote that cannot be reached fails at its line", async (src, message) => {
     const e = await failure(`FROM base:1\nADD ${src} /x/\n`);
     expect(e.position?.line).toBe(2);
-    expect(e.message).toMatch(/ADD of a git repository .* is not supported yet/);
+    expect(e.message).toMatch(message);
   });
 });

@@ -21,7 +21,7 @@ import { contextIndexPath } from "./stat-index.js";
 import type { ContextListings } from "./listing.js";
 import type { ContextService } from "../solver/roles.js";
 import { BuildContextError, describeContext, lookupContext, type NamedContextSpec } from "./named-contexts.js";
-import { fetchRemoteContext } from "./remote-context.js";
+import { fetchRemoteContext, type RemoteAccess } from "./remote-context.js";
 import type { BaseImage } from "../image/base-image.js";
 import type { EventSink } from "../events.js";
 
@@ -52,14 +52,15 @@ export class NamedContextSources {
     private readonly scratch: string,
     private readonly signal: AbortSignal,
     private readonly emit: EventSink,
+    private readonly access: RemoteAccess,
   ) {}
 
   /**
    * The build's named contexts, checked before any step runs as buildx checks them: a local one
    * must be a directory, an oci-layout one's tag must name an image in its index.json.
    */
-  static async open(contexts: Map<string, { name: string; spec: NamedContextSpec }>, store: Store, listings: ContextListings, scratch: string, signal: AbortSignal, emit: EventSink): Promise<NamedContextSources> {
-    const sources = new NamedContextSources(contexts, store, listings, scratch, signal, emit);
+  static async open(contexts: Map<string, { name: string; spec: NamedContextSpec }>, store: Store, listings: ContextListings, scratch: string, signal: AbortSignal, emit: EventSink, access: RemoteAccess): Promise<NamedContextSources> {
+    const sources = new NamedContextSources(contexts, store, listings, scratch, signal, emit, access);
     for (const [key, { name, spec }] of contexts) {
       if (spec.kind === "local") {
         const st = await lstat(spec.dir).catch((e: NodeJS.ErrnoException) => {
@@ -118,7 +119,7 @@ export class NamedContextSources {
       case "http": {
         const into = join(this.scratch, `remote-context-${randomBytes(6).toString("hex")}`);
         await mkdir(into, { recursive: true });
-        const fetched = await fetchRemoteContext(name, spec, into, this.signal);
+        const fetched = await fetchRemoteContext(name, spec, into, this.signal, this.access);
         const service = await this.dirService(fetched.dir);
         return { kind: "dir", name, what, service: { ...service, digest: async (s, sel) => `${fetched.identity}:${await service.digest(s, sel)}` } };
       }

@@ -3,8 +3,11 @@
  * that fetches one (to be wired to remote/git-*.ts and remote/http-download.ts): until then it
  * refuses, so a build never goes on without the context it was given.
  */
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
 import { NotSupportedError } from "../errors.js";
 import { redactUrl, type NamedContextSpec } from "./named-contexts.js";
+import { fetchGitSource } from "../remote/git-fetch.js";
 
 export type RemoteContextSpec = Extract<NamedContextSpec, { kind: "git" | "http" }>;
 
@@ -16,13 +19,27 @@ export interface FetchedContext {
   identity: string;
 }
 
+/** What a remote context may use to reach its source: the build's secrets (GIT_AUTH_TOKEN…) and its ssh agent. */
+export interface RemoteAccess {
+  secrets: ReadonlyMap<string, Buffer>;
+  /** the `--ssh default` agent's socket, for git over ssh */
+  sshAuthSock(): Promise<string | undefined>;
+}
+
 /**
- * Fetches a git or http(s) named context into `into` (an empty directory in the build's scratch).
- * @throws NotSupportedError until the fetchers are wired in
+ * Fetches a git or http(s) named context into `into` (an empty directory in the build's scratch):
+ * a git one as ADD fetches a repository (remote/git-fetch.ts: the ref and subdirectory its URL names,
+ * keyed by BuildKit's snapshot key); an http(s) one is not fetched yet.
  */
-export async function fetchRemoteContext(name: string, spec: RemoteContextSpec, into: string, signal: AbortSignal): Promise<FetchedContext> {
-  void into;
-  void signal;
-  const what = spec.kind === "git" ? "a git repository" : "an http(s) download";
-  throw new NotSupportedError(`build context ${name}=${redactUrl(spec.url)}: named contexts from ${what} are not supported yet; clone or download it and give the directory (--build-context ${name}=./DIR)`);
+export async function fetchRemoteContext(name: string, spec: RemoteContextSpec, into: string, signal: AbortSignal, access: RemoteAccess): Promise<FetchedContext> {
+  if (spec.kind === "git") {
+    const dir = join(into, "tree");
+    const scratch = join(into, "scratch");
+    await mkdir(dir, { recursive: true });
+    await mkdir(scratch, { recursive: true });
+    const sshAuthSock = await access.sshAuthSock();
+    const r = await fetchGitSource(spec.url, dir, { secrets: access.secrets, scratch, signal, ...(sshAuthSock ? { sshAuthSock } : {}) });
+    return { dir, identity: `git:${r.key}` };
+  }
+  throw new NotSupportedError(`build context ${name}=${redactUrl(spec.url)}: named contexts from an http(s) download are not supported yet; download it and give the directory (--build-context ${name}=./DIR)`);
 }

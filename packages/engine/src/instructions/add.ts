@@ -16,6 +16,7 @@ import { sourceIdentity } from "../copy/copy-source.js";
 import { copyCreatedBy } from "../step/history.js";
 import { downloadName } from "../copy/download-name.js";
 import { copyStep } from "../copy/link-copy.js";
+import { addGit } from "./add-git.js";
 
 /** Recognises a local archive by its first bytes: gzip, bzip2, xz or a plain tar. */
 async function archiveKind(path: string): Promise<"gzip" | "bzip2" | "xz" | "tar" | undefined> {
@@ -68,11 +69,10 @@ async function download(url: string, dir: string, n: number): Promise<{ path: st
   return { path, name };
 }
 
-export const add: InstructionHandler<AddInstruction, "graph" | "steps" | "context" | "sources"> = async (roles, st, i) => {
+export const add: InstructionHandler<AddInstruction, "graph" | "steps" | "context" | "sources" | "containers"> = async (roles, st, i) => {
+  // BuildKit clones these (add-git.ts): fetching the URL as a file (or looking for it in the context) would be another image
+  if (i.sources.some(isGitSource)) return addGit(roles, st, i);
   if (i.checksum !== undefined || i.keepGitDir) throw new NotSupportedError("ADD --checksum/--keep-git-dir are not supported yet");
-  const git = i.sources.find(isGitSource);
-  // BuildKit clones these: fetching the URL as a file (or looking for it in the context) would be another image
-  if (git !== undefined) throw new NotSupportedError(`ADD of a git repository (${git}) is not supported yet: clone it in a RUN, or COPY a checkout from the context`);
   const flags = copyFlags(i, { file: roles.graph.file, position: i.position }); // --chmod, --exclude
   // --unpack: local archives unpack unless --unpack=false, downloads only with --unpack=true
   const unpackLocal = i.unpack !== false;
