@@ -31,6 +31,10 @@ const TOOLS = {
   zstd: { pkg: "zstd", needs: "zstd layers (--compression zstd, pulled zstd images)" },
   bzip2: { pkg: "bzip2", needs: "ADD of .tar.bz2 archives" },
   xz: { pkg: "xz-utils", needs: "ADD of .tar.xz archives" },
+  git: { pkg: "git", needs: "ADD of a git repository and git build contexts" },
+  ssh: { pkg: "openssh-client", needs: "git over ssh" },
+  "ssh-agent": { pkg: "openssh-client", needs: "--ssh with key files" },
+  "ssh-add": { pkg: "openssh-client", needs: "--ssh with key files" },
 } as const satisfies Record<string, ToolFacts>;
 
 export type ToolName = keyof typeof TOOLS;

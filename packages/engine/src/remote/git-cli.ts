@@ -10,6 +10,7 @@
  */
 import { spawn } from "node:child_process";
 import { redactCredentials } from "./git-url.js";
+import { toolPath } from "@tsbuild/oci";
 
 export interface GitRunOptions {
   gitDir?: string;
@@ -60,7 +61,7 @@ export function runGit(args: string[], opts: GitRunOptions = {}): Promise<string
   }
   return new Promise((resolve, reject) => {
     // umask 022 for this git alone (node cannot set a child's umask): the shell sets it and becomes git
-    const child = spawn("/bin/sh", ["-c", 'umask 022 && exec git "$@"', "git", ...full], {
+    const child = spawn("/bin/sh", ["-c", 'umask 022 && exec "$0" "$@"', toolPath("git"), ...full], {
       cwd: opts.cwd ?? opts.workTree ?? "/",
       env,
       stdio: ["ignore", "pipe", "pipe"],

@@ -33,6 +33,7 @@ import { join } from "node:path";
 import { GitCommandError, runGit, type GitRunOptions, scrub } from "./git-cli.js";
 import { gitAuth } from "./git-auth.js";
 import { isCommitSha, parseGitSource, redactCredentials, type GitSource } from "./git-url.js";
+import { toolPath } from "@tsbuild/oci";
 
 export interface GitFetchOptions {
   /** the build's secrets (GIT_AUTH_TOKEN, GIT_AUTH_HEADER and their `.<host>` forms are read) */
@@ -78,6 +79,7 @@ async function remoteEnv(src: GitSource, opts: GitFetchOptions): Promise<Pick<Gi
     if (!opts.sshAuthSock) {
       throw new GitFetchError(`${redactCredentials(src.remote)} is an ssh remote: it needs an ssh agent (--ssh default), which this build was not given`);
     }
+    toolPath("ssh"); // git runs it by name: a missing one is said here, with its package
     const knownHosts = join(opts.scratch, "known_hosts");
     env.SSH_AUTH_SOCK = opts.sshAuthSock;
     env.GIT_SSH_COMMAND = `ssh -F /dev/null -o UserKnownHostsFile=${knownHosts} -o StrictHostKeyChecking=accept-new -o BatchMode=yes`;

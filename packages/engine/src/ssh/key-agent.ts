@@ -13,6 +13,7 @@ import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { once } from "node:events";
+import { toolPath } from "@tsbuild/oci";
 
 export interface KeyAgent {
   /** the agent's socket */
@@ -54,7 +55,7 @@ const alive = (pid: number): boolean => {
 /** Runs ssh-add on `data` (one private key) against the agent at `socket`; rejects with ssh-add's words. */
 async function addKey(socket: string, data: Buffer): Promise<void> {
   // its own session: no terminal to ask a passphrase on (key-file.ts refused those already)
-  const c = spawn("ssh-add", ["-q", "-"], {
+  const c = spawn(toolPath("ssh-add"), ["-q", "-"], {
     detached: true, stdio: ["pipe", "ignore", "pipe"],
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", SSH_AUTH_SOCK: socket, SSH_ASKPASS_REQUIRE: "never" },
   });
@@ -70,7 +71,7 @@ async function addKey(socket: string, data: Buffer): Promise<void> {
 export async function startKeyAgent(dir: string, keys: Buffer[]): Promise<KeyAgent> {
   hookExit();
   const socket = join(dir, "agent");
-  const child = spawn("ssh-agent", ["-a", socket, "--", "sh", "-c", 'echo "$SSH_AGENT_PID"; exec cat >/dev/null'], { stdio: ["pipe", "pipe", "pipe"] });
+  const child = spawn(toolPath("ssh-agent"), ["-a", socket, "--", "sh", "-c", 'echo "$SSH_AGENT_PID"; exec cat >/dev/null'], { stdio: ["pipe", "pipe", "pipe"] });
   child.stdin.on("error", () => undefined);
   let stderr = "";
   child.stderr.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-500)));
