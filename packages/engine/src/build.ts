@@ -210,7 +210,13 @@ async function buildInStore(opts: BuildOptions & { context: string }, store: Sto
   const cacheTo = [...(opts.cacheTo ?? [])];
   if (first.builderArgs.inlineCache && !cacheTo.some((c) => c.type === "inline")) cacheTo.push({ type: "inline" });
   const built: PlatformBuild[] = [];
-  for (const graph of graphs) built.push(await solvePlatform(opts, store, session, graph, contextDir, dockerfilePath, cacheTo, contexts, emit));
+  // one step id sequence for the whole build (events of several platforms never share an id)
+  let stepId = 0;
+  const nextStepId = () => ++stepId;
+  for (const graph of graphs) {
+    const platformLabel = graphs.length > 1 ? formatPlatform(graph.targetPlatform) : undefined;
+    built.push(await solvePlatform(opts, store, session, graph, contextDir, dockerfilePath, cacheTo, contexts, emit, nextStepId, platformLabel));
+  }
   const scratch = await store.tmpDir("export-");
   try {
     const names = opts.tags ?? [];
@@ -249,7 +255,7 @@ async function indexOf(store: Store, image: ExportedImage): Promise<Descriptor> 
 
 async function solvePlatform(
   opts: BuildOptions & { context: string }, store: Store, session: StoreSession, graph: BuildGraph, contextDir: string, dockerfilePath: string,
-  cacheTo: CacheToSpec[], contexts: ReturnType<typeof namedContexts>, emit: EventSink,
+  cacheTo: CacheToSpec[], contexts: ReturnType<typeof namedContexts>, emit: EventSink, nextStepId: () => number, platformLabel: string | undefined,
 ): Promise<PlatformBuild> {
   const snapshotter = await chooseSnapshotter(join(store.root, "snapshots"), opts.snapshotter ?? "auto");
   // a missing system tool fails here, naming its package, before anything is made
@@ -259,7 +265,6 @@ async function solvePlatform(
   const onAbort = () => controller.abort(opts.signal?.reason);
   opts.signal?.addEventListener("abort", onAbort, { once: true });
   if (opts.signal?.aborted) controller.abort();
-  let stepId = 0;
   const listings = new ContextListings(join(store.root, "cache", "listings"));
   let named: NamedContextSources;
   try {
@@ -285,7 +290,8 @@ async function solvePlatform(
     ssh: NO_SSH_AGENTS,
     allow: allowedEntitlements(opts.allow ?? [], opts.network ?? "default"),
     steps: [],
-    nextStepId: () => ++stepId,
+    nextStepId,
+    ...(platformLabel ? { platformLabel } : {}),
     stages: new Map(),
     scratch,
     limiter: new Semaphore(Math.max(1, cpus().length)),

@@ -12,6 +12,7 @@ import { platformRunnable } from "@tsbuild/runtime";
 import { ARM64_BUSYBOX, busyboxTar, makeBusyboxRootfs } from "../../../fixtures/support/busybox-rootfs.js";
 import { storeBaseImage } from "../../../fixtures/support/base-image.js";
 import { buildHarness } from "./helpers/build-harness.js";
+import type { BuildEvent } from "../src/index.js";
 
 const h = buildHarness("tsbuild-multi-");
 const amd64 = { os: "linux", architecture: "amd64" };
@@ -49,7 +50,14 @@ describe.skipIf(!can)("a multi-platform build", () => {
   ].join("\n") + "\n";
 
   it("writes one index of both platforms; each platform's files are its own; the $BUILDPLATFORM stage runs once", async () => {
-    const { r, out } = await h.buildText(text, { platforms: [amd64, arm64], tags: ["multi:1"], outputs: [{ type: "image" }, { type: "local", dest: join(h.work, "multi-local") }] });
+    const events: BuildEvent[] = [];
+    const { r, out } = await h.buildText(text, { platforms: [amd64, arm64], tags: ["multi:1"], outputs: [{ type: "image" }, { type: "local", dest: join(h.work, "multi-local") }], onEvent: (e) => events.push(e) });
+    // progress as BuildKit's: [linux/arm64 stage-1 3/4], one id sequence for both platforms
+    const starts = events.flatMap((e) => (e.type === "step-start" ? [e] : []));
+    expect(new Set(starts.map((e) => e.id)).size).toBe(starts.length);
+    expect(starts.map((e) => e.stage.split(" ")[0])).toContain("linux/arm64");
+    expect(starts.find((e) => e.instruction.startsWith("RUN echo $TARGETARCH") && e.stage.startsWith("linux/arm64 "))).toBeDefined();
+    expect(new Set(r.steps.map((s) => s.platform))).toEqual(new Set(["linux/amd64", "linux/arm64"]));
     const store = await Store.open(h.root);
     const target = (await store.images.get("multi:1"))!.target;
     expect(target.mediaType).toBe(MediaTypes.OCI_INDEX);

@@ -86,7 +86,7 @@ async function runInstruction(env: SolverEnv, st: StageState, raw: Instruction, 
   const id = env.nextStepId();
   st.stepId = id;
   const text = raw.original.trim();
-  env.emit({ type: "step-start", id, stage: label, step: `${n}/${total}`, instruction: text, position: raw.position });
+  env.emit({ type: "step-start", id, stage: env.platformLabel ? `${env.platformLabel} ${label}` : label, step: `${n}/${total}`, instruction: text, position: raw.position });
   const t0 = Date.now();
   try {
     const handler = handlers[instr.kind as Exclude<Instruction["kind"], "from">] as InstructionHandler<Instruction, keyof HandlerRoles> | undefined;
@@ -110,7 +110,7 @@ async function runInstruction(env: SolverEnv, st: StageState, raw: Instruction, 
     }
     if (!cached) env.missed.set(st.key, { position, instruction: text });
     const durationMs = Date.now() - t0;
-    env.steps.push({ stage: label, instruction: text, position, cacheKey: r.key ?? st.key, cached, durationMs, ...(explain ? { explain } : {}) });
+    env.steps.push({ stage: label, ...(env.platformLabel ? { platform: env.platformLabel } : {}), instruction: text, position, cacheKey: r.key ?? st.key, cached, durationMs, ...(explain ? { explain } : {}) });
     env.emit({ type: "step-done", id, durationMs, cached, cacheKey: r.key ?? st.key, ...(r.layer ? { layer: r.layer } : {}), ...(explain ? { explain } : {}), ...(r.detail ? { detail: r.detail } : {}) });
   } catch (e) {
     env.emit({ type: "step-failed", id, error: (e as Error).message });

@@ -18,6 +18,8 @@ import type { NamedContextSources } from "../context/named-context-source.js";
 
 export interface StepRecord {
   stage: string;
+  /** the platform the step was built for, in a multi-platform build (linux/arm64) */
+  platform?: string;
   instruction: string;
   position: string;
   /** the key of the step's cache record (a --link step's leaves the steps before it out; the stage's key after it is another, link-step.ts) */
@@ -47,6 +49,8 @@ export interface SolverEnv {
   allow: ReadonlySet<Entitlement>;
   steps: StepRecord[];
   nextStepId(): number;
+  /** in a multi-platform build, this env's platform (linux/arm64): progress shows it before the stage, as BuildKit */
+  platformLabel?: string;
   /** the final state of stages built so far */
   stages: Map<number, Promise<StageState>>;
   /** scratch dir for this build (removed at the end) */
