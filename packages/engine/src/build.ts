@@ -11,6 +11,7 @@ import { loadDockerfile, type PlatformSpec } from "@tsbuild/dockerfile";
 import { defaultStoreRoot, Store, writeImage, type Digest, type ImageConfig, type LayerCompression, type StoreSession } from "@tsbuild/oci";
 import { chooseSnapshotter } from "@tsbuild/snapshot";
 import { RuncExecutor, type NetworkMode } from "@tsbuild/runtime";
+import { HttpTransport } from "@tsbuild/registry";
 import { loadContext } from "./context/build-context.js";
 import { unpackContextTar } from "./context/tar-context.js";
 import type { EventSink } from "./events.js";
@@ -155,6 +156,8 @@ async function buildInStore(opts: BuildOptions & { context: string }, store: Sto
     signal: controller.signal,
     network: opts.network ?? "default",
     registry: { insecureRegistries: opts.insecureRegistries ?? [] },
+    // ADD's downloads: proxies and CAs from the process environment, as BuildKit's daemon reads its own
+    http: new HttpTransport(),
     ...(opts.sourceDateEpoch !== undefined ? { epoch: opts.sourceDateEpoch } : {}),
     secrets: opts.secrets ?? new Map(),
     allow: allowedEntitlements(opts.allow ?? [], opts.network ?? "default"),
@@ -243,6 +246,7 @@ async function buildInStore(opts: BuildOptions & { context: string }, store: Sto
   } finally {
     opts.signal?.removeEventListener("abort", onAbort);
     await closeCacheSources(cacheSources);
+    await env.http.close();
     await rm(scratch, { recursive: true, force: true });
   }
 }

@@ -12,6 +12,7 @@ import { linkStep } from "../step/link-step.js";
 import { incrementalCopy } from "../copy/incremental-copy.js";
 import { earlierStage } from "../copy/copy-source.js";
 import type { HandlerRoles, StageSources } from "./roles.js";
+import { DownloadValidators } from "../remote/download-validators.js";
 
 function stageSources(env: SolverEnv): StageSources {
   const scratchDir = async (prefix: string) => {
@@ -58,5 +59,6 @@ export function handlerRoles(env: SolverEnv): HandlerRoles {
     },
     sources: stageSources(env),
     containers: { executor: env.executor, network: env.network, secrets: env.secrets, allow: env.allow, signal: env.signal, emit: env.emit },
+    downloads: { transport: env.http, validators: new DownloadValidators(join(env.store.root, "cache", "http")), signal: env.signal },
   };
 }
