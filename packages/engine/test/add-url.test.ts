@@ -165,6 +165,14 @@ describe("ADD --checksum", () => {
     expect(steps(second.r)).toEqual(["cached ADD"]);
     expect(s.log).toHaveLength(1); // no request: the checksum is the key
     expect(readFileSync(join(second.out, "c/c.txt"), "utf8")).toBe(body);
+    // a --link step too: its key leaves the steps before it out, and still makes no request
+    s.routes.set("/c.txt", text(body, { "last-modified": LM }));
+    const linked = `ADD --link --checksum=${sha256(body)} ${s.base}/c.txt /l/\n`;
+    expect(steps((await buildText(`FROM scratch\n${linked}`)).r)).toEqual(["ran ADD"]);
+    const rebased = await buildText(`FROM base:1\n${linked}`);
+    expect(steps(rebased.r)).toEqual(["cached ADD"]);
+    expect(stat(join(rebased.out, "l/c.txt"))).toEqual({ mode: "600", owner: "0:0", mtime: 1704164645, content: body });
+    expect(s.log).toHaveLength(2);
   }, 60_000);
 
   it("a mismatch fails at the line with both digests, and stores nothing", async () => {
@@ -221,6 +229,18 @@ describe("ADD of a URL without a checksum: the cache", () => {
     const dated = await buildText(df);
     expect(steps(dated.r)).toEqual(["ran ADD"]);
     expect(stat(join(dated.out, "v/v.txt")).mtime).toBe(1704164645);
+  }, 60_000);
+
+  it("a local file and a URL in one ADD: both keyed, both copied", async () => {
+    const s = await serve({ "/u.txt": text("remote\n") });
+    writeFileSync(join(work, "ctx", "mixed.txt"), "local\n");
+    const df = `FROM scratch\nADD mixed.txt ${s.base}/u.txt /m/\n`;
+    const first = await buildText(df);
+    expect(readFileSync(join(first.out, "m/mixed.txt"), "utf8")).toBe("local\n");
+    expect(readFileSync(join(first.out, "m/u.txt"), "utf8")).toBe("remote\n");
+    expect(steps((await buildText(df)).r)).toEqual(["cached ADD"]);
+    writeFileSync(join(work, "ctx", "mixed.txt"), "local, changed\n");
+    expect(steps((await buildText(df)).r)).toEqual(["ran ADD"]);
   }, 60_000);
 
   it("sends the ETag it kept as If-None-Match: a 304 hits without a download; a miss after a 304 downloads and checks the file", async () => {

@@ -31,6 +31,6 @@ export function parseHttpTime(value: string): Date | undefined {
     return utc(yy >= 69 ? 1900 + yy : 2000 + yy, m[2] as string, Number(m[1]), m[4] as string, m[5] as string, m[6] as string);
   }
   m = ANSIC.exec(value);
-  if (m) return utc(Number(m[7]), m[1] as string, Number((m[2] as string).trim()), m[3] as string, m[4] as string, m[5] as string);
+  if (m) return utc(Number(m[6]), m[1] as string, Number((m[2] as string).trim()), m[3] as string, m[4] as string, m[5] as string);
   return undefined;
 }

@@ -34,21 +34,24 @@ export class ProxySettingError extends Error {
 }
 
 export class HttpTransport extends Dispatcher {
-  private readonly direct: Agent;
+  private direct: Agent | undefined;
   private readonly proxied = new Map<string, ProxyAgent>();
   private readonly proxies: ProxyConfig;
-  private readonly tls: SecureContext;
+  private readonly env: NodeJS.ProcessEnv;
   private readonly timeout: number;
   private readonly connections: number;
 
   constructor(opts: TransportOptions = {}) {
     super();
-    const env = opts.env ?? process.env;
+    this.env = opts.env ?? process.env;
     this.timeout = opts.timeoutMs ?? 30_000;
     this.connections = opts.connections ?? 8;
-    this.proxies = proxyConfig(env);
-    this.tls = trustedSecureContext(env);
-    this.direct = new Agent({ ...this.timeouts(), connections: this.connections, connect: { timeout: this.timeout, secureContext: this.tls } });
+    this.proxies = proxyConfig(this.env);
+  }
+
+  /** the CAs, read once per process on the first request (most builds make none) */
+  private get tls(): SecureContext {
+    return trustedSecureContext(this.env);
   }
 
   private timeouts() {
@@ -66,6 +69,7 @@ export class HttpTransport extends Dispatcher {
     const proxy = proxyFor(url, this.proxies);
     if (!proxy) {
       if (this.proxies.invalid && (url.protocol === "http:" || url.protocol === "https:")) throw new ProxySettingError(`${this.proxies.invalid} (give it as http://HOST:PORT)`);
+      this.direct ??= new Agent({ ...this.timeouts(), connections: this.connections, connect: { timeout: this.timeout, secureContext: this.tls } });
       return this.direct;
     }
     if (proxy.protocol !== "http:" && proxy.protocol !== "https:") {
@@ -105,7 +109,7 @@ export class HttpTransport extends Dispatcher {
   override close(): Promise<void>;
   override close(callback: () => void): void;
   override close(callback?: () => void): Promise<void> | void {
-    const done = Promise.all([this.direct.close(), ...[...this.proxied.values()].map((a) => a.close())]).then(() => undefined);
+    const done = Promise.all([this.direct?.close(), ...[...this.proxied.values()].map((a) => a.close())]).then(() => undefined);
     if (callback) void done.then(callback);
     else return done;
   }
@@ -117,7 +121,7 @@ export class HttpTransport extends Dispatcher {
   override destroy(a?: Error | null | (() => void), b?: () => void): Promise<void> | void {
     const err = typeof a === "function" ? null : a ?? null;
     const cb = typeof a === "function" ? a : b;
-    const done = Promise.all([this.direct.destroy(err), ...[...this.proxied.values()].map((x) => x.destroy(err))]).then(() => undefined);
+    const done = Promise.all([this.direct?.destroy(err), ...[...this.proxied.values()].map((x) => x.destroy(err))]).then(() => undefined);
     if (cb) void done.then(cb);
     else return done;
   }
