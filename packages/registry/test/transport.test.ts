@@ -10,7 +10,8 @@ import { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
-import { proxyConfig, proxyFor, RegistryClient, systemCertificates } from "../src/index.js";
+import { connect } from "node:net";
+import { HttpTransport, proxyConfig, proxyFor, RegistryClient, systemCertificates } from "../src/index.js";
 import { makeTestCa } from "../../../fixtures/support/test-ca.js";
 
 const work = mkdtempSync(join(tmpdir(), "tsbuild-transport-"));
@@ -89,6 +90,36 @@ describe("the registry client over the transport", () => {
     } finally {
       await no.close();
     }
+  });
+
+  it("tunnels https through HTTPS_PROXY with CONNECT, and checks the server's certificate against SSL_CERT_FILE", async () => {
+    const ca = makeTestCa(join(work, "ca3"));
+    const httpsPort = await listen(createHttpsServer({ key: ca.key, cert: ca.cert }, (_q, res) => res.end("tunnelled\n")));
+    const connects: string[] = [];
+    const proxy = createServer();
+    proxy.on("connect", (req: IncomingMessage, socket: import("node:net").Socket, head: Buffer) => {
+      connects.push(String(req.url));
+      const up = connect(httpsPort, "127.0.0.1", () => {
+        socket.write("HTTP/1.1 200 Connection Established\r\n\r\n");
+        up.write(head);
+        up.pipe(socket);
+        socket.pipe(up);
+      });
+      up.on("error", () => socket.destroy());
+      socket.on("error", () => up.destroy());
+    });
+    const proxyPort = await listen(proxy);
+    const t = new HttpTransport({ env: { HTTPS_PROXY: `http://127.0.0.1:${proxyPort}`, SSL_CERT_FILE: ca.bundle } });
+    try {
+      const res = await t.get(new URL("https://secure.tsbuild.invalid:8443/x"), { headers: {} });
+      expect(res.statusCode).toBe(200);
+      let body = "";
+      for await (const c of res.body) body += String(c);
+      expect(body).toBe("tunnelled\n");
+    } finally {
+      await t.close();
+    }
+    expect(connects).toEqual(["secure.tsbuild.invalid:8443"]);
   });
 
   it("reaches a registry through HTTP_PROXY (absolute-form requests, as Go sends them)", async () => {
