@@ -146,6 +146,9 @@ async function buildInStore(opts: BuildOptions & { context: string }, store: Sto
   if (opts.signal?.aborted) controller.abort();
   let stepId = 0;
   const listings = new ContextListings(join(store.root, "cache", "listings"));
+  // one transport for the build's registries and ADD's downloads: proxies and CAs from the process
+  // environment, as BuildKit's daemon reads its own
+  const http = new HttpTransport();
   const env: SolverEnv = {
     store,
     snapshotter: await chooseSnapshotter(join(store.root, "snapshots"), opts.snapshotter ?? "auto"),
@@ -155,9 +158,8 @@ async function buildInStore(opts: BuildOptions & { context: string }, store: Sto
     emit,
     signal: controller.signal,
     network: opts.network ?? "default",
-    registry: { insecureRegistries: opts.insecureRegistries ?? [] },
-    // ADD's downloads: proxies and CAs from the process environment, as BuildKit's daemon reads its own
-    http: new HttpTransport(),
+    registry: { insecureRegistries: opts.insecureRegistries ?? [], transport: http },
+    http,
     ...(opts.sourceDateEpoch !== undefined ? { epoch: opts.sourceDateEpoch } : {}),
     secrets: opts.secrets ?? new Map(),
     allow: allowedEntitlements(opts.allow ?? [], opts.network ?? "default"),

@@ -24,6 +24,8 @@ export interface ClientOptions {
   timeoutMs?: number;
   /** longest Retry-After we wait, in seconds (default 60) */
   maxRetryAfterSeconds?: number;
+  /** a transport to share (a build's: one connection pool for its registries and downloads); not closed by close(), and timeoutMs does not apply to it */
+  transport?: HttpTransport;
 }
 
 export interface Response {
@@ -67,14 +69,14 @@ export class RegistryClient {
     this.base = baseUrl(domain, opts.insecureRegistries);
     const timeout = opts.timeoutMs ?? 30_000;
     // the system CAs trusted, the environment's proxies used, as BuildKit's registry client (transport/)
-    this.agent = new HttpTransport({ timeoutMs: timeout, connections: 8, ...(opts.env ? { env: opts.env } : {}) });
+    this.agent = opts.transport ?? new HttpTransport({ timeoutMs: timeout, connections: 8, ...(opts.env ? { env: opts.env } : {}) });
     this.retries = opts.retries ?? 4;
     this.backoffMs = opts.backoffMs ?? 200;
     this.maxRetryAfter = opts.maxRetryAfterSeconds ?? 60;
   }
 
   async close(): Promise<void> {
-    await this.agent.close();
+    if (this.agent !== this.opts.transport) await this.agent.close();
   }
 
   private async cred(): Promise<Credential | undefined> {
