@@ -221,8 +221,9 @@ describe("ADD of a URL without a checksum: the cache", () => {
     expect(steps(again.r)).toEqual(["cached ADD"]);
     expect(s.log).toHaveLength(2);
     s.routes.set("/v.txt", text("two\n"));
-    const changed = await buildText(df);
+    const changed = await buildText(df, { explain: true });
     expect(steps(changed.r)).toEqual(["ran ADD"]);
+    expect(changed.r.steps.find((x) => x.instruction.startsWith("ADD"))?.explain).toBe(`ADD ${s.base}/v.txt /v/: the download v.txt changed (${sha256("one\n").slice(0, 19)}… → ${sha256("two\n").slice(0, 19)}…)`);
     expect(readFileSync(join(changed.out, "v/v.txt"), "utf8")).toBe("two\n");
     // a new Last-Modified is a new key too (BuildKit keys the time), even for the same bytes
     s.routes.set("/v.txt", text("two\n", { "last-modified": LM }));
