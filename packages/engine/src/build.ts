@@ -11,7 +11,7 @@ import { loadDockerfile, type PlatformSpec } from "@tsbuild/dockerfile";
 import { defaultStoreRoot, Store, writeImage, type Digest, type ImageConfig, type LayerCompression, type StoreSession } from "@tsbuild/oci";
 import { chooseSnapshotter } from "@tsbuild/snapshot";
 import { RuncExecutor, type NetworkMode } from "@tsbuild/runtime";
-import { HttpTransport } from "@tsbuild/registry";
+import { BuildTransport } from "./remote/build-transport.js";
 import { loadContext } from "./context/build-context.js";
 import { unpackContextTar } from "./context/tar-context.js";
 import type { EventSink } from "./events.js";
@@ -146,9 +146,6 @@ async function buildInStore(opts: BuildOptions & { context: string }, store: Sto
   if (opts.signal?.aborted) controller.abort();
   let stepId = 0;
   const listings = new ContextListings(join(store.root, "cache", "listings"));
-  // one transport for the build's registries and ADD's downloads: proxies and CAs from the process
-  // environment, as BuildKit's daemon reads its own
-  const http = new HttpTransport();
   const env: SolverEnv = {
     store,
     snapshotter: await chooseSnapshotter(join(store.root, "snapshots"), opts.snapshotter ?? "auto"),
@@ -158,8 +155,9 @@ async function buildInStore(opts: BuildOptions & { context: string }, store: Sto
     emit,
     signal: controller.signal,
     network: opts.network ?? "default",
-    registry: { insecureRegistries: opts.insecureRegistries ?? [], transport: http },
-    http,
+    registry: { insecureRegistries: opts.insecureRegistries ?? [] },
+    // ADD's downloads (made on first use: registry and undici load only when needed)
+    http: new BuildTransport(),
     ...(opts.sourceDateEpoch !== undefined ? { epoch: opts.sourceDateEpoch } : {}),
     secrets: opts.secrets ?? new Map(),
     allow: allowedEntitlements(opts.allow ?? [], opts.network ?? "default"),

@@ -20,9 +20,9 @@ import { downloadName } from "../copy/download-name.js";
 import { downloadFile, DownloadError, displayUrl } from "./http-download.js";
 import type { DownloadValidators } from "./download-validators.js";
 
-/** What ADD fetches URLs with: the build's transport, remembered validators, its abort signal. */
+/** What ADD fetches URLs with: the build's transport (made on first use), remembered validators, its abort signal. */
 export interface DownloadRole {
-  readonly transport: HttpTransport;
+  transport(): Promise<HttpTransport>;
   readonly validators: DownloadValidators;
   readonly signal: AbortSignal;
 }
@@ -52,7 +52,7 @@ interface Entry {
 
 async function fetchInto(role: DownloadRole, e: Entry, dir: string, expect: string): Promise<void> {
   try {
-    await downloadFile(e.url, join(dir, e.file), { transport: role.transport, signal: role.signal, expect });
+    await downloadFile(e.url, join(dir, e.file), { transport: await role.transport(), signal: role.signal, expect });
   } catch (err) {
     if (err instanceof DownloadError) {
       if (err.mismatch) {
@@ -78,7 +78,7 @@ export async function urlSources(role: DownloadRole, urls: readonly string[], ch
     const known = await role.validators.get(url, named.name);
     let r;
     try {
-      r = await downloadFile(url, join(dir, e.file), { transport: role.transport, signal: role.signal, ...(known ? { etags: [known.etag] } : {}) });
+      r = await downloadFile(url, join(dir, e.file), { transport: await role.transport(), signal: role.signal, ...(known ? { etags: [known.etag] } : {}) });
     } catch (err) {
       if (err instanceof DownloadError) throw new UrlSourceError(`ADD ${displayUrl(url)}: ${err.message}`);
       throw err;

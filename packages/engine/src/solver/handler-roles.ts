@@ -59,6 +59,6 @@ export function handlerRoles(env: SolverEnv): HandlerRoles {
     },
     sources: stageSources(env),
     containers: { executor: env.executor, network: env.network, secrets: env.secrets, allow: env.allow, signal: env.signal, emit: env.emit },
-    downloads: { transport: env.http, validators: new DownloadValidators(join(env.store.root, "cache", "http")), signal: env.signal },
+    downloads: { transport: () => env.http.get(), validators: new DownloadValidators(join(env.store.root, "cache", "http")), signal: env.signal },
   };
 }
