@@ -12,6 +12,7 @@ import { defaultStoreRoot, Store, writeImage, type Descriptor, type Digest, type
 import { chooseSnapshotter } from "@tsbuild/snapshot";
 import { checkBuildTools } from "./build-tools.js";
 import { RuncExecutor, type NetworkMode } from "@tsbuild/runtime";
+import { BuildTransport } from "./remote/build-transport.js";
 import { loadContext } from "./context/build-context.js";
 import { unpackContextTar } from "./context/tar-context.js";
 import type { EventSink } from "./events.js";
@@ -269,7 +270,7 @@ async function solvePlatform(
   let named: NamedContextSources;
   try {
     // a git context may need the build's secrets and its --ssh agent (opened below, before any step asks)
-    named = await NamedContextSources.open(contexts, store, listings, scratch, controller.signal, emit, { secrets: opts.secrets ?? new Map(), sshAuthSock: () => env.ssh.socket("default") });
+    named = await NamedContextSources.open(contexts, store, listings, scratch, controller.signal, emit, { secrets: opts.secrets ?? new Map(), sshAuthSock: () => env.ssh.socket("default"), transport: () => env.http.get() });
   } catch (e) {
     opts.signal?.removeEventListener("abort", onAbort);
     await rm(scratch, { recursive: true, force: true });
@@ -285,6 +286,8 @@ async function solvePlatform(
     signal: controller.signal,
     network: opts.network ?? "default",
     registry: { insecureRegistries: opts.insecureRegistries ?? [] },
+    // ADD's downloads (made on first use: registry and undici load only when needed)
+    http: new BuildTransport(),
     ...(opts.sourceDateEpoch !== undefined ? { epoch: opts.sourceDateEpoch } : {}),
     secrets: opts.secrets ?? new Map(),
     ssh: NO_SSH_AGENTS,
@@ -367,6 +370,7 @@ async function solvePlatform(
     opts.signal?.removeEventListener("abort", onAbort);
     await closeCacheSources(cacheSources);
     await env.ssh.close();
+    await env.http.close();
     await rm(scratch, { recursive: true, force: true });
   }
 }

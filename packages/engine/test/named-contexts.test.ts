@@ -8,6 +8,7 @@
 import { describe, expect, it, afterAll } from "vitest";
 import { lstatSync, mkdirSync, readFileSync, statSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
+import { createServer } from "node:http";
 import { buildHarness } from "./helpers/build-harness.js";
 import { makeGitFixtures, startGitDaemon } from "./helpers/git-servers.js";
 import { startRegistry, type RegistryServer } from "../../registry/test/helpers/registry-server.js";
@@ -194,9 +195,21 @@ describe("values and names", () => {
     } finally {
       await daemon.stop();
     }
-    // an http(s) download context is not fetched yet; an unreachable git remote fails with no credential shown
-    const h = await buildText("FROM remote\n", { buildContexts: { remote: "https://example.com/file.tar" } }).catch((x: unknown) => x as Error);
-    expect(h).toBeInstanceOf(NotSupportedError);
+    // an http(s) download context: the one file, 0600, named by the URL's path
+    const server = createServer((req, res) => {
+      res.writeHead(200, { "Last-Modified": "Wed, 21 Oct 2015 07:28:00 GMT" });
+      res.end(req.url === "/dl/data.txt" ? "downloaded\n" : "");
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    try {
+      const port = (server.address() as { port: number }).port;
+      const { out } = await buildText("FROM base:1\nCOPY --from=remote / /d/\n", { buildContexts: { remote: `http://127.0.0.1:${port}/dl/data.txt` } });
+      expect(readFileSync(join(out, "d/data.txt"), "utf8")).toBe("downloaded\n");
+      expect(statSync(join(out, "d/data.txt")).mode & 0o777).toBe(0o600);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+    // an unreachable git remote fails with no credential shown
     const e = await buildText("FROM base:1\nCOPY --from=remote / /r/\n", { buildContexts: { remote: "http://user:tok3n@127.0.0.1:1/repo.git" } }).catch((x: unknown) => x as Error);
     expect(e).toBeInstanceOf(Error);
     expect((e as Error).message).not.toContain("tok3n");

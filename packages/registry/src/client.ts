@@ -1,10 +1,12 @@
 /**
  * An HTTP client for one registry on undici: auth (anonymous or credentialed Bearer tokens from the
- * WWW-Authenticate challenge, cached per scope; Basic), bounded retries with backoff for 5xx,
+ * WWW-Authenticate challenge, cached per scope; Basic) over the shared transport (transport/: system
+ * CAs, proxies from the environment), bounded retries with backoff for 5xx,
  * 429 and dropped connections (Retry-After honoured), and timeouts that turn a stalled server
  * into a clear error.
  */
-import { Agent, request, type Dispatcher } from "undici";
+import { request, type Dispatcher } from "undici";
+import { HttpTransport } from "./transport/http-transport.js";
 import { baseUrl } from "./hosts.js";
 import { findCredential, type Credential } from "./credentials.js";
 import { NotFoundError, RateLimitError, RegistryError, RegistryTimeoutError, UnauthorizedError } from "./errors.js";
@@ -22,6 +24,8 @@ export interface ClientOptions {
   timeoutMs?: number;
   /** longest Retry-After we wait, in seconds (default 60) */
   maxRetryAfterSeconds?: number;
+  /** a transport to share (a build's: one connection pool for its registries and downloads); not closed by close(), and timeoutMs does not apply to it */
+  transport?: HttpTransport;
 }
 
 export interface Response {
@@ -56,7 +60,7 @@ export class RegistryClient {
   private readonly tokens = new Map<string, string>();
   private basic: string | undefined;
   private credential: Credential | undefined | null = null;
-  private readonly agent: Agent;
+  private readonly agent: HttpTransport;
   private readonly retries: number;
   private readonly backoffMs: number;
   private readonly maxRetryAfter: number;
@@ -64,14 +68,15 @@ export class RegistryClient {
   constructor(readonly domain: string, private readonly opts: ClientOptions = {}) {
     this.base = baseUrl(domain, opts.insecureRegistries);
     const timeout = opts.timeoutMs ?? 30_000;
-    this.agent = new Agent({ headersTimeout: timeout, bodyTimeout: timeout, connectTimeout: timeout, connections: 8 });
+    // the system CAs trusted, the environment's proxies used, as BuildKit's registry client (transport/)
+    this.agent = opts.transport ?? new HttpTransport({ timeoutMs: timeout, connections: 8, ...(opts.env ? { env: opts.env } : {}) });
     this.retries = opts.retries ?? 4;
     this.backoffMs = opts.backoffMs ?? 200;
     this.maxRetryAfter = opts.maxRetryAfterSeconds ?? 60;
   }
 
   async close(): Promise<void> {
-    await this.agent.close();
+    if (this.agent !== this.opts.transport) await this.agent.close();
   }
 
   private async cred(): Promise<Credential | undefined> {

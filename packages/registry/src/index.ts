@@ -6,3 +6,6 @@ export * from "./pull.js";
 export * from "./push.js";
 export { hostPlatform, platformMatches, formatPlatform } from "./platform.js";
 export { BlobLocations } from "./locations.js";
+export { HttpTransport, ProxySettingError, type HttpResponse, type TransportOptions } from "./transport/http-transport.js";
+export { proxyConfig, proxyFor, type ProxyConfig } from "./transport/proxy-env.js";
+export { systemCertificates, trustedSecureContext } from "./transport/tls-trust.js";

@@ -55,6 +55,8 @@ export class MissExplainer {
           return this.describeSource(a[name], b[name], missed);
         case "env":
           return describeEnv(a[name], b[name]);
+        case "downloads":
+          return describeDownloads(a[name], b[name]);
         default:
           return `${name} changed: ${short(a[name])} → ${short(b[name])}`;
       }
@@ -96,6 +98,20 @@ function baseChange(old: string, now: string): string {
   const n = parse(now);
   if (o && n && o.name === n.name) return `FROM ${shortName(n.name)}: base image digest changed (${shortDigest(o.digest)} → ${shortDigest(n.digest)})`;
   return `FROM: the base changed (${o ? shortName(o.name) : old} → ${n ? shortName(n.name) : now})`;
+}
+
+/** ADD's URLs (remote/add-urls.ts): which download's content or Last-Modified changed. */
+function describeDownloads(a: string | undefined, b: string | undefined): string {
+  type Entry = { name: string; checksum: string; lastModified?: string };
+  const before = JSON.parse(a ?? "[]") as Entry[];
+  const after = JSON.parse(b ?? "[]") as Entry[];
+  for (const [n, e] of after.entries()) {
+    const o = before[n];
+    if (!o || o.name !== e.name) continue;
+    if (o.checksum !== e.checksum) return `the download ${e.name} changed (${shortDigest(o.checksum)} → ${shortDigest(e.checksum)})`;
+    if (o.lastModified !== e.lastModified) return `the download ${e.name} has another Last-Modified (${o.lastModified ?? "none"} → ${e.lastModified ?? "none"})`;
+  }
+  return `the downloads changed: ${short(a)} → ${short(b)}`;
 }
 
 function describeArgs(a: string | undefined, b: string | undefined): string {

@@ -5,9 +5,12 @@
  */
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { NotSupportedError } from "../errors.js";
 import { redactUrl, type NamedContextSpec } from "./named-contexts.js";
 import { fetchGitSource } from "../remote/git-fetch.js";
+import { downloadFile, DownloadError } from "../remote/http-download.js";
+import { downloadName } from "../copy/download-name.js";
+import type { HttpTransport } from "@tsbuild/registry";
+import { BuildContextError } from "./named-contexts.js";
 
 export type RemoteContextSpec = Extract<NamedContextSpec, { kind: "git" | "http" }>;
 
@@ -24,12 +27,15 @@ export interface RemoteAccess {
   secrets: ReadonlyMap<string, Buffer>;
   /** the `--ssh default` agent's socket, for git over ssh */
   sshAuthSock(): Promise<string | undefined>;
+  /** the build's HTTP transport (proxies and CAs from the environment), for a download */
+  transport(): Promise<HttpTransport>;
 }
 
 /**
  * Fetches a git or http(s) named context into `into` (an empty directory in the build's scratch):
  * a git one as ADD fetches a repository (remote/git-fetch.ts: the ref and subdirectory its URL names,
- * keyed by BuildKit's snapshot key); an http(s) one is not fetched yet.
+ * keyed by BuildKit's snapshot key); an http(s) one is downloaded as ADD downloads (0600, its
+ * Last-Modified time) into a directory of its own, named by the URL's path, keyed by its content.
  */
 export async function fetchRemoteContext(name: string, spec: RemoteContextSpec, into: string, signal: AbortSignal, access: RemoteAccess): Promise<FetchedContext> {
   if (spec.kind === "git") {
@@ -41,5 +47,16 @@ export async function fetchRemoteContext(name: string, spec: RemoteContextSpec, 
     const r = await fetchGitSource(spec.url, dir, { secrets: access.secrets, scratch, signal, ...(sshAuthSock ? { sshAuthSock } : {}) });
     return { dir, identity: `git:${r.key}` };
   }
-  throw new NotSupportedError(`build context ${name}=${redactUrl(spec.url)}: named contexts from an http(s) download are not supported yet; download it and give the directory (--build-context ${name}=./DIR)`);
+  const file = downloadName(spec.url);
+  if ("error" in file) throw new BuildContextError(`build context ${name}=${redactUrl(spec.url)}: ${file.error}`);
+  const dir = join(into, "tree");
+  await mkdir(dir, { recursive: true });
+  try {
+    const r = await downloadFile(spec.url, join(dir, file.name), { transport: await access.transport(), signal });
+    if (r.kind !== "file") throw new DownloadError("download failed (not modified, but nothing was asked for)");
+    return { dir, identity: `http:${r.digest}` };
+  } catch (e) {
+    if (e instanceof DownloadError) throw new BuildContextError(`failed to get build context ${name}=${redactUrl(spec.url)}: ${e.message}`);
+    throw e;
+  }
 }

@@ -1,7 +1,5 @@
-import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir, open, rm, utimes, chmod as fchmod } from "node:fs/promises";
-import { join } from "node:path";
-import { pipeline } from "node:stream/promises";
+import { createReadStream } from "node:fs";
+import { open, rm } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { spawn } from "node:child_process";
 import type { AddInstruction } from "@tsbuild/dockerfile";
@@ -14,7 +12,8 @@ import { isGitSource } from "../copy/git-source.js";
 import { resolveChown } from "../copy/chown.js";
 import { sourceIdentity } from "../copy/copy-source.js";
 import { copyCreatedBy } from "../step/history.js";
-import { downloadName } from "../copy/download-name.js";
+import { addChecksum } from "../remote/add-checksum.js";
+import { urlSources, UrlSourceError, type UrlSources } from "../remote/add-urls.js";
 import { copyStep } from "../copy/link-copy.js";
 import { addGit } from "./add-git.js";
 
@@ -47,33 +46,11 @@ async function unpack(archive: string, destDir: () => string): Promise<boolean> 
   return true;
 }
 
-/** Downloads `url` into a directory of its own under `dir` (two URLs may name their files alike); its path relative to `dir`. */
-async function download(url: string, dir: string, n: number): Promise<{ path: string; name: string }> {
-  const named = downloadName(url);
-  if ("error" in named) throw new CopyError(named.error);
-  let res: Response;
-  try {
-    res = await fetch(url);
-  } catch (e) {
-    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-    throw new CopyError(`ADD ${url}: download failed (${cause?.code ?? cause?.message ?? (e as Error).message})`);
-  }
-  if (!res.ok || !res.body) throw new CopyError(`ADD ${url}: download failed with status ${res.status}`);
-  await mkdir(join(dir, String(n)));
-  const name = `${n}/${named.name}`;
-  const path = join(dir, name);
-  await pipeline(Readable.fromWeb(res.body as import("node:stream/web").ReadableStream), createWriteStream(path));
-  await fchmod(path, 0o600);
-  const lm = res.headers.get("last-modified");
-  if (lm) await utimes(path, new Date(lm), new Date(lm));
-  return { path, name };
-}
-
-export const add: InstructionHandler<AddInstruction, "graph" | "steps" | "context" | "sources" | "containers"> = async (roles, st, i) => {
+export const add: InstructionHandler<AddInstruction, "graph" | "steps" | "context" | "sources" | "containers" | "downloads"> = async (roles, st, i) => {
   // BuildKit clones these (add-git.ts): fetching the URL as a file (or looking for it in the context) would be another image
   if (i.sources.some(isGitSource)) return addGit(roles, st, i);
-  if (i.checksum !== undefined || i.keepGitDir) throw new NotSupportedError("ADD --checksum/--keep-git-dir are not supported yet");
   const flags = copyFlags(i, { file: roles.graph.file, position: i.position }); // --chmod, --exclude
+  const checksum = addChecksum(i, { file: roles.graph.file, position: i.position });
   // --unpack: local archives unpack unless --unpack=false, downloads only with --unpack=true
   const unpackLocal = i.unpack !== false;
   const unpackDownload = i.unpack === true;
@@ -82,19 +59,18 @@ export const add: InstructionHandler<AddInstruction, "graph" | "steps" | "contex
   const inline = i.contents.map((c) => ({ name: c.name, content: c.data }));
   const dl = await roles.sources.scratchDir("add");
   try {
-    const downloaded: { path: string; name: string }[] = [];
-    for (const [n, u] of urls.entries()) {
-      try {
-        downloaded.push(await download(u, dl, n));
-      } catch (e) {
-        if (e instanceof CopyError) throw new BuildError(e.message, roles.graph.file, i.position, i.original);
-        throw e;
-      }
+    // URLs (remote/add-urls.ts): downloaded now unless a checksum keys the step; their digests are in its key
+    let remote: UrlSources | undefined;
+    try {
+      remote = urls.length ? await urlSources(roles.downloads, urls, checksum, dl) : undefined;
+    } catch (e) {
+      if (e instanceof UrlSourceError) throw new BuildError(e.message, roles.graph.file, i.position, i.original);
+      throw e;
     }
-    // downloads are never cached (their content is only known after fetching); local sources are
-    const inputs = urls.length ? undefined : {
+    const inputs = {
       source: await sourceIdentity(roles, st, undefined, locals, flags.selection), chown: i.chown ?? "", chmod: i.chmod ?? "", workdir: st.image.config.WorkingDir || "/", heredocs: JSON.stringify(inline),
       ...flags.inputs, ...(unpackLocal ? {} : { unpack: "false" }),
+      ...(remote ? { downloads: remote.input, ...(unpackDownload ? { unpackDownloads: "true" } : {}) } : {}),
     };
     return await copyStep(roles, i)(st, copyCreatedBy("ADD", i), async (root) => {
       try {
@@ -106,12 +82,12 @@ export const add: InstructionHandler<AddInstruction, "graph" | "steps" | "contex
         if (locals.length || inline.length) {
           await copyFiles({ ...common, source: { root: roles.context.dir, ignore: roles.context.ignore, isContext: true }, sources: locals, inline, ...(unpackLocal ? { unpack } : {}) });
         }
-        if (downloaded.length) {
+        if (remote) {
           // a downloaded file is unpacked only with --unpack=true; it keeps mode 0600 unless --chmod
-          await copyFiles({ ...common, source: { root: dl, isContext: true }, sources: downloaded.map((d) => d.name), ...(unpackDownload ? { unpack } : {}) });
+          await copyFiles({ ...common, source: { root: dl, isContext: true }, sources: await remote.files(), ...(unpackDownload ? { unpack } : {}) });
         }
       } catch (e) {
-        if (e instanceof CopyError) throw new BuildError(e.message, roles.graph.file, i.position, i.original);
+        if (e instanceof CopyError || e instanceof UrlSourceError) throw new BuildError(e.message, roles.graph.file, i.position, i.original);
         throw e;
       }
     }, inputs);

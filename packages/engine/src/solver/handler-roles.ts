@@ -13,6 +13,7 @@ import { incrementalCopy } from "../copy/incremental-copy.js";
 import { earlierStage } from "../copy/copy-source.js";
 import { contextRoot, namedContext } from "../context/named-context-stage.js";
 import type { HandlerRoles, StageSources } from "./roles.js";
+import { DownloadValidators } from "../remote/download-validators.js";
 
 function stageSources(env: SolverEnv): StageSources {
   const scratchDir = async (prefix: string) => {
@@ -67,5 +68,6 @@ export function handlerRoles(env: SolverEnv): HandlerRoles {
     },
     sources: stageSources(env),
     containers: { executor: env.executor, network: env.network, secrets: env.secrets, ssh: env.ssh, allow: env.allow, signal: env.signal, emit: env.emit },
+    downloads: { transport: () => env.http.get(), validators: new DownloadValidators(join(env.store.root, "cache", "http")), signal: env.signal },
   };
 }

@@ -16,6 +16,7 @@ import type { CopySelection } from "../copy/copy-units.js";
 import type { StageState } from "./state.js";
 import type { StepInputs } from "../step/step-cache.js";
 import type { Entitlement } from "../instructions/entitlements.js";
+import type { DownloadRole } from "../remote/add-urls.js";
 
 /** A step that changes the file system: cache lookup, snapshot, change, diff, store, commit (fs-step.ts). */
 export interface StepRunner {
@@ -93,4 +94,6 @@ export interface HandlerRoles {
   context: ContextService;
   sources: StageSources;
   containers: Containers;
+  /** what ADD's http(s) sources are fetched with (remote/add-urls.ts) */
+  downloads: DownloadRole;
 }

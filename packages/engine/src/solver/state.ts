@@ -5,6 +5,7 @@ import type { Store, StoredLayer, StoreSession } from "@tsbuild/oci";
 import type { Snapshotter } from "@tsbuild/snapshot";
 import type { Executor, NetworkMode } from "@tsbuild/runtime";
 import type { ClientOptions } from "@tsbuild/registry";
+import type { BuildTransport } from "../remote/build-transport.js";
 import type { BuildContext } from "../context/build-context.js";
 import type { EventSink } from "../events.js";
 import type { ImageState } from "../image/image-state.js";
@@ -40,6 +41,8 @@ export interface SolverEnv {
   signal: AbortSignal;
   network: NetworkMode;
   registry: ClientOptions;
+  /** the build's HTTP transport for ADD's downloads (system CAs, the environment's proxies); closed when the build ends */
+  http: BuildTransport;
   /** SOURCE_DATE_EPOCH, seconds */
   epoch?: number;
   secrets: Map<string, Buffer>;

@@ -33,7 +33,7 @@ export type Shortcut = () => Promise<{ layer: StoredLayer; snapshot: string; det
 
 /**
  * @param cacheInputs what else the step depends on beyond its created_by text (env, user, content
- *   digests…, named for --explain); undefined means the step is never cached (e.g. ADD of a URL).
+ *   digests…, named for --explain); undefined means the step is never cached.
  * @param shortcut a faster way to the same result for a miss, when the cache may be used
  * @param changeLimiter what bounds the change while it runs: the per-core limiter for tsbuild's own
  *   file work (default), env.runLimiter for a RUN container; the diff always takes the per-core one

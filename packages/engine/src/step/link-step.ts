@@ -30,7 +30,7 @@ export function mergedKey(before: string, link: string): string {
 
 /**
  * Runs `change` on an empty root unless the cache has the step (looked up without the steps before
- * it), and puts its layer on the stage. `inputs` undefined: never cached (ADD --link of a URL).
+ * it), and puts its layer on the stage. `inputs` undefined: never cached.
  * Returns the key of the step's own record; the stage's key becomes the merged one.
  */
 export async function linkStep(

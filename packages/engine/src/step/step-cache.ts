@@ -41,14 +41,14 @@ function cacheDisabled(env: SolverEnv, st: StageState): string | undefined {
 }
 
 /**
- * Looks a step up. `inputs` undefined means the step is never cached (ADD of a URL): it gets a key
+ * Looks a step up. `inputs` undefined means the step is never cached: it gets a key
  * of its own that no later build can meet. `parent` is what the key is made on: the stage's key, or
  * LINK_PARENT for a --link step, whose layer does not depend on the steps before it (link-step.ts).
  */
 export async function lookupStep(env: SolverEnv, st: StageState, createdBy: string, inputs: StepInputs | undefined, parent = st.key): Promise<Lookup> {
   if (inputs === undefined) {
     const key = stepKey(parent, createdBy, String(Date.now()), String(Math.random()));
-    return { key, ...(env.explainer ? { explain: `${st.current?.instruction ?? createdBy}: downloads are never cached` } : {}) };
+    return { key, ...(env.explainer ? { explain: `${st.current?.instruction ?? createdBy}: this step is never cached` } : {}) };
   }
   const key = keyOf(env, st, parent, createdBy, inputs);
   const disabled = cacheDisabled(env, st);
