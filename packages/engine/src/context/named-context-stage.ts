@@ -12,7 +12,7 @@
 import { formatPlatform, parsePlatform, StageArgScope, type Stage } from "@tsbuild/dockerfile";
 import { DEFAULT_PATH } from "@tsbuild/runtime";
 import type { SolverEnv, StageState } from "../solver/state.js";
-import type { ImageState } from "../image/image-state.js";
+import { baseImageState, type ImageState } from "../image/image-state.js";
 import { resolveBase, unpackImage } from "../image/base-image.js";
 import { stepKey as key } from "../step/step-cache.js";
 import { fsStep } from "../step/fs-step.js";
@@ -42,14 +42,7 @@ export async function contextState(env: SolverEnv, stage: Stage, ctx: ResolvedCo
   const args = new StageArgScope(env.graph);
   if (ctx.kind === "image") {
     const { base } = ctx;
-    const image: ImageState = {
-      config: structuredClone(base.config.config ?? {}) as ImageState["config"],
-      os: base.config.os,
-      architecture: base.config.architecture,
-      ...(base.config.variant ? { variant: base.config.variant } : {}),
-      history: structuredClone(base.config.history ?? []),
-      ...(base.config.author ? { author: base.config.author } : {}),
-    };
+    const image = baseImageState(base.config);
     const stageKey = ctx.identity.startsWith("image:") ? key("image", base.configDigest) : key("context", ctx.identity);
     return {
       stage, platform, image, layers: [...base.layers], snapshot: base.snapshot, args, key: stageKey, stepId: 0,

@@ -1,4 +1,4 @@
-import type { ContainerConfig, HistoryEntry } from "@tsbuild/oci";
+import type { ContainerConfig, HistoryEntry, ImageConfig } from "@tsbuild/oci";
 
 /**
  * The state of an image while a stage is built: its runtime config, its layers and its history,
@@ -51,4 +51,16 @@ export function envMap(config: RuntimeConfig): Map<string, string> {
     m.set(eq === -1 ? kv : kv.slice(0, eq), eq === -1 ? "" : kv.slice(eq + 1));
   }
   return m;
+}
+
+/** A stage's state as its base image's config gives it (a copy: the stage changes its own). */
+export function baseImageState(config: ImageConfig): ImageState {
+  return {
+    config: structuredClone(config.config ?? {}) as ImageState["config"],
+    os: config.os,
+    architecture: config.architecture,
+    ...(config.variant ? { variant: config.variant } : {}),
+    history: structuredClone(config.history ?? []),
+    ...(config.author ? { author: config.author } : {}),
+  };
 }

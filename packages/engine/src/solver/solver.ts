@@ -13,7 +13,7 @@ import {
 import type { SolverEnv, StageState } from "./state.js";
 import { resolveBase } from "../image/base-image.js";
 import { handlers } from "../instructions/index.js";
-import { cloneState, type ImageState } from "../image/image-state.js";
+import { baseImageState, cloneState, type ImageState } from "../image/image-state.js";
 import { BuildError } from "../errors.js";
 import type { InstructionHandler } from "../instructions/types.js";
 import { DEFAULT_PATH } from "@tsbuild/runtime";
@@ -47,14 +47,7 @@ async function initialState(env: SolverEnv, stage: Stage): Promise<StageState> {
     return { stage, platform, image, layers: [], snapshot: undefined, args, key: key("scratch", formatPlatform(platform)), stepId: 0, base: "scratch" };
   }
   const base = await resolveBase(env, stage.base.ref, platform);
-  const image: ImageState = {
-    config: structuredClone(base.config.config ?? {}) as ImageState["config"],
-    os: base.config.os,
-    architecture: base.config.architecture,
-    ...(base.config.variant ? { variant: base.config.variant } : {}),
-    history: structuredClone(base.config.history ?? []),
-    ...(base.config.author ? { author: base.config.author } : {}),
-  };
+  const image = baseImageState(base.config);
   return {
     stage, platform, image, layers: base.layers, snapshot: base.snapshot, args, key: key("image", base.configDigest), stepId: 0,
     base: `image ${normalizeName(stage.base.ref)}@${base.manifest.digest}`,
