@@ -195,9 +195,9 @@ describe("values and names", () => {
     } finally {
       await daemon.stop();
     }
-    // an http(s) download context: the one file, 0600, named by the URL's path
+    // an http(s) download context: the one file, 0600, named by Content-Disposition or the URL's path
     const server = createServer((req, res) => {
-      res.writeHead(200, { "Last-Modified": "Wed, 21 Oct 2015 07:28:00 GMT" });
+      res.writeHead(200, { "Last-Modified": "Wed, 21 Oct 2015 07:28:00 GMT", ...(req.url === "/cd" ? { "Content-Disposition": 'attachment; filename="named.txt"' } : {}) });
       res.end(req.url === "/dl/data.txt" ? "downloaded\n" : "");
     });
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
@@ -206,6 +206,10 @@ describe("values and names", () => {
       const { out } = await buildText("FROM base:1\nCOPY --from=remote / /d/\n", { buildContexts: { remote: `http://127.0.0.1:${port}/dl/data.txt` } });
       expect(readFileSync(join(out, "d/data.txt"), "utf8")).toBe("downloaded\n");
       expect(statSync(join(out, "d/data.txt")).mode & 0o777).toBe(0o600);
+      // named as BuildKit's http source names it: Content-Disposition's filename first
+      const cd = await buildText("FROM base:1\nCOPY --from=remote / /d/\n", { buildContexts: { remote: `http://127.0.0.1:${port}/cd` } });
+      expect(existsSync(join(cd.out, "d/named.txt"))).toBe(true);
+      expect(existsSync(join(cd.out, "d/cd"))).toBe(false);
     } finally {
       await new Promise((r) => server.close(r));
     }

@@ -3,12 +3,12 @@
  * that fetches one (to be wired to remote/git-*.ts and remote/http-download.ts): until then it
  * refuses, so a build never goes on without the context it was given.
  */
-import { mkdir } from "node:fs/promises";
+import { mkdir, rename } from "node:fs/promises";
 import { join } from "node:path";
 import { redactUrl, type NamedContextSpec } from "./named-contexts.js";
 import { fetchGitSource } from "../remote/git-fetch.js";
 import { downloadFile, DownloadError } from "../remote/http-download.js";
-import { downloadName } from "../copy/download-name.js";
+import { httpFileName } from "../remote/http-file-name.js";
 import type { HttpTransport } from "@tsbuild/registry";
 import { BuildContextError } from "./named-contexts.js";
 
@@ -47,14 +47,17 @@ export async function fetchRemoteContext(name: string, spec: RemoteContextSpec, 
     const r = await fetchGitSource(spec.url, dir, { secrets: access.secrets, scratch, signal, ...(sshAuthSock ? { sshAuthSock } : {}) });
     return { dir, identity: `git:${r.key}` };
   }
-  const file = downloadName(spec.url);
-  if ("error" in file) throw new BuildContextError(`build context ${name}=${redactUrl(spec.url)}: ${file.error}`);
   const dir = join(into, "tree");
   await mkdir(dir, { recursive: true });
   try {
-    const r = await downloadFile(spec.url, join(dir, file.name), { transport: await access.transport(), signal });
+    // downloaded beside the tree, then named as BuildKit's http source names it (Content-Disposition first)
+    const part = join(into, "download.part");
+    const r = await downloadFile(spec.url, part, { transport: await access.transport(), signal });
     if (r.kind !== "file") throw new DownloadError("download failed (not modified, but nothing was asked for)");
-    return { dir, identity: `http:${r.digest}` };
+    const file = httpFileName(spec.url, r.contentDisposition);
+    if (file === "." || file === "..") throw new DownloadError(`download failed (the server names the file ${JSON.stringify(file)})`);
+    await rename(part, join(dir, file));
+    return { dir, identity: `http:${r.digest}:${file}` };
   } catch (e) {
     if (e instanceof DownloadError) throw new BuildContextError(`failed to get build context ${name}=${redactUrl(spec.url)}: ${e.message}`);
     throw e;

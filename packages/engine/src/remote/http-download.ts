@@ -29,6 +29,8 @@ export interface DownloadedFile {
   mtime: Date;
   /** the response's ETag without its W/ prefix */
   etag?: string;
+  /** the Content-Disposition header as sent (an http named context takes its file name from it, as BuildKit) */
+  contentDisposition?: string;
 }
 
 export type DownloadResult = DownloadedFile | { kind: "not-modified"; etag: string };
@@ -180,8 +182,10 @@ async function once(url: URL, file: string, opts: DownloadOptions): Promise<Down
   const mtime = parsed ?? new Date(0);
   await utimes(file, mtime, mtime);
   const etag = headerOf(res.headers, "etag");
+  const disposition = headerOf(res.headers, "content-disposition");
   return {
     kind: "file", digest, mtime,
+    ...(disposition ? { contentDisposition: disposition } : {}),
     ...(parsed && lm !== undefined ? { lastModified: lm } : {}),
     ...(etag ? { etag: etag.replace(/^W\//, "") } : {}),
   };
