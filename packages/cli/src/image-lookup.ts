@@ -1,3 +1,4 @@
+import { formatPlatform } from "@tsbuild/dockerfile";
 import { ImageNotFoundError, isIndexMediaType, parseIndex, resolveImage, type Descriptor, type ImageIndex, type ImageRecord, type ResolvedImage, type Store } from "@tsbuild/oci";
 
 /** Finds an image by name, or by (a prefix of) its image id or manifest digest. */
@@ -33,7 +34,7 @@ export async function indexOf(store: Store, target: Descriptor): Promise<StoredI
   const index = parseIndex(await store.content.readBytes(target.digest));
   const platforms = [];
   for (const d of index.manifests) {
-    const platform = d.platform ? [d.platform.os, d.platform.architecture, d.platform.variant].filter(Boolean).join("/") : "unknown";
+    const platform = d.platform ? formatPlatform(d.platform) : "unknown";
     const image = (await store.content.has(d.digest)) ? await resolveImage(store.content, d).catch(() => undefined) : undefined;
     platforms.push({ platform, descriptor: d, ...(image ? { image } : {}) });
   }

@@ -2,9 +2,16 @@ import { resolve } from "node:path";
 import { defaultStoreRoot, Store } from "@tsbuild/oci";
 import type { CommandIO } from "./command.js";
 import type { OptionSpec, ParsedArgs } from "./args.js";
-import { str } from "./args.js";
+import { str, UsageError } from "./args.js";
 
 export const ROOT_OPTION: OptionSpec = { name: "root", value: true, arg: "DIR", help: "the store", default: "$TSBUILD_ROOT, else /var/lib/tsbuild as root" };
+
+/** `--snapshotter auto|overlay|copy` (default auto): what build and info ask the engine for. */
+export function snapshotterOption(args: ParsedArgs): "auto" | "overlay" | "copy" {
+  const snap = str(args, "snapshotter") ?? "auto";
+  if (snap !== "auto" && snap !== "overlay" && snap !== "copy") throw new UsageError(`--snapshotter ${snap}: use auto, overlay or copy`);
+  return snap;
+}
 
 /** The store chosen by --root, else TSBUILD_ROOT, else the default location; relative to the working directory. */
 export function storeRoot(args: ParsedArgs, io: CommandIO): string {

@@ -210,6 +210,7 @@ async function buildInStore(opts: BuildOptions & { context: string }, store: Sto
   // BUILDKIT_INLINE_CACHE=1 is --cache-to type=inline, as buildx reads it
   const cacheTo = [...(opts.cacheTo ?? [])];
   if (first.builderArgs.inlineCache && !cacheTo.some((c) => c.type === "inline")) cacheTo.push({ type: "inline" });
+  const registry = registryOptions(opts);
   const built: PlatformBuild[] = [];
   // one step id sequence for the whole build (events of several platforms never share an id)
   let stepId = 0;
@@ -228,12 +229,12 @@ async function buildInStore(opts: BuildOptions & { context: string }, store: Sto
     };
     let manifestDigest: Digest | undefined;
     for (const out of outputs) {
-      const { what, target } = await exportImage(store, out, image, names, scratch, { insecureRegistries: opts.insecureRegistries ?? [] }, opts.compression ?? "gzip");
+      const { what, target } = await exportImage(store, out, image, names, scratch, registry, opts.compression ?? "gzip");
       if (out.type === "image" && target && manifestDigest === undefined) manifestDigest = target.digest;
       exported.push(what);
       emit({ type: "exported", what });
     }
-    const cacheIo: CacheIo = { store, registry: { insecureRegistries: opts.insecureRegistries ?? [] }, platform: first.targetPlatform, emit };
+    const cacheIo: CacheIo = { store, registry, platform: first.targetPlatform, emit };
     for (const what of await exportCaches(cacheTo, cacheIo, { graph: first, steps: built.flatMap((b) => b.steps) })) {
       exported.push(what);
       emit({ type: "exported", what });
@@ -248,6 +249,9 @@ async function buildInStore(opts: BuildOptions & { context: string }, store: Sto
     await rm(scratch, { recursive: true, force: true });
   }
 }
+
+/** How the build's registry clients (base pulls, pushes, caches) reach registries. */
+const registryOptions = (opts: BuildOptions) => ({ insecureRegistries: opts.insecureRegistries ?? [] });
 
 /** The index a multi-platform result is, when no image output named it. */
 async function indexOf(store: Store, image: ExportedImage): Promise<Descriptor> {
@@ -285,7 +289,7 @@ async function solvePlatform(
     emit,
     signal: controller.signal,
     network: opts.network ?? "default",
-    registry: { insecureRegistries: opts.insecureRegistries ?? [] },
+    registry: registryOptions(opts),
     // ADD's downloads (made on first use: registry and undici load only when needed)
     http: new BuildTransport(),
     ...(opts.sourceDateEpoch !== undefined ? { epoch: opts.sourceDateEpoch } : {}),

@@ -14,7 +14,7 @@ import { parseBuildContexts } from "../build-context-spec.js";
 import { readTextInput } from "../read-input.js";
 import { progressPrinter, type ProgressMode } from "../progress.js";
 import { COMPRESSION_OPTION, parseCompression } from "../compression-option.js";
-import { ROOT_OPTION, storeRoot } from "../store-options.js";
+import { ROOT_OPTION, snapshotterOption, storeRoot } from "../store-options.js";
 import { INSECURE_OPTION } from "../registry-options.js";
 
 /** --explain: every step that missed, with why, after the build (the live view has scrolled by). */
@@ -146,8 +146,7 @@ export const buildCommand: Command = {
     const epoch = epochText ? Number(epochText) : undefined;
     if (epochText && !(Number.isInteger(epoch) && (epoch as number) >= 0)) throw new UsageError(`SOURCE_DATE_EPOCH=${epochText}: give whole seconds since 1970`);
     const compression = parseCompression(str(args, "compression"));
-    const snap = str(args, "snapshotter") ?? "auto";
-    if (!["auto", "overlay", "copy"].includes(snap)) throw new UsageError(`--snapshotter ${snap}: use auto, overlay or copy`);
+    const snap = snapshotterOption(args);
     // --ssh default|ID[=SOCKET_OR_KEY_FILE[,…]] (buildx's ParseSSHSpecs; checked by the engine before the build)
     // no path: this command's SSH_AUTH_SOCK (the engine would read its process's)
     const ssh = list(args, "ssh").map(parseSshSpec).filter((s): s is SshSpec => s !== undefined).map((s) => {
@@ -183,7 +182,7 @@ export const buildCommand: Command = {
         ...(allow.length ? { allow } : {}),
         root: storeRoot(args, io),
         ...(outputs.length ? { outputs } : {}),
-        snapshotter: snap as "auto" | "overlay" | "copy",
+        snapshotter: snap,
         insecureRegistries: list(args, "insecure-registry"),
         ...(epoch !== undefined && Number.isFinite(epoch) ? { sourceDateEpoch: epoch } : {}),
         noCache: flag(args, "no-cache"),

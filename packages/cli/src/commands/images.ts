@@ -5,6 +5,7 @@ import { flag, parseArgs } from "../args.js";
 import { openStore, ROOT_OPTION } from "../store-options.js";
 import { humanSize, table, timeAgo } from "../format.js";
 import { indexOf } from "../image-lookup.js";
+import { formatPlatform } from "@tsbuild/dockerfile";
 
 const OPTIONS = [ROOT_OPTION, { name: "quiet", short: "q", help: "print only image ids" }];
 
@@ -32,7 +33,7 @@ export const imagesCommand: Command = {
         continue;
       }
       if (index) anyIndex = true;
-      const platforms = index ? index.platforms.map((p) => p.platform).join(",") : first ? [first.config.os, first.config.architecture, first.config.variant].filter(Boolean).join("/") : "";
+      const platforms = index ? index.platforms.map((p) => p.platform).join(",") : first ? formatPlatform(first.config) : "";
       rows.push([short.slice(0, colon), short.slice(colon + 1), id, timeAgo(first?.config.created), humanSize(size), platforms]);
     }
     // the PLATFORMS column only where an image is an index

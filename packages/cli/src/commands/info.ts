@@ -2,7 +2,7 @@ import { hostInfo, type HostInfo } from "@tsbuild/engine";
 import type { Command } from "../command.js";
 import { EXIT_FAILED, EXIT_OK } from "../command.js";
 import { parseArgs, str, UsageError } from "../args.js";
-import { ROOT_OPTION, storeRoot } from "../store-options.js";
+import { ROOT_OPTION, snapshotterOption, storeRoot } from "../store-options.js";
 import { humanSize } from "../format.js";
 import { VERSION } from "../version.js";
 
@@ -43,8 +43,7 @@ export const infoCommand: Command = {
     if (args.positionals.length) throw new UsageError(`unexpected argument ${args.positionals[0]}`);
     const format = str(args, "format") ?? "text";
     if (format !== "text" && format !== "json") throw new UsageError(`--format ${format}: use text or json`);
-    const snap = str(args, "snapshotter") ?? "auto";
-    if (snap !== "auto" && snap !== "overlay" && snap !== "copy") throw new UsageError(`--snapshotter ${snap}: use auto, overlay or copy`);
+    const snap = snapshotterOption(args);
     const info = { version: VERSION, ...(await hostInfo(storeRoot(args, io), snap, io.env)) };
     io.stdout.write(format === "json" ? JSON.stringify(info, null, 2) + "\n" : text(info));
     return info.problems.length ? EXIT_FAILED : EXIT_OK;

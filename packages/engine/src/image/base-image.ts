@@ -4,7 +4,7 @@
  */
 import { InvalidContentError, normalizeName, resolveImage, type Descriptor, type Digest, type ImageConfig, type ResolvedImage, type StoredLayer } from "@tsbuild/oci";
 import { unpackLayer } from "@tsbuild/snapshot";
-import type { PlatformSpec } from "@tsbuild/dockerfile";
+import { formatPlatform, type PlatformSpec } from "@tsbuild/dockerfile";
 import type { SolverEnv } from "../solver/state.js";
 import { chainName } from "../step/snapshot-chain.js";
 import { holdSnapshots, type GuardEnv } from "../step/store-guard.js";
@@ -74,9 +74,6 @@ function pullOnce(env: SolverEnv, ref: string, platform: PlatformSpec): Promise<
   return p;
 }
 
-/** What a platform is called in messages: linux/arm64/v8. */
-const platformText = (p: { os?: string; architecture?: string; variant?: string }) => [p.os ?? "?", p.architecture ?? "?", p.variant].filter(Boolean).join("/");
-
 /**
  * Whether an image's config is for `want`, as containerd's matcher reads it: os and architecture
  * equal, and the variant where both name one (arm64 is v8 and arm v7 when unnamed). A config that
@@ -103,7 +100,7 @@ async function storedImage(env: SolverEnv, ref: string, platform: PlatformSpec):
   }
   // the name in the store is one platform's manifest (what the last pull or build wrote): another
   // platform's is not this image, however the name matches
-  if (!configMatchesPlatform(img.config, platform)) return { other: platformText(img.config) };
+  if (!configMatchesPlatform(img.config, platform)) return { other: formatPlatform(img.config) };
   return img;
 }
 
@@ -123,8 +120,8 @@ export async function resolveBase(env: SolverEnv, ref: string, platform: Platfor
     } catch (e) {
       if (stored.other === undefined) throw e;
       throw new PlatformMismatchError(
-        `image ${normalizeName(ref)} in the store is ${stored.other}, not ${platformText(platform)}, and pulling it for ${platformText(platform)} failed: ${(e as Error).message}; ` +
-        `pull or load the image for ${platformText(platform)} (tsbuild pull --platform ${platformText(platform)} ${ref}), or build for the image's platform`,
+        `image ${normalizeName(ref)} in the store is ${stored.other}, not ${formatPlatform(platform)}, and pulling it for ${formatPlatform(platform)} failed: ${(e as Error).message}; ` +
+        `pull or load the image for ${formatPlatform(platform)} (tsbuild pull --platform ${formatPlatform(platform)} ${ref}), or build for the image's platform`,
       );
     }
     img = await resolveImage(env.store.content, target, { os: platform.os, architecture: platform.architecture });
