@@ -14,8 +14,8 @@ CACHE=fixtures/.cache/arm64
 [ "$(id -u)" = 0 ] || { echo "setup-emulation: not root, skipped (multi-platform tests will skip)" >&2; exit 0; }
 if ! command -v qemu-aarch64-static >/dev/null 2>&1 || ! command -v update-binfmts >/dev/null 2>&1; then
   echo "setup-emulation: installing qemu-user-static binfmt-support"
-  install() { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends qemu-user-static binfmt-support >/dev/null 2>&1; }
-  install || { apt-get update -qq && install; } || { echo "setup-emulation: could not install QEMU (multi-platform tests will skip)" >&2; exit 0; }
+  install_qemu() { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends qemu-user-static binfmt-support >/dev/null 2>&1; }
+  install_qemu || { apt-get update -qq && install_qemu; } || { echo "setup-emulation: could not install QEMU (multi-platform tests will skip)" >&2; exit 0; }
 fi
 if [ ! -e "$BINFMT/status" ]; then
   mount -t binfmt_misc binfmt_misc "$BINFMT" 2>/dev/null || { echo "setup-emulation: binfmt_misc cannot be mounted here (multi-platform tests will skip)" >&2; exit 0; }
