@@ -9,13 +9,14 @@
 #   openssh-client  ssh-agent/ssh-add/ssh-keygen: --ssh KEYFILE agents, the RUN --mount=type=ssh tests
 #   git             ADD of git repositories (and git daemon / git http-backend in their tests)
 #   openssh-client, openssh-server   git over ssh (ssh, ssh-agent; sshd in the ssh test)
+#   uidmap          newuidmap/newgidmap: rootless builds (a user's /etc/subuid ranges) and their tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
 for pair in runc:runc docker-registry:docker-registry busybox:busybox-static skopeo:skopeo umoci:umoci \
             zstd:zstd htpasswd:apache2-utils getfattr:attr bzip2:bzip2 xz:xz-utils pgrep:procps openssl:openssl \
-            git:git ssh-agent:openssh-client /usr/sbin/sshd:openssh-server; do
+            git:git ssh-agent:openssh-client /usr/sbin/sshd:openssh-server newuidmap:uidmap; do
   cmd=${pair%%:*}; pkg=${pair#*:}
   command -v "$cmd" >/dev/null 2>&1 || [ -x "/bin/$cmd" ] || need+=("$pkg")
 done

@@ -6,6 +6,7 @@ import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from "./command.js";
 import { HelpRequested, UsageError } from "./args.js";
 import { commandHelp } from "./help.js";
 import { versionText } from "./version.js";
+import { runRootless } from "./rootless-entry.js";
 
 export type { Command, CommandIO } from "./command.js";
 
@@ -100,6 +101,9 @@ export async function main(argv: readonly string[], io: CommandIO = defaultIO())
       return EXIT_USAGE;
     }
   }
+  // as a user other than root: again, inside a user namespace (rootless-entry.ts)
+  const inNamespace = await runRootless(name, argv, io);
+  if (inNamespace !== undefined) return inNamespace;
   const command: Command = await commands[name]!();
   const args = name === first ? rest : argv;
   try {

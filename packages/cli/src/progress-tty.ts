@@ -5,6 +5,11 @@
  */
 import type { BuildEvent } from "@tsbuild/engine";
 
+/** "rootless (user namespace); snapshotter overlay: why" */
+export function isolationLine(e: Extract<BuildEvent, { type: "isolation" }>): string {
+  return `${e.rootless ? "rootless (user namespace)" : "root"}; snapshotter ${e.snapshotter}: ${e.why}`;
+}
+
 interface Running {
   title: string;
   start: number;
@@ -93,6 +98,9 @@ export class TtyProgress {
         break;
       case "context":
         this.above(` => [${e.what}] ${e.identity}`);
+        break;
+      case "isolation":
+        if (e.rootless || e.snapshotter === "copy") this.above(` => ${isolationLine(e)}`);
         break;
     }
   }

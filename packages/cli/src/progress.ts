@@ -1,6 +1,6 @@
 /** Build progress for the terminal: BuildKit-style plain lines, JSON events, or nothing. */
 import type { BuildEvent } from "@tsbuild/engine";
-import { TtyProgress } from "./progress-tty.js";
+import { isolationLine, TtyProgress } from "./progress-tty.js";
 
 export type ProgressMode = "auto" | "tty" | "plain" | "json" | "quiet";
 
@@ -47,6 +47,10 @@ function plain(out: NodeJS.WritableStream): (e: BuildEvent) => void {
         break;
       case "context":
         out.write(`[${e.what}] ${e.identity}\n`);
+        break;
+      case "isolation":
+        // told where it differs from a root build with overlay: rootless, or the copy snapshotter
+        if (e.rootless || e.snapshotter === "copy") out.write(`${isolationLine(e)}\n`);
         break;
     }
   };

@@ -9,7 +9,8 @@ import { cpus } from "node:os";
 import type { Readable } from "node:stream";
 import { formatPlatform, loadDockerfile, type BuildGraph, type PlatformSpec } from "@tsbuild/dockerfile";
 import { defaultStoreRoot, Store, writeImage, type Descriptor, type Digest, type ImageConfig, type LayerCompression, type StoreSession } from "@tsbuild/oci";
-import { chooseSnapshotter } from "@tsbuild/snapshot";
+import { pickSnapshotter } from "@tsbuild/snapshot";
+import { isolationMode, requireBuildPrivileges } from "./rootless.js";
 import { checkBuildTools } from "./build-tools.js";
 import { RuncExecutor, type NetworkMode } from "@tsbuild/runtime";
 import { BuildTransport } from "./remote/build-transport.js";
@@ -130,6 +131,8 @@ export interface BuildResult {
 }
 
 export async function build(opts: BuildOptions): Promise<BuildResult> {
+  // as another user, only inside a user namespace (rootless.ts: NeedsUserNamespaceError says how)
+  requireBuildPrivileges("build()");
   const store = await Store.open(opts.root ?? defaultStoreRoot());
   // what killed builds left (containers, mounts, scratch, active snapshots) goes first (dead-builds.ts)
   const swept = await sweepDeadBuilds(store);
@@ -215,9 +218,16 @@ async function buildInStore(opts: BuildOptions & { context: string }, store: Sto
   // one step id sequence for the whole build (events of several platforms never share an id)
   let stepId = 0;
   const nextStepId = () => ++stepId;
+  // the isolation and snapshotter are told once, by the first platform's solve
+  let isolationTold = false;
+  const solveEmit: EventSink = (e) => {
+    if (e.type === "isolation" && isolationTold) return;
+    if (e.type === "isolation") isolationTold = true;
+    emit(e);
+  };
   for (const graph of graphs) {
     const platformLabel = graphs.length > 1 ? formatPlatform(graph.targetPlatform) : undefined;
-    built.push(await solvePlatform(opts, store, session, graph, contextDir, dockerfilePath, cacheTo, contexts, emit, nextStepId, platformLabel));
+    built.push(await solvePlatform(opts, store, session, graph, contextDir, dockerfilePath, cacheTo, contexts, solveEmit, nextStepId, platformLabel));
   }
   const scratch = await store.tmpDir("export-");
   try {
@@ -262,7 +272,9 @@ async function solvePlatform(
   opts: BuildOptions & { context: string }, store: Store, session: StoreSession, graph: BuildGraph, contextDir: string, dockerfilePath: string,
   cacheTo: CacheToSpec[], contexts: ReturnType<typeof namedContexts>, emit: EventSink, nextStepId: () => number, platformLabel: string | undefined,
 ): Promise<PlatformBuild> {
-  const snapshotter = await chooseSnapshotter(join(store.root, "snapshots"), opts.snapshotter ?? "auto");
+  const choice = await pickSnapshotter(join(store.root, "snapshots"), opts.snapshotter ?? "auto");
+  const snapshotter = choice.snapshotter;
+  emit({ type: "isolation", rootless: isolationMode().rootless, snapshotter: snapshotter.kind, why: choice.why });
   // a missing system tool fails here, naming its package, before anything is made
   checkBuildTools(graph, snapshotter);
   const scratch = await store.tmpDir("build-");

@@ -9,6 +9,11 @@ export type BuildEvent =
   | { type: "warning"; message: string }
   /** a named context (--build-context) resolved: what it is (`context NAME=VALUE`, URLs without credentials) and what cache keys depend on */
   | { type: "context"; name: string; what: string; identity: string }
-  | { type: "exported"; what: string };
+  | { type: "exported"; what: string }
+  /**
+   * how the build isolates its steps, once at its start: rootless (in a user namespace) or as root,
+   * and the snapshotter chosen and why (the CLI shows it for rootless builds and copy fallbacks)
+   */
+  | { type: "isolation"; rootless: boolean; snapshotter: "overlay" | "copy"; why: string };
 
 export type EventSink = (e: BuildEvent) => void;

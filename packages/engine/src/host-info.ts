@@ -8,7 +8,10 @@ import { readFile, stat } from "node:fs/promises";
 import { release } from "node:os";
 import { join } from "node:path";
 import { dirSize, findTool, systemTools, type ToolStatus } from "@tsbuild/oci";
-import { probeOverlay } from "@tsbuild/snapshot";
+import { pickSnapshotter, probeOverlay } from "@tsbuild/snapshot";
+import { userNamespaceSummary } from "@tsbuild/runtime";
+import type { IdMapRange } from "@tsbuild/oci";
+import { isolationMode } from "./rootless.js";
 import type { RegistryConfigSummary } from "@tsbuild/registry";
 
 export interface HostInfo {
@@ -17,7 +20,11 @@ export interface HostInfo {
   snapshotter: { kind: "overlay" | "copy"; why: string };
   runtime: { name: "runc"; path?: string; version?: string };
   cgroup: "v1" | "v2";
-  user: { uid: number; mode: "root" | "rootless" };
+  /**
+   * who builds: the host's root, or rootless (root of a user namespace: `uid` is the user outside,
+   * `uidMap`/`gidMap` the namespace's maps, inside → outside)
+   */
+  user: { uid: number; mode: "root" | "rootless"; uidMap?: IdMapRange[]; gidMap?: IdMapRange[] };
   kernel: { release: string; overlayfs: boolean; userNamespaces: boolean };
   tools: ToolStatus[];
   registries: RegistryConfigSummary;
@@ -43,15 +50,27 @@ async function userNamespaces(): Promise<boolean> {
  * @param root the store (made if missing: the overlay probe runs on its file system, as a build's does)
  * @param snapshotter what the build would be asked for (--snapshotter)
  */
-export async function hostInfo(root: string, snapshotter: "auto" | "overlay" | "copy" = "auto", env: NodeJS.ProcessEnv = process.env): Promise<HostInfo> {
+/**
+ * @param rootlessProblem why the user namespace of a rootless build could not be made (the CLI runs
+ *   info outside one then)
+ */
+export async function hostInfo(root: string, snapshotter: "auto" | "overlay" | "copy" = "auto", env: NodeJS.ProcessEnv = process.env, rootlessProblem?: string): Promise<HostInfo> {
   const problems: string[] = [];
-  const uid = process.getuid?.() ?? -1;
-  if (uid !== 0) problems.push("tsbuild runs as root (overlayfs and runc need it); rootless builds are not supported yet: run it as root");
+  const iso = isolationMode();
+  const uid = iso.user?.uid ?? process.getuid?.() ?? -1;
+  const ns = userNamespaceSummary();
+  if (rootlessProblem) problems.push(rootlessProblem);
+  else if ((process.getuid?.() ?? 0) !== 0) problems.push("this process is not root and not in a user namespace: run tsbuild itself (it makes one), or as root");
   const filesystems = await readFile("/proc/filesystems", "utf8").catch(() => "");
   const overlayfs = /\toverlay$/m.test(filesystems);
   let snap: HostInfo["snapshotter"];
   if (snapshotter === "copy") snap = { kind: "copy", why: "asked for (--snapshotter copy)" };
-  else {
+  else if (iso.rootless) {
+    // as a rootless build picks it (userxattr, and the store's snapshots of the same mode)
+    const picked = await pickSnapshotter(join(root, "snapshots"), snapshotter).catch((e: Error) => ({ snapshotter: { kind: "copy" as const }, why: e.message, failed: true }));
+    snap = { kind: picked.snapshotter.kind, why: picked.why };
+    if ("failed" in picked) problems.push(picked.why);
+  } else {
     const probe = await probeOverlay(join(root, "snapshots", "tmp")).catch((e: Error) => ({ ok: false as const, reason: e.message }));
     if (probe.ok) snap = { kind: "overlay", why: "kernel overlayfs mounts on the store's file system" };
     else if (snapshotter === "overlay") {
@@ -70,7 +89,7 @@ export async function hostInfo(root: string, snapshotter: "auto" | "overlay" | "
     snapshotter: snap,
     runtime: { name: "runc", ...(runc ? { path: runc } : {}), ...(runc ? { version: await firstLine(runc, ["--version"]) } : {}) },
     cgroup: (await exists("/sys/fs/cgroup/cgroup.controllers")) ? "v2" : "v1",
-    user: { uid, mode: uid === 0 ? "root" : "rootless" },
+    user: { uid, mode: iso.rootless || uid !== 0 ? "rootless" : "root", ...(ns.inside ? { uidMap: ns.uidMap, gidMap: ns.gidMap } : {}) },
     kernel: { release: release(), overlayfs, userNamespaces: await userNamespaces() },
     tools,
     // the registry client is loaded when used (a build that needs no registry never pays for undici)

@@ -1,5 +1,6 @@
-import { closeSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { readFile, rm, stat } from "node:fs/promises";
+import { hostProc, procPid } from "./user-namespace.js";
 
 export interface FileLockOptions {
   /** a lock file whose owner pid cannot be read (its writer died mid-create) is taken over after this long */
@@ -10,9 +11,14 @@ export interface FileLockOptions {
   signal?: AbortSignal;
 }
 
-/** Whether a process with this pid exists (EPERM: it exists, owned by someone else). */
+/**
+ * Whether a process with this pid (as /proc names it) exists (EPERM: it exists, owned by someone
+ * else). In a rootless build's pid namespace, where /proc is the host's (user-namespace.ts), kill()
+ * would look the pid up in the wrong namespace: /proc says.
+ */
 export function pidAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
+  if (procPid() !== process.pid) return existsSync(`${hostProc()}/${pid}/stat`);
   try {
     process.kill(pid, 0);
     return true;
@@ -21,10 +27,10 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
-/** When process `pid` started (clock ticks since boot, /proc/PID/stat field 22), or undefined if it is gone. */
+/** When process `pid` (a host pid, procPid's) started (clock ticks since boot, /proc/PID/stat field 22), or undefined if it is gone. */
 export function processStartTime(pid: number): string | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const stat = readFileSync(`${hostProc()}/${pid}/stat`, "utf8");
     return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
   } catch {
     return undefined;
@@ -34,7 +40,7 @@ export function processStartTime(pid: number): string | undefined {
 let self: string | undefined;
 /** What a lock file says of its owner: "PID START", so that a pid used again by another process is not its owner. */
 function ownerText(): string {
-  self ??= `${process.pid} ${processStartTime(process.pid) ?? ""}`.trim();
+  self ??= `${procPid()} ${processStartTime(procPid()) ?? ""}`.trim();
   return self;
 }
 

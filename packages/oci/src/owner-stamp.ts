@@ -9,8 +9,8 @@
  * from before stamps had a start time (`-PID-`) are judged by the pid alone; names with no stamp say
  * nothing about their owner.
  */
-import { readlinkSync } from "node:fs";
 import { processAlive, processStartTime } from "./lock.js";
+import { procPid, procPidNamespace } from "./user-namespace.js";
 
 export interface OwnerStamp {
   pid: number;
@@ -23,23 +23,16 @@ export interface OwnerStamp {
 /** `-PID.START.NS-RANDOM` (or `-PID.START-…`, `-PID-…`) at the end of a name, or the whole name without the dash. */
 const STAMP = /(?:^|-)(\d+)(?:\.(\d+)(?:\.(\d+))?)?-[A-Za-z0-9]+$/;
 
-/** The inode of a process's pid namespace ("pid:[4026531836]"), or undefined. */
-function pidNamespace(pid: number | "self"): string | undefined {
-  try {
-    return /\[(\d+)\]/.exec(readlinkSync(`/proc/${pid}/ns/pid`))?.[1];
-  } catch {
-    return undefined;
-  }
-}
-
 let own: string | undefined;
 let ownNs: string | undefined;
 /** This process's stamp, `PID.START.NS` (put it in a name as `…-STAMP-RANDOM`). */
 export function ownerStamp(): string {
   if (own === undefined) {
-    const start = processStartTime(process.pid);
-    ownNs = pidNamespace("self");
-    own = start === undefined ? String(process.pid) : ownNs === undefined ? `${process.pid}.${start}` : `${process.pid}.${start}.${ownNs}`;
+    // the pid and namespace of /proc (a rootless build's own pid namespace keeps the host's /proc)
+    const pid = procPid();
+    const start = processStartTime(pid);
+    ownNs = procPidNamespace();
+    own = start === undefined ? String(pid) : ownNs === undefined ? `${pid}.${start}` : `${pid}.${start}.${ownNs}`;
   }
   return own;
 }

@@ -26,6 +26,7 @@ import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promise
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { processAlive, processStartTime, withFileLock } from "./lock.js";
+import { procPid } from "./user-namespace.js";
 import { OwnerCheck, ownerStamp } from "./owner-stamp.js";
 import type { Digest } from "./digest.js";
 
@@ -68,8 +69,8 @@ export class StoreSession {
   /** Registers a session (waits while a prune is removing things). */
   static async start(root: string, kind: string): Promise<StoreSession> {
     const file = join(sessionsDir(root), `${ownerStamp()}-${randomBytes(6).toString("hex")}.json`);
-    const start = processStartTime(process.pid);
-    const s = new StoreSession(root, file, { pid: process.pid, ...(start !== undefined ? { start } : {}), started: new Date().toISOString(), kind });
+    const start = processStartTime(procPid());
+    const s = new StoreSession(root, file, { pid: procPid(), ...(start !== undefined ? { start } : {}), started: new Date().toISOString(), kind });
     await mkdir(sessionsDir(root), { recursive: true });
     await withGcLock(root, () => s.create());
     return s;

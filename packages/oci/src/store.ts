@@ -16,11 +16,13 @@ import { looksLikeIndex, parseIndex, parseManifest } from "./validate.js";
 import { StoreSession, withGcLock } from "./store-sessions.js";
 import type { Descriptor } from "./types/image.js";
 import { ownerStamp } from "./owner-stamp.js";
+import { enteredUserNamespace } from "./user-namespace.js";
 
 /** TSBUILD_ROOT, else /var/lib/tsbuild as root, else $XDG_DATA_HOME/tsbuild (~/.local/share/tsbuild). */
 export function defaultStoreRoot(env: NodeJS.ProcessEnv = process.env): string {
   if (env.TSBUILD_ROOT) return env.TSBUILD_ROOT;
-  if (typeof process.getuid === "function" && process.getuid() === 0) return "/var/lib/tsbuild";
+  // root of a rootless build's namespace is the user outside: the user's store
+  if (typeof process.getuid === "function" && process.getuid() === 0 && !enteredUserNamespace(env)) return "/var/lib/tsbuild";
   return join(env.XDG_DATA_HOME || join(homedir(), ".local", "share"), "tsbuild");
 }
 

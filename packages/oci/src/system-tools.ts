@@ -35,6 +35,9 @@ const TOOLS = {
   ssh: { pkg: "openssh-client", needs: "git over ssh" },
   "ssh-agent": { pkg: "openssh-client", needs: "--ssh with key files" },
   "ssh-add": { pkg: "openssh-client", needs: "--ssh with key files" },
+  unshare: { pkg: "util-linux", needs: "rootless builds (the user namespace)" },
+  newuidmap: { pkg: "uidmap", needs: "rootless builds (the user's subordinate uids)" },
+  newgidmap: { pkg: "uidmap", needs: "rootless builds (the user's subordinate gids)" },
 } as const satisfies Record<string, ToolFacts>;
 
 export type ToolName = keyof typeof TOOLS;

@@ -12,7 +12,7 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { ownerStamp, toolPath } from "@tsbuild/oci";
+import { mountOwnProc, ownerStamp, toolPath } from "@tsbuild/oci";
 import { buildSpec, DEFAULT_PATH, type NetworkMode } from "./spec.js";
 import { resolveUser } from "./user.js";
 import { prepareRunMounts, type RunMount } from "./run-mounts.js";
@@ -95,6 +95,7 @@ export class RuncExecutor implements Executor {
 
   private async runOnce(req: RunRequest): Promise<RunResult> {
     hookExit();
+    mountOwnProc(); // a rootless build's runc reads the /proc of its pid namespace
     // stamped with its builder: a later build deletes it if this process dies (dead-containers.ts)
     const id = `tsbuild-${ownerStamp()}-${randomBytes(6).toString("hex")}`;
     const bundle = join(this.opts.scratch, id);

@@ -12,3 +12,6 @@ export { startSshProxy, SshProxyError, type SshProxy } from "./ssh-proxy.js";
 export { mountSecretTmpfs, secretTmpfsSize, SecretMountError, type SecretFile, type SecretTmpfs } from "./secret-tmpfs.js";
 export { deadContainers, deleteContainer } from "./dead-containers.js";
 export { platformRunnable, platformName, hostArchitecture, BINFMT_DIR, type Runnable, type PlatformLike } from "./emulation.js";
+export { needsUserNamespace, planUserNamespace, RootlessSetupError, runInUserNamespace, userNamespaceSummary, watchEnteringProcess, type RunInUserNamespaceOptions, type UserNamespacePlan } from "./rootless/enter.js";
+export { mappedIds, namespaceMap, subordinateRanges, type SubordinateRange } from "./rootless/subids.js";
+export { lockedFlags, toRootlessSpec } from "./rootless/rootless-spec.js";

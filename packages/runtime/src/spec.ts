@@ -1,7 +1,8 @@
 /** The OCI runtime bundle config (config.json) for one RUN step, as docker/BuildKit set it up. */
 import { existsSync } from "node:fs";
-import type { RuntimeMount, RuntimeSpec } from "@tsbuild/oci";
+import { inUserNamespace, type RuntimeMount, type RuntimeSpec } from "@tsbuild/oci";
 import { makeInsecure } from "./insecure.js";
+import { toRootlessSpec } from "./rootless/rootless-spec.js";
 
 let cgroupNs: boolean | undefined;
 
@@ -44,11 +45,14 @@ export interface SpecInput {
   security?: SecurityMode;
   /** a cgroup namespace of its own (cgroupNamespaceSupported(), the default) */
   cgroupNamespace?: boolean;
+  /** runc runs in a user namespace (default: this process does): rootless-spec.ts */
+  rootless?: boolean;
 }
 
 export function buildSpec(i: SpecInput): RuntimeSpec {
   const spec = sandboxSpec(i);
   if (i.security === "insecure") makeInsecure(spec);
+  if (i.rootless ?? inUserNamespace()) toRootlessSpec(spec);
   return spec;
 }
 

@@ -15,3 +15,8 @@ export class LayerDiffIdMismatchError extends Error {
     super(`layer ${digest} of ${of} has diff id ${actual}, but the image config says ${expected}: the image is corrupt; ${remedy}`);
   }
 }
+
+/** The snapshotter asked for cannot be used on this store here. */
+export class SnapshotterError extends Error {
+  override readonly name = "SnapshotterError";
+}

@@ -5,7 +5,7 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { exec, execOk } from "./exec.js";
-import { findTool } from "@tsbuild/oci";
+import { findTool, inUserNamespace } from "@tsbuild/oci";
 
 const active = new Set<string>();
 let hooked = false;
@@ -29,9 +29,32 @@ function hookExit(): void {
  */
 export const OVERLAY_FEATURES_OFF = ["redirect_dir=off", "metacopy=off"];
 
+/**
+ * How overlayfs keeps its markers (opaque directories; redirects and metacopy are off either way):
+ * in trusted.overlay.* xattrs, which only the host's root may set, or — in a user namespace
+ * (rootless), where the kernel refuses trusted.* — in user.overlay.* with the `userxattr` option
+ * (Linux 5.11), which takes redirect_dir=nofollow (off would still follow).
+ */
+export interface OverlayXattrs {
+  kind: "trusted" | "user";
+  /** the xattr of an opaque directory */
+  opaque: string;
+  /** the prefix of every xattr overlayfs reads in this mode */
+  prefix: string;
+  options: readonly string[];
+}
+
+export const TRUSTED_XATTRS: OverlayXattrs = { kind: "trusted", opaque: "trusted.overlay.opaque", prefix: "trusted.overlay.", options: OVERLAY_FEATURES_OFF };
+export const USER_XATTRS: OverlayXattrs = { kind: "user", opaque: "user.overlay.opaque", prefix: "user.overlay.", options: ["userxattr", "redirect_dir=nofollow", "metacopy=off"] };
+
+/** The mode this process mounts overlays in: user xattrs in a user namespace, else trusted ones. */
+export function overlayXattrs(): OverlayXattrs {
+  return inUserNamespace() ? USER_XATTRS : TRUSTED_XATTRS;
+}
+
 export async function mountOverlay(target: string, lowers: string[], upper: string | undefined, work: string | undefined, cwd: string): Promise<void> {
   hookExit();
-  const opts = [`lowerdir=${lowers.join(":")}`, ...OVERLAY_FEATURES_OFF];
+  const opts = [`lowerdir=${lowers.join(":")}`, ...overlayXattrs().options];
   if (upper && work) opts.push(`upperdir=${upper}`, `workdir=${work}`);
   // lowerdir with a single dir and no upper needs at least two lowers: use a read-only bind then
   if (!upper && lowers.length === 1) {

@@ -1,6 +1,6 @@
 /**
  * The changes of an overlay snapshot are its upper directory: whiteouts (char device 0:0) become
- * whiteout entries, opaque directories (xattr trusted.overlay.opaque=y) an opaque entry right
+ * whiteout entries, opaque directories (xattr trusted.overlay.opaque=y, or user.overlay.opaque in a user namespace) an opaque entry right
  * after the directory, files are taken as they are (copied-up files include chmod/chown-only
  * changes). A directory that was only copied up (same metadata as in the layers below) is written
  * only as the parent of something that changed, as containerd's differ does. The cost is
@@ -10,15 +10,17 @@ import { lstat } from "node:fs/promises";
 import { join } from "node:path";
 import { walkDirectory, type LayerEntry } from "@tsbuild/oci";
 import { exec } from "./exec.js";
+import { overlayXattrs } from "./mounts.js";
 
-/** Directories of the upper dir marked opaque (one getfattr process for the whole tree). */
-async function opaqueDirs(upper: string): Promise<Set<string>> {
-  const r = await exec("getfattr", ["-R", "-P", "--absolute-names", "-d", "-m", "^trusted\\.overlay\\.opaque$", "."], { cwd: upper });
+/** Directories of the upper dir marked opaque (one getfattr process for the whole tree), by `xattr` (mounts.ts). */
+async function opaqueDirs(upper: string, xattr: string): Promise<Set<string>> {
+  const pattern = xattr.replace(/\./g, "\\.");
+  const r = await exec("getfattr", ["-R", "-P", "--absolute-names", "-d", "-m", `^${pattern}$`, "."], { cwd: upper });
   const out = new Set<string>();
   let current: string | undefined;
   for (const line of r.stdout.split("\n")) {
     if (line.startsWith("# file: ")) current = line.slice(8).replace(/^\.\/?/, "");
-    else if (current !== undefined && /^trusted\.overlay\.opaque="y"/.test(line)) out.add(current);
+    else if (current !== undefined && line.startsWith(`${xattr}="y"`)) out.add(current);
   }
   return out;
 }
@@ -38,8 +40,8 @@ async function sameAsBelow(e: LayerEntry, lowers: string[]): Promise<boolean> {
  * @param lowers the layer directories below, nearest first (to recognise copied-up directories);
  *   without them every upper directory is written.
  */
-export async function* overlayDiff(upper: string, lowers: string[] = []): AsyncIterable<LayerEntry> {
-  const opaque = await opaqueDirs(upper);
+export async function* overlayDiff(upper: string, lowers: string[] = [], opaqueXattr = overlayXattrs().opaque): AsyncIterable<LayerEntry> {
+  const opaque = await opaqueDirs(upper, opaqueXattr);
   const pending: LayerEntry[] = []; // unchanged ancestors, written only if something below them is
   const flush = function* (path: string): Iterable<LayerEntry> {
     const keep = pending.filter((p) => path.startsWith(p.path + "/"));

@@ -9,9 +9,9 @@
  */
 import { readXattrs, type LayerEntry } from "@tsbuild/oci";
 import { exec } from "./exec.js";
+import { overlayXattrs } from "./mounts.js";
 
 const WHITEOUT_PREFIX = ".wh.";
-const OPAQUE_XATTR = "trusted.overlay.opaque";
 
 function baseName(path: string): string {
   return path.slice(path.lastIndexOf("/") + 1);
@@ -21,7 +21,8 @@ function baseName(path: string): string {
 async function noXattrs(dir: string): Promise<boolean> {
   try {
     const all = await readXattrs(dir);
-    return [...all.values()].every((rec) => Object.keys(rec).every((k) => k === OPAQUE_XATTR));
+    const opaque = overlayXattrs().opaque;
+    return [...all.values()].every((rec) => Object.keys(rec).every((k) => k === opaque));
   } catch {
     return false;
   }

@@ -5,6 +5,13 @@ import { parseArgs, str, UsageError } from "../args.js";
 import { ROOT_OPTION, snapshotterOption, storeRoot } from "../store-options.js";
 import { humanSize } from "../format.js";
 import { VERSION } from "../version.js";
+import { rootlessSetupProblem } from "../rootless-entry.js";
+
+/** An id map as "0→1001, 1-65536→100000-165535" (inside → outside). */
+function idMap(map: { inside: number; outside: number; count: number }[]): string {
+  const span = (a: number, n: number) => (n === 1 ? `${a}` : `${a}-${a + n - 1}`);
+  return map.map((r) => `${span(r.inside, r.count)}→${span(r.outside, r.count)}`).join(", ");
+}
 
 function text(info: HostInfo & { version: string }): string {
   const yes = (b: boolean) => (b ? "yes" : "no");
@@ -14,7 +21,7 @@ function text(info: HostInfo & { version: string }): string {
     `snapshotter:  ${info.snapshotter.kind}: ${info.snapshotter.why}`,
     `runtime:      ${info.runtime.path ? `${info.runtime.path} (${info.runtime.version ?? "version unknown"})` : "runc not found"}`,
     `cgroups:      ${info.cgroup}`,
-    `user:         ${info.user.mode} (uid ${info.user.uid})`,
+    `user:         ${info.user.mode} (uid ${info.user.uid})${info.user.uidMap ? `; user namespace uids ${idMap(info.user.uidMap)}, gids ${idMap(info.user.gidMap ?? [])}` : ""}`,
     `kernel:       ${info.kernel.release}; overlayfs ${yes(info.kernel.overlayfs)}, user namespaces ${yes(info.kernel.userNamespaces)}`,
     "system tools:",
     ...info.tools.map((t) => `  ${t.name.padEnd(9)} ${t.path ? t.path.padEnd(22) : `missing (apt-get install ${t.pkg})`.padEnd(22)} ${t.needs}`),
@@ -44,7 +51,7 @@ export const infoCommand: Command = {
     const format = str(args, "format") ?? "text";
     if (format !== "text" && format !== "json") throw new UsageError(`--format ${format}: use text or json`);
     const snap = snapshotterOption(args);
-    const info = { version: VERSION, ...(await hostInfo(storeRoot(args, io), snap, io.env)) };
+    const info = { version: VERSION, ...(await hostInfo(storeRoot(args, io), snap, io.env, rootlessSetupProblem())) };
     io.stdout.write(format === "json" ? JSON.stringify(info, null, 2) + "\n" : text(info));
     return info.problems.length ? EXIT_FAILED : EXIT_OK;
   },

@@ -13,6 +13,7 @@ import { LocalCache } from "../cache/build-cache.js";
 import { analyzeStore, snapshotsRoot } from "./store-usage.js";
 import { planPrune, type PrunePolicy } from "./prune-plan.js";
 import { sweepDeadBuilds, sweepTotal } from "./dead-builds.js";
+import { requireBuildPrivileges } from "../rootless.js";
 
 export interface PruneOptions extends PrunePolicy {
   /** the store (default: TSBUILD_ROOT or /var/lib/tsbuild) */
@@ -32,6 +33,8 @@ export interface PruneReport {
 }
 
 export async function prune(opts: PruneOptions = {}): Promise<PruneReport> {
+  // a rootless store holds files of subordinate ids: only root of its user namespace removes them
+  requireBuildPrivileges("prune()");
   const store = await Store.open(opts.root ?? defaultStoreRoot());
   const cache = new LocalCache(store);
   // dead builds' containers are killed, their mounts and stamped leftovers removed (dead-builds.ts)

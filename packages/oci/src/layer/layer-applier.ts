@@ -26,10 +26,18 @@ import { decompressStream } from "./compression.js";
 import { readTar } from "./tar-reader.js";
 import type { TarHeader } from "./tar-format.js";
 import { normalizeEntryName } from "./safe-path.js";
+import { inUserNamespace } from "../user-namespace.js";
 
 export interface ApplyOptions {
   /** set owners from the layer (default: when running as root) */
   sameOwner?: boolean;
+  /**
+   * applied in a user namespace (default: when this process runs in one), as containerd applies a
+   * layer there (BuildKit rootless): character and block devices are skipped (the kernel refuses
+   * them; overlay's 0:0 whiteout is allowed and kept), trusted.* xattrs too (only the host's root
+   * may set them), and user.overlay.* ones, which overlayfs reads there as its own markers
+   */
+  userNamespace?: boolean;
 }
 
 export interface ApplyResult {
@@ -44,6 +52,14 @@ export interface ApplyResult {
 
 const seconds = (d: Date) => d.getTime() / 1000;
 
+/** A layer's file is owned by an id the user namespace does not map (a rootless build's subordinate ids are too few). */
+export class UnmappedOwnerError extends Error {
+  override readonly name = "UnmappedOwnerError";
+  constructor(readonly path: string, readonly uid: number, readonly gid: number) {
+    super(`${path} in the layer is owned by ${uid}:${gid}, an id this rootless build's user namespace does not map: give the user more subordinate ids in /etc/subuid and /etc/subgid (65536 cover the ids images use)`);
+  }
+}
+
 /** An entry's parent, made (0755) when missing (`make`); a path error becomes the layer's. */
 function parentOf(root: SafeRoot, entry: string, name: string, make = true): { dir: RootDir; name: string } {
   try {
@@ -56,6 +72,7 @@ function parentOf(root: SafeRoot, entry: string, name: string, make = true): { d
 
 export async function applyLayer(source: Readable, target: string, opts: ApplyOptions = {}): Promise<ApplyResult> {
   const sameOwner = opts.sameOwner ?? (typeof process.getuid === "function" && process.getuid() === 0);
+  const userNs = opts.userNamespace ?? inUserNamespace();
   const plain = await decompressStream(source);
   const diff = new DigestingStream();
   plain.on("error", (e) => diff.destroy(e));
@@ -64,6 +81,7 @@ export async function applyLayer(source: Readable, target: string, opts: ApplyOp
   const rootBytes = Buffer.byteLength(target) + 1;
   let entries = 0;
   let deletions = 0;
+  let current: TarHeader | undefined;
   try {
     const written = new Set<string>();
     /** directories by resolved path → mtime (the last entry for a path wins) */
@@ -73,6 +91,7 @@ export async function applyLayer(source: Readable, target: string, opts: ApplyOp
     for await (const entry of readTar(diff)) {
       root.settle(); // no directory of an earlier entry is used again
       const h = entry.header;
+      current = h;
       entries++;
       const name = normalizeEntryName(h.name);
       // the kernel's PATH_MAX: a longer path could be made one component at a time, but no path-based
@@ -142,6 +161,7 @@ export async function applyLayer(source: Readable, target: string, opts: ApplyOp
         }
         case "3":
         case "4":
+          if (userNs && !(h.type === "3" && h.devmajor === 0 && h.devminor === 0)) continue;
           await mknodAt(dir, base, h.type === "3" ? "c" : "b", h.devmajor, h.devminor);
           break;
         case "6":
@@ -164,6 +184,7 @@ export async function applyLayer(source: Readable, target: string, opts: ApplyOp
         const key = k.slice("SCHILY.xattr.".length);
         // overlayfs's own (redirect, opaque, metacopy…) would make a RUN see another tree than the layers hold
         if (key.startsWith("trusted.overlay.")) continue;
+        if (userNs && (key.startsWith("trusted.") || key.startsWith("user.overlay."))) continue;
         // refused as containerd refuses it (e.g. a user.* xattr on a symlink: EPERM)
         await setXattrAt(dir, base, key, v).catch((e: Error) => {
           throw new UnsafeLayerError(h.name, `cannot set its extended attribute ${key} (${e.message.replace(/^.*: /, "")})`);
@@ -174,6 +195,13 @@ export async function applyLayer(source: Readable, target: string, opts: ApplyOp
     // symlink followed: one the layer replaced by a link since keeps nothing of this
     root.settle();
     root.eachExact(dirTimes.keys(), (fd, rel) => setMetaFd(fd, { mtime: dirTimes.get(rel) as number }));
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    // an owner this user namespace has no id for (beyond the subordinate ranges)
+    if (userNs && current && err.code === "EINVAL" && /chown/.test(err.syscall ?? "")) {
+      throw new UnmappedOwnerError(current.name, current.uid, current.gid);
+    }
+    throw e;
   } finally {
     root.close();
   }

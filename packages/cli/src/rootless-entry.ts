@@ -1,0 +1,44 @@
+/**
+ * A user other than root builds rootless: every command that touches the store runs again inside a
+ * user namespace made for it (@tsbuild/runtime rootless/enter.ts: the user as 0, its subordinate
+ * ids from 1, a mount and a pid namespace of its own), with the same arguments, streams and
+ * environment; the store is the user's ($XDG_DATA_HOME/tsbuild). Inside, the command stops when
+ * the process that made the namespace is gone. parse, login and completion never need it.
+ */
+import { enteredUserNamespace } from "@tsbuild/oci";
+import { needsUserNamespace, RootlessSetupError, runInUserNamespace, watchEnteringProcess } from "@tsbuild/engine";
+import type { CommandIO } from "./command.js";
+import { EXIT_FAILED } from "./command.js";
+
+const OUTSIDE = new Set(["parse", "login", "completion"]);
+
+let setupProblem: string | undefined;
+/** Why the namespace could not be made, when `tsbuild info` runs outside one instead. */
+export function rootlessSetupProblem(): string | undefined {
+  return setupProblem;
+}
+
+/**
+ * Runs the command in a user namespace when it needs one, and resolves to its exit code; undefined
+ * when the command runs here (root, inside one already, or a command that needs none).
+ */
+export async function runRootless(command: string, argv: readonly string[], io: CommandIO): Promise<number | undefined> {
+  if (enteredUserNamespace(io.env)) {
+    watchEnteringProcess();
+    return undefined;
+  }
+  if (OUTSIDE.has(command) || !needsUserNamespace()) return undefined;
+  const script = process.argv[1];
+  if (!script) return undefined;
+  try {
+    return await runInUserNamespace(process.execPath, [script, ...argv], { env: io.env });
+  } catch (e) {
+    if (!(e instanceof RootlessSetupError)) throw e;
+    if (command === "info") {
+      setupProblem = e.message;
+      return undefined;
+    }
+    io.stderr.write(`tsbuild ${command}: ${e.message}\n`);
+    return EXIT_FAILED;
+  }
+}
