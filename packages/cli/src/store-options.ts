@@ -4,7 +4,7 @@ import type { CommandIO } from "./command.js";
 import type { OptionSpec, ParsedArgs } from "./args.js";
 import { str, UsageError } from "./args.js";
 
-export const ROOT_OPTION: OptionSpec = { name: "root", value: true, arg: "DIR", help: "the store", default: "$TSBUILD_ROOT, else /var/lib/tsbuild as root" };
+export const ROOT_OPTION: OptionSpec = { name: "root", value: true, arg: "DIR", help: "the store", default: "$TSBUILD_ROOT, else /var/lib/tsbuild as root, $XDG_DATA_HOME/tsbuild as another user" };
 
 /** `--snapshotter auto|overlay|copy` (default auto): what build and info ask the engine for. */
 export function snapshotterOption(args: ParsedArgs): "auto" | "overlay" | "copy" {

@@ -191,6 +191,11 @@ describe.skipIf(skip !== undefined)("rootless builds", () => {
     expect(owners.rootless).toBe(owners.root);
     const again = tsbuildAs(true, ["build", "--progress=plain", join(work, "ctx", "owners")]);
     expect(again.err).toMatch(/rootless \(user namespace\); snapshotter overlay: .*userxattr/);
+    // the copy snapshotter (where overlayfs does not mount) makes the image a root build with it makes
+    const copy = buildBoth(join(work, "ctx", "owners"), ["--snapshotter", "copy", "--no-cache"]);
+    expect(copy.rootless).toBe(copy.root);
+    const told = tsbuildAs(true, ["build", "--progress=plain", "--snapshotter", "copy", join(work, "ctx", "owners")]);
+    expect(told.err).toContain("rootless (user namespace); snapshotter copy: asked for");
     // on disk, the user's store is the user's; files of the image's other ids are subordinate ids (as podman's)
     const foreign: string[] = [];
     const walk = (dir: string, rel: string) => {
@@ -198,7 +203,7 @@ describe.skipIf(skip !== undefined)("rootless builds", () => {
         const p = join(dir, n);
         const r = rel ? `${rel}/${n}` : n;
         const st = lstatSync(p);
-        const inTree = /^snapshots\/overlay\/c\/[0-9a-f]+\/fs(\/|$)/.test(r) || r.startsWith("cache/mounts/");
+        const inTree = /^snapshots\/(overlay|copy)\/c\/[0-9a-f]+\/fs(\/|$)/.test(r) || r.startsWith("cache/mounts/");
         if (!inTree && st.uid !== uid) foreign.push(`${r} ${st.uid}`);
         if (inTree && st.uid !== uid && !(st.uid >= subStart && st.uid < subStart + RANGE)) foreign.push(`${r} ${st.uid}`);
         if (st.isDirectory() && !r.endsWith("/work")) walk(p, r);

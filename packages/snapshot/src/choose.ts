@@ -98,12 +98,9 @@ export async function pickSnapshotter(root: string, kind: "auto" | "overlay" | "
     const probe = await probeOverlay(join(root, "tmp"));
     return { snapshotter: copy(), why: `overlayfs does not mount on the store's file system${probe.ok ? "" : `: ${probe.reason}`}` };
   }
-  if (made === undefined) {
-    await mkdir(dir, { recursive: true });
-    await writeFileAtomic(join(dir, "xattrs"), `${mode}\n`);
-  }
   const inNs = mode === "user" ? " in the user namespace (userxattr)" : "";
-  return { snapshotter: new OverlaySnapshotter(dir), why: kind === "overlay" ? `asked for (--snapshotter overlay)${inNs}` : `kernel overlayfs mounts on the store's file system${inNs}` };
+  // the store's mode is written with its first overlay snapshot (nothing is made before a step)
+  return { snapshotter: new OverlaySnapshotter(dir, made === undefined ? { xattrsMarker: mode } : {}), why: kind === "overlay" ? `asked for (--snapshotter overlay)${inNs}` : `kernel overlayfs mounts on the store's file system${inNs}` };
 }
 
 /** The overlay snapshotter where overlayfs works, else the copy snapshotter; or the one asked for (pickSnapshotter). */

@@ -9,7 +9,7 @@
  */
 import { mkdir, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { ownerStamp, type LayerEntry } from "@tsbuild/oci";
+import { ownerStamp, writeFileAtomic, type LayerEntry } from "@tsbuild/oci";
 import type { ActiveSnapshot, Snapshotter } from "./snapshotter.js";
 import type { DeltaSnapshots } from "./delta.js";
 import type { MergeSnapshots } from "./merge.js";
@@ -34,10 +34,26 @@ export class OverlaySnapshotter implements Snapshotter, DeltaSnapshots, MergeSna
 
   private readonly maxOption: number;
 
-  /** @param opts.maxMountOption longest lowerdir option before a chain is flattened (tests lower it) */
-  constructor(readonly root: string, opts: { maxMountOption?: number } = {}) {
+  private marker: "trusted" | "user" | undefined;
+
+  /**
+   * @param opts.maxMountOption longest lowerdir option before a chain is flattened (tests lower it)
+   * @param opts.xattrsMarker the xattr mode to record in `ROOT/xattrs` before the first snapshot is
+   *   made (choose.ts: a store's snapshots are of one mode)
+   */
+  constructor(readonly root: string, opts: { maxMountOption?: number; xattrsMarker?: "trusted" | "user" } = {}) {
     this.layout = new Layout(root);
     this.maxOption = opts.maxMountOption ?? MAX_OPTION;
+    this.marker = opts.xattrsMarker;
+  }
+
+  /** Writes the xattr-mode marker once, before anything is made. */
+  private async mark(): Promise<void> {
+    if (this.marker === undefined) return;
+    const mode = this.marker;
+    this.marker = undefined;
+    await mkdir(this.root, { recursive: true });
+    await writeFileAtomic(join(this.root, "xattrs"), `${mode}\n`);
   }
 
   private async lowers(parent: string | undefined): Promise<string[]> {
@@ -102,6 +118,7 @@ export class OverlaySnapshotter implements Snapshotter, DeltaSnapshots, MergeSna
   }
 
   async prepare(key: string, parent?: string): Promise<ActiveSnapshot> {
+    await this.mark();
     // the chain first: a parent that is not there (or shares a layer that is gone) leaves nothing
     const lowers = await this.lowers(parent);
     const dir = await this.layout.freshActiveDir(key);
@@ -125,6 +142,7 @@ export class OverlaySnapshotter implements Snapshotter, DeltaSnapshots, MergeSna
    * remove(key) drops it.
    */
   async prepareDelta(key: string): Promise<string> {
+    await this.mark();
     const dir = await this.layout.freshActiveDir(key);
     await mkdir(join(dir, "upper"), { recursive: true });
     this.active.set(key, { dir, readonly: false });
