@@ -1,17 +1,21 @@
 /**
  * --platform linux/amd64,linux/arm64: every platform built (the arm64 RUN through QEMU), one OCI
  * image index of their manifests in the store, in type=oci and per platform in type=local; a
- * FROM --platform=$BUILDPLATFORM stage made once; type=docker refused before anything runs.
+ * FROM --platform=$BUILDPLATFORM stage made once; type=docker refused before anything runs; pushed to
+ * a loopback registry as an index and pulled back per platform; --cache-to/--cache-from of every
+ * platform's steps (registry and local).
  */
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { MediaTypes, Store, parseIndex, type Descriptor } from "@tsbuild/oci";
+import { compressImage, MediaTypes, Store, parseIndex, resolveImage, type Descriptor } from "@tsbuild/oci";
+import { pull, push } from "@tsbuild/registry";
 import { platformRunnable } from "@tsbuild/runtime";
 import { ARM64_BUSYBOX, busyboxTar, makeBusyboxRootfs } from "../../../fixtures/support/busybox-rootfs.js";
 import { storeBaseImage } from "../../../fixtures/support/base-image.js";
 import { buildHarness } from "./helpers/build-harness.js";
+import { startRegistry, type RegistryServer } from "../../registry/test/helpers/registry-server.js";
 import type { BuildEvent } from "../src/index.js";
 
 const h = buildHarness("tsbuild-multi-");
@@ -94,4 +98,66 @@ describe.skipIf(!can)("a multi-platform build", () => {
     const inner = parseIndex(readFileSync(join(dest, "blobs", ...(top.manifests[0]!.digest.split(":")))));
     expect(inner.manifests.map((m) => m.platform?.architecture)).toEqual(["amd64", "arm64"]);
   }, 180_000);
+});
+
+describe.skipIf(!can)("a multi-platform build through a registry (Debian's docker-registry on loopback)", () => {
+  let registry: RegistryServer;
+  let base: string;
+  let n = 0;
+  const fresh = () => join(h.work, `fresh-${n++}`);
+  const text = (from: string) => [
+    `FROM --platform=$BUILDPLATFORM ${from} AS tools`,
+    "RUN echo made on $(uname -m) > /tool",
+    `FROM ${from}`,
+    "ARG TARGETARCH",
+    "COPY --from=tools /tool /tool",
+    "RUN echo $TARGETARCH $(uname -m) > /m",
+  ].join("\n") + "\n";
+  beforeAll(async () => {
+    if (!can) return;
+    registry = await startRegistry();
+    base = `${registry.host}/busybox:multi`;
+    const store = await Store.open(h.root);
+    await push(store, await compressImage(store, (await store.images.get("busybox:multi"))!.target, "gzip"), base);
+  }, 60_000);
+  afterAll(async () => {
+    await registry?.stop();
+  });
+
+  it("pushes one index of both platforms; each is pulled back for its platform; the caches hit every step of both on an empty store", async () => {
+    const epoch = { sourceDateEpoch: 1_700_000_000 };
+    const app = `${registry.host}/app:multi`;
+    const cacheRef = `${registry.host}/cache:multi`;
+    const localCache = join(h.work, "multi-cache");
+    const reg = { insecureRegistries: [registry.host] };
+    const built = await build(fresh(), {
+      ...epoch, ...reg, platforms: [amd64, arm64], tags: [app], outputs: [{ type: "image", push: true }],
+      cacheTo: [{ type: "registry", ref: cacheRef, mode: "max" }, { type: "local", dest: localCache, mode: "max" }],
+    });
+    // the registry holds an OCI index of the two platforms' manifests (their layers gzip, as a push sends them)
+    const res = await fetch(`http://${registry.host}/v2/app/manifests/multi`, { headers: { accept: MediaTypes.OCI_INDEX } });
+    const index = await res.json() as { mediaType: string; manifests: Descriptor[] };
+    expect(index.mediaType).toBe(MediaTypes.OCI_INDEX);
+    expect(index.manifests.map((m) => m.platform)).toEqual([{ architecture: "amd64", os: "linux" }, { architecture: "arm64", os: "linux" }]);
+    // pulled back per platform into an empty store: each is the image built for it
+    const back = await Store.open(fresh());
+    for (const [platform, p] of [[amd64, built.platforms![0]!], [arm64, built.platforms![1]!]] as const) {
+      const pulled = await pull(back, app, { ...reg, platform });
+      const img = await resolveImage(back.content, pulled.manifest);
+      expect(img.manifest.config.digest).toBe(p.imageId);
+      expect(img.config.architecture).toBe(platform.architecture);
+    }
+    // an empty store with either cache: every step of both platforms is a hit, the same images
+    for (const cacheFrom of [[{ type: "registry" as const, ref: cacheRef }], [{ type: "local" as const, src: localCache }]]) {
+      const again = await build(fresh(), { ...epoch, ...reg, platforms: [amd64, arm64], cacheFrom });
+      expect(again.steps.filter((s) => !s.cached).map((s) => `${s.platform} ${s.instruction}`)).toEqual([]);
+      expect(new Set(again.steps.map((s) => s.platform))).toEqual(new Set(["linux/amd64", "linux/arm64"]));
+      expect(again.platforms?.map((p) => p.imageId)).toEqual(built.platforms?.map((p) => p.imageId));
+    }
+  }, 180_000);
+
+  async function build(root: string, options: Partial<Parameters<typeof h.buildText>[1]>) {
+    const { r } = await h.buildText(text(base), { root, ...options });
+    return r;
+  }
 });
