@@ -43,6 +43,40 @@ beforeAll(async () => {
   await store.images.put("busybox:multi", { mediaType: MediaTypes.OCI_INDEX, digest: put.digest, size: put.size });
 }, 120_000);
 
+describe("a cross-built multi-platform image (no emulator needed: every RUN on the build platform)", () => {
+  const text = [
+    "FROM --platform=$BUILDPLATFORM base:1 AS build",
+    "RUN echo tools > /tools",
+    // declared after the shared step: an ARG in scope is in a RUN's environment, so in its key
+    "ARG TARGETARCH",
+    "RUN echo cross-built for $TARGETARCH on $(uname -m) > /out",
+    "FROM scratch",
+    "COPY --from=build /out /out",
+  ].join("\n") + "\n";
+
+  it("runs the shared steps once for both targets (equal keys in flight at once), each target's own steps for each", async () => {
+    const events: BuildEvent[] = [];
+    const { r, out } = await h.buildText(text, { platforms: [amd64, arm64], noCache: true, onEvent: (e) => events.push(e) });
+    const runs = (what: string) => r.steps.filter((s) => s.instruction.startsWith(what));
+    // RUN echo tools does not depend on the target: one run, the other platform takes its record
+    expect(runs("RUN echo tools").map((s) => s.cached).sort()).toEqual([false, true]);
+    // the cross step reads TARGETARCH: one run for each
+    expect(runs("RUN echo cross-built").map((s) => `${s.platform} ${s.cached}`).sort()).toEqual(["linux/amd64 false", "linux/arm64 false"]);
+    expect(readFileSync(join(out, "linux_amd64/out"), "utf8")).toBe("cross-built for amd64 on x86_64\n");
+    expect(readFileSync(join(out, "linux_arm64/out"), "utf8")).toBe("cross-built for arm64 on x86_64\n");
+    const starts = events.flatMap((e) => (e.type === "step-start" && e.instruction.startsWith("RUN echo tools") ? [e.stage] : []));
+    expect(starts.sort()).toEqual(["linux/amd64 build", "linux/arm64 build"]);
+    // a rebuild: everything from the cache
+    const again = await h.buildText(text, { platforms: [amd64, arm64] });
+    expect(again.r.steps.every((s) => s.cached)).toBe(true);
+  }, 120_000);
+
+  it("one platform's failure stops the other and is the build's error", async () => {
+    const bad = "FROM --platform=$BUILDPLATFORM base:1 AS build\nARG TARGETARCH\nRUN test $TARGETARCH != arm64\nRUN sleep 5\nFROM scratch\nCOPY --from=build / /\n";
+    await expect(h.buildText(bad, { platforms: [amd64, arm64] })).rejects.toThrow('process "/bin/sh -c test $TARGETARCH != arm64" did not complete successfully: exit code: 1');
+  }, 120_000);
+});
+
 describe.skipIf(!can)("a multi-platform build", () => {
   const text = [
     "FROM --platform=$BUILDPLATFORM busybox:multi AS tools",
@@ -73,10 +107,22 @@ describe.skipIf(!can)("a multi-platform build", () => {
     expect(readFileSync(join(local, "linux_amd64/m"), "utf8")).toBe("amd64 x86_64\n");
     expect(readFileSync(join(local, "linux_arm64/m"), "utf8")).toBe("arm64 aarch64\n");
     expect(readFileSync(join(local, "linux_arm64/tool"), "utf8")).toBe("made on x86_64\n");
-    // the tools stage: run by the first platform, a cache hit for the second
+    // the tools stage: run by one platform, the other's solve (at the same time) takes its record
     const toolRuns = r.steps.filter((s) => s.instruction.startsWith("RUN echo made on"));
-    expect(toolRuns.map((s) => s.cached)).toEqual([false, true]);
+    expect(toolRuns.map((s) => s.cached).sort()).toEqual([false, true]);
     void out;
+  }, 180_000);
+
+  it("with --no-cache, the platforms solved at once run the $BUILDPLATFORM stage's steps once, each platform's own steps each", async () => {
+    const events: BuildEvent[] = [];
+    const { r, out } = await h.buildText(text, { platforms: [amd64, arm64], noCache: true, onEvent: (e) => events.push(e) });
+    const ran = r.steps.filter((s) => !s.cached).map((s) => `${s.platform} ${s.instruction}`);
+    expect(ran.filter((s) => s.endsWith("RUN echo made on $(uname -m) > /tool"))).toHaveLength(1);
+    expect(ran.filter((s) => s.includes("RUN echo $TARGETARCH")).sort()).toEqual(["linux/amd64 RUN echo $TARGETARCH $(uname -m) > /m", "linux/arm64 RUN echo $TARGETARCH $(uname -m) > /m"]);
+    // every step's events name its platform, the shared step's too
+    const labels = events.flatMap((e) => (e.type === "step-start" && e.instruction.startsWith("RUN echo made on") ? [e.stage] : [])).sort();
+    expect(labels).toEqual(["linux/amd64 tools", "linux/arm64 tools"]);
+    expect(readFileSync(join(out, "linux_arm64/tool"), "utf8")).toBe("made on x86_64\n");
   }, 180_000);
 
   it("its amd64 image is the single-platform build's; a rebuild hits every step of both", async () => {

@@ -54,14 +54,15 @@ export async function unpackImage(env: Pick<SolverEnv, "snapshotter" | "store"> 
   return parent;
 }
 
-/** One registry resolution per name and build (--pull asks once, however many stages use the image). */
-const pulls = new WeakMap<SolverEnv, Map<string, Promise<Descriptor>>>();
-
+/**
+ * One registry resolution per name, platform and build (--pull asks once, however many stages and
+ * target platforms use the image; `env.pulls` is shared by the build's platforms).
+ */
 function pullOnce(env: SolverEnv, ref: string, platform: PlatformSpec): Promise<Descriptor> {
-  let mine = pulls.get(env);
-  if (!mine) pulls.set(env, (mine = new Map()));
+  const mine = env.pulls;
   const name = normalizeName(ref);
-  let p = mine.get(name);
+  const id = `${name} ${formatPlatform(platform)}`;
+  let p = mine.get(id);
   if (!p) {
     const spec = { os: platform.os, architecture: platform.architecture, ...(platform.variant ? { variant: platform.variant } : {}) };
     // the registry client is loaded when used: a build from the store alone never pays for it
@@ -69,7 +70,7 @@ function pullOnce(env: SolverEnv, ref: string, platform: PlatformSpec): Promise<
       env.emit({ type: "warning", message: r.downloaded ? `pulled ${name} (${r.downloaded} blobs)` : `${name} is up to date` });
       return r.manifest;
     });
-    mine.set(name, p);
+    mine.set(id, p);
   }
   return p;
 }
