@@ -12,6 +12,7 @@ import { addHistory, BUILDKIT_COMMENT, historyNow as now } from "./history.js";
 import { draftRecord, lookupStep, type StepInputs } from "./step-cache.js";
 import type { CacheRecord } from "../cache/build-cache.js";
 import { holdSnapshots } from "./store-guard.js";
+import { settleClaim } from "./in-flight.js";
 import type { Semaphore } from "./semaphore.js";
 
 /** What to do when a cached step's layer is missing or corrupt. */
@@ -97,6 +98,8 @@ export function recordStep(
     ...(madeLayer ? { layer: st.layers[st.layers.length - 1] as { descriptor: Descriptor; diffId: Digest } } : {}),
   };
   env.pendingWrites.push(env.cache.putLater(record, opts.after));
+  // a stage of another platform waiting for this step takes the record (in-flight.ts)
+  settleClaim(st, key, record);
 }
 
 /**
