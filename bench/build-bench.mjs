@@ -8,7 +8,8 @@
 // default /usr/bin/docker), with --network host as tsbuild's default; buildah is used when installed.
 // Unavailable builders are skipped, saying why. binfmt_misc is switched off for the run (lib/binfmt.mjs).
 // Run: npm run build && npm run bench -- [--only NAME[,NAME]] [--skip NAME[,NAME]] [--runs N] [--detail] [--keep]
-//   --runs N        repeat every fixture N times (default 1) and report the median of each phase
+//   --runs N        repeat every fixture N times (default 3, ~10 min for all with BuildKit) and report
+//                   the median of each phase
 //   --detail        after each tsbuild build, print where its time went (from --progress=json events)
 //   --keep          keep the temp dir (contexts, stores) for a look afterwards
 //   --keep-binfmt   leave binfmt_misc as it is (BuildKit then pays its emulator probe in every build)
@@ -25,7 +26,7 @@ import { quiet, stopRunning } from "./lib/run.mjs";
 const FIXTURES = fileURLToPath(new URL("./fixtures/", import.meta.url));
 
 function options(argv) {
-  const o = { only: null, skip: [], runs: 1, detail: false, keep: false, keepBinfmt: false };
+  const o = { only: null, skip: [], runs: 3, detail: false, keep: false, keepBinfmt: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => (a.includes("=") ? a.slice(a.indexOf("=") + 1) : argv[++i]);
