@@ -3,7 +3,7 @@
  * into snapshots named by chain id; `scratch`; or an earlier stage's result.
  */
 import { InvalidContentError, normalizeName, onlyPlatform, resolveImage, type Descriptor, type Digest, type ImageConfig, type ResolvedImage, type StoredLayer } from "@tsbuild/oci";
-import { unpackLayer } from "@tsbuild/snapshot";
+import { unpackLayer, type LayerSource } from "@tsbuild/snapshot";
 import { formatPlatform, type PlatformSpec } from "@tsbuild/dockerfile";
 import type { SolverEnv } from "../solver/state.js";
 import { chainName } from "../step/snapshot-chain.js";
@@ -18,7 +18,20 @@ export interface BaseImage {
   configDigest: string;
 }
 
+/** Layers being unpacked in this process, by store and snapshot name: two stages (or platforms) needing one wait for one unpack. */
 const unpacking = new Map<string, Promise<void>>();
+
+/** Unpacks `source` into the committed snapshot `name` on `parent` unless it exists, once however many ask at the same time. */
+export async function unpackOnce(env: Pick<SolverEnv, "snapshotter" | "store">, name: string, parent: string | undefined, source: LayerSource): Promise<void> {
+  if (await env.snapshotter.exists(name)) return;
+  const id = `${env.store.root}\u0000${name}`;
+  let p = unpacking.get(id);
+  if (!p) {
+    p = unpackLayer(env.snapshotter, name, parent, source).then(() => undefined).finally(() => unpacking.delete(id));
+    unpacking.set(id, p);
+  }
+  await p;
+}
 
 /** What to do when a base image's layer is missing or is not the one its config names. */
 export const IMAGE_REMEDY = "pull or load the image again";
@@ -40,15 +53,7 @@ export async function unpackImage(env: Pick<SolverEnv, "snapshotter" | "store"> 
     const layer = img.manifest.layers[i] as Descriptor;
     const diffId = img.config.rootfs.diff_ids[i] as Digest;
     const name = names[i] as string;
-    if (!(await env.snapshotter.exists(name))) {
-      let p = unpacking.get(name);
-      if (!p) {
-        const source = { digest: layer.digest, diffId, of, remedy: IMAGE_REMEDY, open: () => env.store.content.reader(layer.digest) };
-        p = unpackLayer(env.snapshotter, name, parent, source).then(() => undefined).finally(() => unpacking.delete(name));
-        unpacking.set(name, p);
-      }
-      await p;
-    }
+    await unpackOnce(env, name, parent, { digest: layer.digest, diffId, of, remedy: IMAGE_REMEDY, open: () => env.store.content.reader(layer.digest) });
     parent = name;
   }
   return parent;
