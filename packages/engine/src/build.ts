@@ -61,8 +61,8 @@ export interface BuildOptions {
   target?: string;
   platform?: PlatformSpec;
   /**
-   * several target platforms (buildx's --platform a,b): each is built, one after another in this
-   * store, and the result is one OCI image index of their manifests (`platform` is ignored)
+   * several target platforms (buildx's --platform a,b): each is built, all at once in this store
+   * (equal steps run once), and the result is one OCI image index of their manifests (`platform` is ignored)
    */
   platforms?: PlatformSpec[];
   labels?: Record<string, string>;
@@ -177,9 +177,9 @@ interface PlatformBuild {
 }
 
 /**
- * Builds for every platform asked (`platforms`, else `platform`, else this host), one after another
- * in the same store and session — a stage whose key does not depend on the target (FROM
- * --platform=$BUILDPLATFORM) is made by the first and a cache hit for the others —, then writes the
+ * Builds for every platform asked (`platforms`, else `platform`, else this host), all at once in the
+ * same store and session (solvePlatforms: a stage whose key does not depend on the target, FROM
+ * --platform=$BUILDPLATFORM, runs once and the others take its records), then writes the
  * outputs once: an index of the platforms' manifests where there are several (or with
  * BUILDKIT_MULTI_PLATFORM), and exports the build cache of all of them.
  */
