@@ -52,7 +52,7 @@ export function buildkit() {
     },
     async cold() { await quiet(DOCKER, ["builder", "prune", "-af"]); },
     async build(ctx, fixture) {
-      const r = await timed(DOCKER, ["build", "-q", "-t", tagOf(fixture), ctx], { env: { DOCKER_BUILDKIT: "1" } });
+      const r = await timed(DOCKER, ["build", "-q", "--network", "host", "-t", tagOf(fixture), ctx], { env: { DOCKER_BUILDKIT: "1" } });
       return { seconds: r.seconds };
     },
     async cleanup(fixtures) {

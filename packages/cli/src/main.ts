@@ -39,6 +39,7 @@ async function help(io: CommandIO): Promise<void> {
 export function commandName(argv: readonly string[]): string | undefined {
   const first = argv[0];
   if (first === undefined || first === "--help" || first === "-h" || first === "help") return undefined;
+  if (first === "version" || first === "--version") return "version";
   return Object.hasOwn(commands, first) ? first : DEFAULT_COMMAND;
 }
 

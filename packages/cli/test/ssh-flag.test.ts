@@ -88,7 +88,8 @@ describe("tsbuild build --ssh", () => {
     const t = Date.now();
     while (agents(pid).length && Date.now() - t < 15_000) await new Promise((r) => setTimeout(r, 200));
     expect(agents(pid)).toEqual([]);
-    expect(sshDirs(pid).length).toBe(1);
+    // its directory is left (0 here when another build on this machine — a parallel test file — swept it first)
+    expect(sshDirs(pid).length).toBeLessThanOrEqual(1);
     // the next build (any) sweeps the dead build's container, mounts and ssh directory
     const out = join(work, "out2");
     const next = await run(["--ssh", "default", "-o", `type=local,dest=${out}`, "ctx"], { SSH_AUTH_SOCK: agentSock });

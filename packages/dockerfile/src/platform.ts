@@ -1,4 +1,8 @@
-/** Platforms as BuildKit names them ("linux/amd64", "linux/arm/v7") and the args derived from them. */
+/**
+ * Platforms as BuildKit names them ("linux/amd64", "linux/arm/v7") and the args derived from them.
+ * Normalizing and this host's platform are @tsbuild/oci's (platform.ts), as containerd's.
+ */
+import { hostPlatform as ociHostPlatform, normalizePlatform } from "@tsbuild/oci";
 
 export interface PlatformSpec {
   os: string;
@@ -16,30 +20,6 @@ const KNOWN_ARCH = new Set([
   "mips64p32", "mips64p32le", "ppc", "riscv", "riscv64", "s390", "s390x", "sparc", "sparc64", "wasm",
 ]);
 
-/** containerd's normalizeArch (as vendored by BuildKit 0.13): the names and variants BuildKit compares. */
-function normalizeArch(arch: string, variant: string | undefined): [string, string | undefined] {
-  switch (arch) {
-    case "i386":
-      return ["386", undefined];
-    case "x86_64":
-    case "x86-64":
-    case "amd64":
-      return ["amd64", variant === "v1" ? undefined : variant];
-    case "aarch64":
-    case "arm64":
-      return ["arm64", variant === "8" || variant === "v8" ? undefined : variant];
-    case "armhf":
-      return ["arm", "v7"];
-    case "armel":
-      return ["arm", "v6"];
-    case "arm":
-      if (variant === undefined || variant === "7") return ["arm", "v7"];
-      return ["arm", variant === "5" || variant === "6" || variant === "8" ? `v${variant}` : variant];
-    default:
-      return [arch, variant];
-  }
-}
-
 /**
  * `os/arch[/variant]` (or `os`, or `arch`, the rest from this host) as BuildKit reads --platform
  * and FROM --platform: containerd's platforms.Parse, then Normalize (lowercase, `x86_64` is amd64,
@@ -54,19 +34,19 @@ export function parsePlatform(s: string): PlatformSpec | undefined {
     const one = parts[0] as string;
     const host = hostPlatform();
     if (KNOWN_OS.has(os(one))) spec = [os(one), host.architecture, host.variant];
-    else if (KNOWN_ARCH.has(normalizeArch(one, undefined)[0])) spec = [host.os, one, undefined];
+    else if (KNOWN_ARCH.has(normalizePlatform({ os: host.os, architecture: one }).architecture)) spec = [host.os, one, undefined];
     else return undefined;
   } else {
     spec = [os(parts[0] as string), parts[1] as string, parts[2]];
   }
-  const [architecture, variant] = normalizeArch(spec[1], spec[2]);
-  return variant ? { os: spec[0], architecture, variant } : { os: spec[0], architecture };
+  const n = normalizePlatform({ os: spec[0], architecture: spec[1], ...(spec[2] ? { variant: spec[2] } : {}) });
+  return n.variant ? { os: n.os, architecture: n.architecture, variant: n.variant } : { os: n.os, architecture: n.architecture };
 }
 
-/** This machine's platform, in OCI terms. */
+/** This machine's platform, in OCI terms (oci's hostPlatform). */
 export function hostPlatform(): PlatformSpec {
-  const arch = ({ x64: "amd64", arm64: "arm64", arm: "arm", ia32: "386", ppc64: "ppc64le", s390x: "s390x", riscv64: "riscv64" } as Record<string, string>)[process.arch] ?? process.arch;
-  return { os: process.platform === "win32" ? "windows" : "linux", architecture: arch };
+  const p = ociHostPlatform();
+  return p.variant ? { os: p.os, architecture: p.architecture, variant: p.variant } : { os: p.os, architecture: p.architecture };
 }
 
 /** BUILDPLATFORM/BUILDOS/… and TARGETPLATFORM/TARGETOS/… as BuildKit defines them. */

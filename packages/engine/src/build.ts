@@ -21,6 +21,7 @@ import type { SolverEnv, StageState, StepRecord } from "./solver/state.js";
 import { solve } from "./solver/solver.js";
 import { sweepDeadBuilds } from "./prune/dead-builds.js";
 import { Semaphore } from "./step/semaphore.js";
+import { InFlightSteps } from "./step/in-flight.js";
 import { LocalCache } from "./cache/build-cache.js";
 import { ContextIndex } from "./context/digest.js";
 import { contextIndexPath } from "./context/stat-index.js";
@@ -61,8 +62,8 @@ export interface BuildOptions {
   target?: string;
   platform?: PlatformSpec;
   /**
-   * several target platforms (buildx's --platform a,b): each is built, one after another in this
-   * store, and the result is one OCI image index of their manifests (`platform` is ignored)
+   * several target platforms (buildx's --platform a,b): each is built, all at once in this store
+   * (equal steps run once), and the result is one OCI image index of their manifests (`platform` is ignored)
    */
   platforms?: PlatformSpec[];
   labels?: Record<string, string>;
@@ -179,9 +180,9 @@ interface PlatformBuild {
 }
 
 /**
- * Builds for every platform asked (`platforms`, else `platform`, else this host), one after another
- * in the same store and session — a stage whose key does not depend on the target (FROM
- * --platform=$BUILDPLATFORM) is made by the first and a cache hit for the others —, then writes the
+ * Builds for every platform asked (`platforms`, else `platform`, else this host), all at once in the
+ * same store and session (solvePlatforms: a stage whose key does not depend on the target, FROM
+ * --platform=$BUILDPLATFORM, runs once and the others take its records), then writes the
  * outputs once: an index of the platforms' manifests where there are several (or with
  * BUILDKIT_MULTI_PLATFORM), and exports the build cache of all of them.
  */
@@ -214,10 +215,6 @@ async function buildInStore(opts: BuildOptions & { context: string }, store: Sto
   const cacheTo = [...(opts.cacheTo ?? [])];
   if (first.builderArgs.inlineCache && !cacheTo.some((c) => c.type === "inline")) cacheTo.push({ type: "inline" });
   const registry = registryOptions(opts);
-  const built: PlatformBuild[] = [];
-  // one step id sequence for the whole build (events of several platforms never share an id)
-  let stepId = 0;
-  const nextStepId = () => ++stepId;
   // the isolation and snapshotter are told once, by the first platform's solve
   let isolationTold = false;
   const solveEmit: EventSink = (e) => {
@@ -225,10 +222,7 @@ async function buildInStore(opts: BuildOptions & { context: string }, store: Sto
     if (e.type === "isolation") isolationTold = true;
     emit(e);
   };
-  for (const graph of graphs) {
-    const platformLabel = graphs.length > 1 ? formatPlatform(graph.targetPlatform) : undefined;
-    built.push(await solvePlatform(opts, store, session, graph, contextDir, dockerfilePath, cacheTo, contexts, solveEmit, nextStepId, platformLabel));
-  }
+  const built = await solvePlatforms(opts, store, session, graphs, contextDir, dockerfilePath, cacheTo, contexts, solveEmit);
   const scratch = await store.tmpDir("export-");
   try {
     const names = opts.tags ?? [];
@@ -260,6 +254,64 @@ async function buildInStore(opts: BuildOptions & { context: string }, store: Sto
   }
 }
 
+/** What the platforms of one build share: limits, steps in flight, pulls, step ids, the context's index. */
+interface PlatformsShared {
+  /** one step id sequence for the whole build (events of several platforms never share an id) */
+  nextStepId(): number;
+  inflight: InFlightSteps;
+  pulls: SolverEnv["pulls"];
+  limiter: Semaphore;
+  runLimiter: Semaphore;
+  listings: ContextListings;
+  contextIndex: ContextIndex;
+  /** aborted when the build's signal is, or when one platform fails (the others stop) */
+  signal: AbortSignal;
+}
+
+/**
+ * Solves every platform at once (as independent stages run), sharing the build's limits and its
+ * steps in flight: a stage whose key does not depend on the target (FROM --platform=$BUILDPLATFORM)
+ * runs once and the other platforms take its records. The first failure stops the others and is the
+ * build's error.
+ */
+async function solvePlatforms(
+  opts: BuildOptions & { context: string }, store: Store, session: StoreSession, graphs: BuildGraph[], contextDir: string, dockerfilePath: string,
+  cacheTo: CacheToSpec[], contexts: ReturnType<typeof namedContexts>, emit: EventSink,
+): Promise<PlatformBuild[]> {
+  const stop = new AbortController();
+  const onAbort = () => stop.abort(opts.signal?.reason);
+  opts.signal?.addEventListener("abort", onAbort, { once: true });
+  if (opts.signal?.aborted) stop.abort(opts.signal.reason);
+  let stepId = 0;
+  const listings = new ContextListings(join(store.root, "cache", "listings"));
+  const shared: PlatformsShared = {
+    nextStepId: () => ++stepId,
+    inflight: new InFlightSteps(),
+    pulls: new Map(),
+    limiter: new Semaphore(Math.max(1, cpus().length)),
+    runLimiter: new Semaphore(opts.maxParallelRuns !== undefined ? Math.max(1, Math.floor(opts.maxParallelRuns)) : Infinity),
+    listings,
+    contextIndex: new ContextIndex(contextIndexPath(store.root, contextDir), listings),
+    signal: stop.signal,
+  };
+  await shared.contextIndex.load();
+  let first: { error: unknown } | undefined;
+  try {
+    const runs = graphs.map((graph) => solvePlatform(opts, store, session, graph, contextDir, dockerfilePath, cacheTo, contexts, emit, shared, graphs.length > 1 ? formatPlatform(graph.targetPlatform) : undefined)
+      .catch((error: unknown) => {
+        first ??= { error };
+        stop.abort();
+        throw error;
+      }));
+    const settled = await Promise.allSettled(runs);
+    if (first) throw (first as { error: unknown }).error;
+    return settled.map((r) => (r as PromiseFulfilledResult<PlatformBuild>).value);
+  } finally {
+    opts.signal?.removeEventListener("abort", onAbort);
+    await shared.contextIndex.save();
+  }
+}
+
 /** How the build's registry clients (base pulls, pushes, caches) reach registries. */
 const registryOptions = (opts: BuildOptions) => ({ insecureRegistries: opts.insecureRegistries ?? [] });
 
@@ -270,7 +322,7 @@ async function indexOf(store: Store, image: ExportedImage): Promise<Descriptor> 
 
 async function solvePlatform(
   opts: BuildOptions & { context: string }, store: Store, session: StoreSession, graph: BuildGraph, contextDir: string, dockerfilePath: string,
-  cacheTo: CacheToSpec[], contexts: ReturnType<typeof namedContexts>, emit: EventSink, nextStepId: () => number, platformLabel: string | undefined,
+  cacheTo: CacheToSpec[], contexts: ReturnType<typeof namedContexts>, emit: EventSink, shared: PlatformsShared, platformLabel: string | undefined,
 ): Promise<PlatformBuild> {
   const choice = await pickSnapshotter(join(store.root, "snapshots"), opts.snapshotter ?? "auto");
   const snapshotter = choice.snapshotter;
@@ -279,16 +331,16 @@ async function solvePlatform(
   checkBuildTools(graph, snapshotter);
   const scratch = await store.tmpDir("build-");
   const controller = new AbortController();
-  const onAbort = () => controller.abort(opts.signal?.reason);
-  opts.signal?.addEventListener("abort", onAbort, { once: true });
-  if (opts.signal?.aborted) controller.abort();
-  const listings = new ContextListings(join(store.root, "cache", "listings"));
+  const onAbort = () => controller.abort(shared.signal.reason);
+  shared.signal.addEventListener("abort", onAbort, { once: true });
+  if (shared.signal.aborted) controller.abort();
+  const { listings } = shared;
   let named: NamedContextSources;
   try {
     // a git context may need the build's secrets and its --ssh agent (opened below, before any step asks)
     named = await NamedContextSources.open(contexts, store, listings, scratch, controller.signal, emit, { secrets: opts.secrets ?? new Map(), sshAuthSock: () => env.ssh.socket("default"), transport: () => env.http.get() });
   } catch (e) {
-    opts.signal?.removeEventListener("abort", onAbort);
+    shared.signal.removeEventListener("abort", onAbort);
     await rm(scratch, { recursive: true, force: true });
     throw e;
   }
@@ -309,16 +361,18 @@ async function solvePlatform(
     ssh: NO_SSH_AGENTS,
     allow: allowedEntitlements(opts.allow ?? [], opts.network ?? "default"),
     steps: [],
-    nextStepId,
+    nextStepId: shared.nextStepId,
+    inflight: shared.inflight,
+    pulls: shared.pulls,
     ...(platformLabel ? { platformLabel } : {}),
     stages: new Map(),
     scratch,
-    limiter: new Semaphore(Math.max(1, cpus().length)),
-    runLimiter: new Semaphore(opts.maxParallelRuns !== undefined ? Math.max(1, Math.floor(opts.maxParallelRuns)) : Infinity),
+    limiter: shared.limiter,
+    runLimiter: shared.runLimiter,
     cache: new LocalCache(store),
     noCache: opts.noCache ?? false,
     noCacheStages: new Set((opts.noCacheFilter ?? []).map((s) => s.toLowerCase())),
-    contextIndex: new ContextIndex(contextIndexPath(store.root, contextDir), listings),
+    contextIndex: shared.contextIndex,
     namedContexts: named,
     listings,
     missed: new Map(),
@@ -327,7 +381,6 @@ async function solvePlatform(
     session,
   };
   if (opts.explain) env.explainer = new MissExplainer(env.cache, listings);
-  await env.contextIndex.load();
   const cacheIo: CacheIo = { store, registry: env.registry, platform: graph.targetPlatform, emit };
   let cacheSources: CacheSource[] = [];
   try {
@@ -340,11 +393,11 @@ async function solvePlatform(
       await Promise.all(env.pendingWrites);
     } catch (e) {
       controller.abort();
-      // build() returns with nothing left writing into the store (records, blobs, the context index, listings)
-      await Promise.allSettled([...env.pendingWrites, env.contextIndex.save(), named.save()]);
+      // build() returns with nothing left writing into the store (records, blobs, named contexts' indexes; the context's: solvePlatforms)
+      await Promise.allSettled([...env.pendingWrites, named.save()]);
       throw e;
     }
-    await Promise.all([env.contextIndex.save(), named.save()]);
+    await named.save();
     // the image is as old as its newest layer (so a rebuild from cache gives the same image id)
     const created = opts.sourceDateEpoch !== undefined
       ? new Date(opts.sourceDateEpoch * 1000).toISOString()
@@ -383,7 +436,7 @@ async function solvePlatform(
       contexts: [...named.report].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
     };
   } finally {
-    opts.signal?.removeEventListener("abort", onAbort);
+    shared.signal.removeEventListener("abort", onAbort);
     await closeCacheSources(cacheSources);
     await env.ssh.close();
     await env.http.close();

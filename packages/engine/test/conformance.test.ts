@@ -15,7 +15,8 @@ import { Readable } from "node:stream";
 import { MediaTypes, Store, writeImage, writeOciLayout, DigestingStream, type Descriptor } from "@tsbuild/oci";
 import { build, parseContextValue, parseEntitlements, type Entitlement, type NamedContextSpec } from "../src/index.js";
 import { parsePlatform } from "@tsbuild/dockerfile";
-import { makeBusyboxRootfs, busyboxTar, BASE_ENV_PATH } from "../../../fixtures/support/busybox-rootfs.js";
+import { makeBusyboxRootfs, busyboxTar, BASE_ENV_PATH, ARM64_BUSYBOX } from "../../../fixtures/support/busybox-rootfs.js";
+import { platformRunnable } from "@tsbuild/runtime";
 import { compareWithGolden, flattenArchive, readGolden, type FlatImage } from "../../../fixtures/support/flatten-image.js";
 
 const repo = fileURLToPath(new URL("../../../", import.meta.url));
@@ -27,6 +28,20 @@ if (!have) console.warn(`skipping the conformance builds: ${shared} is absent`);
 const KNOWN: Record<string, string> = {
   "user-workdir": "the RUN writes `ls -ld` output, which holds the build time: it can only match in the minute BuildKit ran",
   "workdir-chain": "the RUN writes `ls -la` output, which holds the build time",
+};
+
+/**
+ * Cases built for another platform (`--platform linux/arm64` in their args) build FROM
+ * localhost:5000/busybox-multi:latest (fixtures/goldens/push-busybox-multi.mjs pushed it for the
+ * oracle) and need QEMU: tsbuild builds them as a two-platform index (the host's and theirs) and the
+ * image of their platform is compared with the golden BuildKit built for that platform alone.
+ */
+const arm64 = platformRunnable({ os: "linux", architecture: "arm64" });
+const canArm64 = arm64.ok && existsSync(ARM64_BUSYBOX);
+if (!canArm64) console.warn(`conformance: the linux/arm64 cases are skipped: ${arm64.ok ? `no arm64 busybox at ${ARM64_BUSYBOX} (scripts/setup-emulation.sh)` : arm64.why}`);
+const foreign = (dir: string) => {
+  const p = argsOf(dir).platform;
+  return p !== undefined && parsePlatform(p)?.architecture !== "amd64" && parsePlatform(p)?.architecture !== "arm" ? parsePlatform(p) : undefined;
 };
 
 const work = mkdtempSync(join(tmpdir(), "tsbuild-conformance-"));
@@ -46,6 +61,17 @@ beforeAll(async () => {
     history: [{ created: new Date(0).toISOString(), comment: "Imported from -" }],
   }, [{ descriptor: { mediaType: MediaTypes.OCI_LAYER_TAR, digest: blob.digest, size: blob.size }, diffId: blob.digest }]);
   await store.images.put("localhost:5000/busybox:latest", img.manifest);
+  if (canArm64) {
+    // busybox-multi: this image for amd64, the same files with the arm64 busybox for arm64
+    const armTar = busyboxTar(makeBusyboxRootfs(join(work, "rootfs-arm64"), { busybox: ARM64_BUSYBOX }));
+    const armBlob = await store.content.ingest(Readable.from([armTar]).pipe(new DigestingStream()));
+    const armImg = await writeImage(store.content, { architecture: "arm64", os: "linux", config: { Env: [BASE_ENV_PATH], Cmd: ["sh"] } },
+      [{ descriptor: { mediaType: MediaTypes.OCI_LAYER_TAR, digest: armBlob.digest, size: armBlob.size }, diffId: armBlob.digest }]);
+    const index = await store.content.putBytes(JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.OCI_INDEX, manifests: [
+      { ...img.manifest, platform: { architecture: "amd64", os: "linux" } }, { ...armImg.manifest, platform: { architecture: "arm64", os: "linux" } },
+    ] }));
+    await store.images.put("localhost:5000/busybox-multi:latest", { mediaType: MediaTypes.OCI_INDEX, digest: index.digest, size: index.size });
+  }
   const baseTar = join(work, "base.tar");
   await writeOciLayout(store.content, [{ name: "busybox", target: img.manifest as Descriptor }], baseTar, { tar: true });
   base = await flattenArchive(baseTar);
@@ -87,17 +113,21 @@ function argsOf(dir: string): CaseArgs {
 const suites = [...(have ? ["cases", "buildah-suite"] : []), "fixtures"];
 const caseRoot = (suite: string) => (suite === "fixtures" ? join(repo, "fixtures/cases") : join(shared, suite));
 describe.each(suites)("%s: tsbuild builds what BuildKit builds", (suite) => {
-  const names = readdirSync(caseRoot(suite)).filter((n) => existsSync(join(caseRoot(suite), n, "Dockerfile")));
+  const all = readdirSync(caseRoot(suite)).filter((n) => existsSync(join(caseRoot(suite), n, "Dockerfile")));
+  const names = all.filter((n) => canArm64 || !foreign(join(caseRoot(suite), n)));
+  if (names.length < all.length) it.skip.each(all.filter((n) => !names.includes(n)))("%s (needs QEMU and the arm64 busybox)", () => undefined);
   it.each(names)("%s", async (name) => {
     const dir = join(caseRoot(suite), name);
     const golden = readGolden(join(repo, "fixtures/goldens", suite, `${name}.json`));
     const out = join(work, `${suite}-${name}.tar`);
+    const other = foreign(dir);
     let error: unknown;
     try {
       const { buildArgs, target, platform, secrets, allow, buildContexts } = argsOf(dir);
       await build({
         context: dir, root: store.root, buildArgs, buildContexts, ...(target ? { target } : {}), network: "host", secrets, allow,
-        platform: platform !== undefined ? parsePlatform(platform)! : { os: "linux", architecture: "amd64" }, outputs: [{ type: "oci", dest: out, tar: true }],
+        ...(other ? { platforms: [{ os: "linux", architecture: "amd64" }, other] } : { platform: platform !== undefined ? parsePlatform(platform)! : { os: "linux", architecture: "amd64" } }),
+        outputs: [{ type: "oci", dest: out, tar: true }],
       });
     } catch (e) {
       error = e;
@@ -105,7 +135,7 @@ describe.each(suites)("%s: tsbuild builds what BuildKit builds", (suite) => {
     let diffs: string[];
     if (golden.rejected) diffs = error ? [] : ["BuildKit rejects this Dockerfile, tsbuild built it"];
     else if (error) diffs = [`tsbuild failed: ${(error as Error).message}`];
-    else diffs = compareWithGolden(await flattenArchive(out), golden, base);
+    else diffs = compareWithGolden(await flattenArchive(out, other?.architecture), golden, base);
     rmSync(out, { force: true });
     if (KNOWN[name]) {
       expect(diffs.length, `${name} now matches BuildKit: remove it from KNOWN`).toBeGreaterThan(0);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -111,5 +111,21 @@ describe("a build sweeps dead builds' leftovers", () => {
     const median = times[times.length >> 1] as number;
     console.log(`sweep with nothing to clean: median ${median.toFixed(2)} ms, max ${(times.at(-1) as number).toFixed(2)} ms (${times.length} runs)`);
     expect(median).toBeLessThan(5);
+  });
+  it("removes a dead build's --ssh agent directory from the temporary directory, and nothing else stamped there", async () => {
+    let dead = 4_000_000;
+    while (existsSync(`/proc/${dead}`)) dead++;
+    const agentDir = join(tmpdir(), `tsbuild-ssh-${dead}.1-sweeptest`);
+    const other = join(tmpdir(), `other-tool-${dead}.1-sweeptest`);
+    mkdirSync(agentDir);
+    mkdirSync(other);
+    try {
+      await sweepDeadBuilds(await Store.open(root));
+      expect(existsSync(agentDir)).toBe(false);
+      expect(existsSync(other)).toBe(true);
+    } finally {
+      rmSync(agentDir, { recursive: true, force: true });
+      rmSync(other, { recursive: true, force: true });
+    }
   });
 });

@@ -45,7 +45,8 @@ describe("which platforms a host runs (binfmt_misc)", () => {
     if (why.ok) return; // this host has a handler for s390x: nothing to refuse
     const err = await h.buildText("FROM scratch\nRUN true\n", { platform: s390x }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BuildError);
-    expect((err as BuildError).message).toMatch(/^RUN for linux\/s390x cannot run on this linux\/amd64 host: no emulator for s390x is registered in binfmt_misc: install Debian's qemu-user-static/);
+    // (binfmt_misc may be switched off while this runs, by a bench timing the old BuildKit: its own message)
+    expect((err as BuildError).message).toMatch(/^RUN for linux\/s390x cannot run on this linux\/amd64 host: (no emulator for s390x is registered in binfmt_misc: install Debian's qemu-user-static|binfmt_misc is switched off \(echo 1 > \/proc\/sys\/fs\/binfmt_misc\/status\))/);
     expect((err as BuildError).position?.line).toBe(2);
   });
 

@@ -1,7 +1,12 @@
 /**
  * Image archives: OCI image layout (directory or tar: oci-layout, index.json, blobs/) and
  * docker-archive (manifest.json, repositories, <config>.json, <layer>/layer.tar) as `docker save`
- * writes it, readable by `docker load`, `podman load` and skopeo. Reading them back: archive-reader.ts.
+ * writes it, readable by `docker load`, `podman load` and skopeo. A docker-archive of a multi-platform
+ * image (an index) is written as Docker 25+'s `docker save` writes one: an OCI image layout holding
+ * the whole index (what `tsbuild load`, docker's containerd image store, podman and skopeo read) with
+ * a manifest.json beside it naming the host platform's image by its blobs (what docker's own image
+ * store loads; an index without the host's platform has no manifest.json entry). Reading them back:
+ * archive-reader.ts.
  */
 import { createWriteStream, type WriteStream } from "node:fs";
 import { copyFile, mkdir, open, rename, rm, stat, writeFile } from "node:fs/promises";
@@ -12,6 +17,7 @@ import { digestHex, type Digest } from "./digest.js";
 import { ArchiveWriteError, InvalidContentError } from "./errors.js";
 import { isIndexMediaType, layerCompression, MediaTypes } from "./media-types.js";
 import { familiarName, parseReference } from "./reference.js";
+import { formatPlatform, hostPlatform, onlyPlatform } from "./platform.js";
 import type { Descriptor, ImageIndex, ImageManifest } from "./types/image.js";
 import { parseConfig, parseIndex, parseManifest, looksLikeIndex } from "./validate.js";
 import { TarWriter } from "./tar-writer.js";
@@ -63,7 +69,7 @@ function layoutIndex(images: NamedTarget[]): ImageIndex {
   };
 }
 
-export async function writeOciLayout(store: ContentStore, images: NamedTarget[], dest: string, opts: { tar: boolean }): Promise<void> {
+export async function writeOciLayout(store: ContentStore, images: NamedTarget[], dest: string, opts: { tar: boolean; extra?: { name: string; bytes: string }[] }): Promise<void> {
   const blobs = new Map<Digest, Descriptor>();
   for (const i of images) await collect(store, i.target, blobs);
   const index = JSON.stringify(layoutIndex(images));
@@ -80,6 +86,7 @@ export async function writeOciLayout(store: ContentStore, images: NamedTarget[],
     const w = new TarWriter(out);
     await w.bytes("oci-layout", layout);
     await w.bytes("index.json", index);
+    for (const e of opts.extra ?? []) await w.bytes(e.name, e.bytes);
     for (const d of blobs.keys()) {
       const info = await store.info(d);
       if (!info) throw new InvalidContentError(`blob ${d} is missing from the store (run tsbuild store check)`);
@@ -110,7 +117,52 @@ async function imageManifest(store: ContentStore, d: Descriptor): Promise<ImageM
   throw new InvalidContentError(`index nesting too deep at ${d.digest}`);
 }
 
-export async function writeDockerArchive(store: ContentStore, images: NamedTarget[], dest: string, scratch: string): Promise<void> {
+/** What a docker-archive of an index holds for docker's own image store: each index's image in manifest.json, or none. */
+export interface DockerArchiveNote {
+  name: string;
+  /** the index's platforms */
+  platforms: string[];
+  /** the platform manifest.json names (the host's), or undefined when the index has none for it */
+  loaded?: string;
+}
+
+/** The docker `manifest.json` entry of an image (blob paths, as Docker 25+ writes them in an OCI layout). */
+async function layoutEntry(store: ContentStore, img: NamedTarget, man: ImageManifest): Promise<{ Config: string; RepoTags: string[] | null; Layers: string[] }> {
+  const path = (d: Digest) => `blobs/sha256/${digestHex(d)}`;
+  const tags = img.name ? [familiarName({ ...parseReference(img.name), digest: undefined } as ReturnType<typeof parseReference>)] : [];
+  return { Config: path(man.config.digest), RepoTags: tags.length ? tags : null, Layers: man.layers.map((l) => path(l.digest)) };
+}
+
+/** A docker-archive holding an index: an OCI layout of everything, manifest.json naming each image's host platform image (see the top of this file). */
+async function writeLayoutArchive(store: ContentStore, images: NamedTarget[], dest: string): Promise<DockerArchiveNote[]> {
+  const host = onlyPlatform(hostPlatform());
+  const entries = [];
+  const notes: DockerArchiveNote[] = [];
+  for (const img of images) {
+    let d = img.target;
+    if (isIndexMediaType(d.mediaType)) {
+      const idx = parseIndex(await store.readBytes(d.digest));
+      const pick = host.best(idx.manifests);
+      notes.push({ name: img.name ?? d.digest, platforms: idx.manifests.map((m) => (m.platform ? formatPlatform(m.platform) : "unknown")), ...(pick?.platform ? { loaded: formatPlatform(pick.platform) } : {}) });
+      if (!pick) continue;
+      d = pick;
+    }
+    if (isIndexMediaType(d.mediaType)) throw new InvalidContentError(`${img.name ?? img.target.digest}: nested indexes cannot be written as a docker-archive (use --format oci)`);
+    entries.push(await layoutEntry(store, img, parseManifest(await store.readBytes(d.digest))));
+  }
+  await writeOciLayout(store, images, dest, { tar: true, extra: [{ name: "manifest.json", bytes: JSON.stringify(entries) }] });
+  return notes;
+}
+
+/**
+ * Writes `images` as a docker-archive; one that is an index (a multi-platform image) makes the whole
+ * archive Docker 25+'s layout form (writeLayoutArchive). Returns, for each index, what docker's own
+ * image store will load of it.
+ */
+export async function writeDockerArchive(store: ContentStore, images: NamedTarget[], dest: string, scratch: string): Promise<DockerArchiveNote[]> {
+  for (const img of images) {
+    if (isIndexMediaType(img.target.mediaType) || looksLikeIndex(await store.readBytes(img.target.digest))) return writeLayoutArchive(store, images, dest);
+  }
   const { tmp, out } = await createBeside(dest);
   const w = new TarWriter(out);
   const manifest: { Config: string; RepoTags: string[] | null; Layers: string[] }[] = [];
@@ -163,6 +215,7 @@ export async function writeDockerArchive(store: ContentStore, images: NamedTarge
     await w.bytes("repositories", JSON.stringify(repositories));
     await w.finish();
     await rename(tmp, dest);
+    return [];
   } catch (e) {
     out.destroy();
     await rm(tmp, { force: true });

@@ -10,10 +10,10 @@ import { join } from "node:path";
 import { DigestingStream, isDigest, type Digest } from "./digest.js";
 import { writeFileAtomic } from "./fs-atomic.js";
 import { compressStream } from "./layer/compression.js";
-import { ociLayerMediaType, MediaTypes, type LayerCompression } from "./media-types.js";
+import { isIndexMediaType, ociLayerMediaType, MediaTypes, type LayerCompression } from "./media-types.js";
 import type { Store } from "./store.js";
 import type { Descriptor, ImageManifest } from "./types/image.js";
-import { parseManifest } from "./validate.js";
+import { parseIndex, parseManifest } from "./validate.js";
 
 
 const UNCOMPRESSED = new Set<string>([MediaTypes.OCI_LAYER_TAR, MediaTypes.DOCKER_LAYER_TAR]);
@@ -33,8 +33,11 @@ async function compressedLayer(store: Store, layer: Descriptor, alg: Exclude<Lay
 /**
  * The manifest of `manifest`'s image with its uncompressed layers compressed by `alg` (itself when
  * there is nothing to do). A Docker schema 2 manifest can carry gzip only: with zstd it stays as is.
+ * An index (a multi-platform image) is a new index of its manifests so compressed, each entry's
+ * platform and annotations kept.
  */
 export async function compressImage(store: Store, manifest: Descriptor, alg: LayerCompression): Promise<Descriptor> {
+  if (isIndexMediaType(manifest.mediaType)) return compressIndex(store, manifest, alg);
   const docker = manifest.mediaType === MediaTypes.DOCKER_MANIFEST;
   if (alg === "none" || (manifest.mediaType !== MediaTypes.OCI_MANIFEST && !docker) || (docker && alg !== "gzip")) return manifest;
   const m: ImageManifest = parseManifest(await store.content.readBytes(manifest.digest));
@@ -45,4 +48,21 @@ export async function compressImage(store: Store, manifest: Descriptor, alg: Lay
   const bytes = JSON.stringify({ ...m, layers });
   const blob = await store.content.putBytes(bytes);
   return { mediaType: manifest.mediaType, digest: blob.digest, size: blob.size };
+}
+
+async function compressIndex(store: Store, index: Descriptor, alg: LayerCompression): Promise<Descriptor> {
+  if (alg === "none") return index;
+  const bytes = await store.content.readBytes(index.digest);
+  const idx = parseIndex(bytes);
+  const raw = JSON.parse(bytes.toString("utf8")) as Record<string, unknown>;
+  let changed = false;
+  const manifests: Descriptor[] = [];
+  for (const m of idx.manifests) {
+    const c = await compressImage(store, { mediaType: m.mediaType, digest: m.digest, size: m.size }, alg);
+    if (c.digest !== m.digest) changed = true;
+    manifests.push({ ...m, digest: c.digest, size: c.size });
+  }
+  if (!changed) return index;
+  const blob = await store.content.putBytes(JSON.stringify({ ...raw, manifests }));
+  return { ...index, digest: blob.digest, size: blob.size };
 }

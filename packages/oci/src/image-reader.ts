@@ -2,6 +2,7 @@
 import type { ContentStore } from "./content-store.js";
 import { InvalidContentError } from "./errors.js";
 import { isIndexMediaType } from "./media-types.js";
+import { formatPlatform, onlyPlatform } from "./platform.js";
 import type { Descriptor, ImageConfig, ImageManifest, Platform } from "./types/image.js";
 import { looksLikeIndex, parseConfig, parseIndex, parseManifest } from "./validate.js";
 
@@ -11,22 +12,17 @@ export interface ResolvedImage {
   config: ImageConfig;
 }
 
-function matches(p: Platform | undefined, want: Platform | undefined): boolean {
-  if (!want) return true;
-  if (!p) return false;
-  return p.os === want.os && p.architecture === want.architecture && (!want.variant || p.variant === want.variant);
-}
-
 export async function resolveImage(store: ContentStore, target: Descriptor, platform?: Platform): Promise<ResolvedImage> {
   let desc = target;
   for (let depth = 0; depth < 4; depth++) {
     const bytes = await store.readBytes(desc.digest);
     if (isIndexMediaType(desc.mediaType) || looksLikeIndex(bytes)) {
       const idx = parseIndex(bytes);
-      const pick = idx.manifests.find((m) => matches(m.platform, platform)) ?? (platform ? undefined : idx.manifests[0]);
+      // the best for the platform, as containerd's platforms.Only picks (platform.ts); without one, the first
+      const pick = platform ? onlyPlatform(platform).best(idx.manifests) : idx.manifests[0];
       if (!pick) {
-        const have = idx.manifests.map((m) => (m.platform ? `${m.platform.os}/${m.platform.architecture}` : "?")).join(", ");
-        throw new InvalidContentError(`no manifest for ${platform?.os}/${platform?.architecture} in index ${desc.digest} (has ${have})`);
+        const have = idx.manifests.map((m) => (m.platform ? formatPlatform(m.platform) : "?")).join(", ");
+        throw new InvalidContentError(`no manifest for ${platform ? formatPlatform(platform) : "any platform"} in index ${desc.digest} (has ${have})`);
       }
       desc = pick;
       continue;

@@ -17,6 +17,7 @@ export { writeFileAtomic } from "./fs-atomic.js";
 export * from "./archive.js";
 export * from "./image-writer.js";
 export * from "./image-reader.js";
+export * from "./platform.js";
 export { TarWriter } from "./tar-writer.js";
 export { compressImage } from "./compressed-image.js";
 export * from "./root/safe-root.js";

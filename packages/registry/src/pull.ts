@@ -8,13 +8,13 @@
  */
 import {
   isIndexMediaType, MediaTypes, parseIndex, parseManifest, parseReference, sha256Digest, repositoryOf, verifyImage,
-  type ContentWriter, type Descriptor, type Digest, type Platform, type Store,
+  onlyPlatform, type ContentWriter, type Descriptor, type Digest, type Platform, type Store,
 } from "@tsbuild/oci";
 import { RegistryClient, type ClientOptions } from "./client.js";
 import { RegistryError, UnsupportedMediaTypeError } from "./errors.js";
 import { checkBlobMediaTypes, checkManifestMediaType, manifestJson } from "./media-support.js";
 import { BlobLocations } from "./locations.js";
-import { formatPlatform, hostPlatform, platformMatches } from "./platform.js";
+import { formatPlatform, hostPlatform } from "./platform.js";
 
 /** What a pull of a corrupt image says to do. */
 const PULL_REMEDY = "the registry serves a corrupt image and nothing was named (push the image again, or pull it from another source)";
@@ -132,7 +132,8 @@ export async function pull(store: Store, ref: string, opts: PullOptions = {}): P
     if (isIndexMediaType(top.mediaType)) {
       index = manifestDesc;
       const idx = parseIndex(top.bytes);
-      const pick = idx.manifests.find((m) => platformMatches(m.platform, want));
+      // the best entry for the platform, as containerd's platforms.Only orders them (arm64 before arm/v8, amd64 before 386)
+      const pick = onlyPlatform(want).best(idx.manifests);
       if (!pick) {
         throw new RegistryError(`${ref} has no image for ${formatPlatform(want)} (it has ${idx.manifests.map((m) => (m.platform ? formatPlatform(m.platform) : "?")).join(", ")})`);
       }

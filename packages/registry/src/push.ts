@@ -101,7 +101,8 @@ export async function push(store: Store, target: Descriptor, ref: string, opts: 
     });
     if (res.status === 415 || res.status === 400) {
       const t = await res.body.text();
-      throw new RegistryError(`${r.domain}: the registry refused ${d.mediaType} for ${repo}:${reference} (${res.status}: ${t.slice(0, 200)})`, res.status);
+      const hint = isIndexMediaType(d.mediaType) ? "; a registry that takes no OCI image index cannot hold a multi-platform image: push each platform under a tag of its own (tsbuild build --platform P -t NAME:TAG-ARCH --push)" : "";
+      throw new RegistryError(`${r.domain}: the registry refused ${d.mediaType} for ${repo}:${reference} (${res.status}: ${t.slice(0, 200)})${hint}`, res.status);
     }
     await client.expect(res, [201, 200], `putting manifest ${repo}:${reference}`);
     await res.body.dump();

@@ -6,6 +6,7 @@
  */
 import { readFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
+import { hostArchitecture } from "@tsbuild/oci";
 
 export interface PlatformLike {
   os: string;
@@ -13,10 +14,8 @@ export interface PlatformLike {
   variant?: string;
 }
 
-/** The OCI architecture of this host (Node's process.arch as Go names it). */
-export function hostArchitecture(): string {
-  return ({ x64: "amd64", arm64: "arm64", arm: "arm", ia32: "386", ppc64: "ppc64le", s390x: "s390x", riscv64: "riscv64", loong64: "loong64" } as Record<string, string>)[process.arch] ?? process.arch;
-}
+/** The OCI architecture of this host (Node's process.arch as Go names it: @tsbuild/oci's platform.ts). */
+export { hostArchitecture };
 
 /** What each host runs without an emulator (amd64 runs 386 binaries, arm64 runs 32-bit arm ones where its CPU can, as BuildKit's checks assume). */
 const NATIVE: Record<string, string[]> = { amd64: ["amd64", "386"], arm64: ["arm64"], arm: ["arm"], "386": ["386"] };

@@ -25,6 +25,42 @@ async function opaqueDirs(upper: string, xattr: string): Promise<Set<string>> {
   return out;
 }
 
+/**
+ * Whether anything is at `path` in one of the layers below. A directory of the upper dir can be opaque
+ * only where the merged view below had something (overlayfs marks a directory opaque when it makes it
+ * over a whiteout); the lookup is conservative: anything but "not there" counts as there.
+ */
+async function presentBelow(path: string, lowers: string[]): Promise<boolean> {
+  for (const lower of lowers) {
+    try {
+      await lstat(join(lower, path));
+      return true;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== "ENOENT" && code !== "ENOTDIR") return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * The opaque directories of an upper dir, read (one getfattr for the whole tree) only when the walk
+ * meets a directory that could be one: a step that only made new directories (WORKDIR, a COPY to a
+ * new path) spawns no getfattr. Without `lowers` the tree is read at the first directory.
+ */
+class OpaqueDirs {
+  private read?: Promise<Set<string>>;
+  constructor(private readonly upper: string, private readonly lowers: string[], private readonly xattr: string) {}
+
+  async has(path: string): Promise<boolean> {
+    if (!this.read) {
+      if (this.lowers.length && !(await presentBelow(path, this.lowers))) return false;
+      this.read = opaqueDirs(this.upper, this.xattr);
+    }
+    return (await this.read).has(path);
+  }
+}
+
 /** Whether a directory of the upper dir has exactly the metadata it has in the layers below. */
 async function sameAsBelow(e: LayerEntry, lowers: string[]): Promise<boolean> {
   for (const lower of lowers) {
@@ -41,7 +77,7 @@ async function sameAsBelow(e: LayerEntry, lowers: string[]): Promise<boolean> {
  *   without them every upper directory is written.
  */
 export async function* overlayDiff(upper: string, lowers: string[] = [], opaqueXattr = overlayXattrs().opaque): AsyncIterable<LayerEntry> {
-  const opaque = await opaqueDirs(upper, opaqueXattr);
+  const opaque = new OpaqueDirs(upper, lowers, opaqueXattr);
   const pending: LayerEntry[] = []; // unchanged ancestors, written only if something below them is
   const flush = function* (path: string): Iterable<LayerEntry> {
     const keep = pending.filter((p) => path.startsWith(p.path + "/"));
@@ -50,7 +86,8 @@ export async function* overlayDiff(upper: string, lowers: string[] = [], opaqueX
   };
   for await (const e of walkDirectory(upper)) {
     while (pending.length && !e.path.startsWith((pending[pending.length - 1] as LayerEntry).path + "/")) pending.pop();
-    if (e.type === "dir" && !opaque.has(e.path) && lowers.length && (await sameAsBelow(e, lowers))) {
+    const isOpaque = e.type === "dir" && (await opaque.has(e.path));
+    if (e.type === "dir" && !isOpaque && lowers.length && (await sameAsBelow(e, lowers))) {
       pending.push(e);
       continue;
     }
@@ -60,6 +97,6 @@ export async function* overlayDiff(upper: string, lowers: string[] = [], opaqueX
       continue;
     }
     yield e;
-    if (e.type === "dir" && opaque.has(e.path)) yield { path: e.path, type: "opaque", mode: 0, uid: 0, gid: 0, mtime: e.mtime };
+    if (isOpaque) yield { path: e.path, type: "opaque", mode: 0, uid: 0, gid: 0, mtime: e.mtime };
   }
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import type { Readable } from "node:stream";
 import { applyLayer, BlobNotFoundError, type Digest } from "@tsbuild/oci";
 import { LayerDiffIdMismatchError, LayerMissingError } from "./errors.js";
@@ -26,7 +27,8 @@ export interface LayerSource {
  * snapshotter can merge (MergeSnapshots.commitLayer): later snapshots may share its directory.
  */
 export async function unpackLayer(s: Snapshotter, name: string, parent: string | undefined, layer: LayerSource): Promise<{ diffId: Digest }> {
-  const key = `unpack-${name}-${process.pid}-${Date.now()}`;
+  // unique: two unpacks of one name at the same millisecond (another build of the process) must not share an active snapshot
+  const key = `unpack-${name}-${process.pid}-${Date.now()}-${randomBytes(4).toString("hex")}`;
   const a = await s.prepare(key, parent);
   let diffId: Digest;
   let whole = false;

@@ -139,3 +139,40 @@ describe.each([["overlay"], ["copy"]] as const)("unpacking image layers (%s)", (
     expect(activeMounts()).toEqual([]);
   });
 });
+
+describe("opaque directories in an overlay diff", () => {
+  /** The diff of one step on a base holding /keep/old, /gone/old and the file /was-file. */
+  async function diffOf(name: string, change: (root: string) => void): Promise<string[]> {
+    const s = new OverlaySnapshotter(join(work, `opaque-${name}`));
+    const base = await s.prepare("base", undefined);
+    mkdirSync(join(base.root, "keep"));
+    writeFileSync(join(base.root, "keep/old"), "o");
+    mkdirSync(join(base.root, "gone"));
+    writeFileSync(join(base.root, "gone/old"), "o");
+    writeFileSync(join(base.root, "was-file"), "f");
+    await s.commit("base-c", "base");
+    const a = await s.prepare("step", "base-c");
+    change(a.root);
+    const out: string[] = [];
+    for await (const e of s.diff("step")) out.push(`${e.type} ${e.path}`);
+    await s.remove("step");
+    expect(activeMounts()).toEqual([]);
+    return out.sort();
+  }
+
+  it("new directories only (no getfattr is needed): no opaque entry", async () => {
+    expect(await diffOf("new", (r) => mkdirSync(join(r, "app/sub"), { recursive: true }))).toEqual(["dir app", "dir app/sub"]);
+  });
+  it("a directory removed and made again is opaque; one made where a file was, too; a new one beside them is not", async () => {
+    const entries = await diffOf("remade", (r) => {
+      rmSync(join(r, "gone"), { recursive: true });
+      mkdirSync(join(r, "gone"));
+      writeFileSync(join(r, "gone/new"), "n");
+      unlinkSync(join(r, "was-file"));
+      mkdirSync(join(r, "was-file"));
+      mkdirSync(join(r, "fresh"));
+      writeFileSync(join(r, "keep/more"), "m");
+    });
+    expect(entries).toEqual(["dir fresh", "dir gone", "dir keep", "dir was-file", "file gone/new", "file keep/more", "opaque gone", "opaque was-file"]);
+  });
+});

@@ -1,6 +1,6 @@
 import { rm } from "node:fs/promises";
 import { resolve } from "node:path";
-import { writeDockerArchive, writeOciLayout } from "@tsbuild/oci";
+import { familiarName, writeDockerArchive, writeOciLayout } from "@tsbuild/oci";
 import type { Command } from "../command.js";
 import { EXIT_OK } from "../command.js";
 import { parseArgs, str, UsageError } from "../args.js";
@@ -36,7 +36,13 @@ export const saveCommand: Command = {
     else {
       const scratch = await store.tmpDir("save-");
       try {
-        await writeDockerArchive(store.content, images, dest, scratch);
+        // a multi-platform image makes it Docker 25+'s form: the whole index as an OCI layout, the host's image in manifest.json
+        for (const n of await writeDockerArchive(store.content, images, dest, scratch)) {
+          const name = n.name.startsWith("sha256:") ? n.name : familiarName(n.name);
+          io.stderr.write(n.loaded
+            ? `${name} is a multi-platform image (${n.platforms.join(", ")}): the archive holds all of it as an OCI layout (tsbuild load, docker load with the containerd image store, podman load); docker load with docker's own image store loads its ${n.loaded} image\n`
+            : `${name} is a multi-platform image (${n.platforms.join(", ")}) with no image for this host: the archive holds it as an OCI layout (tsbuild load, docker load with the containerd image store, podman load); docker load with docker's own image store loads nothing of it\n`);
+        }
       } finally {
         await rm(scratch, { recursive: true, force: true });
       }

@@ -17,6 +17,7 @@
  * platform the build does not make), tsbuild refuses it.
  */
 import { formatPlatform, parsePlatform, type PlatformSpec } from "@tsbuild/dockerfile";
+import { normalizePlatform } from "@tsbuild/oci";
 
 export type AnnotationType = "manifest" | "manifest-descriptor" | "index" | "index-descriptor";
 
@@ -34,14 +35,8 @@ export class AnnotationError extends Error {
 
 const TYPES = new Set<string>(["manifest", "manifest-descriptor", "index", "index-descriptor"]);
 
-/** The platform as containerd normalizes it (amd64/v1 and arm64/v8 lose their variant, arm is arm/v7). */
-export function normalizePlatform(p: PlatformSpec): PlatformSpec {
-  const { os, architecture } = p;
-  let variant = p.variant;
-  if ((architecture === "amd64" && variant === "v1") || (architecture === "arm64" && variant === "v8")) variant = undefined;
-  if (architecture === "arm" && variant === undefined) variant = "v7";
-  return variant ? { os, architecture, variant } : { os, architecture };
-}
+/** The platform as containerd normalizes it (amd64/v1 and arm64/v8 lose their variant, arm is arm/v7): @tsbuild/oci's platform.ts. */
+export { normalizePlatform };
 
 function platformOf(text: string, what: string): PlatformSpec {
   const p = parsePlatform(text);

@@ -2,8 +2,8 @@
  * FROM: an image from the local store first, then from its registry; its layers unpacked once
  * into snapshots named by chain id; `scratch`; or an earlier stage's result.
  */
-import { InvalidContentError, normalizeName, resolveImage, type Descriptor, type Digest, type ImageConfig, type ResolvedImage, type StoredLayer } from "@tsbuild/oci";
-import { unpackLayer } from "@tsbuild/snapshot";
+import { InvalidContentError, normalizeName, onlyPlatform, resolveImage, type Descriptor, type Digest, type ImageConfig, type ResolvedImage, type StoredLayer } from "@tsbuild/oci";
+import { unpackLayer, type LayerSource } from "@tsbuild/snapshot";
 import { formatPlatform, type PlatformSpec } from "@tsbuild/dockerfile";
 import type { SolverEnv } from "../solver/state.js";
 import { chainName } from "../step/snapshot-chain.js";
@@ -18,7 +18,20 @@ export interface BaseImage {
   configDigest: string;
 }
 
+/** Layers being unpacked in this process, by store and snapshot name: two stages (or platforms) needing one wait for one unpack. */
 const unpacking = new Map<string, Promise<void>>();
+
+/** Unpacks `source` into the committed snapshot `name` on `parent` unless it exists, once however many ask at the same time. */
+export async function unpackOnce(env: Pick<SolverEnv, "snapshotter" | "store">, name: string, parent: string | undefined, source: LayerSource): Promise<void> {
+  if (await env.snapshotter.exists(name)) return;
+  const id = `${env.store.root}\u0000${name}`;
+  let p = unpacking.get(id);
+  if (!p) {
+    p = unpackLayer(env.snapshotter, name, parent, source).then(() => undefined).finally(() => unpacking.delete(id));
+    unpacking.set(id, p);
+  }
+  await p;
+}
 
 /** What to do when a base image's layer is missing or is not the one its config names. */
 export const IMAGE_REMEDY = "pull or load the image again";
@@ -40,28 +53,21 @@ export async function unpackImage(env: Pick<SolverEnv, "snapshotter" | "store"> 
     const layer = img.manifest.layers[i] as Descriptor;
     const diffId = img.config.rootfs.diff_ids[i] as Digest;
     const name = names[i] as string;
-    if (!(await env.snapshotter.exists(name))) {
-      let p = unpacking.get(name);
-      if (!p) {
-        const source = { digest: layer.digest, diffId, of, remedy: IMAGE_REMEDY, open: () => env.store.content.reader(layer.digest) };
-        p = unpackLayer(env.snapshotter, name, parent, source).then(() => undefined).finally(() => unpacking.delete(name));
-        unpacking.set(name, p);
-      }
-      await p;
-    }
+    await unpackOnce(env, name, parent, { digest: layer.digest, diffId, of, remedy: IMAGE_REMEDY, open: () => env.store.content.reader(layer.digest) });
     parent = name;
   }
   return parent;
 }
 
-/** One registry resolution per name and build (--pull asks once, however many stages use the image). */
-const pulls = new WeakMap<SolverEnv, Map<string, Promise<Descriptor>>>();
-
+/**
+ * One registry resolution per name, platform and build (--pull asks once, however many stages and
+ * target platforms use the image; `env.pulls` is shared by the build's platforms).
+ */
 function pullOnce(env: SolverEnv, ref: string, platform: PlatformSpec): Promise<Descriptor> {
-  let mine = pulls.get(env);
-  if (!mine) pulls.set(env, (mine = new Map()));
+  const mine = env.pulls;
   const name = normalizeName(ref);
-  let p = mine.get(name);
+  const id = `${name} ${formatPlatform(platform)}`;
+  let p = mine.get(id);
   if (!p) {
     const spec = { os: platform.os, architecture: platform.architecture, ...(platform.variant ? { variant: platform.variant } : {}) };
     // the registry client is loaded when used: a build from the store alone never pays for it
@@ -69,21 +75,19 @@ function pullOnce(env: SolverEnv, ref: string, platform: PlatformSpec): Promise<
       env.emit({ type: "warning", message: r.downloaded ? `pulled ${name} (${r.downloaded} blobs)` : `${name} is up to date` });
       return r.manifest;
     });
-    mine.set(name, p);
+    mine.set(id, p);
   }
   return p;
 }
 
 /**
- * Whether an image's config is for `want`, as containerd's matcher reads it: os and architecture
- * equal, and the variant where both name one (arm64 is v8 and arm v7 when unnamed). A config that
- * names no platform at all matches anything (it says nothing to go by).
+ * Whether an image's config serves `want`, as containerd's platforms.Only reads it (oci's
+ * platform.ts: arm64/v8 is arm64, an arm64 build takes an arm/v7 image, amd64 a 386 one). A config
+ * that names no platform at all matches anything (it says nothing to go by).
  */
 export function configMatchesPlatform(config: ImageConfig, want: PlatformSpec): boolean {
   if (!config.os && !config.architecture) return true;
-  if (config.os !== want.os || config.architecture !== want.architecture) return false;
-  const normal = (v: string | undefined) => v ?? (want.architecture === "arm64" ? "v8" : want.architecture === "arm" ? "v7" : undefined);
-  return !want.variant || normal(config.variant) === normal(want.variant);
+  return onlyPlatform(want).match({ os: config.os ?? "", architecture: config.architecture ?? "", ...(config.variant ? { variant: config.variant } : {}) });
 }
 
 /** The store's image under `ref` for `platform`, or why there is none to use. */
@@ -92,7 +96,7 @@ async function storedImage(env: SolverEnv, ref: string, platform: PlatformSpec):
   if (!target) return {};
   let img: ResolvedImage;
   try {
-    img = await resolveImage(env.store.content, target, { os: platform.os, architecture: platform.architecture });
+    img = await resolveImage(env.store.content, target, platform);
   } catch (e) {
     // an index in the store without this platform: the registry may have it
     if (e instanceof InvalidContentError && /^no manifest for/.test(e.message)) return { other: "an index without it" };
@@ -124,7 +128,7 @@ export async function resolveBase(env: SolverEnv, ref: string, platform: Platfor
         `pull or load the image for ${formatPlatform(platform)} (tsbuild pull --platform ${formatPlatform(platform)} ${ref}), or build for the image's platform`,
       );
     }
-    img = await resolveImage(env.store.content, target, { os: platform.os, architecture: platform.architecture });
+    img = await resolveImage(env.store.content, target, platform);
   }
   const snapshot = await unpackImage(env, img, `image ${normalizeName(ref)}`);
   return {

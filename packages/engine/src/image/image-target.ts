@@ -59,8 +59,11 @@ export async function imageTarget(store: Store, img: BuiltImage, manifests: read
   // index annotations are the same for every platform (resolved once per platform, the first kept)
   const first = ann[0] as AnnotationSet;
   const ia = some(first.index);
-  const index: ImageIndex = { schemaVersion: 2, mediaType: MediaTypes.OCI_INDEX, manifests: entries, ...(ia ? { annotations: ia } : {}) };
+  // an index of Docker schema 2 manifests is a Docker manifest list, as BuildKit's image writer
+  // names it without OCI media types; tsbuild's own manifests are OCI, so its indexes are OCI's
+  const mediaType = entries.every((e) => e.mediaType === MediaTypes.DOCKER_MANIFEST) && !ia ? MediaTypes.DOCKER_MANIFEST_LIST : MediaTypes.OCI_INDEX;
+  const index: ImageIndex = { schemaVersion: 2, mediaType, manifests: entries, ...(ia ? { annotations: ia } : {}) };
   const blob = await store.content.putBytes(JSON.stringify(index));
   const id = some(first.indexDescriptor);
-  return { mediaType: MediaTypes.OCI_INDEX, digest: blob.digest, size: blob.size, ...(id ? { annotations: id } : {}) };
+  return { mediaType, digest: blob.digest, size: blob.size, ...(id ? { annotations: id } : {}) };
 }

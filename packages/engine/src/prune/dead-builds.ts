@@ -14,7 +14,7 @@
 import { readdirSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { basename, join, relative } from "node:path";
+import { join, relative } from "node:path";
 import { SSH_DIR_PREFIX } from "../ssh/ssh-agents.js";
 import { deadSessionFiles, OwnerCheck, type Store } from "@tsbuild/oci";
 import { deadSnapshotDebris, mountPointsUnder, unmountLazy } from "@tsbuild/snapshot";
@@ -38,14 +38,14 @@ export function sweepTotal(r: SweepReport): number {
   return r.containers + r.mounts + r.dirs + r.files;
 }
 
-function deadEntries(dir: string, owners: OwnerCheck): string[] {
+function deadEntries(dir: string, owners: OwnerCheck, wanted: (name: string) => boolean = () => true): string[] {
   let names: string[];
   try {
     names = readdirSync(dir);
   } catch {
     return [];
   }
-  return names.filter((n) => owners.state(n) === "dead").map((n) => join(dir, n));
+  return names.filter((n) => wanted(n) && owners.state(n) === "dead").map((n) => join(dir, n));
 }
 
 export async function sweepDeadBuilds(store: Store, opts: { runc?: string } = {}): Promise<SweepReport> {
@@ -60,7 +60,8 @@ export async function sweepDeadBuilds(store: Store, opts: { runc?: string } = {}
   const ingest = deadEntries(join(store.root, "blobs", "ingest"), owners);
   const debris = deadSnapshotDebris(snapshotsRoot(store), owners);
   // a killed build's ssh agents stopped by themselves (key-agent.ts); their directories are left
-  const sshDirs = deadEntries(tmpdir(), owners).filter((d) => basename(d).startsWith(SSH_DIR_PREFIX));
+  // (the system's temporary directory can hold thousands of entries: the prefix is checked first)
+  const sshDirs = deadEntries(tmpdir(), owners, (n) => n.startsWith(SSH_DIR_PREFIX));
   const failed: string[] = [];
   const attempt = async (what: string, fn: () => Promise<unknown>): Promise<boolean> => {
     try {

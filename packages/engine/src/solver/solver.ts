@@ -22,6 +22,7 @@ import { draftRecord, lookupStep, stepKey as key } from "../step/step-cache.js";
 import { stageLabel } from "./stage-label.js";
 import { checkGraphEntitlements } from "../instructions/entitlements.js";
 import { contextState, namedContext } from "../context/named-context-stage.js";
+import { settleClaim } from "../step/in-flight.js";
 
 async function initialState(env: SolverEnv, stage: Stage): Promise<StageState> {
   // FROM --platform (expanded when lowered) picks the stage's platform: its base is resolved for it and
@@ -98,14 +99,21 @@ async function runInstruction(env: SolverEnv, st: StageState, raw: Instruction, 
       const look = await lookupStep(env, st, createdBy, {});
       cached = look.hit !== undefined;
       explain = look.explain;
-      if (!cached) env.pendingWrites.push(env.cache.putLater({ ...draftRecord(st, look.key, createdBy, {}), created: st.lastCreated ?? "" }));
+      if (!cached) {
+        const record = { ...draftRecord(st, look.key, createdBy, {}), created: st.lastCreated ?? "" };
+        env.pendingWrites.push(env.cache.putLater(record));
+        settleClaim(st, look.key, record);
+      }
       st.key = look.key;
     }
+    settleClaim(st); // a claimed step that left no record: whoever waits runs it
     if (!cached) env.missed.set(st.key, { position, instruction: text });
     const durationMs = Date.now() - t0;
     env.steps.push({ stage: label, ...(env.platformLabel ? { platform: env.platformLabel } : {}), instruction: text, position, cacheKey: r.key ?? st.key, cached, durationMs, ...(explain ? { explain } : {}) });
     env.emit({ type: "step-done", id, durationMs, cached, cacheKey: r.key ?? st.key, ...(r.layer ? { layer: r.layer } : {}), ...(explain ? { explain } : {}), ...(r.detail ? { detail: r.detail } : {}) });
   } catch (e) {
+    // a stage waiting for this step runs it itself (and fails, or is cancelled, as the build fails)
+    settleClaim(st);
     env.emit({ type: "step-failed", id, error: (e as Error).message });
     if (e instanceof BuildError || e instanceof DockerfileError) throw e;
     throw new BuildError((e as Error).message, env.graph.file, raw.position, text);

@@ -1,7 +1,7 @@
 /** What every instruction handler works with. */
 import type { SshAgents } from "../ssh/ssh-agents.js";
 import type { BuildGraph, PlatformSpec, Stage, StageArgScope } from "@tsbuild/dockerfile";
-import type { Store, StoredLayer, StoreSession } from "@tsbuild/oci";
+import type { Descriptor, Store, StoredLayer, StoreSession } from "@tsbuild/oci";
 import type { Snapshotter } from "@tsbuild/snapshot";
 import type { Executor, NetworkMode } from "@tsbuild/runtime";
 import type { ClientOptions } from "@tsbuild/registry";
@@ -16,6 +16,7 @@ import type { MissExplainer } from "../cache/explain.js";
 import type { ContextListings } from "../context/listing.js";
 import type { Entitlement } from "../instructions/entitlements.js";
 import type { NamedContextSources } from "../context/named-context-source.js";
+import type { InFlightSteps, StepClaim } from "../step/in-flight.js";
 
 export interface StepRecord {
   stage: string;
@@ -54,6 +55,10 @@ export interface SolverEnv {
   nextStepId(): number;
   /** in a multi-platform build, this env's platform (linux/arm64): progress shows it before the stage, as BuildKit */
   platformLabel?: string;
+  /** steps running now, by key, shared by every platform of the build: equal steps run once (step/in-flight.ts) */
+  inflight: InFlightSteps;
+  /** base image pulls of the build, by name and platform, shared by every platform (image/base-image.ts) */
+  pulls: Map<string, Promise<Descriptor>>;
   /** the final state of stages built so far */
   stages: Map<number, Promise<StageState>>;
   /** scratch dir for this build (removed at the end) */
@@ -104,4 +109,7 @@ export interface StageState {
   base: string;
   /** the step running now */
   current?: { instruction: string; position: string };
+  /** the in-flight claim on the step running now (step/in-flight.ts), settled by its record, and its key */
+  claim?: StepClaim;
+  claimKey?: string;
 }

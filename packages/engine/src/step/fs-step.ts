@@ -6,12 +6,14 @@
 import { randomBytes } from "node:crypto";
 import { chainName } from "./snapshot-chain.js";
 import { storeLayer, type Descriptor, type Digest, type LayerEntry, type StoredLayer } from "@tsbuild/oci";
-import { unpackLayer, type LayerSource } from "@tsbuild/snapshot";
+import type { LayerSource } from "@tsbuild/snapshot";
 import type { SolverEnv, StageState } from "../solver/state.js";
 import { addHistory, BUILDKIT_COMMENT, historyNow as now } from "./history.js";
 import { draftRecord, lookupStep, type StepInputs } from "./step-cache.js";
 import type { CacheRecord } from "../cache/build-cache.js";
 import { holdSnapshots } from "./store-guard.js";
+import { settleClaim } from "./in-flight.js";
+import { unpackOnce } from "../image/base-image.js";
 import type { Semaphore } from "./semaphore.js";
 
 /** What to do when a cached step's layer is missing or corrupt. */
@@ -62,7 +64,8 @@ export type PlaceLayer = (env: SolverEnv, parent: string | undefined, layer: { d
 /** The layer's snapshot on `parent` (held already), unpacked there from the layer blob when it is not in the store. */
 export const unpackOnto: PlaceLayer = async (env, parent, layer, source) => {
   const name = chainName(parent, layer.diffId);
-  if (!(await env.snapshotter.exists(name))) await unpackLayer(env.snapshotter, name, parent, source);
+  // two platforms taking the same hit at once (a FROM --platform=$BUILDPLATFORM stage) unpack it once
+  await unpackOnce(env, name, parent, source);
   return name;
 };
 
@@ -97,6 +100,8 @@ export function recordStep(
     ...(madeLayer ? { layer: st.layers[st.layers.length - 1] as { descriptor: Descriptor; diffId: Digest } } : {}),
   };
   env.pendingWrites.push(env.cache.putLater(record, opts.after));
+  // a stage of another platform waiting for this step takes the record (in-flight.ts)
+  settleClaim(st, key, record);
 }
 
 /**

@@ -10,6 +10,7 @@ import { formatPlatform } from "@tsbuild/dockerfile";
 import type { SolverEnv, StageState } from "../solver/state.js";
 import type { CacheRecord } from "../cache/build-cache.js";
 import { holdHit } from "./store-guard.js";
+import { settleClaim } from "./in-flight.js";
 import { stageLabel } from "../solver/stage-label.js";
 
 /** Named inputs of a step's key besides its parent and instruction, in a fixed order. */
@@ -54,9 +55,31 @@ export async function lookupStep(env: SolverEnv, st: StageState, createdBy: stri
   const disabled = cacheDisabled(env, st);
   const hit = disabled ? undefined : await holdHit(env, await env.cache.get(key), { parent: st.snapshot });
   if (hit) return { key, hit };
+  // another stage of this build (another platform's) running the same step now: its record is the
+  // hit (with --no-cache too: it is this build's own result, not an earlier build's); else the step
+  // is claimed for this stage until it leaves its record (recordStep, or the solver's metadata step)
+  const shared = await sharedRun(env, st, key);
+  if (shared) return { key, hit: shared };
   if (!env.explainer) return { key, ...(disabled ? { disabled: true } : {}) };
   const draft = draftRecord(st, key, createdBy, inputs, parent);
   return { key, ...(disabled ? { disabled: true } : {}), explain: disabled ? `${draft.instruction}: cache disabled by ${disabled}` : await env.explainer.explain(draft, env.missed) };
+}
+
+/**
+ * The record of another stage's run of `key` once it is done, or undefined with the step claimed for
+ * `st` (`st.claim`; or not claimed, when that run left nothing this stage can take: it then runs the
+ * step itself).
+ */
+async function sharedRun(env: SolverEnv, st: StageState, key: string): Promise<CacheRecord | undefined> {
+  settleClaim(st);
+  const c = env.inflight.claim(key);
+  if ("claim" in c) {
+    st.claim = c.claim;
+    st.claimKey = key;
+    return undefined;
+  }
+  const record = await c.wait;
+  return record ? holdHit(env, record, { parent: st.snapshot }) : undefined;
 }
 
 /** The record a step will leave (layer and time filled in once it ran). */

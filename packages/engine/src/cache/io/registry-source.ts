@@ -4,7 +4,7 @@
  * config are fetched at the start of the build; a layer only when a step hits its record, through
  * the registry puller, which verifies digest and size before anything is stored.
  */
-import { isIndexMediaType, parseIndex, parseManifest, parseReference, type Platform, type Store } from "@tsbuild/oci";
+import { formatPlatform, isIndexMediaType, onlyPlatform, parseIndex, parseManifest, parseReference, type Platform, type Store } from "@tsbuild/oci";
 import type { ClientOptions } from "@tsbuild/registry";
 import { CacheFormatError, isCacheManifest, parseCacheJson } from "./format.js";
 import { hasInlineCache, inlineRecords } from "./inline.js";
@@ -14,7 +14,7 @@ import type { CacheRecord } from "../build-cache.js";
 export async function openRegistrySource(store: Store, ref: string, opts: ClientOptions, platform: Platform): Promise<CacheSource> {
   const r = parseReference(ref);
   // loaded when used: a build that talks to no registry never pays for the HTTP client
-  const { Puller, RegistryClient, formatPlatform, platformMatches } = await import("@tsbuild/registry");
+  const { Puller, RegistryClient } = await import("@tsbuild/registry");
   const client = new RegistryClient(r.domain, opts);
   const puller = new Puller(store, client, r.path);
   const name = `registry cache ${ref}`;
@@ -22,7 +22,7 @@ export async function openRegistrySource(store: Store, ref: string, opts: Client
     let top = await puller.manifestBytes(r.digest ?? r.tag ?? "latest");
     if (isIndexMediaType(top.mediaType)) {
       const idx = parseIndex(top.bytes);
-      const pick = idx.manifests.find((m) => platformMatches(m.platform, platform));
+      const pick = onlyPlatform(platform).best(idx.manifests);
       if (!pick) throw new CacheFormatError(`${name}: no image for ${formatPlatform(platform)} in its index`);
       top = await puller.manifestBytes(pick.digest);
     }
