@@ -90,6 +90,10 @@ export class CopySnapshotter implements Snapshotter {
       if (n.st.isDirectory() && b && recreated(p, n)) opaque.add(p);
     }
     const whiteouts = new Set<string>();
+    // a whiteout's time is when the diff saw the deletion, as an overlay upper dir's whiteout device
+    // has the time of the deletion (and BuildKit's differ stamps it with the time of the diff): under
+    // SOURCE_DATE_EPOCH both are clamped to it, so the two snapshotters write the same layer
+    const deletedAt = new Date();
     for (const p of before.keys()) {
       if (now.has(p)) continue;
       // only the top-most deleted path, and nothing under a recreated (opaque) directory
@@ -112,7 +116,7 @@ export class CopySnapshotter implements Snapshotter {
     const linkFirst = new Map<string, string>();
     for (const p of order) {
       if (whiteouts.has(p)) {
-        yield { path: p, type: "whiteout", mode: 0, uid: 0, gid: 0, mtime: new Date(0) };
+        yield { path: p, type: "whiteout", mode: 0, uid: 0, gid: 0, mtime: deletedAt };
         continue;
       }
       const n = now.get(p) as Node;

@@ -3,6 +3,8 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, unlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createHash } from "node:crypto";
+import { tarBytes, type LayerEntry } from "@tsbuild/oci";
 import { OverlaySnapshotter, CopySnapshotter, activeMounts, chooseSnapshotter, type Snapshotter } from "../src/index.js";
 
 const work = mkdtempSync(join(tmpdir(), "tsbuild-snapshot-"));
@@ -136,6 +138,38 @@ describe.each([["overlay"], ["copy"]] as const)("unpacking image layers (%s)", (
     expect(err).toBeInstanceOf(LayerMissingError);
     expect((err as Error).message).toBe(`layer ${digest} of image test:1 is missing from the store; pull or load the image again`);
     expect(await s.exists("M")).toBe(false);
+    expect(activeMounts()).toEqual([]);
+  });
+});
+
+describe("the snapshotters write the same layer", () => {
+  /** A step on a base holding /d/a, /d/b and /gone/x: deletes, replaces a directory, adds. */
+  async function layerOf(s: Snapshotter): Promise<{ entries: string[]; diffId: string }> {
+    const base = await s.prepare("base", undefined);
+    mkdirSync(join(base.root, "d"));
+    writeFileSync(join(base.root, "d/a"), "a");
+    writeFileSync(join(base.root, "d/b"), "b");
+    mkdirSync(join(base.root, "gone"));
+    writeFileSync(join(base.root, "gone/x"), "x");
+    await s.commit("base-c", "base");
+    const a = await s.prepare("step", "base-c");
+    unlinkSync(join(a.root, "d/a"));
+    rmSync(join(a.root, "gone"), { recursive: true });
+    mkdirSync(join(a.root, "gone"));
+    writeFileSync(join(a.root, "new"), "n");
+    const entries: LayerEntry[] = [];
+    for await (const e of s.diff("step")) entries.push(e);
+    let bytes = Buffer.alloc(0); // the entries read their files as the tar is written
+    for await (const b of tarBytes(entries, { sourceDateEpoch: 1_000_000_000 })) bytes = Buffer.concat([bytes, b]);
+    await s.remove("step");
+    return { entries: entries.map((e) => `${e.type} ${e.path}`), diffId: createHash("sha256").update(bytes).digest("hex") };
+  }
+  it("under SOURCE_DATE_EPOCH, overlay and copy give the same tar, whiteouts included", async () => {
+    const o = await layerOf(new OverlaySnapshotter(join(work, "same-overlay")));
+    const c = await layerOf(new CopySnapshotter(join(work, "same-copy")));
+    expect(o.entries).toContain("whiteout d/a");
+    expect(c.entries).toEqual(o.entries);
+    expect(c.diffId).toBe(o.diffId);
     expect(activeMounts()).toEqual([]);
   });
 });
