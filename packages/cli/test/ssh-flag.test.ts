@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { mountPointsUnder } from "@tsbuild/snapshot";
 import { runCli } from "./helpers/run-cli.js";
 import { busyboxTar, makeBusyboxRootfs } from "../../../fixtures/support/busybox-rootfs.js";
 import { storeBaseImage } from "../../../fixtures/support/base-image.js";
@@ -50,6 +51,8 @@ afterAll(() => {
   if (existsSync(join(root, "runc"))) {
     for (const id of readdirSync(join(root, "runc"))) spawnSync("runc", ["--root", join(root, "runc"), "delete", "--force", id]);
   }
+  // a killed build's mounts, when the test failed before the next build swept them
+  for (const m of mountPointsUnder(work)) spawnSync("umount", ["-l", m]);
   rmSync(work, { recursive: true, force: true });
 });
 

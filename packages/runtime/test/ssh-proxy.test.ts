@@ -25,6 +25,7 @@ function exec(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, input = 
     const c = spawn(cmd, args, { env: { PATH: process.env.PATH, ...env }, stdio: ["pipe", "pipe", "ignore"] });
     let stdout = "";
     c.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    c.stdin.on("error", () => {}); // a command that never reads its input may exit first (EPIPE)
     c.stdin.end(input);
     c.on("close", (status) => resolve({ status, stdout }));
   });
