@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 // `npm run bench`: build times of tsbuild next to BuildKit and buildah on the corpus of
-// bench/fixtures/ (22 Dockerfiles of different shapes: each folder a Dockerfile, its context and a
+// bench/fixtures/ (24 Dockerfiles of different shapes: each folder a Dockerfile, its context and a
 // fixture.mjs saying which base it needs, which file the change edits, how to generate a large
 // context, and the fixed command time of a fixture that sleeps), each cold (empty build cache, base
 // image local), warm (no-op rebuild) and after a one-file change, the builders interleaved.
 // BuildKit is Debian's dockerd (start it with ../shared/tools/oracle.sh up; DOCKER names the CLI,
-// default /usr/bin/docker), with --network host as tsbuild's default; buildah is used when installed.
+// default /usr/bin/docker), with --network host as tsbuild's default; a fixture with engine "modern"
+// (heredocs, which Debian 12's BuildKit cannot build offline) is built by Docker 26.1's BuildKit 0.13
+// instead (oracle.sh up-modern; BENCH_MODERN names its directory); buildah is used when installed.
 // Unavailable builders are skipped, saying why. binfmt_misc is switched off for the run (lib/binfmt.mjs).
 // Run: npm run build && npm run bench -- [--only NAME[,NAME]] [--skip NAME[,NAME]] [--runs N] [--detail] [--keep]
 //   --runs N        repeat every fixture N times (default 3, ~10 min for all with BuildKit) and report
@@ -52,7 +54,7 @@ for (const n of names) fixtures.push({ name: n, ...(await import(join(FIXTURES, 
 const work = mkdtempSync(join(tmpdir(), "tsbuild-bench-build-"));
 const builders = [];
 for (const b of [tsbuild(work), buildkit(), buildah(work)]) {
-  const why = await b.unavailable();
+  const why = await b.unavailable(fixtures);
   if (why) console.log(`skipping ${b.name}: ${why}`);
   else builders.push(b);
 }
@@ -71,7 +73,7 @@ const load = () => loadavg().map((x) => x.toFixed(2)).join(" ");
 console.log(`load average at the start: ${load()} (${cpus().length} cores); runs: ${opts.runs}`);
 try {
   const tars = makeBaseTars(work, [...new Set(fixtures.map((f) => f.base))]);
-  for (const b of builders) await b.prepare(tars);
+  for (const b of builders) await b.prepare(tars, fixtures);
   for (const f of fixtures) {
     if (interrupted) break;
     const phases = new Map(PHASES.map((p) => [p, new Map()]));
@@ -92,16 +94,17 @@ try {
     // their layers), and one builder's time includes another's writes.
     const build = async (b) => {
       await quiet("sync", []);
-      return b.build(ctx, f.name);
+      return b.build(ctx, f.name, f);
     };
     // a build that fails ends its fixture (said in the summary), not the bench
     try {
       for (let run = 1; run <= opts.runs && !interrupted; run++) {
         // every other run the builders go in the other order, so none always runs first (page cache, CPU
         // frequency, what the one before left to write back)
-        const order = run % 2 ? builders : [...builders].reverse();
+        const here = builders.filter((b) => !b.skips?.(f));
+        const order = run % 2 ? here : [...here].reverse();
         for (const b of order) {
-          const setup = await b.cold({ [f.base]: tars[f.base] });
+          const setup = await b.cold({ [f.base]: tars[f.base] }, f);
           if (opts.detail && setup) console.log(`  ${b.name} base import + unpack before cold (not counted) ${setup.setupSeconds.toFixed(2)} s`);
           record("cold", b, await build(b));
         }
@@ -125,7 +128,7 @@ try {
   if (failures.length) console.log(`\nfailed (the fixture's remaining builds skipped):\n  ${failures.join("\n  ")}`);
   if (opts.keep) console.log(`kept ${work}`);
   else {
-    for (const b of builders) await b.cleanup(fixtures.map((f) => f.name)).catch((e) => console.log(`cleanup of ${b.name}: ${e.message}`));
+    for (const b of builders) await b.cleanup(fixtures).catch((e) => console.log(`cleanup of ${b.name}: ${e.message}`));
     rmSync(work, { recursive: true, force: true });
   }
 }

@@ -36,29 +36,49 @@ export function tsbuild(work) {
   };
 }
 
+// Debian 13's Docker 26.1 (BuildKit 0.13), unpacked and started by ../shared/tools/oracle.sh up-modern:
+// the BuildKit of fixtures that Debian 12's cannot build offline (heredocs need dockerfile 1.4).
+const MODERN = process.env.BENCH_MODERN ?? "/opt/oracle-modern";
+const ENGINES = {
+  debian12: { docker: DOCKER, env: {}, start: "../shared/tools/oracle.sh up" },
+  modern: { docker: join(MODERN, "root/usr/bin/docker"), env: { DOCKER_HOST: `unix://${MODERN}/run/docker.sock`, DOCKER_CONFIG: join(MODERN, "cfg") }, start: "../shared/tools/oracle.sh up-modern" },
+};
+
+/** BuildKit: Debian 12's dockerd, or the modern one for a fixture whose `engine` is "modern". */
 export function buildkit() {
   const imported = new Set();
+  const engineOf = (fixture) => ENGINES[fixture?.engine ?? "debian12"];
+  const docker = (engine, args, opts = {}) => quiet(engine.docker, args, { ...opts, env: { ...engine.env, ...(opts.env ?? {}) } });
   return {
     name: "BuildKit",
-    async unavailable() {
-      try { await quiet(DOCKER, ["info"]); return null; } catch { return `${DOCKER} info fails (start dockerd: ../shared/tools/oracle.sh up)`; }
+    async unavailable(fixtures = []) {
+      for (const e of new Set([ENGINES.debian12, ...fixtures.map(engineOf)])) {
+        try { await docker(e, ["info"]); } catch { return `${e.docker} info fails (start dockerd: ${e.start})`; }
+      }
+      return null;
     },
-    async prepare(bases) {
-      for (const [name, tar] of Object.entries(bases)) {
-        if (imported.has(name)) continue;
-        await quiet(DOCKER, ["import", "-c", `ENV ${BASE_ENV}`, "-c", 'CMD ["sh"]', tar, BASES[name].ref]);
-        imported.add(name);
+    async prepare(bases, fixtures = []) {
+      for (const e of new Set([ENGINES.debian12, ...fixtures.map(engineOf)])) {
+        for (const [name, tar] of Object.entries(bases)) {
+          const key = `${e.docker} ${name}`;
+          if (imported.has(key)) continue;
+          await docker(e, ["import", "-c", `ENV ${BASE_ENV}`, "-c", 'CMD ["sh"]', tar, BASES[name].ref]);
+          imported.add(key);
+        }
       }
     },
-    async cold() { await quiet(DOCKER, ["builder", "prune", "-af"]); },
-    async build(ctx, fixture) {
-      const r = await timed(DOCKER, ["build", "-q", "--network", "host", "-t", tagOf(fixture), ctx], { env: { DOCKER_BUILDKIT: "1" } });
+    async cold(_bases, fixture) { await docker(engineOf(fixture), ["builder", "prune", "-af"]); },
+    async build(ctx, name, fixture) {
+      const e = engineOf(fixture);
+      const r = await timed(e.docker, ["build", "-q", "--network", "host", "-t", tagOf(name), ctx], { env: { DOCKER_BUILDKIT: "1", ...e.env } });
       return { seconds: r.seconds };
     },
     async cleanup(fixtures) {
-      const refs = [...[...imported].map((n) => BASES[n].ref), ...fixtures.map(tagOf)];
-      await quiet(DOCKER, ["rmi", "-f", ...refs]).catch(() => {});
-      await quiet(DOCKER, ["builder", "prune", "-af"]).catch(() => {});
+      for (const e of new Set([ENGINES.debian12, ...fixtures.map(engineOf)])) {
+        const refs = [...Object.values(BASES).map((b) => b.ref), ...fixtures.map((f) => tagOf(f.name))];
+        await docker(e, ["rmi", "-f", ...refs]).catch(() => {});
+        await docker(e, ["builder", "prune", "-af"]).catch(() => {});
+      }
     },
   };
 }
@@ -82,6 +102,8 @@ export function buildah(work) {
       try { await quiet("buildah", ["--version"]); } catch { return "buildah is not installed (apt-get install buildah)"; }
       return null;
     },
+    // Debian 12's buildah (1.28) has no heredocs (1.33 added them)
+    skips(fixture) { return fixture.engine === "modern"; },
     async prepare() {},
     async cold(bases) {
       await wipe();
