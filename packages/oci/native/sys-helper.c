@@ -12,6 +12,7 @@
  *   M CWD SOURCE TARGET FSTYPE FLAGS DATA   mount(2); an empty SOURCE/FSTYPE/DATA is NULL
  *   U TARGET FLAGS                          umount2(2)
  *   S PATH                                  syncfs(2) of PATH's file system
+ *   G PATH NAME                             lgetxattr(2): the value of xattr NAME of PATH
  *   O DIR NAME                              directories under DIR (no symlink followed) whose
  *                                           xattr NAME is "y": their paths relative to DIR, each
  *                                           followed by \0 ("" is DIR itself)
@@ -126,6 +127,11 @@ static void *serve(void *arg) {
       err = errno;
     }
     reply(id, rc, err, NULL, 0);
+  } else if (op[0] == 'G' && r->n == 4) {
+    char v[4096];
+    ssize_t n = lgetxattr(r->f[2], r->f[3], v, sizeof v);
+    if (n >= 0) reply(id, 0, 0, v, (size_t)n);
+    else reply(id, -1, errno, NULL, 0);
   } else if (op[0] == 'O' && r->n == 4) {
     struct buf b = {0};
     walk_out = &b;

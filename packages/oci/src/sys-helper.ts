@@ -125,6 +125,16 @@ export class SysHelper {
     await this.ask("syncfs", path, "S", [path]);
   }
 
+  /** The value of xattr `name` of `path` (no symlink followed); undefined when it has none. */
+  async getXattr(path: string, name: string): Promise<Buffer | undefined> {
+    try {
+      return await this.ask("lgetxattr", path, "G", [path, name]);
+    } catch (e) {
+      if (e instanceof SysCallError && (e.errno === constants.errno.ENODATA || e.errno === constants.errno.ENOTSUP)) return undefined;
+      throw e;
+    }
+  }
+
   /** The directories under `dir` (no symlink followed) whose xattr `name` is "y", relative to `dir` ("" is `dir`). */
   async dirsWithXattrY(dir: string, name: string): Promise<string[]> {
     const out = await this.ask("xattr walk", dir, "O", [dir, name]);
