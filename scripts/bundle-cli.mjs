@@ -7,8 +7,9 @@
 // run on first use, so the registry client and undici (its HTTP client, ~0.8 MB, left outside the
 // bundle) load only for commands that talk to a registry.
 import { build } from "esbuild";
-import { rmSync } from "node:fs";
+import { copyFileSync, rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { buildNative, helperBinary } from "./build-native.mjs";
 
 const cli = fileURLToPath(new URL("../packages/cli/", import.meta.url));
 rmSync(`${cli}dist/bundle`, { recursive: true, force: true }); // no file (or code cache) of an older build left behind
@@ -22,5 +23,9 @@ await build({
   external: ["undici"],
   // import() of a Node module becomes require(): a vm.Script has no loader for import()
   supported: { "dynamic-import": false },
+  // oci/src/sys-helper.ts finds its binary beside the bundle (__dirname) instead
+  define: { "import.meta.url": "undefined" },
   logLevel: "warning",
 });
+// tsbuild-sys beside the bundle (oci/src/sys-helper.ts looks there first)
+if (buildNative()) copyFileSync(helperBinary, `${cli}dist/bundle/tsbuild-sys`);

@@ -24,4 +24,5 @@ export * from "./root/safe-root.js";
 export { verifyImage, verifyManifest, layerDiffId, type VerifyContext } from "./verify-image.js";
 export { readArchive } from "./archive-reader.js";
 export * from "./system-tools.js";
+export * from "./sys-helper.js";
 export * from "./user-namespace.js";

@@ -12,6 +12,7 @@ import { join } from "node:path";
 import type { LayerEntry } from "@tsbuild/oci";
 import type { ActiveSnapshot, Snapshotter } from "./snapshotter.js";
 import { Layout } from "./layout.js";
+import { treeIsDirectory, type DirectoryLookup } from "./lookup.js";
 import { execOk } from "./exec.js";
 
 interface Node {
@@ -41,9 +42,11 @@ function kind(st: BigIntStats): string {
   return st.isDirectory() ? "d" : st.isSymbolicLink() ? "l" : st.isFile() ? "f" : st.isFIFO() ? "p" : st.isCharacterDevice() ? "c" : st.isBlockDevice() ? "b" : "s";
 }
 
-export class CopySnapshotter implements Snapshotter {
+export class CopySnapshotter implements Snapshotter, DirectoryLookup {
   readonly kind = "copy" as const;
   readonly tools = ["cp"] as const;
+  /** a committed snapshot is a full tree: a path is looked up in it */
+  readonly lookup: DirectoryLookup = this;
   private readonly layout: Layout;
   private readonly active = new Map<string, { dir: string; parent?: string; readonly: boolean; inodes: Map<string, string> }>();
 
@@ -53,6 +56,16 @@ export class CopySnapshotter implements Snapshotter {
 
   private fsOf(name: string): string {
     return join(this.layout.committedDir(name), "fs");
+  }
+
+  /** Whether `path` is certainly a real directory in committed snapshot `name` (lookup.ts). */
+  async isDirectory(name: string | undefined, path: string): Promise<boolean> {
+    if (name === undefined) return path.split("/").every((p) => p === "" || p === "."); // the empty root has only itself
+    try {
+      return treeIsDirectory(this.fsOf(name), path);
+    } catch {
+      return false;
+    }
   }
 
   async prepare(key: string, parent?: string): Promise<ActiveSnapshot> {

@@ -5,7 +5,7 @@
  * while the layer is read, hashed and stored, and the unmount finds little left to flush
  * (measured: unmount 120 → 8 ms, the layer write ~30 ms longer). A small step never starts one.
  */
-import type { LayerEntry } from "@tsbuild/oci";
+import { sysHelper, type LayerEntry } from "@tsbuild/oci";
 import { exec } from "./exec.js";
 
 /** File bytes a diff hands on before the flush starts. */
@@ -36,7 +36,10 @@ export class EarlyFlush {
 
   private start(): void {
     // a head start only: the unmount syncs anyway, so a failing or missing `sync` costs nothing but time
-    this.running = exec("sync", ["-f", this.dir]).then(
+    // syncfs(2) through tsbuild-sys (oci/src/sys-helper.ts), else `sync -f`
+    const h = sysHelper();
+    const flush = h ? h.syncfs(this.dir).catch(() => exec("sync", ["-f", this.dir])) : exec("sync", ["-f", this.dir]);
+    this.running = flush.then(
       () => undefined,
       () => undefined,
     );

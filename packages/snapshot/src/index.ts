@@ -1,6 +1,7 @@
 export type { Snapshotter, ActiveSnapshot } from "./snapshotter.js";
 export type { DeltaSnapshots } from "./delta.js";
 export type { MergeSnapshots } from "./merge.js";
+export type { DirectoryLookup } from "./lookup.js";
 export { OverlaySnapshotter } from "./overlay.js";
 export { CopySnapshotter } from "./copy.js";
 export { chooseSnapshotter, overlaySupported, pickSnapshotter, probeOverlay, type OverlayProbe, type SnapshotterChoice } from "./choose.js";

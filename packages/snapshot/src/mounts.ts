@@ -5,7 +5,7 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { exec, execOk } from "./exec.js";
-import { findTool, inUserNamespace } from "@tsbuild/oci";
+import { findTool, inUserNamespace, MNT_DETACH, MS_BIND, MS_RDONLY, MS_REMOUNT, SysCallError, sysHelper, SysHelperGone } from "@tsbuild/oci";
 
 const active = new Set<string>();
 let hooked = false;
@@ -57,20 +57,69 @@ export async function mountOverlay(target: string, lowers: string[], upper: stri
   const opts = [`lowerdir=${lowers.join(":")}`, ...overlayXattrs().options];
   if (upper && work) opts.push(`upperdir=${upper}`, `workdir=${work}`);
   // lowerdir with a single dir and no upper needs at least two lowers: use a read-only bind then
-  if (!upper && lowers.length === 1) {
-    await execOk("mount", ["--bind", "-o", "ro", lowers[0] as string, target], { cwd });
-    await execOk("mount", ["-o", "remount,bind,ro", target], { cwd });
-  } else {
-    await execOk("mount", ["-t", "overlay", "overlay", "-o", opts.join(","), target], { cwd });
+  const bind = !upper && lowers.length === 1;
+  if (!(await mountBySyscall(target, lowers, opts, bind, cwd))) {
+    if (bind) {
+      await execOk("mount", ["--bind", "-o", "ro", lowers[0] as string, target], { cwd });
+      await execOk("mount", ["-o", "remount,bind,ro", target], { cwd });
+    } else {
+      await execOk("mount", ["-t", "overlay", "overlay", "-o", opts.join(","), target], { cwd });
+    }
   }
   active.add(target);
 }
 
+/**
+ * The mount through tsbuild-sys (oci/src/sys-helper.ts) as mount(8) would make it; false when there
+ * is no helper (the caller spawns mount). A failing call is the error mount(8) would have reported.
+ */
+async function mountBySyscall(target: string, lowers: string[], opts: string[], bind: boolean, cwd: string): Promise<boolean> {
+  const h = sysHelper();
+  if (!h) return false;
+  try {
+    if (bind) {
+      await h.mount({ cwd, source: lowers[0] as string, target, flags: MS_BIND });
+      await h.mount({ cwd, target, flags: MS_REMOUNT | MS_BIND | MS_RDONLY });
+    } else {
+      await h.mount({ cwd, source: "overlay", target, fstype: "overlay", data: opts.join(",") });
+    }
+    return true;
+  } catch (e) {
+    if (e instanceof SysHelperGone) return false;
+    throw new Error(`mount ${bind ? "--bind" : "-t overlay"} ${target} failed: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * umount2 through tsbuild-sys, lazily (MNT_DETACH) when `lazy`, or when busy and `busyLazy`:
+ * "done" (unmounted or not mounted), undefined when there is no helper (spawn umount instead).
+ */
+async function unmountBySyscall(target: string, lazy: boolean): Promise<"done" | undefined> {
+  const h = sysHelper();
+  if (!h) return undefined;
+  try {
+    try {
+      await h.umount(target, lazy ? MNT_DETACH : 0);
+    } catch (e) {
+      if (!(e instanceof SysCallError) || e.code !== "EBUSY" || lazy) throw e;
+      await h.umount(target, MNT_DETACH);
+    }
+    return "done";
+  } catch (e) {
+    if (e instanceof SysHelperGone) return undefined;
+    // not a mount point (EINVAL) or gone (ENOENT): as umount's "not mounted"
+    if (e instanceof SysCallError && (e.code === "EINVAL" || e.code === "ENOENT")) return "done";
+    throw new Error(`umount ${target}: ${(e as Error).message}`);
+  }
+}
+
 export async function unmount(target: string): Promise<void> {
   if (!active.has(target)) return;
-  let r = await exec("umount", [target]);
-  if (r.code !== 0) r = await exec("umount", ["-l", target]);
-  if (r.code !== 0 && !/not mounted|no mount point/.test(r.stderr)) throw new Error(`umount ${target}: ${r.stderr.trim()}`);
+  if ((await unmountBySyscall(target, false)) === undefined) {
+    let r = await exec("umount", [target]);
+    if (r.code !== 0) r = await exec("umount", ["-l", target]);
+    if (r.code !== 0 && !/not mounted|no mount point/.test(r.stderr)) throw new Error(`umount ${target}: ${r.stderr.trim()}`);
+  }
   active.delete(target);
 }
 
@@ -99,8 +148,13 @@ export function mountPointsUnder(dir: string): string[] {
 
 /** Unmounts a mount point lazily (a dead build's: nothing of ours uses it); one already gone is fine. */
 export async function unmountLazy(target: string): Promise<void> {
-  const r = await exec("umount", ["-l", target]);
-  if (r.code !== 0 && !/not mounted|no mount point|not found/.test(r.stderr)) throw new Error(`umount ${target}: ${r.stderr.trim()} (unmount it by hand, then prune again)`);
+  const done = await unmountBySyscall(target, true).catch((e: Error) => {
+    throw new Error(`${e.message} (unmount it by hand, then prune again)`);
+  });
+  if (done === undefined) {
+    const r = await exec("umount", ["-l", target]);
+    if (r.code !== 0 && !/not mounted|no mount point|not found/.test(r.stderr)) throw new Error(`umount ${target}: ${r.stderr.trim()} (unmount it by hand, then prune again)`);
+  }
   active.delete(target);
 }
 

@@ -8,12 +8,23 @@
  */
 import { lstat } from "node:fs/promises";
 import { join } from "node:path";
-import { walkDirectory, type LayerEntry } from "@tsbuild/oci";
+import { sysHelper, walkDirectory, type LayerEntry } from "@tsbuild/oci";
 import { exec } from "./exec.js";
 import { overlayXattrs } from "./mounts.js";
 
-/** Directories of the upper dir marked opaque (one getfattr process for the whole tree), by `xattr` (mounts.ts). */
+/**
+ * Directories of the upper dir marked opaque, by `xattr` (mounts.ts): one request to tsbuild-sys
+ * (oci/src/sys-helper.ts), else one getfattr process for the whole tree.
+ */
 async function opaqueDirs(upper: string, xattr: string): Promise<Set<string>> {
+  const h = sysHelper();
+  if (h) {
+    try {
+      return new Set(await h.dirsWithXattrY(upper, xattr));
+    } catch {
+      // gone, or the walk failed: getfattr's reading, as without the helper
+    }
+  }
   const pattern = xattr.replace(/\./g, "\\.");
   const r = await exec("getfattr", ["-R", "-P", "--absolute-names", "-d", "-m", `^${pattern}$`, "."], { cwd: upper });
   const out = new Set<string>();

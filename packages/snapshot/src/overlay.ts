@@ -14,7 +14,8 @@ import type { ActiveSnapshot, Snapshotter } from "./snapshotter.js";
 import type { DeltaSnapshots } from "./delta.js";
 import type { MergeSnapshots } from "./merge.js";
 import { idOf, Layout, renameFirstWins, type ChainLayer } from "./layout.js";
-import { mountOverlay, unmount } from "./mounts.js";
+import { mountOverlay, overlayXattrs, unmount } from "./mounts.js";
+import { overlayIsDirectory, type DirectoryLookup } from "./lookup.js";
 import { overlayDiff } from "./overlay-diff.js";
 import { EarlyFlush } from "./early-flush.js";
 import { wholeLayerDir, WholeLayerWatch } from "./whole-layer.js";
@@ -22,13 +23,15 @@ import { execOk } from "./exec.js";
 
 const MAX_OPTION = 3800; // page size 4096 minus the upper/work part and some margin
 
-export class OverlaySnapshotter implements Snapshotter, DeltaSnapshots, MergeSnapshots {
+export class OverlaySnapshotter implements Snapshotter, DeltaSnapshots, MergeSnapshots, DirectoryLookup {
   readonly kind = "overlay" as const;
   readonly tools = ["mount", "umount", "getfattr"] as const;
   /** its committed snapshots are layers of changes: a delta is one made by hand */
   readonly delta: DeltaSnapshots = this;
   /** a layer's directory is a lowerdir on any chain: a merge shares it */
   readonly merge: MergeSnapshots = this;
+  /** a path is looked up in the layer directories as overlayfs would (with tsbuild-sys for opaque xattrs) */
+  readonly lookup: DirectoryLookup = this;
   private readonly layout: Layout;
   private readonly active = new Map<string, { dir: string; parent?: string; readonly: boolean; lowers?: string[]; flush?: EarlyFlush; layer?: WholeLayerWatch }>();
 
@@ -163,6 +166,16 @@ export class OverlaySnapshotter implements Snapshotter, DeltaSnapshots, MergeSna
     if (!a) throw new Error(`no delta dir ${key}`);
     await this.layout.commitTree(name, parent, join(a.dir, "upper"), a.dir);
     this.active.delete(key);
+  }
+
+  /** Whether `path` is certainly a real directory in committed snapshot `name`, found without mounting it (lookup.ts). */
+  async isDirectory(name: string | undefined, path: string): Promise<boolean> {
+    if (name === undefined) return overlayIsDirectory([], path, overlayXattrs().opaque);
+    try {
+      return await overlayIsDirectory(await this.layerDirs(name), path, overlayXattrs().opaque);
+    } catch {
+      return false; // unsure: the caller mounts
+    }
   }
 
   /** The directories of a committed snapshot's chain, nearest first (for looking paths up without mounting). */

@@ -1,6 +1,7 @@
 import type { LayerEntry } from "@tsbuild/oci";
 import type { DeltaSnapshots } from "./delta.js";
 import type { MergeSnapshots } from "./merge.js";
+import type { DirectoryLookup } from "./lookup.js";
 import type { ToolName } from "@tsbuild/oci";
 
 /** A prepared (writable) or viewed (read-only) snapshot, mounted at `root`. */
@@ -36,4 +37,6 @@ export interface Snapshotter {
   readonly delta?: DeltaSnapshots;
   /** snapshots made as a chain with a layer's own snapshot shared on top (merge.ts), where the snapshotter can; absent, a caller applies the layer */
   readonly merge?: MergeSnapshots;
+  /** directories looked up in a committed snapshot without mounting it (lookup.ts), where the snapshotter can; absent, a caller prepares a snapshot */
+  readonly lookup?: DirectoryLookup;
 }

@@ -18,7 +18,9 @@ export function setWorkdir(config: RuntimeConfig, path: string): string {
 
 /**
  * WORKDIR: sets the working directory and creates every missing component, owned by USER (mode
- * 0755), symlinks on the way followed inside the root (SafeRoot).
+ * 0755), symlinks on the way followed inside the root (SafeRoot). A directory the root certainly
+ * has (found through real directories without mounting a snapshot) changes nothing: the step is
+ * then the empty-layer step it would be after a snapshot (BuildKit's mkdir -p on it writes no file).
  */
 export const workdir: InstructionHandler<WorkdirInstruction, "steps"> = async ({ steps }, st, i) => {
   const dir = setWorkdir(st.image.config, i.path);
@@ -37,5 +39,5 @@ export const workdir: InstructionHandler<WorkdirInstruction, "steps"> = async ({
     } finally {
       root.close();
     }
-  }, { user: st.image.config.User ?? "" });
+  }, { user: st.image.config.User ?? "" }, undefined, "files", () => steps.hasDirectory(st, dir));
 };

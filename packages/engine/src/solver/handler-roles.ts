@@ -56,8 +56,9 @@ export function handlerRoles(env: SolverEnv): HandlerRoles {
     // its own value: no handler holds the build state, not even under another type
     clock: env.epoch !== undefined ? { epoch: env.epoch } : {},
     steps: {
-      change: (st, createdBy, change, inputs, shortcut, bound = "files") =>
-        fsStep(env, st, createdBy, change, inputs, shortcut, bound === "containers" ? env.runLimiter : env.limiter),
+      change: (st, createdBy, change, inputs, shortcut, bound = "files", unchanged) =>
+        fsStep(env, st, createdBy, change, inputs, shortcut, bound === "containers" ? env.runLimiter : env.limiter, unchanged),
+      hasDirectory: async (st, path) => (await env.snapshotter.lookup?.isDirectory(st.snapshot, path.replace(/^\/+/, ""))) ?? false,
       linked: (st, createdBy, change, inputs) => linkStep(env, st, createdBy, change, inputs),
       incrementalCopy: (st, createdBy, inputs, plan) => () => incrementalCopy(env, st, createdBy, inputs, plan),
     },

@@ -24,8 +24,18 @@ export interface StepRunner {
    * Runs `change` on a writable snapshot of the stage's root unless the cache has the step, and
    * moves the stage on (layer, snapshot, history, key). `inputs` undefined: never cached.
    * @param bound "containers" for a RUN (not bounded by cores), else tsbuild's own file work
+   * @param unchanged on a miss, whether the change would certainly write nothing (a WORKDIR whose
+   *   directory is there: `hasDirectory`); then no snapshot is made, as for an empty diff
    */
-  change(st: StageState, createdBy: string, change: (root: string) => Promise<void>, inputs?: StepInputs, shortcut?: Shortcut, bound?: "files" | "containers"): Promise<FsStepResult>;
+  change(
+    st: StageState, createdBy: string, change: (root: string) => Promise<void>, inputs?: StepInputs, shortcut?: Shortcut, bound?: "files" | "containers",
+    unchanged?: () => Promise<boolean>,
+  ): Promise<FsStepResult>;
+  /**
+   * Whether the stage's root certainly has a directory at `path` (absolute), reached through real
+   * directories, looked up without mounting (the snapshotter's `lookup`); false when not or unsure.
+   */
+  hasDirectory(st: StageState, path: string): Promise<boolean>;
   /**
    * A --link step (link-step.ts): `change` runs on an empty root unless the cache has the step under
    * a key that leaves the steps before it out; its layer is then applied to the stage's root.

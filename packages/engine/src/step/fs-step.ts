@@ -39,10 +39,12 @@ export type Shortcut = () => Promise<{ layer: StoredLayer; snapshot: string; det
  * @param shortcut a faster way to the same result for a miss, when the cache may be used
  * @param changeLimiter what bounds the change while it runs: the per-core limiter for tsbuild's own
  *   file work (default), env.runLimiter for a RUN container; the diff always takes the per-core one
+ * @param unchanged on a miss, whether the change would certainly write nothing: then the step is
+ *   the empty-layer step an empty diff makes (history entry, record), with no snapshot prepared
  */
 export async function fsStep(
   env: SolverEnv, st: StageState, createdBy: string, change: (root: string) => Promise<void>, cacheInputs?: StepInputs, shortcut?: Shortcut,
-  changeLimiter: Semaphore = env.limiter,
+  changeLimiter: Semaphore = env.limiter, unchanged?: () => Promise<boolean>,
 ): Promise<FsStepResult> {
   const { key, hit, explain, disabled } = await lookupStep(env, st, createdBy, cacheInputs);
   if (hit) {
@@ -51,7 +53,7 @@ export async function fsStep(
     return { ...(hit.layer ? { layer: hit.layer.diffId } : {}), cached: true, key };
   }
   const short = shortcut && !disabled ? await env.limiter.use(shortcut) : undefined;
-  const result = short ? took(env, st, createdBy, short) : await runStep(env, st, createdBy, change, changeLimiter);
+  const result = short ? took(env, st, createdBy, short) : await runStep(env, st, createdBy, change, changeLimiter, unchanged);
   // written while the build goes on (after the shortcut's layer, when that is still being written)
   if (cacheInputs !== undefined) recordStep(env, st, key, createdBy, cacheInputs, result.layer !== undefined, { ...(short?.committed ? { after: short.committed } : {}) });
   st.key = key;
@@ -145,8 +147,13 @@ function took(env: SolverEnv, st: StageState, createdBy: string, r: NonNullable<
 }
 
 async function runStep(
-  env: SolverEnv, st: StageState, createdBy: string, change: (root: string) => Promise<void>, changeLimiter: Semaphore,
+  env: SolverEnv, st: StageState, createdBy: string, change: (root: string) => Promise<void>, changeLimiter: Semaphore, unchanged?: () => Promise<boolean>,
 ): Promise<{ layer?: string; detail?: string }> {
+  if (unchanged && (await unchanged())) {
+    // what an empty diff gives, without a snapshot mounted and removed
+    addHistory(env, st, createdBy, true);
+    return {};
+  }
   const key = `step-${randomBytes(8).toString("hex")}`;
   const active = await env.snapshotter.prepare(key, st.snapshot);
   try {
