@@ -18,6 +18,7 @@ import { loadContext } from "./context/build-context.js";
 import { unpackContextTar } from "./context/tar-context.js";
 import type { EventSink } from "./events.js";
 import { timed } from "./timing.js";
+import { monotonicMs } from "./clock.js";
 import type { SolverEnv, StageState, StepRecord } from "./solver/state.js";
 import { solve } from "./solver/solver.js";
 import { sweepDeadBuilds } from "./prune/dead-builds.js";
@@ -228,7 +229,7 @@ async function buildInStore(opts: BuildOptions & { context: string }, store: Sto
     emit(e);
   };
   const built = await solvePlatforms(opts, store, session, graphs, contextDir, dockerfilePath, cacheTo, contexts, solveEmit);
-  const exportStart = performance.now();
+  const exportStart = monotonicMs();
   const scratch = await store.tmpDir("export-");
   try {
     const names = opts.tags ?? [];
@@ -250,7 +251,7 @@ async function buildInStore(opts: BuildOptions & { context: string }, store: Sto
       emit({ type: "exported", what });
     }
     const one = built[0] as PlatformBuild;
-    emit({ type: "timing", phase: "export", ms: Math.round((performance.now() - exportStart) * 10) / 10 });
+    emit({ type: "timing", phase: "export", ms: Math.round((monotonicMs() - exportStart) * 10) / 10 });
     return {
       imageId: one.imageId, manifestDigest: manifestDigest ?? (built.length > 1 ? (await indexOf(store, image)).digest : one.image.manifest.digest),
       names, steps: built.flatMap((b) => b.steps), contexts: one.contexts, warnings: first.warnings, exported,

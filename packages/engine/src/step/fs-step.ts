@@ -16,6 +16,7 @@ import { settleClaim } from "./in-flight.js";
 import { unpackOnce } from "../image/base-image.js";
 import type { Semaphore } from "./semaphore.js";
 import { phaseClock, timePhase, type PhaseClock } from "./phases.js";
+import { monotonicMs } from "../clock.js";
 
 /** What to do when a cached step's layer is missing or corrupt. */
 const CACHE_REMEDY = "run tsbuild store check, then build again (or build with --no-cache)";
@@ -125,7 +126,7 @@ export async function storeDiff(
   let diffMs = 0;
   const walked = clock ? timedWalk(env.snapshotter.diff(key), (ms) => (diffMs += ms)) : env.snapshotter.diff(key);
   const layer = await env.limiter.use(async () => {
-    const t0 = performance.now();
+    const t0 = monotonicMs();
     try {
       return await storeLayer(env.store.content, counted(through(walked)), {
         compression: "none",
@@ -133,7 +134,7 @@ export async function storeDiff(
       });
     } finally {
       clock?.add("diff", diffMs);
-      clock?.add("layer", Math.max(0, performance.now() - t0 - diffMs));
+      clock?.add("layer", Math.max(0, monotonicMs() - t0 - diffMs));
     }
   });
   if (count > 0) return layer;
@@ -146,9 +147,9 @@ async function* timedWalk<T>(src: AsyncIterable<T>, took: (ms: number) => void):
   const it = src[Symbol.asyncIterator]();
   try {
     for (;;) {
-      const t0 = performance.now();
+      const t0 = monotonicMs();
       const r = await it.next();
-      took(performance.now() - t0);
+      took(monotonicMs() - t0);
       if (r.done) return;
       yield r.value;
     }

@@ -6,6 +6,7 @@
  * a stage runs one step at a time, so the stage's state names the step being timed.
  */
 import type { StageState } from "../solver/state.js";
+import { monotonicMs } from "../clock.js";
 
 /**
  * mount: the step's writable snapshot made (overlay: mounted); change: the step's own work outside
@@ -28,12 +29,12 @@ export class PhaseClock {
   }
 
   async time<T>(phase: StepPhase, fn: () => Promise<T>): Promise<T> {
-    const t0 = performance.now();
+    const t0 = monotonicMs();
     const inner0 = this.recorded;
     try {
       return await fn();
     } finally {
-      this.add(phase, Math.max(0, performance.now() - t0 - (this.recorded - inner0)));
+      this.add(phase, Math.max(0, monotonicMs() - t0 - (this.recorded - inner0)));
     }
   }
 
