@@ -22,7 +22,7 @@ import { fileURLToPath } from "node:url";
 import { makeBaseTars } from "./lib/base-images.mjs";
 import { buildah, buildkit, tsbuild } from "./lib/builders.mjs";
 import { binfmtOff } from "./lib/binfmt.mjs";
-import { breakdown, goals, PHASES, stepKindTable, table } from "./lib/report.mjs";
+import { breakdown, goals, partsTable, PHASES, stepKindTable, table } from "./lib/report.mjs";
 import { quiet, stopRunning } from "./lib/run.mjs";
 
 const FIXTURES = fileURLToPath(new URL("./fixtures/", import.meta.url));
@@ -124,7 +124,7 @@ try {
 } finally {
   restoreBinfmt();
   console.log(`load average at the end: ${load()}`);
-  console.log(`\n${table(results, builders.map((b) => b.name))}\n\n${goals(results)}\n\n${stepKindTable(results)}`);
+  console.log(`\n${table(results, builders.map((b) => b.name))}\n\n${goals(results)}\n\n${stepKindTable(results)}\n\n${partsTable(results)}`);
   if (failures.length) console.log(`\nfailed (the fixture's remaining builds skipped):\n  ${failures.join("\n  ")}`);
   if (opts.keep) console.log(`kept ${work}`);
   else {

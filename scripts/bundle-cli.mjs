@@ -5,8 +5,10 @@
 // CommonJS it can be compiled through vm.Script with V8's code cache (bin/code-cache.js), which Node 20
 // offers for no ES module. Lazy imports stay lazy: esbuild turns each `import()` into an init function
 // run on first use, so the registry client and undici (its HTTP client, ~0.8 MB, left outside the
-// bundle) load only for commands that talk to a registry.
+// bundle) load only for commands that talk to a registry; so do Node's own modules a command may not
+// need (lazy-builtins.mjs).
 import { build } from "esbuild";
+import { lazyBuiltins } from "./lazy-builtins.mjs";
 import { copyFileSync, rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { buildNative, helperBinary } from "./build-native.mjs";
@@ -21,6 +23,7 @@ await build({
   format: "cjs",
   target: "node20",
   external: ["undici"],
+  plugins: [lazyBuiltins()],
   // import() of a Node module becomes require(): a vm.Script has no loader for import()
   supported: { "dynamic-import": false },
   // oci/src/sys-helper.ts finds its binary beside the bundle (__dirname) instead

@@ -2,8 +2,9 @@
 // time each arrived): start-up until the first step (process start, store, Dockerfile parse, base
 // image resolve), time inside RUN / COPY+ADD / WORKDIR / config-only steps that ran, inside cache
 // hits, between steps, export (last step done → exported: image config, manifest, tag) and exit.
-// Each step's own time (durationMs) covers its mount, container run, diff, layer write and commit:
-// the events do not split those.
+// Each step's own time (durationMs) covers its mount, container run, diff, layer write and commit;
+// stepParts splits it by the `phases` of its step-done event, and the build-wide parts (store,
+// parse, context, base resolve, export) by the `timing` events (README, "--progress=json").
 
 export const KINDS = ["RUN", "COPY/ADD", "WORKDIR", "config", "cached"];
 export const COLUMNS = ["start-up", ...KINDS, "between", "export", "exit"];
@@ -56,4 +57,38 @@ export function stepKinds(lines, seconds) {
   if (exported && lastDone !== undefined) out.export = exported.ms - lastDone;
   out.exit = total - last;
   return { ms: out, counts };
+}
+
+/** The parts of a step that ran (step-done `phases`), in order; "rest" is its time in none (lookup, key, bookkeeping). */
+export const STEP_PARTS = ["mount", "change", "runc", "diff", "layer", "commit", "rest"];
+/** The build-wide parts (`timing` events), in order. */
+export const BUILD_PARTS = ["store", "parse", "context", "resolve", "export"];
+export const RAN_KINDS = ["RUN", "COPY/ADD", "WORKDIR"];
+
+/**
+ * Where the steps that ran spent their time, and the build-wide parts: { build: { store, … },
+ * steps: { RUN: { count, total, mount, …, rest }, … } } in ms (cached and config-only steps are left out).
+ */
+export function stepParts(lines) {
+  const build = Object.fromEntries(BUILD_PARTS.map((p) => [p, 0]));
+  const steps = Object.fromEntries(RAN_KINDS.map((k) => [k, Object.fromEntries([["count", 0], ["total", 0], ...STEP_PARTS.map((p) => [p, 0])])]));
+  const instr = new Map();
+  for (const { event } of lines) {
+    if (event.type === "step-start") instr.set(event.id, event.instruction);
+    if (event.type === "timing" && event.phase in build) build[event.phase] += event.ms;
+    if (event.type === "step-done" && !event.cached) {
+      const row = steps[kindOf(instr.get(event.id) ?? "", false)];
+      if (!row) continue;
+      row.count++;
+      row.total += event.durationMs;
+      let inParts = 0;
+      for (const [p, ms] of Object.entries(event.phases ?? {})) {
+        if (!(p in row) || p === "rest") continue;
+        row[p] += ms;
+        inParts += ms;
+      }
+      row.rest += Math.max(0, event.durationMs - inParts);
+    }
+  }
+  return { build, steps };
 }

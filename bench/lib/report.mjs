@@ -2,7 +2,7 @@
 // fixture with a fixed command time the ratio of the times above it too), the geometric mean of the
 // ratios per phase, the issue's goals checked against them, where tsbuild's time went by step kind,
 // and a breakdown of one tsbuild build from its --progress=json events.
-import { COLUMNS, stepKinds } from "./profile.mjs";
+import { BUILD_PARTS, COLUMNS, RAN_KINDS, STEP_PARTS, stepKinds, stepParts } from "./profile.mjs";
 import { geomean, judged, median } from "./stats.mjs";
 
 export const PHASES = ["cold", "warm", "change"];
@@ -108,8 +108,51 @@ export function stepKindTable(results) {
     "where tsbuild's time went, ms (step kinds: sum of the steps' own times, (count); parallel steps overlap;",
     "start-up = process start to the first step (store, parse, base resolve); between = no step running;",
     "export = last step done to exported; exit = last event to the process's exit). A step's time includes",
-    "its mount, runc, diff, layer write and commit: the events do not split those.",
+    "its mount, runc, diff, layer write and commit: the next table splits them.",
     render(head, rows),
+  ].join("\n");
+}
+
+/** The median tsbuild run of a fixture and phase (by wall time). */
+const medianRun = (samples) => [...samples].sort((a, b) => a.seconds - b.seconds)[Math.floor((samples.length - 1) / 2)];
+
+/**
+ * Where the time inside tsbuild's build went, ms: the build-wide parts, and the steps that ran by
+ * kind and part (the median run of each fixture and phase, and the sums over the fixtures).
+ */
+export function partsTable(results) {
+  const head = ["fixture", "phase", ...BUILD_PARTS, "kind", "steps", "total", ...STEP_PARTS];
+  const rows = [];
+  const zero = () => ({ build: Object.fromEntries(BUILD_PARTS.map((p) => [p, 0])), steps: Object.fromEntries(RAN_KINDS.map((k) => [k, Object.fromEntries(["count", "total", ...STEP_PARTS].map((p) => [p, 0]))])) });
+  const sums = new Map(PHASES.map((p) => [p, zero()]));
+  const seen = new Set();
+  const emit = (fixture, phase, parts) => {
+    const kinds = RAN_KINDS.filter((k) => parts.steps[k].count);
+    const build = BUILD_PARTS.map((p) => parts.build[p].toFixed(0));
+    if (!kinds.length) rows.push([fixture, phase, ...build, "-", "0", "", ...STEP_PARTS.map(() => "")]);
+    kinds.forEach((k, i) => {
+      const r = parts.steps[k];
+      rows.push([i ? "" : fixture, i ? "" : phase, ...(i ? BUILD_PARTS.map(() => "") : build), k, String(r.count), r.total.toFixed(0), ...STEP_PARTS.map((p) => r[p].toFixed(0))]);
+    });
+  };
+  for (const [fixture, r] of results) {
+    for (const phase of PHASES) {
+      const samples = r.phases.get(phase)?.get("tsbuild");
+      if (!samples?.length) continue;
+      const parts = stepParts(medianRun(samples).profile ?? []);
+      seen.add(phase);
+      const sum = sums.get(phase);
+      for (const p of BUILD_PARTS) sum.build[p] += parts.build[p];
+      for (const k of RAN_KINDS) for (const c of ["count", "total", ...STEP_PARTS]) sum.steps[k][c] += parts.steps[k][c];
+      emit(fixture, phase, parts);
+    }
+  }
+  for (const phase of PHASES) if (seen.has(phase)) emit("all fixtures", phase, sums.get(phase));
+  return [
+    "where the time inside tsbuild's builds went, ms: build-wide (store: open, session, sweep; parse; context; resolve: base",
+    "images; export: image config to outputs) and the steps that ran, by kind and part (mount, change outside a container,",
+    "runc, diff walk, layer tar+hash+write, commit; rest: lookup, key, bookkeeping). Cached steps have no parts.",
+    render(head, rows, 2),
   ].join("\n");
 }
 
@@ -118,11 +161,14 @@ export function breakdown(lines, seconds) {
   if (!lines.length) return "  (no events)";
   const starts = new Map();
   const parts = [`  start-up until the first event ${lines[0].ms.toFixed(0)} ms`];
+  const timings = lines.filter((l) => l.event.type === "timing");
+  if (timings.length) parts.push(`  build-wide: ${timings.map((l) => `${l.event.phase}${l.event.stage !== undefined ? ` (${l.event.stage})` : ""} ${l.event.ms.toFixed(1)}`).join(", ")} ms`);
   for (const { ms, event } of lines) {
     if (event.type === "step-start") starts.set(event.id, { ms, text: `[${event.stage}] ${event.instruction}` });
     if (event.type === "step-done") {
       const s = starts.get(event.id);
       parts.push(`  ${String(event.durationMs).padStart(6)} ms ${event.cached ? "cached" : "ran   "} ${s ? s.text.slice(0, 90) : event.id}`);
+      if (event.phases) parts.push(`            ${Object.entries(event.phases).map(([p, ms]) => `${p} ${ms.toFixed(1)}`).join(", ")}`);
     }
   }
   const lastDone = [...lines].reverse().find((l) => l.event.type === "step-done");

@@ -5,8 +5,6 @@
  * environment; the store is the user's ($XDG_DATA_HOME/tsbuild). Inside, the command stops when
  * the process that made the namespace is gone. parse, login and completion never need it.
  */
-import { enteredUserNamespace } from "@tsbuild/oci";
-import { needsUserNamespace, RootlessSetupError, runInUserNamespace, watchEnteringProcess } from "@tsbuild/engine";
 import type { CommandIO } from "./command.js";
 import { EXIT_FAILED } from "./command.js";
 
@@ -23,6 +21,9 @@ export function rootlessSetupProblem(): string | undefined {
  * when the command runs here (root, inside one already, or a command that needs none).
  */
 export async function runRootless(command: string, argv: readonly string[], io: CommandIO): Promise<number | undefined> {
+  // root, not inside a namespace of ours (the variable oci's USERNS_ENV names): nothing to load
+  if (io.env.TSBUILD_USERNS === undefined && (OUTSIDE.has(command) || process.getuid?.() === 0)) return undefined;
+  const [{ enteredUserNamespace }, { needsUserNamespace, RootlessSetupError, runInUserNamespace, watchEnteringProcess }] = await Promise.all([import("@tsbuild/oci"), import("@tsbuild/engine")]);
   if (enteredUserNamespace(io.env)) {
     watchEnteringProcess();
     return undefined;

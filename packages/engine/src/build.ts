@@ -17,6 +17,8 @@ import { BuildTransport } from "./remote/build-transport.js";
 import { loadContext } from "./context/build-context.js";
 import { unpackContextTar } from "./context/tar-context.js";
 import type { EventSink } from "./events.js";
+import { timed } from "./timing.js";
+import { monotonicMs } from "./clock.js";
 import type { SolverEnv, StageState, StepRecord } from "./solver/state.js";
 import { solve } from "./solver/solver.js";
 import { sweepDeadBuilds } from "./prune/dead-builds.js";
@@ -134,14 +136,16 @@ export interface BuildResult {
 export async function build(opts: BuildOptions): Promise<BuildResult> {
   // as another user, only inside a user namespace (rootless.ts: NeedsUserNamespaceError says how)
   requireBuildPrivileges("build()");
-  const store = await Store.open(opts.root ?? defaultStoreRoot());
-  // what killed builds left (containers, mounts, scratch, active snapshots) goes first (dead-builds.ts)
-  const swept = await sweepDeadBuilds(store);
-  if (swept.failed.length) {
-    opts.onEvent?.({ type: "warning", message: `could not remove what an interrupted build left: ${swept.failed.join(", ")} (run tsbuild prune, or remove them by hand)` });
-  }
-  // registered for the whole build: a concurrent prune keeps what it holds (store-guard.ts)
-  const session = await store.startSession("build");
+  const { store, session } = await timed(opts.onEvent, "store", async () => {
+    const store = await Store.open(opts.root ?? defaultStoreRoot());
+    // what killed builds left (containers, mounts, scratch, active snapshots) goes first (dead-builds.ts)
+    const swept = await sweepDeadBuilds(store);
+    if (swept.failed.length) {
+      opts.onEvent?.({ type: "warning", message: `could not remove what an interrupted build left: ${swept.failed.join(", ")} (run tsbuild prune, or remove them by hand)` });
+    }
+    // registered for the whole build: a concurrent prune keeps what it holds (store-guard.ts)
+    return { store, session: await store.startSession("build") };
+  });
   let unpacked: string | undefined;
   try {
     const context = typeof opts.context === "string" ? opts.context : (unpacked = await unpackContextTar(store, opts.context, opts.signal));
@@ -189,16 +193,18 @@ interface PlatformBuild {
 async function buildInStore(opts: BuildOptions & { context: string }, store: Store, session: StoreSession): Promise<BuildResult> {
   const contextDir = resolve(opts.context);
   const dockerfilePath = opts.dockerfile ? resolve(opts.dockerfile) : join(contextDir, "Dockerfile");
-  const text = opts.dockerfileText ?? (await readDockerfile(contextDir, dockerfilePath, opts.dockerfile));
-  const fileLabel = opts.dockerfileText !== undefined ? "Dockerfile" : (opts.dockerfile ?? "Dockerfile");
   const emit: EventSink = opts.onEvent ?? (() => undefined);
+  const fileLabel = opts.dockerfileText !== undefined ? "Dockerfile" : (opts.dockerfile ?? "Dockerfile");
   const contexts = namedContexts(opts.buildContexts, process.cwd());
   const asked = opts.platforms?.length ? opts.platforms : [opts.platform];
-  const graphs = asked.map((platform) => withReplacedStages(loadDockerfile(text, fileLabel, {
-    ...(opts.buildArgs ? { buildArgs: opts.buildArgs } : {}),
-    ...(opts.target ? { target: opts.target } : {}),
-    ...(platform ? { platform } : {}),
-  }), contexts));
+  const graphs = await timed(opts.onEvent, "parse", async () => {
+    const text = opts.dockerfileText ?? (await readDockerfile(contextDir, dockerfilePath, opts.dockerfile));
+    return asked.map((platform) => withReplacedStages(loadDockerfile(text, fileLabel, {
+      ...(opts.buildArgs ? { buildArgs: opts.buildArgs } : {}),
+      ...(opts.target ? { target: opts.target } : {}),
+      ...(platform ? { platform } : {}),
+    }), contexts));
+  });
   const first = graphs[0] as BuildGraph;
   const seen = new Set<string>();
   for (const g of graphs) {
@@ -223,6 +229,7 @@ async function buildInStore(opts: BuildOptions & { context: string }, store: Sto
     emit(e);
   };
   const built = await solvePlatforms(opts, store, session, graphs, contextDir, dockerfilePath, cacheTo, contexts, solveEmit);
+  const exportStart = monotonicMs();
   const scratch = await store.tmpDir("export-");
   try {
     const names = opts.tags ?? [];
@@ -244,6 +251,7 @@ async function buildInStore(opts: BuildOptions & { context: string }, store: Sto
       emit({ type: "exported", what });
     }
     const one = built[0] as PlatformBuild;
+    emit({ type: "timing", phase: "export", ms: Math.round((monotonicMs() - exportStart) * 10) / 10 });
     return {
       imageId: one.imageId, manifestDigest: manifestDigest ?? (built.length > 1 ? (await indexOf(store, image)).digest : one.image.manifest.digest),
       names, steps: built.flatMap((b) => b.steps), contexts: one.contexts, warnings: first.warnings, exported,
@@ -294,7 +302,7 @@ async function solvePlatforms(
     contextIndex: new ContextIndex(contextIndexPath(store.root, contextDir), listings),
     signal: stop.signal,
   };
-  await shared.contextIndex.load();
+  await timed(opts.onEvent, "context", () => shared.contextIndex.load());
   let first: { error: unknown } | undefined;
   try {
     const runs = graphs.map((graph) => solvePlatform(opts, store, session, graph, contextDir, dockerfilePath, cacheTo, contexts, emit, shared, graphs.length > 1 ? formatPlatform(graph.targetPlatform) : undefined)
@@ -348,7 +356,7 @@ async function solvePlatform(
     store,
     snapshotter,
     executor: new RuncExecutor({ stateDir: join(store.root, "runc"), scratch: join(scratch, "run"), cacheRoot: join(store.root, "cache", "mounts") }),
-    context: await loadContext(contextDir, opts.dockerfile ? dockerfilePath : undefined),
+    context: await timed(opts.onEvent, "context", () => loadContext(contextDir, opts.dockerfile ? dockerfilePath : undefined)),
     graph,
     emit,
     signal: controller.signal,
@@ -430,7 +438,7 @@ async function solvePlatform(
       history: final.image.history,
       ...(await inlineCache(cacheTo, cacheIo, env)),
     };
-    const img = await writeImage(store.content, config, final.layers);
+    const img = await timed(opts.onEvent, "export", () => writeImage(store.content, config, final.layers));
     return {
       graph, image: { manifest: img.manifest, layers: final.layers, platform: graph.targetPlatform }, imageId: img.config.digest, steps: env.steps,
       contexts: [...named.report].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),

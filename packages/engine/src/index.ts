@@ -1,6 +1,7 @@
 export { build, BuildInputError, type BuildOptions, type BuildResult } from "./build.js";
 export { hostInfo, type HostInfo } from "./host-info.js";
-export type { BuildEvent, EventSink } from "./events.js";
+export type { BuildEvent, BuildPhase, EventSink } from "./events.js";
+export type { StepPhase } from "./step/phases.js";
 export { BuildError, NotSupportedError } from "./errors.js";
 export { openSshAgents, parseSshSpec, SshSpecError, type SshAgent, type SshAgents, type SshSpec } from "./ssh/ssh-agents.js";
 export { parseOutput, OutputError, type OutputSpec } from "./image/export.js";

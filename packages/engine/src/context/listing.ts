@@ -10,8 +10,9 @@ import { promisify } from "node:util";
 import { gunzip, gzip } from "node:zlib";
 import { writeFileAtomic } from "@tsbuild/oci";
 
-const gzipAsync = promisify(gzip);
-const gunzipAsync = promisify(gunzip);
+// made on first use: zlib loads only for a build that writes or reads a listing
+const gzipAsync = (data: string, opts: { level: number }) => promisify(gzip)(data, opts);
+const gunzipAsync = (data: Buffer) => promisify(gunzip)(data);
 
 export class ContextListings {
   /** listings this process computed or read already (a build reads the one it just saved) */

@@ -8,6 +8,7 @@ import { cacheSeedIdentity, withCacheSeeds } from "./run-cache-seed.js";
 import { checkRunEntitlements } from "./entitlements.js";
 import { runCommand, scriptInputs, withScript } from "./run-command.js";
 import { hostArchitecture, platformName, platformRunnable, type CacheSeed, type RunMount } from "@tsbuild/runtime";
+import { timePhase } from "../step/phases.js";
 
 export const run: InstructionHandler<ExpandedRunInstruction, "graph" | "steps" | "context" | "sources" | "containers"> = async (roles, st, i) => {
   const { containers } = roles;
@@ -58,7 +59,7 @@ export const run: InstructionHandler<ExpandedRunInstruction, "graph" | "steps" |
       if (!agent) throw new BuildError(`unset ssh forward key ${s.id}`, roles.graph.file, i.position, i.original);
       return { type: "ssh" as const, target: s.target, agent: agent.socket, readOnly: agent.readOnly, mode: s.mode, uid: s.uid, gid: s.gid };
     }));
-    const r = await withCacheSeeds(roles, st, seeded, i, (seeds) => withBinds(roles, st, binds, i, (bound) => withScript(roles.sources, command.script, (script) => containers.executor.run({
+    const r = await withCacheSeeds(roles, st, seeded, i, (seeds) => withBinds(roles, st, binds, i, (bound) => withScript(roles.sources, command.script, (script) => timePhase(st, "runc", () => containers.executor.run({
       rootfs: root, args, env: runEnv, cwd: st.image.config.WorkingDir || "/", user: st.image.config.User ?? "", network, security,
       ...(sandboxHostname !== undefined ? { hostname: sandboxHostname } : {}),
       mounts: [...script, ...mounts, ...sshMounts, ...seeded.map((m, n) => ({ ...cacheMount(m, m.target, cacheMountNamespace), seed: seeds[n] as CacheSeed })), ...bound],
@@ -69,7 +70,7 @@ export const run: InstructionHandler<ExpandedRunInstruction, "graph" | "steps" |
         tail.push(...text.split("\n").filter(Boolean));
         if (tail.length > 20) tail.splice(0, tail.length - 20);
       },
-    }))));
+    })))));
     if (r.killed === "abort") throw new BuildError("the build was cancelled", roles.graph.file, i.position, i.original, r.exitCode, tail);
     if (r.exitCode !== 0) {
       throw new BuildError(`process "${args.join(" ")}" did not complete successfully: exit code: ${r.exitCode}`, roles.graph.file, i.position, i.original, r.exitCode, tail);

@@ -20,6 +20,7 @@ import { deadSessionFiles, OwnerCheck, type Store } from "@tsbuild/oci";
 import { deadSnapshotDebris, mountPointsUnder, unmountLazy } from "@tsbuild/snapshot";
 import { deadContainers, deleteContainer } from "@tsbuild/runtime";
 import { snapshotsRoot } from "./store-usage.js";
+import { monotonicMs } from "../clock.js";
 
 export interface SweepReport {
   /** containers killed and deleted */
@@ -49,7 +50,7 @@ function deadEntries(dir: string, owners: OwnerCheck, wanted: (name: string) => 
 }
 
 export async function sweepDeadBuilds(store: Store, opts: { runc?: string } = {}): Promise<SweepReport> {
-  const t0 = performance.now();
+  const t0 = monotonicMs();
   const owners = new OwnerCheck();
   const stateDir = join(store.root, "runc");
   // the look is synchronous: ten tiny calls cost ~0.4 ms so, ~1.2 ms through libuv's thread pool
@@ -90,5 +91,5 @@ export async function sweepDeadBuilds(store: Store, opts: { runc?: string } = {}
   for (const d of [...scratch, ...debris]) if (await attempt(relative(store.root, d), () => rm(d, { recursive: true, force: true }))) dirs++;
   let files = 0;
   for (const f of [...ingest, ...sessions]) if (await attempt(relative(store.root, f), () => rm(f, { force: true }))) files++;
-  return { containers: killed, mounts: unmounted, dirs, files, failed, ms: performance.now() - t0 };
+  return { containers: killed, mounts: unmounted, dirs, files, failed, ms: monotonicMs() - t0 };
 }

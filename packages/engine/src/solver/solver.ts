@@ -23,6 +23,8 @@ import { stageLabel } from "./stage-label.js";
 import { checkGraphEntitlements } from "../instructions/entitlements.js";
 import { contextState, namedContext } from "../context/named-context-stage.js";
 import { settleClaim } from "../step/in-flight.js";
+import { startPhases } from "../step/phases.js";
+import { timed } from "../timing.js";
 
 async function initialState(env: SolverEnv, stage: Stage): Promise<StageState> {
   // FROM --platform (expanded when lowered) picks the stage's platform: its base is resolved for it and
@@ -47,7 +49,8 @@ async function initialState(env: SolverEnv, stage: Stage): Promise<StageState> {
     const image: ImageState = { config: {}, os: platform.os, architecture: platform.architecture, history: [], ...(platform.variant ? { variant: platform.variant } : {}) };
     return { stage, platform, image, layers: [], snapshot: undefined, args, key: key("scratch", formatPlatform(platform)), stepId: 0, base: "scratch" };
   }
-  const base = await resolveBase(env, stage.base.ref, platform);
+  const ref = stage.base.ref;
+  const base = await timed(env.emit, "resolve", () => resolveBase(env, ref, platform), stageLabel(stage));
   const image = baseImageState(base.config);
   return {
     stage, platform, image, layers: base.layers, snapshot: base.snapshot, args, key: key("image", base.configDigest), stepId: 0,
@@ -82,6 +85,7 @@ async function runInstruction(env: SolverEnv, st: StageState, raw: Instruction, 
   const text = raw.original.trim();
   env.emit({ type: "step-start", id, stage: env.platformLabel ? `${env.platformLabel} ${label}` : label, step: `${n}/${total}`, instruction: text, position: raw.position });
   const t0 = Date.now();
+  const clock = startPhases(st);
   try {
     const handler = handlers[instr.kind as Exclude<Instruction["kind"], "from">] as InstructionHandler<Instruction, keyof HandlerRoles> | undefined;
     if (!handler) throw new DockerfileError("unknown-instruction", `${instr.kind.toUpperCase()} cannot be used here`, env.graph.file, raw.position);
@@ -110,7 +114,9 @@ async function runInstruction(env: SolverEnv, st: StageState, raw: Instruction, 
     if (!cached) env.missed.set(st.key, { position, instruction: text });
     const durationMs = Date.now() - t0;
     env.steps.push({ stage: label, ...(env.platformLabel ? { platform: env.platformLabel } : {}), instruction: text, position, cacheKey: r.key ?? st.key, cached, durationMs, ...(explain ? { explain } : {}) });
-    env.emit({ type: "step-done", id, durationMs, cached, cacheKey: r.key ?? st.key, ...(r.layer ? { layer: r.layer } : {}), ...(explain ? { explain } : {}), ...(r.detail ? { detail: r.detail } : {}) });
+    // a hit's phases (none are timed on its way) are never shown
+    const phases = cached ? undefined : clock.result();
+    env.emit({ type: "step-done", id, durationMs, cached, cacheKey: r.key ?? st.key, ...(r.layer ? { layer: r.layer } : {}), ...(explain ? { explain } : {}), ...(r.detail ? { detail: r.detail } : {}), ...(phases ? { phases } : {}) });
   } catch (e) {
     // a stage waiting for this step runs it itself (and fails, or is cancelled, as the build fails)
     settleClaim(st);

@@ -15,6 +15,8 @@ import { holdSnapshots } from "./store-guard.js";
 import { settleClaim } from "./in-flight.js";
 import { unpackOnce } from "../image/base-image.js";
 import type { Semaphore } from "./semaphore.js";
+import { phaseClock, timePhase, type PhaseClock } from "./phases.js";
+import { monotonicMs } from "../clock.js";
 
 /** What to do when a cached step's layer is missing or corrupt. */
 const CACHE_REMEDY = "run tsbuild store check, then build again (or build with --no-cache)";
@@ -52,7 +54,7 @@ export async function fsStep(
     st.key = key;
     return { ...(hit.layer ? { layer: hit.layer.diffId } : {}), cached: true, key };
   }
-  const short = shortcut && !disabled ? await env.limiter.use(shortcut) : undefined;
+  const short = shortcut && !disabled ? await env.limiter.use(() => timePhase(st, "change", shortcut)) : undefined;
   const result = short ? took(env, st, createdBy, short) : await runStep(env, st, createdBy, change, changeLimiter, unchanged);
   // written while the build goes on (after the shortcut's layer, when that is still being written)
   if (cacheInputs !== undefined) recordStep(env, st, key, createdBy, cacheInputs, result.layer !== undefined, { ...(short?.committed ? { after: short.committed } : {}) });
@@ -110,10 +112,11 @@ export function recordStep(
  * The diff of active snapshot `key` (against its parent) as a layer in the content store: the diff,
  * tar and hash are tsbuild's own CPU work, bounded by cores. Undefined when nothing changed (the
  * snapshot is then removed: an empty diff adds no layer). `through`: what the entries go through
- * on their way (clamp-times.ts).
+ * on their way (clamp-times.ts). `clock`: the step's phases, to which the walk of the diff goes as
+ * `diff` and the rest (tar, hash, write) as `layer`.
  */
 export async function storeDiff(
-  env: SolverEnv, key: string, through: (entries: AsyncIterable<LayerEntry>) => AsyncIterable<LayerEntry> = (entries) => entries,
+  env: SolverEnv, key: string, through: (entries: AsyncIterable<LayerEntry>) => AsyncIterable<LayerEntry> = (entries) => entries, clock?: PhaseClock,
 ): Promise<StoredLayer | undefined> {
   let count = 0;
   const counted = async function* (src: AsyncIterable<LayerEntry>) {
@@ -122,13 +125,39 @@ export async function storeDiff(
       yield e;
     }
   };
-  const layer = await env.limiter.use(() => storeLayer(env.store.content, counted(through(env.snapshotter.diff(key))), {
-    compression: "none",
-    ...(env.epoch !== undefined ? { sourceDateEpoch: env.epoch } : {}),
-  }));
+  let diffMs = 0;
+  const walked = clock ? timedWalk(env.snapshotter.diff(key), (ms) => (diffMs += ms)) : env.snapshotter.diff(key);
+  const layer = await env.limiter.use(async () => {
+    const t0 = monotonicMs();
+    try {
+      return await storeLayer(env.store.content, counted(through(walked)), {
+        compression: "none",
+        ...(env.epoch !== undefined ? { sourceDateEpoch: env.epoch } : {}),
+      });
+    } finally {
+      clock?.add("diff", diffMs);
+      clock?.add("layer", Math.max(0, monotonicMs() - t0 - diffMs));
+    }
+  });
   if (count > 0) return layer;
   await env.snapshotter.remove(key);
   return undefined;
+}
+
+/** The entries of `src`, with the time spent getting each (the diff's own work) given to `took`. */
+async function* timedWalk<T>(src: AsyncIterable<T>, took: (ms: number) => void): AsyncIterable<T> {
+  const it = src[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      const t0 = monotonicMs();
+      const r = await it.next();
+      took(monotonicMs() - t0);
+      if (r.done) return;
+      yield r.value;
+    }
+  } finally {
+    await it.return?.();
+  }
 }
 
 /** Moves the stage onto a new layer whose snapshot `name` is committed, with its history entry. */
@@ -155,18 +184,20 @@ async function runStep(
     return {};
   }
   const key = `step-${randomBytes(8).toString("hex")}`;
-  const active = await env.snapshotter.prepare(key, st.snapshot);
+  const active = await timePhase(st, "mount", () => env.snapshotter.prepare(key, st.snapshot));
   try {
-    await changeLimiter.use(() => change(active.root));
-    const layer = await storeDiff(env, key);
+    await changeLimiter.use(() => timePhase(st, "change", () => change(active.root)));
+    const layer = await storeDiff(env, key, undefined, phaseClock(st));
     if (!layer) {
       addHistory(env, st, createdBy, true);
       return {};
     }
     const name = chainName(st.snapshot, layer.diffId);
-    await holdSnapshots(env, [name]);
-    // commits are first-wins: when another build committed the same snapshot, ours is discarded
-    await env.snapshotter.commit(name, key);
+    await timePhase(st, "commit", async () => {
+      await holdSnapshots(env, [name]);
+      // commits are first-wins: when another build committed the same snapshot, ours is discarded
+      await env.snapshotter.commit(name, key);
+    });
     advance(env, st, createdBy, layer, name);
     return { layer: layer.diffId };
   } catch (e) {

@@ -19,6 +19,7 @@ import { chainName } from "./snapshot-chain.js";
 import { holdSnapshots } from "./store-guard.js";
 import { clampTimes } from "./clamp-times.js";
 import { mergeOnto, ownSnapshot } from "./link-layer.js";
+import { phaseClock, timePhase } from "./phases.js";
 
 /** What every --link step's key is made on, in place of the stage's key (keyOf adds the platform and SOURCE_DATE_EPOCH). */
 export const LINK_PARENT = stepKey("link");
@@ -62,15 +63,15 @@ export async function linkStep(
  */
 async function runLinked(env: SolverEnv, st: StageState, createdBy: string, change: (root: string) => Promise<void>): Promise<string | undefined> {
   const key = `link-${randomBytes(8).toString("hex")}`;
-  const active = await env.snapshotter.prepare(key);
+  const active = await timePhase(st, "mount", () => env.snapshotter.prepare(key));
   const merge = env.snapshotter.merge;
   // on an empty stage the copy is the stage's snapshot; elsewhere it is kept to be merged, or dropped once its layer is stored
   const keep = st.snapshot === undefined || merge !== undefined;
   const epoch = env.epoch;
   let layer: StoredLayer | undefined;
   try {
-    await env.limiter.use(() => change(active.root));
-    layer = await storeDiff(env, key, keep && epoch !== undefined ? (entries) => clampTimes(entries, active.root, epoch) : undefined);
+    await env.limiter.use(() => timePhase(st, "change", () => change(active.root)));
+    layer = await storeDiff(env, key, keep && epoch !== undefined ? (entries) => clampTimes(entries, active.root, epoch) : undefined, phaseClock(st));
   } catch (e) {
     await env.snapshotter.remove(key).catch(() => undefined);
     throw e;
@@ -84,7 +85,7 @@ async function runLinked(env: SolverEnv, st: StageState, createdBy: string, chan
   if (keep) {
     // its changes are its layer (their diff): committed as a whole layer, when the snapshotter sees
     // nothing the diff could not carry (merge.ts); first wins, as every commit
-    const commit = merge ? merge.commitLayer(own, key) : env.snapshotter.commit(own, key);
+    const commit = timePhase(st, "commit", () => merge ? merge.commitLayer(own, key) : env.snapshotter.commit(own, key));
     await commit.catch(async (e: unknown) => {
       await env.snapshotter.remove(key).catch(() => undefined);
       throw e;
@@ -97,6 +98,6 @@ async function runLinked(env: SolverEnv, st: StageState, createdBy: string, chan
     digest, diffId: layer.diffId, of: "a --link step", remedy: "build again (run tsbuild store check if it fails again)",
     open: () => env.store.content.reader(digest),
   };
-  advance(env, st, createdBy, layer, await mergeOnto(env, st.snapshot, layer, source));
+  advance(env, st, createdBy, layer, await timePhase(st, "commit", () => mergeOnto(env, st.snapshot, layer, source)));
   return layer.diffId;
 }
