@@ -20,9 +20,24 @@ export interface RunImageOptions {
   signal?: AbortSignal;
   /** which image of an index (default this host's); one that is not this host's runs through its emulator */
   platform?: { os: string; architecture: string; variant?: string };
+  /** host paths bound into the container (docker run -v): read-write unless readonly */
+  mounts?: { source: string; target: string; readonly?: boolean }[];
+  /** NAME=VALUE entries set over the image's Env (docker run -e) */
+  env?: string[];
+  /** the user the process runs as, over the image's USER (docker run -u): a name or id, [:GROUP] */
+  user?: string;
+  /** the working directory, over the image's WORKDIR (docker run -w; runc makes it when missing) */
+  workdir?: string;
 }
 
 const withHostname = (env: string[]) => (env.some((e) => e.startsWith("HOSTNAME=")) ? env : [...env, "HOSTNAME=buildkitsandbox"]);
+const nameOf = (entry: string) => entry.slice(0, entry.includes("=") ? entry.indexOf("=") : entry.length);
+
+/** The image's Env with each of `over` replacing the entry of its name (or added), as docker run -e. */
+function withEnv(image: string[], over: string[]): string[] {
+  const names = new Set(over.map(nameOf));
+  return [...image.filter((e) => !names.has(nameOf(e))), ...over];
+}
 
 export async function runImage(opts: RunImageOptions): Promise<number> {
   const platform = opts.platform ?? { os: "linux", architecture: hostArchitecture() };
@@ -47,7 +62,8 @@ export async function runImage(opts: RunImageOptions): Promise<number> {
       const executor = new RuncExecutor({ stateDir: join(opts.store.root, "runc"), scratch, cacheRoot: join(opts.store.root, "cache", "mounts") });
       const r = await executor.run({
         // HOSTNAME as docker run sets it (the executor sets none, as BuildKit's RUN)
-        rootfs: active.root, args, env: withHostname(cfg.Env ?? []), cwd: cfg.WorkingDir || "/", user: cfg.User ?? "",
+        rootfs: active.root, args, env: withHostname(withEnv(cfg.Env ?? [], opts.env ?? [])), cwd: opts.workdir ?? (cfg.WorkingDir || "/"), user: opts.user ?? cfg.User ?? "",
+        mounts: (opts.mounts ?? []).map((m) => ({ type: "bind" as const, source: m.source, target: m.target, readwrite: !m.readonly })),
         network: opts.network ?? "default", ...(opts.onOutput ? { onOutput: opts.onOutput } : {}), ...(opts.signal ? { signal: opts.signal } : {}),
       });
       return r.exitCode;
