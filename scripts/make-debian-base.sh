@@ -4,7 +4,9 @@
 # the version tsbuild needs; bookworm's is 18):
 #   rootfs.tar   a minbase Debian root file system made by debootstrap (no /dev nodes, no apt lists),
 #                imported as the image's base (`tsbuild import`, or the tests' storeBaseImage)
-#   debs/        the .deb files of nodejs, runc, uidmap, git and ca-certificates with every dependency
+#   debs/        the .deb files of nodejs, runc, uidmap, git, ca-certificates, the tools README's Install
+#                lists (attr, zstd, bzip2, xz-utils, openssh-client) and libcap2-bin (setcap, for
+#                newuidmap's file capabilities: see the Dockerfile), with every dependency
 #                minbase lacks, as apt in that root resolves them (no recommends); the Dockerfile's RUN
 #                installs them with dpkg from a bind mount of the context, so the build needs no
 #                network and no apt index (fast, and the same packages every time)
@@ -13,10 +15,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 suite=${DEBIAN_SUITE:-trixie}
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
-packages=(nodejs runc uidmap git ca-certificates)
+packages=(nodejs runc uidmap git ca-certificates libcap2-bin attr zstd bzip2 xz-utils openssh-client)
 cache="$PWD/fixtures/.cache/debian-$suite"
 
-if [ -f "$cache/complete" ]; then echo "$cache"; exit 0; fi
+# made once for this list of packages (the marker holds it: another list makes it again)
+if [ -f "$cache/complete" ] && [ "$(cat "$cache/complete")" = "${packages[*]}" ]; then echo "$cache"; exit 0; fi
 if [ "$(id -u)" != 0 ]; then echo "make-debian-base: run as root (debootstrap and chroot need it)" >&2; exit 1; fi
 if ! command -v debootstrap >/dev/null; then
   echo "make-debian-base: installing debootstrap" >&2
@@ -57,5 +60,5 @@ rm -rf "$cache/debs" "$cache/rootfs.tar"
 mv "$tmp/debs" "$cache/debs"
 mv "$tmp/rootfs.tar" "$cache/rootfs.tar"
 (cd "$cache/debs" && ls *.deb) >"$cache/packages.txt"
-touch "$cache/complete"
+echo "${packages[*]}" >"$cache/complete"
 echo "$cache"
