@@ -1,5 +1,5 @@
 # tsbuild's own image: tsbuild on Debian 13 (its nodejs, runc, uidmap and git packages), running as
-# the user tsbuild (1000), who has the subordinate ids 100000-165535: tsbuild builds rootless in it,
+# the user tsbuild (1000), who has the subordinate ids 100000-165535 (SUBIDS): tsbuild builds rootless in it,
 # in a user namespace it makes. Build it with `npm run image` (scripts/build-image.sh): that makes
 # the context this file expects —
 #   debs/      the .deb files of the packages and their dependencies (scripts/make-debian-base.sh,
@@ -11,7 +11,7 @@ ARG BASE=tsbuild-debian-base:trixie
 FROM ${BASE}
 
 RUN --mount=type=bind,source=debs,target=/tmp/debs \
-    DEBIAN_FRONTEND=noninteractive dpkg --install --force-confold /tmp/debs/*.deb >/dev/null \
+    DEBIAN_FRONTEND=noninteractive dpkg --install --force-confold --force-unsafe-io /tmp/debs/*.deb >/dev/null \
  && rm -rf /var/log/dpkg.log /var/log/apt /var/cache/debconf/*-old /var/lib/dpkg/*-old \
  && chmod u-s /usr/bin/newuidmap /usr/bin/newgidmap \
  && setcap cap_setuid=ep /usr/bin/newuidmap \
@@ -23,12 +23,15 @@ RUN --mount=type=bind,source=debs,target=/tmp/debs \
 # namespace: its owner, the user, does, root without the capability does not). With cap_setuid
 # it stays the user and holds just the capability the mapping needs.
 
-# the build user, its subordinate id range (newuidmap/newgidmap map it into the build's namespace)
-# and its store (~/.local/share/tsbuild; give it a volume: overlay snapshots need a file system
-# under them that is not itself an overlay, else tsbuild uses the copy snapshotter)
+# the build user, its subordinate id range (newuidmap/newgidmap map it into the build's namespace:
+# START:COUNT, ids the container itself has — in a container that is in a user namespace of its own,
+# e.g. a Kubernetes pod with hostUsers: false, only 0-65535: --build-arg SUBIDS=1001:64535) and its
+# store (~/.local/share/tsbuild; give it a volume: overlay snapshots need a file system under them
+# that is not itself an overlay, else tsbuild uses the copy snapshotter)
+ARG SUBIDS=100000:65536
 RUN useradd --uid 1000 --user-group --create-home --shell /bin/bash tsbuild \
- && echo "tsbuild:100000:65536" > /etc/subuid \
- && echo "tsbuild:100000:65536" > /etc/subgid \
+ && echo "tsbuild:${SUBIDS}" > /etc/subuid \
+ && echo "tsbuild:${SUBIDS}" > /etc/subgid \
  && install -d -o tsbuild -g tsbuild /home/tsbuild/.local /home/tsbuild/.local/share /home/tsbuild/.local/share/tsbuild /workspace
 
 COPY tsbuild/ /usr/local/lib/tsbuild/
