@@ -10,13 +10,14 @@
 #   git             ADD of git repositories (and git daemon / git http-backend in their tests)
 #   openssh-client, openssh-server   git over ssh (ssh, ssh-agent; sshd in the ssh test)
 #   uidmap          newuidmap/newgidmap: rootless builds (a user's /etc/subuid ranges) and their tests
+#   debootstrap     the Debian base of tsbuild's own image (scripts/make-debian-base.sh; own-image.test.ts)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
 for pair in runc:runc docker-registry:docker-registry busybox:busybox-static skopeo:skopeo umoci:umoci \
             zstd:zstd htpasswd:apache2-utils getfattr:attr bzip2:bzip2 xz:xz-utils pgrep:procps openssl:openssl \
-            git:git ssh-agent:openssh-client /usr/sbin/sshd:openssh-server newuidmap:uidmap; do
+            git:git ssh-agent:openssh-client /usr/sbin/sshd:openssh-server newuidmap:uidmap /usr/sbin/debootstrap:debootstrap; do
   cmd=${pair%%:*}; pkg=${pair#*:}
   command -v "$cmd" >/dev/null 2>&1 || [ -x "/bin/$cmd" ] || need+=("$pkg")
 done

@@ -132,6 +132,7 @@ export class RuncExecutor implements Executor {
         rootfs: req.rootfs, args: req.args, env, cwd: req.cwd ?? "/", uid: user.uid, gid: user.gid,
         additionalGids: user.additionalGids, hostname, network, etcFiles: etc, extraMounts: prepared.mounts,
         ...(req.security ? { security: req.security } : {}),
+        ...(req.systemPaths === "unconfined" ? { unmaskedSystemPaths: true } : {}),
       });
       // a config holding secrets in its env is written to the secrets tmpfs only, and runc reads it there
       let bundleDir = bundle;

@@ -17,6 +17,13 @@ export interface RunRequest {
   network?: NetworkMode;
   /** default sandbox; insecure runs the process privileged (insecure.ts) */
   security?: SecurityMode;
+  /**
+   * "unconfined": no masked and read-only /proc and /sys paths (docker run's --security-opt
+   * systempaths=unconfined), so a process in the container can mount a procfs of its own, as a
+   * nested rootless tsbuild does (the kernel refuses a new procfs where parts of the visible one
+   * are covered); default "masked"
+   */
+  systemPaths?: "masked" | "unconfined";
   mounts?: RunMount[];
   /**
    * secrets in the process environment (RUN --mount=type=secret,env=NAME): set last, over any

@@ -45,6 +45,8 @@ export interface SpecInput {
   security?: SecurityMode;
   /** a cgroup namespace of its own (cgroupNamespaceSupported(), the default) */
   cgroupNamespace?: boolean;
+  /** no masked or read-only paths (docker's systempaths=unconfined): RunRequest.systemPaths */
+  unmaskedSystemPaths?: boolean;
   /** runc runs in a user namespace (default: this process does): rootless-spec.ts */
   rootless?: boolean;
 }
@@ -52,6 +54,10 @@ export interface SpecInput {
 export function buildSpec(i: SpecInput): RuntimeSpec {
   const spec = sandboxSpec(i);
   if (i.security === "insecure") makeInsecure(spec);
+  if (i.unmaskedSystemPaths && spec.linux) {
+    spec.linux.maskedPaths = [];
+    spec.linux.readonlyPaths = [];
+  }
   if (i.rootless ?? inUserNamespace()) toRootlessSpec(spec);
   return spec;
 }
