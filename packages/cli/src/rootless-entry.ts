@@ -6,9 +6,10 @@
  * the process that made the namespace is gone. parse, login and completion never need it.
  *
  * Root without CAP_SYS_ADMIN (a pod without added capabilities) enters one too; where none can be
- * made it runs its commands here (store commands need no namespace), a build with --isolation=chroot
- * too (root in the pod chroots; a namespace would only take its ids away), and a build with the
- * default isolation fails with what the pod needs.
+ * made it runs its commands here: store commands need no namespace, nor does a build without RUN
+ * steps; a build with RUN steps fails, saying what the pod needs, unless it asks for
+ * --isolation=chroot (then root never enters one: it chroots, and a namespace would only take its
+ * ids away).
  */
 import { enteredUserNamespace } from "@tsbuild/oci";
 import { needsUserNamespace, RootlessSetupError, runInUserNamespace, watchEnteringProcess } from "@tsbuild/engine";
@@ -35,15 +36,14 @@ export async function runRootless(command: string, argv: readonly string[], io: 
   }
   if (OUTSIDE.has(command) || !needsUserNamespace()) return undefined;
   const root = process.getuid?.() === 0;
-  const build = command === "build";
-  if (root && build && asksChrootIsolation(argv)) return undefined;
+  if (root && command === "build" && asksChrootIsolation(argv)) return undefined;
   const script = process.argv[1];
   if (!script) return undefined;
   try {
     return await runInUserNamespace(process.execPath, [script, ...argv], { env: io.env });
   } catch (e) {
     if (!(e instanceof RootlessSetupError)) throw e;
-    if (command === "info" || (root && !build)) {
+    if (command === "info" || root) {
       setupProblem = e.message;
       return undefined;
     }

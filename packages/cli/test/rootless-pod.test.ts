@@ -32,6 +32,7 @@ function skipReason(): string | undefined {
   const max = Number(readFileSync("/proc/sys/user/max_user_namespaces", "utf8").trim());
   if (!(max > 0)) return "user namespaces are disabled (user.max_user_namespaces is 0)";
   if (!existsSync("/proc/keys")) return "no /proc/keys to mask";
+  if (process.arch !== "x64" || spawnSync("python3", ["-c", "1"]).status !== 0) return "the seccomp filter is written for x86_64, by python3";
   return undefined;
 }
 const skip = skipReason();
@@ -96,14 +97,16 @@ function nestedNoUserns(): string {
   return script;
 }
 
-type Where = "masked" | "no-userns" | "plain";
+type Where = "masked" | "no-userns" | "seccomp" | "plain";
+/** Docker's default seccomp rules for a process without CAP_SYS_ADMIN: unshare and clone(CLONE_NEWUSER) refused (x86_64) */
+const SECCOMP = join(repo, "fixtures/support/seccomp-deny-userns.py");
 const userEnv = () => [`HOME=${home}`, `PATH=${process.env.PATH ?? "/usr/bin:/bin"}`, `SOURCE_DATE_EPOCH=${EPOCH}`];
 
 /** `tsbuild ARGS` as the user, in the simulated pod. */
 function asUser(where: Where, args: string[]): { code: number | null; out: string; err: string } {
   const user = ["setpriv", "--reuid", String(uid), "--regid", String(gid), "--init-groups", "--", "env", "-i", ...userEnv(), process.execPath, bin, ...args];
   const argv = where === "masked" ? ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", MASKED, "sh", ...user]
-    : where === "no-userns" ? [nestedNoUserns(), ...user] : user;
+    : where === "no-userns" ? [nestedNoUserns(), ...user] : where === "seccomp" ? ["python3", SECCOMP, ...user] : user;
   const r = spawnSync(argv[0] as string, argv.slice(1), { cwd: work, encoding: "utf8", maxBuffer: 64 << 20 });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
@@ -193,6 +196,8 @@ beforeAll(async () => {
     "USER nobody",
     "RUN id -u > /tmp/nobody",
   ]);
+  ctx("no-run", ["FROM localhost:5000/busybox:latest", "COPY Dockerfile /f", "WORKDIR /w"]);
+  ctx("chroot-dev", ["FROM localhost:5000/busybox:latest", "RUN test -c /dev/null && echo x > /dev/null && test ! -e /dev/sda && echo dev-ok"]);
   ctx("chroot-mount", ["FROM localhost:5000/busybox:latest", "RUN --mount=type=tmpfs,target=/t true"]);
   cpSync(join(repo, "fixtures/cases/copy-modes-owners"), join(ctxs, "copy-modes-owners"), { recursive: true });
   execFileSync("chmod", ["-R", "a+rX", ctxs]);
@@ -277,7 +282,12 @@ describe.skipIf(skip !== undefined)("tsbuild in an unprivileged pod", () => {
   it("root in the pod without CAP_SYS_ADMIN and no user namespace: refused by default, --isolation=chroot builds (the root build's image for plain RUNs)", () => {
     const refused = asPodRoot(["build", "--root", chrootStore, "--progress=plain", join(ctxs, "chroot")]);
     expect(refused.code).toBe(1);
-    expect(refused.err).toContain("cannot isolate RUN steps here: tsbuild runs as uid 0 without the capabilities to make namespaces");
+    expect(refused.err).toContain("cannot isolate RUN steps here: tsbuild runs as uid 0 without the capabilities to make namespaces, and no user namespace can be made (unshare failed: No space left on device");
+    // a build without RUN needs no namespace: root there builds it (copy snapshotter), the root build's image
+    const noRunIid = join(work, "iid-no-run");
+    const noRun = asPodRoot(["build", "--root", chrootStore, "--progress=plain", "--iidfile", noRunIid, join(ctxs, "no-run")]);
+    expect(noRun.code, noRun.err).toBe(0);
+    expect(iidOf(noRunIid)).toBe(rootBuild("no-run"));
     const iid = join(work, "iid-chroot");
     const b = asPodRoot(["build", "--root", chrootStore, "--progress=plain", "--isolation=chroot", "--iidfile", iid, join(ctxs, "chroot")]);
     expect(b.code, b.err).toBe(0);
@@ -291,6 +301,36 @@ describe.skipIf(skip !== undefined)("tsbuild in an unprivileged pod", () => {
     const du = asPodRoot(["du", "--root", chrootStore]);
     expect(du.code, du.err).toBe(0);
   }, 180_000);
+
+  it("a seccomp filter refusing unshare (Docker's default profile): refused, naming seccomp; info lists it", () => {
+    const b = asUser("seccomp", ["build", "--progress=plain", join(ctxs, "plain")]);
+    expect(b.code).toBe(1);
+    expect(b.err).toContain("no user namespace can be made (unshare failed: Operation not permitted: a seccomp filter is on (Seccomp: 2 in /proc/self/status;");
+    expect(b.err).toContain("a seccomp profile that allows unshare and clone with CLONE_NEWUSER (securityContext.seccompProfile.type: Unconfined");
+    const info = asUser("seccomp", ["info", "--format", "json"]);
+    expect(info.code).toBe(1);
+    const j = JSON.parse(info.out) as { security: { seccomp: string }; problems: string[] };
+    expect(j.security.seccomp).toBe("filter");
+    expect(j.problems.join("\n")).toContain("a seccomp filter is on");
+  }, 60_000);
+
+  it("--isolation=chroot as the host's root: devices while the RUN runs, none in the layer; the runc build's image", () => {
+    const iid = join(work, "iid-chroot-host");
+    const b = asRoot(chrootStore, ["build", "--progress=plain", "--isolation=chroot", "--iidfile", iid, join(ctxs, "chroot-dev")]);
+    expect(b.code, b.err).toBe(0);
+    expect(b.err).toContain("dev-ok");
+    expect(iidOf(iid)).toBe(rootBuild("chroot-dev"));
+    const again = asRoot(chrootStore, ["build", "--progress=plain", "--isolation=chroot", "--no-cache", "--iidfile", iid, join(ctxs, "chroot")]);
+    expect(again.code, again.err).toBe(0);
+    expect(iidOf(iid)).toBe(rootBuild("chroot"));
+  }, 120_000);
+
+  it("the library: an unknown isolation is refused before anything runs", () => {
+    const script = join(work, "lib.mjs");
+    writeFileSync(script, `import { build } from ${JSON.stringify(join(repo, "packages/engine/dist/index.js"))};\ntry { await build({ context: ${JSON.stringify(join(ctxs, "plain"))}, root: ${JSON.stringify(rootStore)}, isolation: "none" }); } catch (e) { console.log(e.name + ": " + e.message); }\n`);
+    const r = spawnSync(process.execPath, [script], { encoding: "utf8" });
+    expect(r.stdout.trim()).toBe('BuildInputError: unknown isolation "none": one of auto, chroot');
+  });
 
   it("--isolation: an unknown value is a usage error", () => {
     const r = asRoot(rootStore, ["build", "--isolation=none", join(ctxs, "plain")]);

@@ -10,7 +10,7 @@ import type { Readable } from "node:stream";
 import { formatPlatform, loadDockerfile, type BuildGraph, type PlatformSpec } from "@tsbuild/dockerfile";
 import { defaultStoreRoot, Store, writeImage, type Descriptor, type Digest, type ImageConfig, type LayerCompression, type StoreSession } from "@tsbuild/oci";
 import { pickSnapshotter } from "@tsbuild/snapshot";
-import { ISOLATION_OPTIONS, isolationMode, requireBuildPrivileges, type IsolationOption } from "./rootless.js";
+import { ISOLATION_OPTIONS, isolationMode, requireBuildPrivileges, requireRunIsolation, type IsolationOption } from "./rootless.js";
 import { checkBuildTools } from "./build-tools.js";
 import { ChrootExecutor, RuncExecutor, type NetworkMode } from "@tsbuild/runtime";
 import { BuildTransport } from "./remote/build-transport.js";
@@ -140,7 +140,7 @@ export interface BuildResult {
 export async function build(opts: BuildOptions): Promise<BuildResult> {
   // as another user, only inside a user namespace (rootless.ts: NeedsUserNamespaceError says how)
   if (opts.isolation !== undefined && !ISOLATION_OPTIONS.includes(opts.isolation)) throw new BuildInputError(`unknown isolation ${JSON.stringify(opts.isolation)}: one of ${ISOLATION_OPTIONS.join(", ")}`);
-  requireBuildPrivileges("build()", opts.isolation);
+  requireBuildPrivileges("build()");
   const store = await Store.open(opts.root ?? defaultStoreRoot());
   // what killed builds left (containers, mounts, scratch, active snapshots) goes first (dead-builds.ts)
   const swept = await sweepDeadBuilds(store);
@@ -338,7 +338,8 @@ async function solvePlatform(
     type: "isolation", rootless: iso.rootless, isolation: iso.kind, snapshotter: snapshotter.kind, why: choice.why,
     ...(iso.idMapping ? { idMapping: iso.idMapping } : {}), ...(iso.processSandbox ? { processSandbox: iso.processSandbox } : {}),
   });
-  // a missing system tool fails here, naming its package, before anything is made
+  // RUN steps that cannot be isolated here, and a missing system tool, fail here, before anything is made
+  if (graph.stages.some((s) => s.instructions.some((i) => i.kind === "run"))) requireRunIsolation(opts.isolation ?? "auto");
   checkBuildTools(graph, snapshotter, iso.kind === "chroot" ? "chroot" : "runc");
   const scratch = await store.tmpDir("build-");
   const controller = new AbortController();

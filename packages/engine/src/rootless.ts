@@ -12,7 +12,7 @@
  * in a pod that can make no namespace.
  */
 import { enteredUserNamespace, inUserNamespace, mountOwnProc, readIdMap } from "@tsbuild/oci";
-import { needsUserNamespace, noNamespaceMessage, type IdMapping, type ProcessSandbox } from "@tsbuild/runtime";
+import { detectUserNamespaceSupport, needsUserNamespace, noNamespaceMessage, type IdMapping, type ProcessSandbox } from "@tsbuild/runtime";
 
 /** How RUN steps are isolated: auto (namespaces: runc, as root or rootless, the best detect.ts finds) or chroot (none; opt-in). */
 export type IsolationOption = "auto" | "chroot";
@@ -31,16 +31,31 @@ const isRoot = () => (process.getuid?.() ?? 0) === 0;
 
 /**
  * Throws NeedsUserNamespaceError unless this process may build (root, of the host or of a user
- * namespace). Root without CAP_SYS_ADMIN (a pod without added capabilities) may prune, and build
- * with isolation chroot; a build with namespaces is refused there with what the pod needs.
+ * namespace). Root without CAP_SYS_ADMIN (a pod without added capabilities) may: what it cannot do
+ * is a RUN in runc (requireRunIsolation).
  */
-export function requireBuildPrivileges(what: string, isolation: IsolationOption = "auto"): void {
-  if (needsUserNamespace()) {
-    if (!isRoot()) throw new NeedsUserNamespaceError(what);
-    if (what !== "prune()" && isolation !== "chroot") throw new NeedsUserNamespaceError(what, `${what}: ${noNamespaceMessage("not tried: this process is not in one")}`);
+export function requireBuildPrivileges(what: string): void {
+  if (needsUserNamespace() && !isRoot()) throw new NeedsUserNamespaceError(what);
+  mountOwnProc(); // in tsbuild's namespace: runc, mount and pid lookups read a /proc of its pid namespace
+}
+
+/** A build with RUN steps and the default isolation where runc can make no namespace (root without CAP_SYS_ADMIN, none entered). */
+export class RunIsolationError extends Error {
+  override readonly name = "RunIsolationError";
+}
+
+/**
+ * Throws RunIsolationError, saying what the pod needs, when RUN steps cannot be isolated here with
+ * `isolation` (auto: runc needs CAP_SYS_ADMIN in this namespace; chroot needs root).
+ */
+export function requireRunIsolation(isolation: IsolationOption): void {
+  if (isolation === "chroot") {
+    if (!isRoot()) throw new RunIsolationError(`--isolation=chroot needs root (CAP_SYS_CHROOT), and this process is uid ${process.getuid?.() ?? -1}`);
     return;
   }
-  mountOwnProc(); // in tsbuild's namespace: runc, mount and pid lookups read a /proc of its pid namespace
+  if (!needsUserNamespace()) return;
+  const support = detectUserNamespaceSupport();
+  throw new RunIsolationError(noNamespaceMessage(support.ok ? "none was entered: run tsbuild's command, which enters one, or runInUserNamespace first" : support.why));
 }
 
 /** How this process isolates a build's RUN steps. */
