@@ -5,9 +5,21 @@
  */
 import type { BuildEvent } from "@tsbuild/engine";
 
-/** "rootless (user namespace); snapshotter overlay: why" */
+/** "rootless (user namespace); snapshotter overlay: why" (with the namespace's limits, or chroot's) */
 export function isolationLine(e: Extract<BuildEvent, { type: "isolation" }>): string {
-  return `${e.rootless ? "rootless (user namespace)" : "root"}; snapshotter ${e.snapshotter}: ${e.why}`;
+  const limits = [
+    ...(e.idMapping === "single" ? ["one id mapped: the user as 0"] : []),
+    ...(e.processSandbox === "shared" ? ["no process sandbox: RUN shares the pid namespace"] : []),
+  ];
+  const how = e.isolation === "chroot"
+    ? "chroot (--isolation=chroot: no namespaces, RUN sees the host's processes and network)"
+    : e.rootless ? `rootless (user namespace${limits.length ? `; ${limits.join("; ")}` : ""})` : "root";
+  return `${how}; snapshotter ${e.snapshotter}: ${e.why}`;
+}
+
+/** Whether the isolation event is shown: where the build differs from a root build with overlay. */
+export function isolationWorthTelling(e: Extract<BuildEvent, { type: "isolation" }>): boolean {
+  return e.rootless || e.isolation === "chroot" || e.snapshotter === "copy";
 }
 
 interface Running {
@@ -100,7 +112,7 @@ export class TtyProgress {
         this.above(` => [${e.what}] ${e.identity}`);
         break;
       case "isolation":
-        if (e.rootless || e.snapshotter === "copy") this.above(` => ${isolationLine(e)}`);
+        if (isolationWorthTelling(e)) this.above(` => ${isolationLine(e)}`);
         break;
     }
   }

@@ -1,6 +1,6 @@
 /** Build progress for the terminal: BuildKit-style plain lines, JSON events, or nothing. */
 import type { BuildEvent } from "@tsbuild/engine";
-import { isolationLine, TtyProgress } from "./progress-tty.js";
+import { isolationLine, isolationWorthTelling, TtyProgress } from "./progress-tty.js";
 
 export type ProgressMode = "auto" | "tty" | "plain" | "json" | "quiet";
 
@@ -50,7 +50,7 @@ function plain(out: NodeJS.WritableStream): (e: BuildEvent) => void {
         break;
       case "isolation":
         // told where it differs from a root build with overlay: rootless, or the copy snapshotter
-        if (e.rootless || e.snapshotter === "copy") out.write(`${isolationLine(e)}\n`);
+        if (isolationWorthTelling(e)) out.write(`${isolationLine(e)}\n`);
         break;
     }
   };

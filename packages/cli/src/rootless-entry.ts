@@ -4,8 +4,15 @@
  * ids from 1, a mount and a pid namespace of its own), with the same arguments, streams and
  * environment; the store is the user's ($XDG_DATA_HOME/tsbuild). Inside, the command stops when
  * the process that made the namespace is gone. parse, login and completion never need it.
+ *
+ * Root without CAP_SYS_ADMIN (a pod without added capabilities) enters one too; where none can be
+ * made it runs its commands here: store commands need no namespace, nor does a build without RUN
+ * steps; a build with RUN steps fails, saying what the pod needs, unless it asks for
+ * --isolation=chroot (then root never enters one: it chroots, and a namespace would only take its
+ * ids away).
  */
 import type { CommandIO } from "./command.js";
+import { asksChrootIsolation } from "./store-options.js";
 import { EXIT_FAILED } from "./command.js";
 
 const OUTSIDE = new Set(["parse", "login", "completion"]);
@@ -29,13 +36,15 @@ export async function runRootless(command: string, argv: readonly string[], io: 
     return undefined;
   }
   if (OUTSIDE.has(command) || !needsUserNamespace()) return undefined;
+  const root = process.getuid?.() === 0;
+  if (root && command === "build" && asksChrootIsolation(argv)) return undefined;
   const script = process.argv[1];
   if (!script) return undefined;
   try {
     return await runInUserNamespace(process.execPath, [script, ...argv], { env: io.env });
   } catch (e) {
     if (!(e instanceof RootlessSetupError)) throw e;
-    if (command === "info") {
+    if (command === "info" || root) {
       setupProblem = e.message;
       return undefined;
     }

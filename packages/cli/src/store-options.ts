@@ -13,6 +13,25 @@ export function snapshotterOption(args: ParsedArgs): "auto" | "overlay" | "copy"
   return snap;
 }
 
+/** --isolation: auto (namespaces, the best this host allows) or chroot (none: weaker, opt-in); anything else is a usage error. */
+export function isolationOption(args: ParsedArgs): "auto" | "chroot" {
+  const v = str(args, "isolation") ?? "auto";
+  if (v !== "auto" && v !== "chroot") throw new UsageError(`--isolation ${v}: use auto or chroot`);
+  return v;
+}
+
+/**
+ * Whether argv (not parsed yet: the user namespace is entered before the command parses its
+ * options) asks for --isolation=chroot.
+ */
+export function asksChrootIsolation(argv: readonly string[]): boolean {
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === "--") return false;
+    if (argv[i] === "--isolation=chroot" || (argv[i] === "--isolation" && argv[i + 1] === "chroot")) return true;
+  }
+  return false;
+}
+
 /** The store chosen by --root, else TSBUILD_ROOT, else the default location; relative to the working directory. */
 export function storeRoot(args: ParsedArgs, io: CommandIO): string {
   return resolve(io.cwd, str(args, "root") ?? defaultStoreRoot(io.env));

@@ -10,9 +10,9 @@ import type { Readable } from "node:stream";
 import { formatPlatform, loadDockerfile, type BuildGraph, type PlatformSpec } from "@tsbuild/dockerfile";
 import { defaultStoreRoot, Store, writeImage, type Descriptor, type Digest, type ImageConfig, type LayerCompression, type StoreSession } from "@tsbuild/oci";
 import { pickSnapshotter } from "@tsbuild/snapshot";
-import { isolationMode, requireBuildPrivileges } from "./rootless.js";
+import { ISOLATION_OPTIONS, isolationMode, requireBuildPrivileges, requireRunIsolation, type IsolationOption } from "./rootless.js";
 import { checkBuildTools } from "./build-tools.js";
-import { RuncExecutor, type NetworkMode } from "@tsbuild/runtime";
+import { ChrootExecutor, RuncExecutor, type NetworkMode } from "@tsbuild/runtime";
 import { BuildTransport } from "./remote/build-transport.js";
 import { loadContext } from "./context/build-context.js";
 import { unpackContextTar } from "./context/tar-context.js";
@@ -94,6 +94,12 @@ export interface BuildOptions {
    */
   annotations?: Annotation[];
   snapshotter?: "auto" | "overlay" | "copy";
+  /**
+   * how RUN steps are isolated: auto (the default: runc containers, as root or rootless with the
+   * best the kernel allows) or chroot (no namespaces: for root in a pod that can make none; weaker,
+   * opt-in only, never chosen by tsbuild; runtime chroot-executor.ts)
+   */
+  isolation?: IsolationOption;
   insecureRegistries?: string[];
   /** ignore the cache for every step (--no-cache) / for these stages (--no-cache-filter) */
   noCache?: boolean;
@@ -135,6 +141,7 @@ export interface BuildResult {
 
 export async function build(opts: BuildOptions): Promise<BuildResult> {
   // as another user, only inside a user namespace (rootless.ts: NeedsUserNamespaceError says how)
+  if (opts.isolation !== undefined && !ISOLATION_OPTIONS.includes(opts.isolation)) throw new BuildInputError(`unknown isolation ${JSON.stringify(opts.isolation)}: one of ${ISOLATION_OPTIONS.join(", ")}`);
   requireBuildPrivileges("build()");
   const { store, session } = await timed(opts.onEvent, "store", async () => {
     const store = await Store.open(opts.root ?? defaultStoreRoot());
@@ -334,9 +341,14 @@ async function solvePlatform(
 ): Promise<PlatformBuild> {
   const choice = await pickSnapshotter(join(store.root, "snapshots"), opts.snapshotter ?? "auto");
   const snapshotter = choice.snapshotter;
-  emit({ type: "isolation", rootless: isolationMode().rootless, snapshotter: snapshotter.kind, why: choice.why });
-  // a missing system tool fails here, naming its package, before anything is made
-  checkBuildTools(graph, snapshotter);
+  const iso = isolationMode(opts.isolation);
+  emit({
+    type: "isolation", rootless: iso.rootless, isolation: iso.kind, snapshotter: snapshotter.kind, why: choice.why,
+    ...(iso.idMapping ? { idMapping: iso.idMapping } : {}), ...(iso.processSandbox ? { processSandbox: iso.processSandbox } : {}),
+  });
+  // RUN steps that cannot be isolated here, and a missing system tool, fail here, before anything is made
+  if (graph.stages.some((s) => s.instructions.some((i) => i.kind === "run"))) requireRunIsolation(opts.isolation ?? "auto");
+  checkBuildTools(graph, snapshotter, iso.kind === "chroot" ? "chroot" : "runc");
   const scratch = await store.tmpDir("build-");
   const controller = new AbortController();
   const onAbort = () => controller.abort(shared.signal.reason);
@@ -355,7 +367,7 @@ async function solvePlatform(
   const env: SolverEnv = {
     store,
     snapshotter,
-    executor: new RuncExecutor({ stateDir: join(store.root, "runc"), scratch: join(scratch, "run"), cacheRoot: join(store.root, "cache", "mounts") }),
+    executor: iso.kind === "chroot" ? new ChrootExecutor() : new RuncExecutor({ stateDir: join(store.root, "runc"), scratch: join(scratch, "run"), cacheRoot: join(store.root, "cache", "mounts") }),
     context: await timed(opts.onEvent, "context", () => loadContext(contextDir, opts.dockerfile ? dockerfilePath : undefined)),
     graph,
     emit,

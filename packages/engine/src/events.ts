@@ -25,8 +25,12 @@ export type BuildEvent =
   | { type: "exported"; what: string }
   /**
    * how the build isolates its steps, once at its start: rootless (in a user namespace) or as root,
-   * and the snapshotter chosen and why (the CLI shows it for rootless builds and copy fallbacks)
+   * or chroot (no namespaces, asked for), the rootless namespace's id mapping and process sandbox,
+   * and the snapshotter chosen and why (the CLI shows it for rootless and chroot builds and copy fallbacks)
    */
-  | { type: "isolation"; rootless: boolean; snapshotter: "overlay" | "copy"; why: string };
+  | {
+    type: "isolation"; rootless: boolean; isolation: "root" | "rootless" | "chroot"; snapshotter: "overlay" | "copy"; why: string;
+    idMapping?: "subids" | "single"; processSandbox?: "own" | "shared";
+  };
 
 export type EventSink = (e: BuildEvent) => void;

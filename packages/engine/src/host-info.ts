@@ -9,7 +9,7 @@ import { release } from "node:os";
 import { join } from "node:path";
 import { dirSize, findTool, systemTools, type ToolStatus } from "@tsbuild/oci";
 import { pickSnapshotter, probeOverlay } from "@tsbuild/snapshot";
-import { userNamespaceSummary } from "@tsbuild/runtime";
+import { hasSysAdmin, seccompState, userNamespaceSummary } from "@tsbuild/runtime";
 import type { IdMapRange } from "@tsbuild/oci";
 import { isolationMode } from "./rootless.js";
 import type { RegistryConfigSummary } from "@tsbuild/registry";
@@ -24,7 +24,13 @@ export interface HostInfo {
    * who builds: the host's root, or rootless (root of a user namespace: `uid` is the user outside,
    * `uidMap`/`gidMap` the namespace's maps, inside → outside)
    */
-  user: { uid: number; mode: "root" | "rootless"; uidMap?: IdMapRange[]; gidMap?: IdMapRange[] };
+  user: {
+    uid: number; mode: "root" | "rootless"; uidMap?: IdMapRange[]; gidMap?: IdMapRange[];
+    /** in tsbuild's namespace: its ids (subordinate, or the user only) and RUN's process sandbox (own, or shared: no pid namespace), and why */
+    idMapping?: "subids" | "single"; processSandbox?: "own" | "shared"; why?: { idMapping?: string; processSandbox?: string };
+  };
+  /** this process's seccomp mode and no_new_privs, and whether it has CAP_SYS_ADMIN (what decides which isolation a build gets) */
+  security: { seccomp: "disabled" | "strict" | "filter" | "unknown"; noNewPrivs: boolean; sysAdmin: boolean };
   kernel: { release: string; overlayfs: boolean; userNamespaces: boolean };
   tools: ToolStatus[];
   registries: RegistryConfigSummary;
@@ -57,6 +63,7 @@ async function userNamespaces(): Promise<boolean> {
 export async function hostInfo(root: string, snapshotter: "auto" | "overlay" | "copy" = "auto", env: NodeJS.ProcessEnv = process.env, rootlessProblem?: string): Promise<HostInfo> {
   const problems: string[] = [];
   const iso = isolationMode();
+  const seccomp = seccompState();
   const uid = iso.user?.uid ?? process.getuid?.() ?? -1;
   const ns = userNamespaceSummary();
   if (rootlessProblem) problems.push(rootlessProblem);
@@ -89,7 +96,11 @@ export async function hostInfo(root: string, snapshotter: "auto" | "overlay" | "
     snapshotter: snap,
     runtime: { name: "runc", ...(runc ? { path: runc } : {}), ...(runc ? { version: await firstLine(runc, ["--version"]) } : {}) },
     cgroup: (await exists("/sys/fs/cgroup/cgroup.controllers")) ? "v2" : "v1",
-    user: { uid, mode: iso.rootless || uid !== 0 ? "rootless" : "root", ...(ns.inside ? { uidMap: ns.uidMap, gidMap: ns.gidMap } : {}) },
+    user: {
+      uid, mode: iso.rootless || uid !== 0 ? "rootless" : "root", ...(ns.inside ? { uidMap: ns.uidMap, gidMap: ns.gidMap } : {}),
+      ...(iso.idMapping ? { idMapping: iso.idMapping } : {}), ...(iso.processSandbox ? { processSandbox: iso.processSandbox } : {}), ...(iso.why ? { why: iso.why } : {}),
+    },
+    security: { seccomp: seccomp.mode, noNewPrivs: seccomp.noNewPrivs, sysAdmin: hasSysAdmin() },
     kernel: { release: release(), overlayfs, userNamespaces: await userNamespaces() },
     tools,
     // the registry client is loaded when used (a build that needs no registry never pays for undici)

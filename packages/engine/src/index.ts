@@ -18,5 +18,5 @@ export { sweepDeadBuilds, sweepTotal, type SweepReport } from "./prune/dead-buil
 export { applyConfigChanges, ConfigChangeError, CONFIG_CHANGE_INSTRUCTIONS } from "./image/config-changes.js";
 export { ENTITLEMENTS, parseEntitlements, type Entitlement } from "./instructions/entitlements.js";
 export { parseContextValue, checkContextName, contextKey, BuildContextError, type NamedContextSpec } from "./context/named-contexts.js";
-export { isolationMode, NeedsUserNamespaceError, requireBuildPrivileges } from "./rootless.js";
+export { ISOLATION_OPTIONS, isolationMode, NeedsUserNamespaceError, requireBuildPrivileges, requireRunIsolation, RunIsolationError, type IsolationMode, type IsolationOption } from "./rootless.js";
 export { needsUserNamespace, planUserNamespace, RootlessSetupError, runInUserNamespace, watchEnteringProcess, type RunInUserNamespaceOptions, type UserNamespacePlan } from "@tsbuild/runtime";

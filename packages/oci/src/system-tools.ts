@@ -38,6 +38,7 @@ const TOOLS = {
   unshare: { pkg: "util-linux", needs: "rootless builds (the user namespace)" },
   newuidmap: { pkg: "uidmap", needs: "rootless builds (the user's subordinate uids)" },
   newgidmap: { pkg: "uidmap", needs: "rootless builds (the user's subordinate gids)" },
+  chroot: { pkg: "coreutils", needs: "RUN with --isolation=chroot" },
 } as const satisfies Record<string, ToolFacts>;
 
 export type ToolName = keyof typeof TOOLS;

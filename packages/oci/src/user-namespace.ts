@@ -55,6 +55,12 @@ export interface EnteredUserNamespace {
   pidns?: string;
   /** the process that made the namespace (outside), and its start time: the build stops when it is gone */
   parent?: { pid: number; start?: string };
+  /** subids: the user as 0 and its subordinate ranges from 1; single: the user as 0 only (default subids) */
+  idMapping?: "subids" | "single";
+  /** own: a pid namespace of the build's and one per RUN, each with its procfs; shared: no pid namespace, /proc bound (default own) */
+  processSandbox?: "own" | "shared";
+  /** why each was chosen (what `tsbuild info` and the isolation event say) */
+  why?: { idMapping?: string; processSandbox?: string };
 }
 
 /** The namespace tsbuild's re-exec made, when this process runs in one (undefined otherwise). */

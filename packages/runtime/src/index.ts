@@ -13,5 +13,8 @@ export { mountSecretTmpfs, secretTmpfsSize, SecretMountError, type SecretFile, t
 export { deadContainers, deleteContainer } from "./dead-containers.js";
 export { platformRunnable, platformName, hostArchitecture, BINFMT_DIR, type Runnable, type PlatformLike } from "./emulation.js";
 export { needsUserNamespace, planUserNamespace, RootlessSetupError, runInUserNamespace, userNamespaceSummary, watchEnteringProcess, type RunInUserNamespaceOptions, type UserNamespacePlan } from "./rootless/enter.js";
+export { noNamespaceMessage } from "./rootless/enter.js";
+export { chooseIdMapping, detectUserNamespaceSupport, hasSysAdmin, POD_NEEDS, seccompState, userNamespaceRefusal, type IdMapping, type IdMappingChoice, type ProcessSandbox, type SeccompState, type UserNamespaceSupport } from "./rootless/detect.js";
 export { mappedIds, namespaceMap, subordinateRanges, type SubordinateRange } from "./rootless/subids.js";
 export { lockedFlags, toRootlessSpec } from "./rootless/rootless-spec.js";
+export { ChrootExecutor, ChrootIsolationError } from "./chroot-executor.js";

@@ -14,7 +14,7 @@ import { parseBuildContexts } from "../build-context-spec.js";
 import { readTextInput } from "../read-input.js";
 import { progressPrinter, type ProgressMode } from "../progress.js";
 import { COMPRESSION_OPTION, parseCompression } from "../compression-option.js";
-import { ROOT_OPTION, snapshotterOption, storeRoot } from "../store-options.js";
+import { isolationOption, ROOT_OPTION, snapshotterOption, storeRoot } from "../store-options.js";
 import { INSECURE_OPTION } from "../registry-options.js";
 
 /** --explain: every step that missed, with why, after the build (the live view has scrolled by). */
@@ -99,6 +99,7 @@ const OPTIONS: readonly OptionSpec[] = [
   ROOT_OPTION,
   INSECURE_OPTION,
   { name: "snapshotter", value: true, arg: "auto|overlay|copy", help: "how steps are snapshotted (copy where overlayfs is unavailable)", default: "auto" },
+  { name: "isolation", value: true, arg: "auto|chroot", help: "how RUN steps are isolated: chroot runs them without namespaces (weaker; for root in a pod that allows none)", default: "auto" },
   { name: "cache-from", value: true, repeat: true, arg: "SPEC", help: "import a build cache: type=local,src=DIR or type=registry,ref=REF" },
   { name: "cache-to", value: true, repeat: true, arg: "SPEC", help: "export the build cache: type=local,dest=DIR, type=registry,ref=REF or type=inline" },
 ];
@@ -147,6 +148,7 @@ export const buildCommand: Command = {
     if (epochText && !(Number.isInteger(epoch) && (epoch as number) >= 0)) throw new UsageError(`SOURCE_DATE_EPOCH=${epochText}: give whole seconds since 1970`);
     const compression = parseCompression(str(args, "compression"));
     const snap = snapshotterOption(args);
+    const isolation = isolationOption(args);
     // --ssh default|ID[=SOCKET_OR_KEY_FILE[,…]] (buildx's ParseSSHSpecs; checked by the engine before the build)
     // no path: this command's SSH_AUTH_SOCK (the engine would read its process's)
     const ssh = list(args, "ssh").map(parseSshSpec).filter((s): s is SshSpec => s !== undefined).map((s) => {
@@ -183,6 +185,7 @@ export const buildCommand: Command = {
         root: storeRoot(args, io),
         ...(outputs.length ? { outputs } : {}),
         snapshotter: snap,
+        ...(isolation !== "auto" ? { isolation } : {}),
         insecureRegistries: list(args, "insecure-registry"),
         ...(epoch !== undefined && Number.isFinite(epoch) ? { sourceDateEpoch: epoch } : {}),
         noCache: flag(args, "no-cache"),

@@ -22,6 +22,8 @@ function text(info: HostInfo & { version: string }): string {
     `runtime:      ${info.runtime.path ? `${info.runtime.path} (${info.runtime.version ?? "version unknown"})` : "runc not found"}`,
     `cgroups:      ${info.cgroup}`,
     `user:         ${info.user.mode} (uid ${info.user.uid})${info.user.uidMap ? `; user namespace uids ${idMap(info.user.uidMap)}, gids ${idMap(info.user.gidMap ?? [])}` : ""}`,
+    ...(info.user.idMapping || info.user.processSandbox ? [`isolation:    ids: ${info.user.why?.idMapping ?? info.user.idMapping}; processes: ${info.user.why?.processSandbox ?? info.user.processSandbox}`] : []),
+    `security:     seccomp ${info.security.seccomp}, no_new_privs ${yes(info.security.noNewPrivs)}, CAP_SYS_ADMIN ${yes(info.security.sysAdmin)}`,
     `kernel:       ${info.kernel.release}; overlayfs ${yes(info.kernel.overlayfs)}, user namespaces ${yes(info.kernel.userNamespaces)}`,
     "system tools:",
     ...info.tools.map((t) => `  ${t.name.padEnd(9)} ${t.path ? t.path.padEnd(22) : `missing (apt-get install ${t.pkg})`.padEnd(22)} ${t.needs}`),

@@ -1,4 +1,5 @@
-import { resolveUser } from "@tsbuild/runtime";
+import { resolveUser, UserResolutionError } from "@tsbuild/runtime";
+import { idsMapped, singleIdNote } from "../rootless.js";
 import type { Owner } from "./copier.js";
 
 /* COPY/ADD --chown: BuildKit resolves names in the image being built, at the step, never the host. */
@@ -7,9 +8,17 @@ import type { Owner } from "./copier.js";
 export async function resolveChown(root: string, spec: string | undefined): Promise<Owner | undefined> {
   if (spec === undefined || spec === "") return undefined;
   const numeric = numericChown(spec);
-  if (numeric) return numeric;
-  const r = await resolveUser(root, spec);
-  return { uid: r.uid, gid: r.gid };
+  let owner: Owner;
+  if (numeric) owner = numeric;
+  else {
+    const r = await resolveUser(root, spec);
+    owner = { uid: r.uid, gid: r.gid };
+  }
+  // a rootless build's namespace may not map it (the kernel would refuse the chown): said, never another owner written
+  if (!idsMapped(owner.uid, owner.gid)) {
+    throw new UserResolutionError(`--chown=${spec}: ${owner.uid}:${owner.gid} is not mapped in this rootless build's user namespace; ${singleIdNote() ?? "give the user more subordinate ids in /etc/subuid and /etc/subgid (65536 cover the ids images use)"}`);
+  }
+  return owner;
 }
 
 /**

@@ -7,6 +7,7 @@ import { cacheMount, planMounts } from "./run-mounts.js";
 import { cacheSeedIdentity, withCacheSeeds } from "./run-cache-seed.js";
 import { checkRunEntitlements } from "./entitlements.js";
 import { runCommand, scriptInputs, withScript } from "./run-command.js";
+import { singleIdNote } from "../rootless.js";
 import { hostArchitecture, platformName, platformRunnable, type CacheSeed, type RunMount } from "@tsbuild/runtime";
 import { timePhase } from "../step/phases.js";
 
@@ -73,7 +74,8 @@ export const run: InstructionHandler<ExpandedRunInstruction, "graph" | "steps" |
     })))));
     if (r.killed === "abort") throw new BuildError("the build was cancelled", roles.graph.file, i.position, i.original, r.exitCode, tail);
     if (r.exitCode !== 0) {
-      throw new BuildError(`process "${args.join(" ")}" did not complete successfully: exit code: ${r.exitCode}`, roles.graph.file, i.position, i.original, r.exitCode, tail);
+      const note = singleIdNote(); // a chown to another id fails in a namespace of one id: say why
+      throw new BuildError(`process "${args.join(" ")}" did not complete successfully: exit code: ${r.exitCode}${note ? ` (${note})` : ""}`, roles.graph.file, i.position, i.original, r.exitCode, tail);
     }
   }, inputs, undefined, "containers"); // a container waits or sleeps as often as it computes: not bounded by cores
 };

@@ -16,13 +16,14 @@
  * when it is gone (watchEnteringProcess).
  */
 import { spawn, type StdioOptions } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { userInfo } from "node:os";
 import {
   enteredUserNamespace, inUserNamespace, processAlive, processStartTime, procPid, readIdMap, procPidNamespace, toolPath, USERNS_ENV,
   type EnteredUserNamespace, type IdMapRange,
 } from "@tsbuild/oci";
 import { mappedIds, namespaceMap, subordinateRanges } from "./subids.js";
+import { chooseIdMapping, detectUserNamespaceSupport, hasSysAdmin, POD_NEEDS, type IdMappingChoice, type ProcessSandbox } from "./detect.js";
 
 /** A rootless build cannot be set up here; the message says what the host (or the pod) needs. */
 export class RootlessSetupError extends Error {
@@ -38,9 +39,14 @@ export interface UserNamespacePlan {
   gidMap: IdMapRange[];
 }
 
-/** Whether this process must enter a user namespace before it builds: it is not root, and not root of a user namespace already. */
+/**
+ * Whether this process must enter a user namespace before it builds: it is not root (of the host or
+ * of a user namespace already), or it is root without CAP_SYS_ADMIN (root in a pod without added
+ * capabilities: runc could make no namespace nor mount).
+ */
 export function needsUserNamespace(): boolean {
-  return typeof process.getuid === "function" && process.getuid() !== 0;
+  if (typeof process.getuid !== "function") return false;
+  return process.getuid() !== 0 || !hasSysAdmin();
 }
 
 function userName(uid: number): string | undefined {
@@ -105,26 +111,50 @@ export interface RunInUserNamespaceOptions {
 }
 
 /**
- * Runs `command args` as root of a new user namespace (this user as 0, its subordinate ids from 1)
- * with a mount and a pid namespace of its own, and resolves to its exit code (128+n for a signal).
- * SIGINT and SIGTERM to this process are passed on to it. RootlessSetupError when the namespace
- * cannot be made: no subordinate ids, no newuidmap, or the kernel (or a seccomp profile) refusing
- * user namespaces.
+ * Runs `command args` as root of a new user namespace with a mount namespace (and, where the kernel
+ * lets RUN have a procfs of its own, a pid namespace) of its own, and resolves to its exit code
+ * (128+n for a signal). The ids are the best detect.ts finds: the user as 0 and its subordinate ids
+ * from 1 (newuidmap), else the user as 0 only; when newuidmap fails, the namespace is made again
+ * with the user only. SIGINT and SIGTERM to this process are passed on to it. RootlessSetupError,
+ * naming what the pod or host needs, when no user namespace can be made.
  */
 export async function runInUserNamespace(command: string, args: string[], opts: RunInUserNamespaceOptions = {}): Promise<number> {
-  const plan = opts.plan ?? planUserNamespace();
+  const support = detectUserNamespaceSupport();
+  if (!support.ok) throw new RootlessSetupError(noNamespaceMessage(support.why));
+  let choice: IdMappingChoice = opts.plan ? { mapping: "subids", why: "the user as 0, its subordinate ids from 1", plan: opts.plan } : chooseIdMapping(support.seccomp);
+  for (;;) {
+    const r = await enterOnce(command, args, opts, choice, support.processSandbox, support.processSandboxWhy);
+    if (typeof r === "number") return r;
+    // newuidmap refused (a container without setuid, a range it will not map): the user only
+    if (choice.mapping === "single") throw new RootlessSetupError(r.failed);
+    choice = { mapping: "single", why: `the user only, as 0 (${r.failed})` };
+  }
+}
+
+/** The message when no user namespace can be made: why, and what the pod needs. */
+export function noNamespaceMessage(why: string): string {
+  const uid = process.getuid?.() ?? -1;
+  return `cannot isolate RUN steps here: tsbuild runs as uid ${uid} without the capabilities to make namespaces, and no user namespace can be made (${why}). The pod (or host) needs one of: ${POD_NEEDS.join("; ")}`;
+}
+
+async function enterOnce(
+  command: string, args: string[], opts: RunInUserNamespaceOptions, choice: IdMappingChoice, sandbox: ProcessSandbox, sandboxWhy: string,
+): Promise<number | { failed: string }> {
+  const uid = process.getuid?.() ?? 0;
+  const gid = process.getgid?.() ?? 0;
+  const user = choice.plan?.user ?? userName(uid) ?? String(uid);
   const unshare = toolPath("unshare");
-  const newuidmap = toolPath("newuidmap");
-  const newgidmap = toolPath("newgidmap");
   const me = procPid();
   const entered: EnteredUserNamespace = {
-    uid: plan.uid, gid: plan.gid,
+    uid, gid,
     ...(procPidNamespace() ? { pidns: procPidNamespace() as string } : {}),
     parent: { pid: me, ...(processStartTime(me) ? { start: processStartTime(me) as string } : {}) },
+    idMapping: choice.mapping, processSandbox: sandbox, why: { idMapping: choice.why, processSandbox: sandboxWhy },
   };
   const env = { ...(opts.env ?? process.env), [USERNS_ENV]: JSON.stringify(entered) };
   const [i, o, e] = opts.stdio ?? ["inherit", "inherit", "inherit"];
-  const child = spawn(unshare, ["--user", "--mount", "--pid", "--fork", "--kill-child", "--propagation", "private", "--", "/bin/sh", "-c", INSIDE, "sh", command, ...args], {
+  const nsFlags = ["--user", "--mount", ...(sandbox === "own" ? ["--pid"] : []), "--fork", "--kill-child", "--propagation", "private"];
+  const child = spawn(unshare, [...nsFlags, "--", "/bin/sh", "-c", INSIDE, "sh", command, ...args], {
     env, stdio: [i as "inherit", o as "inherit", e as "inherit", "pipe", "pipe"],
   });
   const exited = new Promise<number>((resolve) => {
@@ -142,15 +172,15 @@ export async function runInUserNamespace(command: string, args: string[], opts: 
   if (!first || child.pid === undefined) {
     child.kill("SIGKILL");
     const code = await exited;
-    throw new RootlessSetupError(`could not make a user namespace (unshare exited ${code}): the kernel or its seccomp/AppArmor profile refuses unprivileged user namespaces here (sysctl user.max_user_namespaces must be > 0, kernel.unprivileged_userns_clone 1, and a container needs them allowed by its runtime); run tsbuild as root, or allow them`);
+    throw new RootlessSetupError(noNamespaceMessage(`unshare exited ${code}`));
   }
-  for (const [tool, map, what] of [[newuidmap, plan.uidMap, "uid"], [newgidmap, plan.gidMap, "gid"]] as const) {
-    const r = await runTool(tool, [String(child.pid), ...mapArgs(map)]);
-    if (r.code !== 0) {
-      child.kill("SIGKILL");
-      await exited;
-      throw new RootlessSetupError(`${tool.split("/").pop()} could not map the ${what}s of ${plan.user} (${r.stderr.trim() || `exit ${r.code}`}): check its ranges in /etc/sub${what} and that ${tool} is setuid root (Debian's uidmap package); in a container, the runtime must allow setuid binaries (no no_new_privs: allowPrivilegeEscalation) and user namespaces`);
-    }
+  const mapped = choice.mapping === "subids" && choice.plan
+    ? await mapSubordinate(child.pid, choice.plan)
+    : mapSingle(child.pid, uid, gid, user);
+  if (mapped) {
+    child.kill("SIGKILL");
+    await exited;
+    return { failed: mapped };
   }
   control.write("go\n");
   const forward = (sig: NodeJS.Signals) => {
@@ -170,6 +200,30 @@ export async function runInUserNamespace(command: string, args: string[], opts: 
   } finally {
     process.off("SIGINT", forward);
     process.off("SIGTERM", forward);
+  }
+}
+
+/** Maps the user and its ranges with newuidmap/newgidmap; why not, when they refuse. */
+async function mapSubordinate(pid: number, plan: UserNamespacePlan): Promise<string | undefined> {
+  for (const [tool, map, what] of [["newuidmap", plan.uidMap, "uid"], ["newgidmap", plan.gidMap, "gid"]] as const) {
+    const path = toolPath(tool);
+    const r = await runTool(path, [String(pid), ...mapArgs(map)]);
+    if (r.code !== 0) {
+      return `${tool} could not map the ${what}s of ${plan.user} (${r.stderr.trim() || `exit ${r.code}`}): check its ranges in /etc/sub${what} and that ${path} is setuid root (Debian's uidmap package); in a container, the runtime must allow setuid binaries (no no_new_privs: allowPrivilegeEscalation) and user namespaces`;
+    }
+  }
+  return undefined;
+}
+
+/** Maps the user (and its group) as 0 only, as `unshare --map-root-user` does: setgroups denied, then the maps; why not, when refused. */
+function mapSingle(pid: number, uid: number, gid: number, user: string): string | undefined {
+  try {
+    writeFileSync(`/proc/${pid}/uid_map`, `0 ${uid} 1\n`);
+    writeFileSync(`/proc/${pid}/setgroups`, "deny\n");
+    writeFileSync(`/proc/${pid}/gid_map`, `0 ${gid} 1\n`);
+    return undefined;
+  } catch (e) {
+    return `could not map ${user} as 0 in its user namespace: ${(e as Error).message}`;
   }
 }
 
