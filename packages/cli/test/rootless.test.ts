@@ -19,7 +19,7 @@ const RANGE = 65536;
 const repo = fileURLToPath(new URL("../../../", import.meta.url));
 const bin = join(repo, "packages/cli/bin/tsbuild.js");
 const EPOCH = "1700000000";
-const CASES = ["copy-modes-owners", "run-mount-cache-owner", "workdir-user-relative", "heredoc-run-forms"];
+const CASES = ["copy-modes-owners", "run-mount-cache-owner", "workdir-user-relative", "heredoc-run-forms", "run-mount-bind"];
 
 function skipReason(): string | undefined {
   if (process.getuid?.() !== 0) return "the test makes a user: run it as root";

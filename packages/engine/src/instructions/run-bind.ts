@@ -29,12 +29,17 @@ export async function bindIdentity(roles: BindRoles, st: StageState, b: BindMoun
   return `${(await roles.sources.resolve(st, b.from, BY_NAME)).identity}:${b.source}`;
 }
 
-/** A hard link, or a copy where the context and the store are on different file systems. */
+/**
+ * A hard link, or a copy where the context and the store are on different file systems (EXDEV) or
+ * the kernel refuses the link (EPERM: fs.protected_hardlinks, as for a rootless build's context
+ * file owned by another user that the user may not write).
+ */
 function link(from: string, to: string): void {
   try {
     linkSync(from, to);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "EXDEV") throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== "EXDEV" && code !== "EPERM") throw e;
     copyFileSync(from, to);
   }
 }
