@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { busyboxTar, makeBusyboxRootfs } from "../../../fixtures/support/busybox-rootfs.js";
 import { storeBaseImage } from "../../../fixtures/support/base-image.js";
+import { freeRange as freeSubidRange, setSubids as setUserSubids } from "../../../fixtures/support/subids.js";
 
 /**
  * tsbuild inside an unprivileged pod (issue 19), simulated without Docker: a user made here
@@ -48,25 +49,8 @@ let uid = -1;
 let gid = -1;
 let subStart = 0;
 
-function setSubids(start?: number): void {
-  for (const f of ["/etc/subuid", "/etc/subgid"]) {
-    const lines = (existsSync(f) ? readFileSync(f, "utf8") : "").split("\n").filter((l) => l && !l.startsWith(`${USER}:`));
-    if (start !== undefined) lines.push(`${USER}:${start}:${RANGE}`);
-    writeFileSync(f, lines.length ? lines.join("\n") + "\n" : "");
-  }
-}
-
-/** A free range: above every range in either file and above 400,000,000. */
-function freeRange(): number {
-  let end = 400_000_000;
-  for (const f of ["/etc/subuid", "/etc/subgid"]) {
-    for (const l of (existsSync(f) ? readFileSync(f, "utf8") : "").split("\n")) {
-      const [, s, c] = l.split(":");
-      if (s && c) end = Math.max(end, Number(s) + Number(c));
-    }
-  }
-  return Math.ceil(end / RANGE) * RANGE;
-}
+const setSubids = (start?: number) => setUserSubids(USER, RANGE, start);
+const freeRange = () => freeSubidRange(RANGE, 400_000_000);
 
 /**
  * Docker's /proc masks, in a mount namespace of its own (gone with the process); any other procfs

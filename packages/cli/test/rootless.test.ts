@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { busyboxTar, makeBusyboxRootfs } from "../../../fixtures/support/busybox-rootfs.js";
 import { storeBaseImage } from "../../../fixtures/support/base-image.js";
+import { freeRange as freeSubidRange, setSubids as setUserSubids } from "../../../fixtures/support/subids.js";
 
 /**
  * Rootless builds (issue 19): `tsbuild` run by a user made here (tsbuild-rl-test, with its own
@@ -41,26 +42,8 @@ let gid = -1;
 let subStart = 0;
 const started: ChildProcess[] = [];
 
-/** The subid files without any line of USER (and, when given, with its range). */
-function setSubids(start?: number): void {
-  for (const f of ["/etc/subuid", "/etc/subgid"]) {
-    const lines = (existsSync(f) ? readFileSync(f, "utf8") : "").split("\n").filter((l) => l && !l.startsWith(`${USER}:`));
-    if (start !== undefined) lines.push(`${USER}:${start}:${RANGE}`);
-    writeFileSync(f, lines.length ? lines.join("\n") + "\n" : "");
-  }
-}
-
-/** A free range: above every range in either file and above 300,000,000 (far from the usual 100000 ones). */
-function freeRange(): number {
-  let end = 300_000_000;
-  for (const f of ["/etc/subuid", "/etc/subgid"]) {
-    for (const l of (existsSync(f) ? readFileSync(f, "utf8") : "").split("\n")) {
-      const [, s, c] = l.split(":");
-      if (s && c) end = Math.max(end, Number(s) + Number(c));
-    }
-  }
-  return Math.ceil(end / RANGE) * RANGE;
-}
+const setSubids = (start?: number) => setUserSubids(USER, RANGE, start);
+const freeRange = () => freeSubidRange(RANGE, 300_000_000);
 
 const userEnv = (extra: Record<string, string> = {}) => [`HOME=${home}`, `PATH=${process.env.PATH ?? "/usr/bin:/bin"}`, `SOURCE_DATE_EPOCH=${EPOCH}`, ...Object.entries(extra).map(([k, v]) => `${k}=${v}`)];
 const asUser = (args: string[], extra: Record<string, string> = {}) =>
