@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { execFileSync } from "node:child_process";
 import { toolPath } from "@tsbuild/oci";
 import type { Executor, RunRequest, RunResult } from "./executor.js";
-import { DEFAULT_PATH } from "./spec.js";
+import { processEnv } from "./process-env.js";
 import { findStubs, removeStubs, type Stubs } from "./stubs.js";
 import { resolveUser } from "./user.js";
 
@@ -59,14 +59,7 @@ export class ChrootExecutor implements Executor {
     if (req.network === "none") throw new ChrootIsolationError(`RUN --network=none needs a network namespace, which --isolation=chroot does not make: build with the default isolation (auto)`);
     const chroot = toolPath("chroot");
     const user = await resolveUser(req.rootfs, req.user);
-    const env = [...(req.env ?? [])];
-    const has = (k: string) => env.some((e) => e.startsWith(`${k}=`));
-    if (!has("PATH")) env.unshift(`PATH=${DEFAULT_PATH}`);
-    if (!has("HOME")) env.push(`HOME=${user.home}`);
-    for (const { name, data } of req.secretEnv ?? []) {
-      for (let i = env.length - 1; i >= 0; i--) if ((env[i] as string).startsWith(`${name}=`)) env.splice(i, 1);
-      env.push(`${name}=${data.toString()}`);
-    }
+    const env = processEnv(req, user.home);
     const cwd = req.cwd ?? "/";
     const who = user.uid === 0 && user.gid === 0 && !user.additionalGids.length
       ? []

@@ -13,7 +13,8 @@ import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { mountOwnProc, ownerStamp, toolPath } from "@tsbuild/oci";
-import { buildSpec, DEFAULT_PATH, type NetworkMode } from "./spec.js";
+import { buildSpec, type NetworkMode } from "./spec.js";
+import { processEnv } from "./process-env.js";
 import { resolveUser } from "./user.js";
 import { prepareRunMounts, type RunMount } from "./run-mounts.js";
 import { findStubs, removeStubs, type Stubs } from "./stubs.js";
@@ -108,16 +109,11 @@ export class RuncExecutor implements Executor {
     try {
       checkRootfsForRunc(req.rootfs); // a /dev symlink would take runc's writes to the host
       const user = await resolveUser(req.rootfs, req.user);
-      const env = [...(req.env ?? [])];
-      const has = (k: string) => env.some((e) => e.startsWith(`${k}=`));
-      if (!has("PATH")) env.unshift(`PATH=${DEFAULT_PATH}`);
-      if (!has("HOME")) env.push(`HOME=${user.home}`);
       for (const { name, data } of req.secretEnv ?? []) {
         // runc's refusal of a NUL byte in a variable prints the variable, secret and all
         if (name.includes("\0") || data.includes(0)) throw new RuncError(`a secret cannot be put in the environment as ${JSON.stringify(name.replace(/\0/g, "?"))}: a variable's name and value cannot hold a NUL byte`);
-        for (let i = env.length - 1; i >= 0; i--) if ((env[i] as string).startsWith(`${name}=`)) env.splice(i, 1);
-        env.push(`${name}=${data.toString()}`);
       }
+      const env = processEnv(req, user.home);
       // BuildKit's hosts file (executor/oci/hosts.go); no /etc/hostname, as in BuildKit (the UTS name is set)
       const etc = { hosts: join(bundle, "hosts"), resolv: join(bundle, "resolv.conf") };
       await writeFile(etc.hosts, `127.0.0.1\tlocalhost ${hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n`);
