@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { busyboxTar, makeBusyboxRootfs } from "../../../fixtures/support/busybox-rootfs.js";
 import { storeBaseImage } from "../../../fixtures/support/base-image.js";
-import { freeRange as freeSubidRange, setSubids as setUserSubids } from "../../../fixtures/support/subids.js";
+import { freeRange as freeSubidRange, processesOfIds, setSubids as setUserSubids } from "../../../fixtures/support/subids.js";
 
 /**
  * tsbuild inside an unprivileged pod (issue 19), simulated without Docker: a user made here
@@ -129,21 +129,8 @@ function userBuild(where: Where, ctx: string, extra: string[] = []): { code: num
   return { code: r.code, err: r.err, ...(existsSync(iid) ? { iid: iidOf(iid) } : {}) };
 }
 
-function userProcesses(): number[] {
-  const out: number[] = [];
-  for (const p of readdirSync("/proc")) {
-    if (!/^\d+$/.test(p)) continue;
-    let status = "";
-    try {
-      status = readFileSync(`/proc/${p}/status`, "utf8");
-    } catch {
-      continue;
-    }
-    const real = Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]);
-    if (real === uid || (real >= subStart && real < subStart + RANGE)) out.push(Number(p));
-  }
-  return out;
-}
+/** Processes whose real uid is the user's or one of its subordinate ids. */
+const userProcesses = () => processesOfIds(uid, subStart, RANGE);
 
 beforeAll(async () => {
   if (skip) return;

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { busyboxTar, makeBusyboxRootfs } from "../../../fixtures/support/busybox-rootfs.js";
 import { storeBaseImage } from "../../../fixtures/support/base-image.js";
-import { freeRange as freeSubidRange, setSubids as setUserSubids } from "../../../fixtures/support/subids.js";
+import { freeRange as freeSubidRange, processesOfIds, setSubids as setUserSubids } from "../../../fixtures/support/subids.js";
 
 /**
  * Rootless builds (issue 19): `tsbuild` run by a user made here (tsbuild-rl-test, with its own
@@ -69,21 +69,7 @@ function buildBoth(ctx: string, extra: string[] = []): { root: string; rootless:
 }
 
 /** Processes whose real uid is the user's or one of its subordinate ids. */
-function userProcesses(): number[] {
-  const out: number[] = [];
-  for (const p of readdirSync("/proc")) {
-    if (!/^\d+$/.test(p)) continue;
-    let status = "";
-    try {
-      status = readFileSync(`/proc/${p}/status`, "utf8");
-    } catch {
-      continue;
-    }
-    const real = Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]);
-    if (real === uid || (real >= subStart && real < subStart + RANGE)) out.push(Number(p));
-  }
-  return out;
-}
+const userProcesses = () => processesOfIds(uid, subStart, RANGE);
 
 const mountsOf = (dir: string) => readFileSync("/proc/self/mountinfo", "utf8").split("\n").filter((l) => (l.split(" ")[4] ?? "").startsWith(dir));
 const ls = (dir: string) => (existsSync(dir) ? readdirSync(dir) : []);
